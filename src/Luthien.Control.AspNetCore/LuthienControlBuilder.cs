@@ -1,0 +1,103 @@
+using Luthien.Control.Loading;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>
+/// Configures Luthien.Control after <see cref="LuthienServiceCollectionExtensions.AddLuthienControl(IServiceCollection, Microsoft.Extensions.Configuration.IConfiguration)"/>:
+/// register your own policy types, choose the root policy, tune the backend's HTTP client.
+/// </summary>
+public sealed class LuthienControlBuilder
+{
+    internal LuthienControlBuilder(IServiceCollection services, IHttpClientBuilder backendHttpClient)
+    {
+        Services = services;
+        BackendHttpClient = backendHttpClient;
+    }
+
+    /// <summary>The application's services.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>The named HTTP client used to reach the backend; add handlers or replace its primary handler here.</summary>
+    public IHttpClientBuilder BackendHttpClient { get; }
+
+    /// <summary>
+    /// Registers a policy type so policy files can name it. It is created with the application's services; a
+    /// constructor parameter of type <see cref="PolicyConfig"/> receives its raw <c>config</c>.
+    /// </summary>
+    /// <typeparam name="TPolicy">The policy type.</typeparam>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
+    ///     .AddPolicy&lt;MyAuditPolicy&gt;("MyAuditPolicy");
+    /// </code>
+    /// </example>
+    public LuthienControlBuilder AddPolicy<TPolicy>(string typeName)
+        where TPolicy : ControlPolicy
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        return ConfigureRegistry(registry => registry.Register(typeName, config =>
+        {
+            var policy = ActivatorUtilities.CreateInstance<TPolicy>(config.Services, config);
+            policy.Name = config.Name;
+            return policy;
+        }));
+    }
+
+    /// <summary>
+    /// Registers a policy type whose <c>config</c> binds to <typeparamref name="TOptions"/> (snake_case keys, unknown
+    /// keys rejected at start). The options are passed to its constructor with the application's services.
+    /// </summary>
+    /// <typeparam name="TPolicy">The policy type.</typeparam>
+    /// <typeparam name="TOptions">Its options type.</typeparam>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    public LuthienControlBuilder AddPolicy<TPolicy, TOptions>(string typeName)
+        where TPolicy : ControlPolicy
+        where TOptions : PolicyOptions, new()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        return ConfigureRegistry(registry => registry.Register<TOptions>(typeName, (options, services) =>
+            ActivatorUtilities.CreateInstance<TPolicy>(services, options)));
+    }
+
+    /// <summary>Registers a policy type with a factory of your own.</summary>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="factory">Builds the policy from its config.</param>
+    public LuthienControlBuilder AddPolicy(string typeName, Func<PolicyConfig, ControlPolicy> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        ArgumentNullException.ThrowIfNull(factory);
+        return ConfigureRegistry(registry => registry.Register(typeName, factory));
+    }
+
+    /// <summary>Uses the policy in this file as the root policy (overrides <c>Luthien:PolicyFile</c>).</summary>
+    /// <param name="path">The policy file's path.</param>
+    public LuthienControlBuilder UsePolicyFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Services.Configure<LuthienOptions>(o => o.PolicyFile = path);
+        return this;
+    }
+
+    /// <summary>Uses a policy built in code as the root policy, instead of a policy file or the default chain.</summary>
+    /// <param name="factory">Builds the root policy; called once, at start.</param>
+    public LuthienControlBuilder UsePolicy(Func<IServiceProvider, ControlPolicy> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.AddSingleton(new RootPolicyFactory(factory));
+        return this;
+    }
+
+    private LuthienControlBuilder ConfigureRegistry(Action<PolicyRegistry> configure)
+    {
+        Services.AddSingleton(new PolicyRegistration(configure));
+        return this;
+    }
+}
+
+/// <summary>A host's addition to the policy registry.</summary>
+internal sealed record PolicyRegistration(Action<PolicyRegistry> Configure);
+
+/// <summary>A root policy built in code.</summary>
+internal sealed record RootPolicyFactory(Func<IServiceProvider, ControlPolicy> Create);

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>Maps the Luthien.Control routes.</summary>
+public static class LuthienEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>POST {prefix}/chat/completions</c> (parsed; every policy applies) and every other method and path under
+    /// <paramref name="prefix"/> (forwarded to the backend with bodies streamed; request-side policies apply).
+    /// </summary>
+    /// <param name="endpoints">The app's endpoints.</param>
+    /// <param name="prefix">The route prefix clients use as their base URL's path, e.g. <c>/v1</c>.</param>
+    /// <returns>The route group, to add metadata such as authorization or rate limiting.</returns>
+    /// <example>
+    /// <code>
+    /// var app = builder.Build();
+    /// app.MapLuthienControl("/v1");
+    /// app.Run();
+    /// </code>
+    /// </example>
+    public static RouteGroupBuilder MapLuthienControl(this IEndpointRouteBuilder endpoints, string prefix = "/v1")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var group = endpoints.MapGroup(prefix);
+        group.MapPost("/chat/completions", static (HttpContext context) =>
+            context.RequestServices.GetRequiredService<LuthienRequestHandler>().HandleChatAsync(context, "chat/completions"));
+        group.Map("/{**rest}", static (HttpContext context, string? rest) =>
+            context.RequestServices.GetRequiredService<LuthienRequestHandler>().HandlePassthroughAsync(context, rest ?? string.Empty));
+        return group;
+    }
+}

@@ -1,0 +1,372 @@
+using System.Buffers;
+using System.Diagnostics;
+using Luthien.Control.Backends;
+using Luthien.Control.Streaming;
+using Luthien.Control.Streaming.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>
+/// Turns an HTTP exchange into a <see cref="Transaction"/>, runs the root policy, and writes the response: a JSON body,
+/// a streamed pass-through body, or server-sent events flushed one by one. Every failure becomes an OpenAI-style error.
+/// </summary>
+internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, ILogger<LuthienRequestHandler> logger)
+{
+    internal const string TransactionIdHeader = "x-luthien-transaction-id";
+
+    public async Task HandleChatAsync(HttpContext context, string path)
+    {
+        var transactionId = NewTransactionId(context);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var body = await ReadBodyAsync(context.Request, options.CurrentValue.Limits.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            var chat = ChatCompletionRequest.Parse(body);
+            var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
+            var transaction = new Transaction(request, transactionId, context.RequestAborted);
+            await RunAsync(context, transaction).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(context, transactionId, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            LogDone(context, transactionId, path, started);
+        }
+    }
+
+    public async Task HandlePassthroughAsync(HttpContext context, string path)
+    {
+        var transactionId = NewTransactionId(context);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var limit = options.CurrentValue.Limits.MaxRequestBodyBytes;
+            if (context.Request.ContentLength > limit)
+            {
+                throw TooLarge(limit);
+            }
+
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            {
+                sizeFeature.MaxRequestBodySize = limit;
+            }
+
+            var body = new LimitedReadStream(context.Request.Body, limit);
+            var request = TransactionRequest.ForPassthrough(
+                context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
+            var transaction = new Transaction(request, transactionId, context.RequestAborted);
+            await RunAsync(context, transaction).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(context, transactionId, ex).ConfigureAwait(false);
+        }
+        finally
+        {
+            LogDone(context, transactionId, path, started);
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, Transaction transaction)
+    {
+        var response = transaction.Response;
+        try
+        {
+            await rootPolicy.Root.ApplyAsync(transaction, transaction.CancellationToken).ConfigureAwait(false);
+            if (!response.HasValue)
+            {
+                throw new ControlPolicyException("The policy chain produced no response (is SendBackendRequest missing?).");
+            }
+
+            if (response.Stream is { } stream)
+            {
+                await WriteStreamAsync(context, transaction, stream).ConfigureAwait(false);
+            }
+            else if (response.BodyStream is { } bodyStream)
+            {
+                await WritePassthroughAsync(context, transaction, bodyStream).ConfigureAwait(false);
+            }
+            else
+            {
+                WriteHead(context, transaction, response.StatusCode!.Value, response.ContentType);
+                var body = response.Body;
+                context.Response.ContentLength = body.Length;
+                await context.Response.Body.WriteAsync(body, transaction.CancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (response.Stream is { } stream)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (response.BodyStream is { } bodyStream)
+            {
+                await bodyStream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            response.Owner?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
+    /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
+    /// </summary>
+    private async Task WriteStreamAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream)
+    {
+        var cancellationToken = transaction.CancellationToken;
+        var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+        await using (enumerator.ConfigureAwait(false))
+        {
+            var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+
+            WriteHead(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var writer = new SseEventWriter(context.Response.BodyWriter);
+            try
+            {
+                while (hasChunk)
+                {
+                    var chunk = enumerator.Current;
+                    await writer.WriteChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
+                    if (chunk.IsError)
+                    {
+                        // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
+                        LogUpstreamErrorEvent(logger, transaction.Id);
+                        return;
+                    }
+
+                    hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                }
+
+                await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                LogClientGone(logger, transaction.Id);
+            }
+            catch (ControlPolicyException ex) when (ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout)
+            {
+                LogStreamFailed(logger, transaction.Id, ex.Code, ex);
+                await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
+
+                // The backend's stream broke: abort, so no client can take the partial answer for a complete one.
+                context.Abort();
+            }
+            catch (Exception ex)
+            {
+                LogStreamFailed(logger, transaction.Id, ErrorCodes.PolicyError, ex);
+                var message = ex is ControlPolicyException cpe ? cpe.Message : "A policy failed while the response was streamed.";
+                await TryWriteErrorEventAsync(writer, message, "server_error", ErrorCodes.PolicyError).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task TryWriteErrorEventAsync(SseEventWriter writer, string message, string type, string code)
+    {
+        try
+        {
+            await writer.WriteErrorAsync(message, type, code, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client is gone; nothing more to tell it.
+        }
+    }
+
+    private async Task WritePassthroughAsync(HttpContext context, Transaction transaction, Stream body)
+    {
+        WriteHead(context, transaction, transaction.Response.StatusCode!.Value, transaction.Response.ContentType);
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer, transaction.CancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException)
+                {
+                    LogStreamFailed(logger, transaction.Id, ErrorCodes.BackendUnavailable, ex);
+                    context.Abort();
+                    return;
+                }
+
+                if (read == 0)
+                {
+                    return;
+                }
+
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), transaction.CancellationToken).ConfigureAwait(false);
+                await context.Response.Body.FlushAsync(transaction.CancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void WriteHead(HttpContext context, Transaction transaction, int status, string? contentType)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        foreach (var (name, values) in transaction.Response.Headers)
+        {
+            if (!ProxyHeaders.IsHopByHop(name) || (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && transaction.Response.BodyStream is not null))
+            {
+                response.Headers[name] = values;
+            }
+        }
+
+        if (contentType is not null)
+        {
+            response.ContentType = contentType;
+        }
+
+        response.Headers[TransactionIdHeader] = transaction.Id;
+    }
+
+    private async Task FailAsync(HttpContext context, string transactionId, Exception exception)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            LogClientGone(logger, transactionId);
+            return;
+        }
+
+        var error = exception switch
+        {
+            ControlPolicyException cpe => cpe,
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(options.CurrentValue.Limits.MaxRequestBodyBytes),
+            BadHttpRequestException bad => ControlPolicyException.InvalidRequest($"The request could not be read ({bad.StatusCode})."),
+            _ => null,
+        };
+
+        if (error is null)
+        {
+            LogUnexpected(logger, transactionId, exception);
+            error = new ControlPolicyException("The request could not be processed.");
+        }
+        else if (error.StatusCode >= 500)
+        {
+            LogFailed(logger, transactionId, error.StatusCode, error.Code, error.InnerException ?? error);
+        }
+        else
+        {
+            LogRejected(logger, transactionId, error.StatusCode, error.Code);
+        }
+
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = error.StatusCode;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers[TransactionIdHeader] = transactionId;
+        try
+        {
+            await context.Response.Body.WriteAsync(ErrorBody.ToUtf8(error), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client is gone.
+        }
+    }
+
+    private void LogDone(HttpContext context, string transactionId, string path, long started)
+    {
+        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        LogCompleted(logger, transactionId, context.Request.Method, path, context.Response.StatusCode, elapsedMs);
+    }
+
+    private static ControlPolicyException TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes.");
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
+        var capacity = (int)Math.Min(request.ContentLength ?? 4096, limit);
+        using var buffer = new MemoryStream(capacity);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw TooLarge(limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static HttpHeaderDictionary CopyHeaders(IHeaderDictionary headers)
+    {
+        var copy = new HttpHeaderDictionary();
+        foreach (var (name, values) in headers)
+        {
+            copy[name] = values;
+        }
+
+        return copy;
+    }
+
+    private static string NewTransactionId(HttpContext context)
+    {
+        var id = "ltx-" + Guid.CreateVersion7().ToString("N");
+        context.Response.Headers[TransactionIdHeader] = id;
+        return id;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transaction {TransactionId}: {Method} {Path} → {Status} in {ElapsedMs:F1} ms.")]
+    private static partial void LogCompleted(ILogger logger, string transactionId, string method, string path, int status, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transaction {TransactionId}: refused with {Status} {Code}.")]
+    private static partial void LogRejected(ILogger logger, string transactionId, int status, string code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: failed with {Status} {Code}.")]
+    private static partial void LogFailed(ILogger logger, string transactionId, int status, string code, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Transaction {TransactionId}: unexpected failure; the client got 500 server_error.")]
+    private static partial void LogUnexpected(ILogger logger, string transactionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transaction {TransactionId}: the client went away; the backend request was cancelled.")]
+    private static partial void LogClientGone(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: the backend sent an error event mid-stream; forwarded, stream ended without [DONE].")]
+    private static partial void LogUpstreamErrorEvent(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: stream failed after output began ({Code}); the client got an error event, no [DONE].")]
+    private static partial void LogStreamFailed(ILogger logger, string transactionId, string code, Exception exception);
+}

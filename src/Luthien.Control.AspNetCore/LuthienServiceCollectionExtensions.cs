@@ -1,0 +1,122 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Luthien.Control.Backends;
+using Luthien.Control.Loading;
+using Luthien.Control.Policies;
+using Luthien.Control.Streaming;
+using Luthien.Control.Streaming.Iterators;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>Registers Luthien.Control with dependency injection.</summary>
+public static class LuthienServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds Luthien.Control, its options bound from <paramref name="configuration"/> (the <c>Luthien</c> section) and
+    /// validated at start, the built-in policies, and the backend clients.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configuration">The <c>Luthien</c> configuration section.</param>
+    /// <returns>A builder to register your own policies and tune the backend client.</returns>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
+    ///     .AddPolicy&lt;MyAuditPolicy&gt;("MyAuditPolicy");
+    /// var app = builder.Build();
+    /// app.MapLuthienControl("/v1");
+    /// </code>
+    /// </example>
+    public static LuthienControlBuilder AddLuthienControl(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddLuthienControl(_ => { });
+        services.AddOptions<LuthienOptions>().Bind(configuration, o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
+
+    /// <summary>Adds Luthien.Control with options set in code.</summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>A builder to register your own policies and tune the backend client.</returns>
+    public static LuthienControlBuilder AddLuthienControl(this IServiceCollection services, Action<LuthienOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        services.AddOptions<LuthienOptions>()
+            .Configure(configure)
+            .PostConfigure(o =>
+            {
+                if (string.IsNullOrEmpty(o.Backend.ApiKey))
+                {
+                    o.Backend.ApiKey = Environment.GetEnvironmentVariable("OPENAI_API_KEY");
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LuthienOptions>, LuthienOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IStreamingResponseReader, RawSseStreamingResponseReader>();
+        services.TryAddSingleton<HttpBackendClient>();
+        services.TryAddSingleton<SdkBackendClient>();
+        services.TryAddSingleton<IBackendClient>(sp => sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.Client == BackendClientKind.Sdk
+            ? sp.GetRequiredService<SdkBackendClient>()
+            : sp.GetRequiredService<HttpBackendClient>());
+        services.TryAddSingleton(sp =>
+        {
+            var registry = new PolicyRegistry().AddBuiltInPolicies();
+            foreach (var registration in sp.GetServices<PolicyRegistration>())
+            {
+                registration.Configure(registry);
+            }
+
+            return registry;
+        });
+        services.TryAddSingleton<RootPolicyProvider>();
+        services.TryAddSingleton<LuthienRequestHandler>();
+        services.AddHostedService<LuthienStartupValidator>();
+
+        var httpClient = services.AddHttpClient(HttpBackendClient.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                UseCookies = false,
+                ConnectTimeout = TimeSpan.FromSeconds(15),
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                EnableMultipleHttp2Connections = true,
+            })
+            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
+
+        return new LuthienControlBuilder(services, httpClient);
+    }
+
+    private sealed class LuthienOptionsValidator : IValidateOptions<LuthienOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, LuthienOptions options)
+        {
+            var failures = new List<string>();
+            foreach (var (section, value) in new object[] { options.Limits, options.Timeouts }.Select(v => (v.GetType().Name.Replace("Options", string.Empty, StringComparison.Ordinal), v)))
+            {
+                var results = new List<ValidationResult>();
+                if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
+                {
+                    failures.AddRange(results.Select(r => $"Luthien:{section}: {r.ErrorMessage}"));
+                }
+            }
+
+            if (options.Backend.BaseUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+            {
+                failures.Add($"Luthien:Backend:BaseUrl must be an absolute http or https URL, e.g. http://127.0.0.1:6590/v1 (got '{url}').");
+            }
+
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Luthien.Control.Backends;
+using Luthien.Control.Loading;
+using Luthien.Control.Policies;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>Builds the root policy once: a policy built in code, the policy file, or the default chain.</summary>
+internal sealed partial class RootPolicyProvider(IServiceProvider services, IOptions<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger)
+{
+    private readonly Lazy<ControlPolicy> _root = new(() => Build(services, options.Value, registry, logger));
+
+    public ControlPolicy Root => _root.Value;
+
+    private static ControlPolicy Build(IServiceProvider services, LuthienOptions options, PolicyRegistry registry, ILogger logger)
+    {
+        if (services.GetService<RootPolicyFactory>() is { } factory)
+        {
+            LogSource(logger, "code");
+            return factory.Create(services);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PolicyFile))
+        {
+            var path = ResolvePath(options.PolicyFile, services.GetService<IHostEnvironment>()?.ContentRootPath);
+            var policy = new PolicyLoader(registry, services).LoadFile(path);
+            LogPolicyFile(logger, path);
+            return policy;
+        }
+
+        LogSource(logger, "default chain (TransactionContextLoggingPolicy, SendBackendRequest)");
+        return new SerialPolicy(
+        [
+            new TransactionContextLoggingPolicy(LogLevel.Information, services.GetService<ILogger<TransactionContextLoggingPolicy>>()),
+            new SendBackendRequestPolicy(services.GetRequiredService<IBackendClient>()),
+        ]) { Name = "default" };
+    }
+
+    /// <summary>A relative path is tried against the working directory first, then the content root.</summary>
+    private static string ResolvePath(string path, string? contentRoot)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path) || contentRoot is null)
+        {
+            return Path.GetFullPath(path);
+        }
+
+        var underRoot = Path.Combine(contentRoot, path);
+        return File.Exists(underRoot) ? underRoot : Path.GetFullPath(path);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: policy file {Path}.")]
+    private static partial void LogPolicyFile(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: {Source}.")]
+    private static partial void LogSource(ILogger logger, string source);
+}
+
+/// <summary>Builds the root policy at start, so that a bad policy file stops the app before it takes traffic.</summary>
+internal sealed class LuthienStartupValidator(RootPolicyProvider provider) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = provider.Root;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

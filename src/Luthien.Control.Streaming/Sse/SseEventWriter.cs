@@ -1,0 +1,120 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Luthien.Control.Streaming.Sse;
+
+/// <summary>
+/// Writes server-sent events in canonical form — <c>data: &lt;json&gt;\n\n</c>, one line of data per event — and
+/// flushes each event as soon as it is written, so the client sees it at once.
+/// </summary>
+public sealed class SseEventWriter
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private readonly PipeWriter _writer;
+
+    /// <summary>Creates a writer over a response body.</summary>
+    /// <param name="writer">The response body.</param>
+    public SseEventWriter(PipeWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        _writer = writer;
+    }
+
+    /// <summary>How many events were written.</summary>
+    public int EventsWritten { get; private set; }
+
+    /// <summary>Writes one chunk as an event and flushes it.</summary>
+    /// <param name="chunk">The chunk.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public ValueTask<FlushResult> WriteChunkAsync(StreamChunk chunk, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var data = chunk.Data.Span;
+        if (data.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            // Upstream multi-line data: one canonical line. Data that is not JSON keeps its lines, each as a data: line.
+            try
+            {
+                data = Compact(data);
+            }
+            catch (JsonException)
+            {
+                return WriteLinesAsync(chunk.Data, cancellationToken);
+            }
+        }
+
+        WriteEvent(data);
+        return _writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Writes the final <c>data: [DONE]</c> and flushes it.</summary>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public ValueTask<FlushResult> WriteDoneAsync(CancellationToken cancellationToken)
+    {
+        _writer.Write(Done);
+        EventsWritten++;
+        return _writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Writes an OpenAI-style error event (<c>{"error":{…}}</c>) and flushes it.</summary>
+    /// <param name="message">The message; it must hold no secret.</param>
+    /// <param name="type">The error type, e.g. <c>server_error</c>.</param>
+    /// <param name="code">The error code, e.g. <c>policy_error</c>.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public ValueTask<FlushResult> WriteErrorAsync(string message, string type, string code, CancellationToken cancellationToken)
+    {
+        WriteEvent(ErrorBody.ToUtf8(message, type, code, null));
+        return _writer.FlushAsync(cancellationToken);
+    }
+
+    private void WriteEvent(ReadOnlySpan<byte> data)
+    {
+        var span = _writer.GetSpan(DataPrefix.Length + data.Length + EventEnd.Length);
+        DataPrefix.CopyTo(span);
+        data.CopyTo(span[DataPrefix.Length..]);
+        EventEnd.CopyTo(span[(DataPrefix.Length + data.Length)..]);
+        _writer.Advance(DataPrefix.Length + data.Length + EventEnd.Length);
+        EventsWritten++;
+    }
+
+    private static byte[] Compact(ReadOnlySpan<byte> data)
+    {
+        var reader = new Utf8JsonReader(data);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        var buffer = new ArrayBufferWriter<byte>(data.Length);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            doc.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private ValueTask<FlushResult> WriteLinesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var text = data.Span;
+        while (true)
+        {
+            var end = text.IndexOfAny((byte)'\r', (byte)'\n');
+            var line = end < 0 ? text : text[..end];
+            _writer.Write(DataPrefix);
+            _writer.Write(line);
+            _writer.Write("\n"u8);
+            if (end < 0)
+            {
+                break;
+            }
+
+            var skip = text[end] == '\r' && end + 1 < text.Length && text[end + 1] == '\n' ? 2 : 1;
+            text = text[(end + skip)..];
+        }
+
+        _writer.Write("\n"u8);
+        EventsWritten++;
+        return _writer.FlushAsync(cancellationToken);
+    }
+}

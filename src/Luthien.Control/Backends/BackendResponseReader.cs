@@ -1,0 +1,94 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using Luthien.Control.Streaming;
+
+namespace Luthien.Control.Backends;
+
+/// <summary>Stores a backend's answer in a transaction, whichever client received it.</summary>
+internal static class BackendResponseReader
+{
+    /// <summary>
+    /// Pass-through requests keep the body as a stream; a successful event stream becomes a chunk iterator;
+    /// anything else (JSON, backend errors) is read whole, within the size limit. <c>owner</c> is released once the
+    /// answer has been consumed (by the iterator, for streams).
+    /// </summary>
+    public static async ValueTask ApplyAsync(
+        Transaction transaction,
+        int status,
+        string? contentType,
+        Stream body,
+        IDisposable owner,
+        LuthienOptions options,
+        IStreamingResponseReader streamReader,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var target = transaction.Response;
+        if (transaction.Request.Kind == RequestKind.Passthrough)
+        {
+            target.SetBodyStream(status, body, contentType);
+            target.Owner = owner;
+        }
+        else if (status is >= 200 and < 300 && IsEventStream(contentType))
+        {
+            // The iterator owns the backend response from here on and releases it when disposed.
+            target.SetStream(status, streamReader.Read(body, owner, options.Timeouts.FirstChunk, options.Timeouts.Idle));
+        }
+        else
+        {
+            var bytes = await ReadBoundedAsync(body, options.Limits.MaxResponseBodyBytes, options.Timeouts.Idle, timeProvider, cancellationToken).ConfigureAwait(false);
+            target.SetBody(status, bytes, contentType);
+            owner.Dispose();
+        }
+    }
+
+    private static bool IsEventStream(string? contentType) =>
+        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
+        string.Equals(parsed.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads a whole body, failing past <paramref name="limit"/> bytes or after <paramref name="idle"/> of silence.</summary>
+    internal static async Task<byte[]> ReadBoundedAsync(Stream body, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idleCts.Token);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var collected = new MemoryStream();
+            while (true)
+            {
+                idleCts.CancelAfter(idle);
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw BackendException.Timeout("its response body");
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException)
+                {
+                    throw BackendException.Unavailable(ex);
+                }
+
+                if (read == 0)
+                {
+                    return collected.ToArray();
+                }
+
+                if (collected.Length + read > limit)
+                {
+                    throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", "server_error");
+                }
+
+                collected.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+}

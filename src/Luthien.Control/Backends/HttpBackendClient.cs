@@ -1,0 +1,212 @@
+using System.Net.Http.Headers;
+using Luthien.Control.Streaming;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.Backends;
+
+/// <summary>
+/// The default, lossless backend client: raw <see cref="HttpClient"/> with <see cref="HttpCompletionOption.ResponseHeadersRead"/>,
+/// no redirects and no decompression (configured on the named client <see cref="HttpClientName"/>). Bodies of
+/// pass-through requests and responses are streamed; chat responses are buffered only when not streamed.
+/// </summary>
+public sealed partial class HttpBackendClient : IBackendClient
+{
+    /// <summary>The name of the <see cref="IHttpClientFactory"/> client used for the backend.</summary>
+    public const string HttpClientName = "Luthien.Backend";
+
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly IOptionsMonitor<LuthienOptions> _options;
+    private readonly IStreamingResponseReader _streamReader;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the client.</summary>
+    /// <param name="httpClientFactory">Provides the named backend client.</param>
+    /// <param name="options">The backend's URL, key, limits and timeouts.</param>
+    /// <param name="streamReader">Reads server-sent events from streamed responses.</param>
+    /// <param name="timeProvider">The clock for timeouts.</param>
+    /// <param name="logger">The logger.</param>
+    public HttpBackendClient(
+        IHttpClientFactory httpClientFactory,
+        IOptionsMonitor<LuthienOptions> options,
+        IStreamingResponseReader streamReader,
+        TimeProvider timeProvider,
+        ILogger<HttpBackendClient> logger)
+    {
+        ArgumentNullException.ThrowIfNull(httpClientFactory);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(streamReader);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _httpClientFactory = httpClientFactory;
+        _options = options;
+        _streamReader = streamReader;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var options = _options.CurrentValue;
+        var request = BuildRequest(transaction, options.Backend);
+        var response = await SendWithTimeoutAsync(transaction, request, options.Timeouts.FirstChunk, cancellationToken).ConfigureAwait(false);
+        var owner = new DisposableGroup(response, request);
+        try
+        {
+            CopyResponseHeaders(response, transaction.Response.Headers, keepContentLength: transaction.Request.Kind == RequestKind.Passthrough);
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await BackendResponseReader.ApplyAsync(
+                transaction, (int)response.StatusCode, response.Content.Headers.ContentType?.ToString(), body, owner, options, _streamReader, _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithTimeoutAsync(Transaction transaction, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timeoutCts = new CancellationTokenSource(timeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        var client = _httpClientFactory.CreateClient(HttpClientName);
+        try
+        {
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            request.Dispose();
+            LogBackendTimeout(_logger, transaction.Id, timeout.TotalSeconds);
+            throw BackendException.Timeout();
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is ControlPolicyException inner)
+        {
+            // Reading the client's body failed inside the send (e.g. over the size limit): report that, not the backend.
+            request.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+            throw;
+        }
+        catch (HttpRequestException ex)
+        {
+            request.Dispose();
+            LogBackendUnavailable(_logger, transaction.Id, ex.HttpRequestError.ToString(), ex.Message);
+            throw BackendException.Unavailable(ex);
+        }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds the backend request: URL from the backend base, headers filtered, backend key set.</summary>
+    internal static HttpRequestMessage BuildRequest(Transaction transaction, BackendOptions backend)
+    {
+        var source = transaction.Request;
+        var target = BuildUri(source.BackendUrl ?? backend.BaseUrl, source.Path, source.QueryString);
+        var request = new HttpRequestMessage(new HttpMethod(source.Method), target)
+        {
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+        };
+
+        if (source.Chat is { } chat)
+        {
+            request.Content = new ByteArrayContent(chat.ToUtf8Bytes());
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        }
+        else if (source.Body is { } body && HasBody(source))
+        {
+            request.Content = new StreamContent(body);
+        }
+
+        foreach (var (name, values) in source.Headers)
+        {
+            if (!ProxyHeaders.IsForwardedToBackend(name))
+            {
+                continue;
+            }
+
+            // The chat body is parsed and re-serialized, so the library reads the answer itself: ask for it uncompressed.
+            if (source.Chat is not null && (name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase) ||
+                name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+
+            if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && request.Content is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        var key = source.BackendApiKey ?? backend.ApiKey;
+        if (!string.IsNullOrEmpty(key))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return request;
+    }
+
+    /// <summary>Joins the backend base URL (with its version segment) and a path below it.</summary>
+    internal static Uri BuildUri(Uri? baseUrl, string path, string? queryString)
+    {
+        if (baseUrl is null)
+        {
+            throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "No model backend is configured (Luthien:Backend:BaseUrl).", "server_error");
+        }
+
+        var text = baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + path.TrimStart('/');
+        var query = string.IsNullOrEmpty(baseUrl.Query) ? queryString : baseUrl.Query + (string.IsNullOrEmpty(queryString) ? string.Empty : "&" + queryString.TrimStart('?'));
+        return new Uri(text + query, UriKind.Absolute);
+    }
+
+    private static bool HasBody(TransactionRequest request) =>
+        request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("Transfer-Encoding") ||
+        request.Method is not ("GET" or "HEAD" or "DELETE" or "OPTIONS" or "TRACE");
+
+    private static void CopyResponseHeaders(HttpResponseMessage response, HttpHeaderDictionary target, bool keepContentLength)
+    {
+        foreach (var header in response.Headers.NonValidated)
+        {
+            if (!ProxyHeaders.IsHopByHop(header.Key))
+            {
+                target[header.Key] = header.Value.ToArray();
+            }
+        }
+
+        foreach (var header in response.Content.Headers.NonValidated)
+        {
+            if (header.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                if (keepContentLength)
+                {
+                    target[header.Key] = header.Value.ToArray();
+                }
+
+                continue;
+            }
+
+            if (!ProxyHeaders.IsHopByHop(header.Key))
+            {
+                target[header.Key] = header.Value.ToArray();
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: backend sent no response headers within {Seconds} s.")]
+    private static partial void LogBackendTimeout(ILogger logger, string transactionId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: backend unreachable ({Error}): {Detail}")]
+    private static partial void LogBackendUnavailable(ILogger logger, string transactionId, string error, string detail);
+}

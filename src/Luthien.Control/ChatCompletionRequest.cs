@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Luthien.Control.Json;
+
+namespace Luthien.Control;
+
+/// <summary>
+/// A chat completion request body. The JSON is kept whole (<see cref="Payload"/>), so fields the library does not
+/// know pass through untouched; the typed members read and write the fields policies commonly need.
+/// </summary>
+public sealed class ChatCompletionRequest
+{
+    private ChatCompletionRequest(JsonObject payload) => Payload = payload;
+
+    /// <summary>The whole request body. Changes to it are what the backend receives.</summary>
+    public JsonObject Payload { get; }
+
+    /// <summary>The <c>model</c> field.</summary>
+    public string? Model
+    {
+        get => Payload["model"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        set => Payload["model"] = value;
+    }
+
+    /// <summary>The <c>stream</c> field: whether the client asked for server-sent events.</summary>
+    public bool Stream
+    {
+        get => Payload["stream"] is JsonValue v && v.TryGetValue(out bool b) && b;
+        set => Payload["stream"] = value;
+    }
+
+    /// <summary>The <c>messages</c> array.</summary>
+    public JsonArray Messages => Payload["messages"] as JsonArray ?? [];
+
+    /// <summary>Whether the client asked for a usage chunk at the end of a stream (<c>stream_options.include_usage</c>).</summary>
+    public bool IncludeUsage =>
+        Payload["stream_options"] is JsonObject o && o["include_usage"] is JsonValue v && v.TryGetValue(out bool b) && b;
+
+    /// <summary>
+    /// Parses and validates a request body: it must be a JSON object with a non-empty <c>messages</c> array.
+    /// </summary>
+    /// <param name="utf8Json">The body bytes.</param>
+    /// <returns>The parsed request.</returns>
+    /// <exception cref="ControlPolicyException">The body is not valid (status 400, code <c>invalid_request</c>).</exception>
+    public static ChatCompletionRequest Parse(ReadOnlySpan<byte> utf8Json)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+        }
+        catch (JsonException)
+        {
+            throw ControlPolicyException.InvalidRequest("The request body is not valid JSON.");
+        }
+
+        if (node is not JsonObject obj)
+        {
+            throw ControlPolicyException.InvalidRequest("The request body must be a JSON object.");
+        }
+
+        if (obj["messages"] is not JsonArray messages || messages.Count == 0)
+        {
+            throw ControlPolicyException.InvalidRequest("'messages' is required and must be a non-empty array.", param: "messages");
+        }
+
+        if (obj["stream"] is JsonNode s && s.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+        {
+            throw ControlPolicyException.InvalidRequest("'stream' must be a boolean.", param: "stream");
+        }
+
+        return new ChatCompletionRequest(obj);
+    }
+
+    /// <summary>Wraps an existing JSON object without validating it.</summary>
+    /// <param name="payload">The request body.</param>
+    public static ChatCompletionRequest FromPayload(JsonObject payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return new ChatCompletionRequest(payload);
+    }
+
+    /// <summary>Every piece of text in the messages: string contents and the <c>text</c> of content parts.</summary>
+    public IEnumerable<string> EnumerateMessageTexts()
+    {
+        foreach (var message in Messages)
+        {
+            if (message is not JsonObject m)
+            {
+                continue;
+            }
+
+            switch (m["content"])
+            {
+                case JsonValue v when v.TryGetValue(out string? text):
+                    yield return text;
+                    break;
+                case JsonArray parts:
+                    foreach (var part in parts)
+                    {
+                        if (part is JsonObject p && p["text"] is JsonValue t && t.TryGetValue(out string? partText))
+                        {
+                            yield return partText;
+                        }
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Serializes the body as UTF-8 JSON, the form sent to the backend.</summary>
+    public byte[] ToUtf8Bytes() => JsonSerializer.SerializeToUtf8Bytes(Payload, LuthienJson.NodeOptions);
+}

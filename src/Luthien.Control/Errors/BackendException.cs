@@ -1,0 +1,20 @@
+namespace Luthien.Control;
+
+/// <summary>The backend could not be reached (502 <c>backend_unavailable</c>) or did not answer in time (504 <c>backend_timeout</c>).</summary>
+public sealed class BackendException : ControlPolicyException
+{
+    private BackendException(int statusCode, string code, string message, Exception? innerException)
+        : base(statusCode, code, message, "server_error", innerException: innerException)
+    {
+    }
+
+    /// <summary>Creates a 502 <c>backend_unavailable</c>.</summary>
+    /// <param name="innerException">The transport failure.</param>
+    public static BackendException Unavailable(Exception? innerException = null) =>
+        new(502, ErrorCodes.BackendUnavailable, "The model backend could not be reached.", innerException);
+
+    /// <summary>Creates a 504 <c>backend_timeout</c>.</summary>
+    /// <param name="what">What the backend failed to send in time.</param>
+    public static BackendException Timeout(string what = "a response") =>
+        new(504, ErrorCodes.BackendTimeout, $"The model backend did not send {what} in time.", null);
+}

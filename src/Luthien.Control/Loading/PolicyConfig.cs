@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Luthien.Control.Json;
+
+namespace Luthien.Control.Loading;
+
+/// <summary>The <c>config</c> of one policy in a policy file, with what a factory needs to build the policy.</summary>
+public sealed class PolicyConfig
+{
+    private readonly PolicyLoader _loader;
+
+    internal PolicyConfig(string typeName, JsonElement config, string path, IServiceProvider services, PolicyLoader loader)
+    {
+        TypeName = typeName;
+        Config = config;
+        Path = path;
+        Services = services;
+        _loader = loader;
+    }
+
+    /// <summary>The policy's registered type name.</summary>
+    public string TypeName { get; }
+
+    /// <summary>The <c>config</c> object.</summary>
+    public JsonElement Config { get; }
+
+    /// <summary>Where this policy stands in the file, as a JSON path (e.g. <c>$.config.policies[2]</c>).</summary>
+    public string Path { get; }
+
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>The <c>name</c> in the config, or the type name.</summary>
+    public string Name => Config.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : TypeName;
+
+    /// <summary>
+    /// Binds the config to <typeparamref name="TOptions"/> (snake_case keys; unknown keys and wrong types are errors).
+    /// </summary>
+    /// <typeparam name="TOptions">The options type.</typeparam>
+    /// <exception cref="PolicyLoadException">The config does not fit; the message names the policy and the field.</exception>
+    public TOptions Bind<TOptions>()
+        where TOptions : PolicyOptions, new()
+    {
+        try
+        {
+            return Config.Deserialize<TOptions>(LuthienJson.ConfigOptions) ?? new TOptions();
+        }
+        catch (JsonException ex)
+        {
+            var field = ex.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : null;
+            var detail = ex.Message.Split(" Path:", 2)[0];
+            throw Error(field is null ? detail : $"field '{field}': {detail}", ex);
+        }
+    }
+
+    /// <summary>Loads a nested policy definition (<c>{"type","config"}</c>).</summary>
+    /// <param name="definition">The nested definition.</param>
+    /// <param name="relativePath">Its path relative to this config, e.g. <c>policies[0]</c>.</param>
+    public ControlPolicy LoadNested(JsonElement definition, string relativePath) =>
+        _loader.Load(definition, $"{Path}.config.{relativePath}");
+
+    /// <summary>Creates an error that names this policy and <paramref name="detail"/>.</summary>
+    /// <param name="detail">What is wrong, naming the field.</param>
+    /// <param name="innerException">The cause.</param>
+    public PolicyLoadException Error(string detail, Exception? innerException = null)
+    {
+        var message = $"Policy '{TypeName}' at {Path}: {detail}";
+        return innerException is null ? new PolicyLoadException(message) : new PolicyLoadException(message, innerException);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Text.Json;
+
+namespace Luthien.Control.Loading;
+
+/// <summary>
+/// Loads policies from luthien_control's serialized form: <c>{"type": "...", "config": {...}}</c>, nested for
+/// composite policies. Everything is validated when loading, so a bad file fails at start, never at first use.
+/// </summary>
+public sealed class PolicyLoader
+{
+    private readonly PolicyRegistry _registry;
+    private readonly IServiceProvider _services;
+
+    /// <summary>Creates a loader.</summary>
+    /// <param name="registry">The registered policy types.</param>
+    /// <param name="services">The application's services, handed to policy factories.</param>
+    public PolicyLoader(PolicyRegistry registry, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(services);
+        _registry = registry;
+        _services = services;
+    }
+
+    /// <summary>Loads the policy in a JSON file.</summary>
+    /// <param name="path">The file's path.</param>
+    /// <exception cref="PolicyLoadException">The file is missing, not JSON, or a policy in it is invalid.</exception>
+    public ControlPolicy LoadFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PolicyLoadException($"Policy file '{path}' could not be read: {ex.Message}", ex);
+        }
+
+        try
+        {
+            return LoadJson(text);
+        }
+        catch (PolicyLoadException ex)
+        {
+            throw new PolicyLoadException($"Policy file '{path}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Loads a policy from JSON text.</summary>
+    /// <param name="json">The serialized policy.</param>
+    /// <exception cref="PolicyLoadException">The JSON is invalid or a policy in it is.</exception>
+    public ControlPolicy LoadJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException ex)
+        {
+            throw new PolicyLoadException($"not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).", ex);
+        }
+
+        using (doc)
+        {
+            return Load(doc.RootElement, "$");
+        }
+    }
+
+    /// <summary>Loads one policy definition.</summary>
+    /// <param name="definition">A <c>{"type","config"}</c> object.</param>
+    /// <param name="path">Where it stands, as a JSON path, for error messages.</param>
+    /// <exception cref="PolicyLoadException">The definition is invalid.</exception>
+    public ControlPolicy Load(JsonElement definition, string path)
+    {
+        if (definition.ValueKind != JsonValueKind.Object)
+        {
+            throw new PolicyLoadException($"The policy at {path} must be an object with 'type' and 'config'.");
+        }
+
+        if (!definition.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String ||
+            typeElement.GetString() is not { Length: > 0 } typeName)
+        {
+            throw new PolicyLoadException($"The policy at {path} has no 'type' string.");
+        }
+
+        if (!_registry.TryGetFactory(typeName, out var factory))
+        {
+            var known = string.Join(", ", _registry.TypeNames.Order(StringComparer.Ordinal));
+            throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}. Registered types: {known}.");
+        }
+
+        var config = ReadConfig(definition, typeName, path);
+        return factory(new PolicyConfig(typeName, config, path, _services, this));
+    }
+
+    private static JsonElement ReadConfig(JsonElement definition, string typeName, string path)
+    {
+        if (definition.TryGetProperty("config", out var config))
+        {
+            if (config.ValueKind != JsonValueKind.Object)
+            {
+                throw new PolicyLoadException($"Policy '{typeName}' at {path}: 'config' must be an object.");
+            }
+
+            // luthien_control accepts a legacy top-level "name"; carry it into the config when the config has none.
+            if (definition.TryGetProperty("name", out var legacyName) && !config.TryGetProperty("name", out _))
+            {
+                return Merge(config, legacyName);
+            }
+
+            return config;
+        }
+
+        // Legacy flat form: {"type": "X", "name": "...", "field": ...} with no "config".
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var property in definition.EnumerateObject())
+            {
+                if (property.NameEquals("type"))
+                {
+                    continue;
+                }
+
+                property.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return CloneFrom(buffer);
+    }
+
+    private static JsonElement Merge(JsonElement config, JsonElement name)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("name");
+            name.WriteTo(writer);
+            foreach (var property in config.EnumerateObject())
+            {
+                property.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return CloneFrom(buffer);
+    }
+
+    private static JsonElement CloneFrom(MemoryStream buffer)
+    {
+        using var doc = JsonDocument.Parse(buffer.ToArray());
+        return doc.RootElement.Clone();
+    }
+}

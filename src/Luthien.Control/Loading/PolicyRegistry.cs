@@ -1,0 +1,56 @@
+namespace Luthien.Control.Loading;
+
+/// <summary>
+/// Maps the <c>type</c> names of a policy file to factories. The built-ins are registered by the hosting layer;
+/// host apps add their own with <c>AddPolicy&lt;T&gt;(name)</c>.
+/// </summary>
+public sealed class PolicyRegistry
+{
+    private readonly Dictionary<string, Func<PolicyConfig, ControlPolicy>> _factories = new(StringComparer.Ordinal);
+
+    /// <summary>The registered type names.</summary>
+    public IReadOnlyCollection<string> TypeNames => _factories.Keys;
+
+    /// <summary>Registers a factory under a type name, replacing any earlier one.</summary>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="factory">Builds the policy from its config.</param>
+    public PolicyRegistry Register(string typeName, Func<PolicyConfig, ControlPolicy> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        ArgumentNullException.ThrowIfNull(factory);
+        _factories[typeName] = factory;
+        return this;
+    }
+
+    /// <summary>Registers a policy whose config binds to <typeparamref name="TOptions"/>.</summary>
+    /// <typeparam name="TOptions">The options type (snake_case keys in the file).</typeparam>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="factory">Builds the policy from its options and the application's services.</param>
+    public PolicyRegistry Register<TOptions>(string typeName, Func<TOptions, IServiceProvider, ControlPolicy> factory)
+        where TOptions : PolicyOptions, new()
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Register(typeName, config =>
+        {
+            var options = config.Bind<TOptions>();
+            ControlPolicy policy;
+            try
+            {
+                policy = factory(options, config.Services);
+            }
+            catch (ArgumentException ex)
+            {
+                throw config.Error(ex.Message, ex);
+            }
+
+            policy.Name = options.Name ?? typeName;
+            return policy;
+        });
+    }
+
+    /// <summary>Finds the factory for a type name.</summary>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="factory">The factory, if registered.</param>
+    public bool TryGetFactory(string typeName, out Func<PolicyConfig, ControlPolicy> factory) =>
+        _factories.TryGetValue(typeName, out factory!);
+}

@@ -1,0 +1,68 @@
+using Luthien.Control.Loading;
+
+namespace Luthien.Control.Policies;
+
+/// <summary>
+/// Sends the configured backend key (<c>Luthien:Backend:ApiKey</c>, else <c>OPENAI_API_KEY</c>) as
+/// <c>Authorization: Bearer …</c>. Fails with 500 when no key is configured.
+/// </summary>
+public sealed class AddApiKeyHeaderPolicy : ControlPolicy
+{
+    private readonly string? _apiKey;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="apiKey">The backend key.</param>
+    public AddApiKeyHeaderPolicy(string? apiKey) => _apiKey = apiKey;
+
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (string.IsNullOrEmpty(_apiKey))
+        {
+            throw new ControlPolicyException($"No backend API key is configured ({Name}).");
+        }
+
+        transaction.Request.BackendApiKey = _apiKey;
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Options of <see cref="AddApiKeyHeaderFromEnvPolicy"/> (<c>AddApiKeyHeaderFromEnv</c> in policy files).</summary>
+public sealed class AddApiKeyHeaderFromEnvOptions : PolicyOptions
+{
+    /// <summary>The environment variable that holds the backend key.</summary>
+    public string? ApiKeyEnvVarName { get; set; }
+}
+
+/// <summary>
+/// Sends the key held in an environment variable to the backend as <c>Authorization: Bearer …</c>. The variable is
+/// read on every request, so a rotated key is picked up; an unset variable fails with 500 naming the variable (not its value).
+/// </summary>
+public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
+{
+    /// <summary>Creates the policy.</summary>
+    /// <param name="apiKeyEnvVarName">The environment variable's name.</param>
+    public AddApiKeyHeaderFromEnvPolicy(string apiKeyEnvVarName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(apiKeyEnvVarName, "api_key_env_var_name");
+        ApiKeyEnvVarName = apiKeyEnvVarName;
+    }
+
+    /// <summary>The environment variable's name.</summary>
+    public string ApiKeyEnvVarName { get; }
+
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var key = Environment.GetEnvironmentVariable(ApiKeyEnvVarName);
+        if (string.IsNullOrEmpty(key))
+        {
+            throw new ControlPolicyException($"API key not found: environment variable '{ApiKeyEnvVarName}' is not set or is empty ({Name}).");
+        }
+
+        transaction.Request.BackendApiKey = key;
+        return ValueTask.CompletedTask;
+    }
+}

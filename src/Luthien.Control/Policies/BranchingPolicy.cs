@@ -1,0 +1,42 @@
+using Luthien.Control.Policies.Conditions;
+
+namespace Luthien.Control.Policies;
+
+/// <summary>
+/// Applies the policy of the first condition that holds, else the default policy (if any). The conditions are tried
+/// in the order the policy file lists them.
+/// </summary>
+public sealed class BranchingPolicy : ControlPolicy
+{
+    private readonly KeyValuePair<Condition, ControlPolicy>[] _branches;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="branches">Condition → policy, in order.</param>
+    /// <param name="defaultPolicy">Applied when no condition holds; <see langword="null"/> for none.</param>
+    public BranchingPolicy(IEnumerable<KeyValuePair<Condition, ControlPolicy>> branches, ControlPolicy? defaultPolicy = null)
+    {
+        ArgumentNullException.ThrowIfNull(branches);
+        _branches = [.. branches];
+        DefaultPolicy = defaultPolicy;
+    }
+
+    /// <summary>The branches, in order.</summary>
+    public IReadOnlyList<KeyValuePair<Condition, ControlPolicy>> Branches => _branches;
+
+    /// <summary>The policy applied when no condition holds.</summary>
+    public ControlPolicy? DefaultPolicy { get; }
+
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        foreach (var (condition, policy) in _branches)
+        {
+            if (condition.Evaluate(transaction))
+            {
+                return policy.ApplyAsync(transaction, cancellationToken);
+            }
+        }
+
+        return DefaultPolicy?.ApplyAsync(transaction, cancellationToken) ?? ValueTask.CompletedTask;
+    }
+}

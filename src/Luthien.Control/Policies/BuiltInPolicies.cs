@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Luthien.Control.Backends;
+using Luthien.Control.Loading;
+using Luthien.Control.Policies.Conditions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.Policies;
+
+/// <summary>Registers the built-in policies under luthien_control's type names.</summary>
+public static class BuiltInPolicies
+{
+    /// <summary>Registers <c>SerialPolicy</c> (and its legacy alias <c>CompoundPolicy</c>), <c>BranchingPolicy</c>,
+    /// <c>ClientApiKeyAuth</c>, <c>AddApiKeyHeader</c>, <c>AddApiKeyHeaderFromEnv</c>, <c>ModelNameReplacement</c>,
+    /// <c>LeakedApiKeyDetection</c>, <c>TransactionContextLoggingPolicy</c>, <c>NoopPolicy</c>, <c>SetBackendPolicy</c>
+    /// and <c>SendBackendRequest</c>.</summary>
+    /// <param name="registry">The registry to add them to.</param>
+    public static PolicyRegistry AddBuiltInPolicies(this PolicyRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        registry.Register("SerialPolicy", LoadSerial);
+        registry.Register("CompoundPolicy", LoadSerial);
+        registry.Register("BranchingPolicy", LoadBranching);
+        registry.Register<ClientApiKeyAuthOptions>("ClientApiKeyAuth", static (o, s) =>
+            new ClientApiKeyAuthPolicy(o.Keys, s.GetService<ILogger<ClientApiKeyAuthPolicy>>()));
+        registry.Register<PolicyOptions>("AddApiKeyHeader", static (_, s) =>
+            new AddApiKeyHeaderPolicy(s.GetService<IOptions<LuthienOptions>>()?.Value.Backend.ApiKey));
+        registry.Register<AddApiKeyHeaderFromEnvOptions>("AddApiKeyHeaderFromEnv", static (o, _) =>
+            new AddApiKeyHeaderFromEnvPolicy(o.ApiKeyEnvVarName ?? throw new ArgumentException("field 'api_key_env_var_name' is required.")));
+        registry.Register<ModelNameReplacementOptions>("ModelNameReplacement", static (o, _) => new ModelNameReplacementPolicy(o.ModelMapping));
+        registry.Register<LeakedApiKeyDetectionOptions>("LeakedApiKeyDetection", static (o, s) =>
+            new LeakedApiKeyDetectionPolicy(o.Patterns, s.GetService<ILogger<LeakedApiKeyDetectionPolicy>>()));
+        registry.Register<TransactionContextLoggingOptions>("TransactionContextLoggingPolicy", static (o, s) =>
+            new TransactionContextLoggingPolicy(TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>()));
+        registry.Register<PolicyOptions>("NoopPolicy", static (_, _) => new NoopPolicy());
+        registry.Register<SetBackendOptions>("SetBackendPolicy", static (o, _) => new SetBackendPolicy(o.BackendUrl));
+        registry.Register<PolicyOptions>("SendBackendRequest", static (_, s) => new SendBackendRequestPolicy(s.GetRequiredService<IBackendClient>()));
+        return registry;
+    }
+
+    private static ControlPolicy LoadSerial(PolicyConfig config)
+    {
+        var policies = new List<ControlPolicy>();
+        foreach (var property in config.Config.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "name" or "type":
+                    break;
+                case "policies":
+                    if (property.Value.ValueKind != JsonValueKind.Array)
+                    {
+                        throw config.Error("field 'policies' must be an array.");
+                    }
+
+                    var i = 0;
+                    foreach (var member in property.Value.EnumerateArray())
+                    {
+                        policies.Add(config.LoadNested(member, $"policies[{i++}]"));
+                    }
+
+                    break;
+                default:
+                    throw config.Error($"field '{property.Name}' is not a SerialPolicy field (expected 'policies', 'name').");
+            }
+        }
+
+        if (!config.Config.TryGetProperty("policies", out _))
+        {
+            throw config.Error("field 'policies' is required.");
+        }
+
+        return new SerialPolicy(policies) { Name = config.Name };
+    }
+
+    private static ControlPolicy LoadBranching(PolicyConfig config)
+    {
+        var branches = new List<KeyValuePair<Condition, ControlPolicy>>();
+        ControlPolicy? defaultPolicy = null;
+        foreach (var property in config.Config.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "name" or "type":
+                    break;
+                case "cond_to_policy_map":
+                    if (property.Value.ValueKind == JsonValueKind.Null)
+                    {
+                        break;
+                    }
+
+                    if (property.Value.ValueKind != JsonValueKind.Object)
+                    {
+                        throw config.Error("field 'cond_to_policy_map' must be an object whose keys are conditions as JSON strings.");
+                    }
+
+                    foreach (var branch in property.Value.EnumerateObject())
+                    {
+                        Condition condition;
+                        try
+                        {
+                            condition = ConditionParser.Parse(branch.Name);
+                        }
+                        catch (FormatException ex)
+                        {
+                            throw config.Error($"field 'cond_to_policy_map', key {branch.Name}: {ex.Message}", ex);
+                        }
+
+                        var policy = config.LoadNested(branch.Value, $"cond_to_policy_map[{JsonSerializer.Serialize(branch.Name)}]");
+                        branches.Add(new(condition, policy));
+                    }
+
+                    break;
+                case "default_policy":
+                    if (property.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        defaultPolicy = config.LoadNested(property.Value, "default_policy");
+                    }
+
+                    break;
+                default:
+                    throw config.Error($"field '{property.Name}' is not a BranchingPolicy field (expected 'cond_to_policy_map', 'default_policy', 'name').");
+            }
+        }
+
+        return new BranchingPolicy(branches, defaultPolicy) { Name = config.Name };
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using Luthien.Control.Loading;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Luthien.Control.Policies;
+
+/// <summary>Options of <see cref="LeakedApiKeyDetectionPolicy"/> (<c>LeakedApiKeyDetection</c> in policy files).</summary>
+public sealed class LeakedApiKeyDetectionOptions : PolicyOptions
+{
+    /// <summary>Regular expressions of secrets; empty uses <see cref="LeakedApiKeyDetectionPolicy.DefaultPatterns"/>.</summary>
+    public IList<string>? Patterns { get; set; }
+}
+
+/// <summary>
+/// Refuses (403 <c>content_policy_violation</c>) a chat request whose message text contains something that looks like
+/// an API key, so that it never reaches the model. The error and the logs never repeat the secret.
+/// </summary>
+public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
+{
+    /// <summary>The patterns used when none are configured (OpenAI, Slack bot and GitHub fine-grained tokens, as in luthien_control).</summary>
+    public static readonly IReadOnlyList<string> DefaultPatterns =
+    [
+        "sk-[a-zA-Z0-9]{48}",
+        @"xoxb-[a-zA-Z0-9\-]{50,}",
+        "github_pat_[a-zA-Z0-9]{22}_[a-zA-Z0-9]{59}",
+    ];
+
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+    private readonly Regex[] _patterns;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="patterns">Regular expressions; <see langword="null"/> or empty uses <see cref="DefaultPatterns"/>.</param>
+    /// <param name="logger">The logger.</param>
+    public LeakedApiKeyDetectionPolicy(IEnumerable<string>? patterns = null, ILogger<LeakedApiKeyDetectionPolicy>? logger = null)
+    {
+        var list = patterns?.ToList() is { Count: > 0 } given ? given : [.. DefaultPatterns];
+        _patterns = new Regex[list.Count];
+        for (var i = 0; i < list.Count; i++)
+        {
+            try
+            {
+                _patterns[i] = new Regex(list[i], RegexOptions.CultureInvariant, MatchTimeout);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"patterns[{i}] is not a valid regular expression: {ex.Message}", nameof(patterns), ex);
+            }
+        }
+
+        _logger = logger ?? NullLogger<LeakedApiKeyDetectionPolicy>.Instance;
+    }
+
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (transaction.Request.Chat is not { } chat)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        foreach (var text in chat.EnumerateMessageTexts())
+        {
+            if (ContainsSecret(text))
+            {
+                LogBlocked(_logger, transaction.Id, Name);
+                throw ControlPolicyException.PolicyViolation(
+                    "Potential API key detected in message content. For security, the request has been blocked.");
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Whether <paramref name="text"/> matches any pattern.</summary>
+    /// <param name="text">Text to check.</param>
+    public bool ContainsSecret(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        foreach (var pattern in _patterns)
+        {
+            try
+            {
+                if (pattern.IsMatch(text))
+                {
+                    return true;
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // A pattern too slow for this text is treated as a match: refusing is the safe side.
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: potential API key in message content; refused by {PolicyName}.")]
+    private static partial void LogBlocked(ILogger logger, string transactionId, string policyName);
+}

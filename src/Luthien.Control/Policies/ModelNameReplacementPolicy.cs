@@ -1,0 +1,36 @@
+using Luthien.Control.Loading;
+
+namespace Luthien.Control.Policies;
+
+/// <summary>Options of <see cref="ModelNameReplacementPolicy"/> (<c>ModelNameReplacement</c> in policy files).</summary>
+public sealed class ModelNameReplacementOptions : PolicyOptions
+{
+    /// <summary>Model names clients use, mapped to the names sent to the backend.</summary>
+    public IDictionary<string, string> ModelMapping { get; set; } = new Dictionary<string, string>();
+}
+
+/// <summary>Replaces the request's <c>model</c> according to a mapping; models not in it pass unchanged.</summary>
+public sealed class ModelNameReplacementPolicy : ControlPolicy
+{
+    private readonly Dictionary<string, string> _mapping;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="modelMapping">Client model name → backend model name.</param>
+    public ModelNameReplacementPolicy(IEnumerable<KeyValuePair<string, string>> modelMapping)
+    {
+        ArgumentNullException.ThrowIfNull(modelMapping);
+        _mapping = new Dictionary<string, string>(modelMapping, StringComparer.Ordinal);
+    }
+
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (transaction.Request.Chat is { Model: { } model } chat && _mapping.TryGetValue(model, out var replacement))
+        {
+            chat.Model = replacement;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

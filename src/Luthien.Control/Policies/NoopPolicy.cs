@@ -1,0 +1,8 @@
+namespace Luthien.Control.Policies;
+
+/// <summary>Does nothing; a placeholder in a chain or a branch.</summary>
+public sealed class NoopPolicy : ControlPolicy
+{
+    /// <inheritdoc />
+    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

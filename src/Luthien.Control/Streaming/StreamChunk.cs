@@ -1,0 +1,116 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Luthien.Control.Json;
+
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// One server-sent event of a streamed answer: normally a <c>chat.completion.chunk</c>. The bytes it arrived with are
+/// kept, and written out unchanged unless a policy replaces or modifies the JSON.
+/// </summary>
+public sealed class StreamChunk
+{
+    private static readonly byte[] ErrorProperty = "\"error\""u8.ToArray();
+    private ReadOnlyMemory<byte> _data;
+    private JsonObject? _json;
+    private bool _jsonParsed;
+
+    private StreamChunk(ReadOnlyMemory<byte> data, JsonObject? json, string? eventType, bool modified)
+    {
+        _data = data;
+        _json = json;
+        _jsonParsed = json is not null;
+        EventType = eventType;
+        IsModified = modified;
+    }
+
+    /// <summary>Creates a chunk from the exact bytes of an event's data.</summary>
+    /// <param name="data">The event's data (UTF-8 JSON).</param>
+    /// <param name="eventType">The event's <c>event:</c> field, if any.</param>
+    public static StreamChunk FromUtf8(ReadOnlyMemory<byte> data, string? eventType = null) => new(data, null, eventType, false);
+
+    /// <summary>Creates a chunk from JSON a policy built.</summary>
+    /// <param name="json">The chunk's JSON.</param>
+    public static StreamChunk FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return new(ReadOnlyMemory<byte>.Empty, json, null, true);
+    }
+
+    /// <summary>The event's <c>event:</c> field, if the backend sent one.</summary>
+    public string? EventType { get; }
+
+    /// <summary>Whether the JSON was changed since the chunk arrived, so that it must be serialized again.</summary>
+    public bool IsModified { get; private set; }
+
+    /// <summary>The data bytes as they will be written: the original bytes, or the serialized JSON if modified.</summary>
+    public ReadOnlyMemory<byte> Data
+    {
+        get
+        {
+            if (IsModified && _json is not null)
+            {
+                _data = LuthienJson.ToUtf8Bytes(_json);
+                IsModified = false;
+            }
+
+            return _data;
+        }
+    }
+
+    /// <summary>
+    /// The data parsed as a JSON object (parsed on first use; <see langword="null"/> if it is not an object). A policy that
+    /// changes the returned object must call <see cref="MarkModified"/> so that the change is written.
+    /// </summary>
+    public JsonObject? Json
+    {
+        get
+        {
+            if (!_jsonParsed)
+            {
+                _jsonParsed = true;
+                try
+                {
+                    _json = JsonNode.Parse(_data.Span) as JsonObject;
+                }
+                catch (JsonException)
+                {
+                    _json = null;
+                }
+            }
+
+            return _json;
+        }
+    }
+
+    /// <summary>Whether this event is an error (<c>event: error</c>, or a JSON object with a top-level <c>error</c>).</summary>
+    public bool IsError
+    {
+        get
+        {
+            if (string.Equals(EventType, "error", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            // Cheap pre-check: only parse when the bytes mention "error" at all.
+            if (!_jsonParsed && !IsModified && _data.Span.IndexOf(ErrorProperty) < 0)
+            {
+                return false;
+            }
+
+            return Json is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
+        }
+    }
+
+    /// <summary>Records that <see cref="Json"/> was changed, so that it is serialized again when written.</summary>
+    public void MarkModified()
+    {
+        if (Json is null)
+        {
+            throw new InvalidOperationException("The chunk's data is not a JSON object.");
+        }
+
+        IsModified = true;
+    }
+}

@@ -1,0 +1,45 @@
+using Luthien.Control.Streaming;
+
+namespace Luthien.Control;
+
+/// <summary>
+/// One exchange between a client and the model backend: the request, the response that policies and the
+/// backend build up, and a typed data bag that policies share. The same instance flows through every policy.
+/// </summary>
+public sealed class Transaction
+{
+    /// <summary>Creates a transaction for a parsed or raw request.</summary>
+    /// <param name="request">The client's request.</param>
+    /// <param name="id">The transaction id; a new one is made when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that fires when the client goes away; linked to every backend call.</param>
+    public Transaction(TransactionRequest request, string? id = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Request = request;
+        CancellationToken = cancellationToken;
+        Id = id ?? NewId();
+    }
+
+    /// <summary>The transaction id, sent to the client as <c>x-luthien-transaction-id</c> and used in every log line.</summary>
+    public string Id { get; }
+
+    /// <summary>The client's request as policies see and change it.</summary>
+    public TransactionRequest Request { get; }
+
+    /// <summary>The response, filled by a backend-sending policy or by a policy that answers on its own.</summary>
+    public TransactionResponse Response { get; } = new();
+
+    /// <summary>Typed values that policies share, keyed by <see cref="TransactionKey{T}"/>.</summary>
+    public TransactionData Data { get; } = new();
+
+    /// <summary>Whether the client asked for a streamed (server-sent events) answer.</summary>
+    public bool IsStreaming => Request.Chat?.Stream ?? false;
+
+    /// <summary>Fires when the client disconnects; every backend call made for this transaction observes it.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>When the transaction started.</summary>
+    public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    private static string NewId() => "ltx-" + Guid.CreateVersion7().ToString("N");
+}
