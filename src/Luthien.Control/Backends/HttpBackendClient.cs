@@ -93,7 +93,7 @@ public sealed partial class HttpBackendClient : IBackendClient
         catch (HttpRequestException ex)
         {
             request.Dispose();
-            LogBackendUnavailable(_logger, transaction.Id, ex.HttpRequestError.ToString(), ex.Message);
+            LogBackendUnavailable(_logger, transaction.Id, ex.HttpRequestError.ToString(), SecretRedactor.RedactText(ex.Message));
             throw BackendException.Unavailable(ex);
         }
         catch

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text;
+using Luthien.Control.Backends;
+using Luthien.Control.Streaming;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+
+namespace Luthien.Control.Tests.Backends;
+
+public class HttpBackendClientTests
+{
+    [TestCase("http://h/v1", "chat/completions", null, "http://h/v1/chat/completions")]
+    [TestCase("http://h/v1/", "models", "?limit=2", "http://h/v1/models?limit=2")]
+    [TestCase("http://h/openai/v1?api-version=1", "models", "?x=1", "http://h/openai/v1/models?api-version=1&x=1")]
+    public void BuildUri_BaseAndPath_Joins(string baseUrl, string path, string? query, string expected)
+    {
+        Assert.That(HttpBackendClient.BuildUri(new Uri(baseUrl), path, query).ToString(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void BuildUri_NoBackend_Throws502()
+    {
+        var ex = Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildUri(null, "models", null));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(502));
+    }
+
+    [Test]
+    public void BuildRequest_ClientCredentials_AreReplacedByBackendKey()
+    {
+        var transaction = TestTransactions.ChatWithText("hi", ("Authorization", "Bearer client-key"), ("api-key", "client-key"), ("OpenAI-Beta", "x"), ("Connection", "keep-alive"));
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("http://h/v1"), ApiKey = "backend-key" });
+
+        Assert.That(request.Headers.Authorization?.ToString(), Is.EqualTo("Bearer backend-key"));
+        Assert.That(request.Headers.Contains("api-key"), Is.False);
+        Assert.That(request.Headers.GetValues("OpenAI-Beta"), Is.EqualTo(new[] { "x" }));
+        Assert.That(request.Headers.Contains("Connection"), Is.False);
+    }
+
+    [Test]
+    public void BuildRequest_TransactionKeyAndUrl_OverrideConfigured()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Request.BackendApiKey = "override-key";
+        transaction.Request.BackendUrl = new Uri("http://other/v2");
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("http://h/v1"), ApiKey = "backend-key" });
+
+        Assert.That(request.Headers.Authorization?.Parameter, Is.EqualTo("override-key"));
+        Assert.That(request.RequestUri, Is.EqualTo(new Uri("http://other/v2/chat/completions")));
+    }
+
+    [Test]
+    public async Task SendAsync_JsonAnswer_IsBuffered()
+    {
+        var client = CreateClient(_ => new HttpResponseMessage(HttpStatusCode.OK)
+        {
+            Content = new StringContent("""{"id":"x","vendor":1}""", Encoding.UTF8, "application/json"),
+        });
+        var transaction = TestTransactions.ChatWithText("hi");
+
+        await client.SendAsync(transaction, default);
+
+        Assert.That(transaction.Response.StatusCode, Is.EqualTo(200));
+        Assert.That(Encoding.UTF8.GetString(transaction.Response.Body.Span), Is.EqualTo("""{"id":"x","vendor":1}"""));
+    }
+
+    [Test]
+    public void SendAsync_ConnectionRefused_Throws502()
+    {
+        var client = CreateClient(_ => throw new HttpRequestException(HttpRequestError.ConnectionError, "refused"));
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await client.SendAsync(TestTransactions.ChatWithText("hi"), default));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(502));
+        Assert.That(ex.Code, Is.EqualTo("backend_unavailable"));
+    }
+
+    [Test]
+    public async Task SendAsync_NoHeadersBeforeTimeout_Throws504()
+    {
+        var time = new FakeTimeProvider();
+        var received = new TaskCompletionSource();
+        var client = CreateClient(
+            async (_, ct) =>
+            {
+                received.SetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+                return new HttpResponseMessage(HttpStatusCode.OK);
+            },
+            time);
+
+        var send = client.SendAsync(TestTransactions.ChatWithText("hi"), default).AsTask();
+        await received.Task;
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await send);
+        Assert.That(ex!.StatusCode, Is.EqualTo(504));
+        Assert.That(ex.Code, Is.EqualTo("backend_timeout"));
+    }
+
+    private static HttpBackendClient CreateClient(Func<HttpRequestMessage, HttpResponseMessage> respond) =>
+        CreateClient((request, _) => Task.FromResult(respond(request)), new FakeTimeProvider());
+
+    private static HttpBackendClient CreateClient(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond, TimeProvider time)
+    {
+        var factory = Substitute.For<IHttpClientFactory>();
+        factory.CreateClient(HttpBackendClient.HttpClientName).Returns(_ => new HttpClient(new DelegateHandler(respond)));
+        var options = Substitute.For<IOptionsMonitor<LuthienOptions>>();
+        options.CurrentValue.Returns(new LuthienOptions { Backend = { BaseUrl = new Uri("http://backend.test/v1") } });
+        return new HttpBackendClient(factory, options, Substitute.For<IStreamingResponseReader>(), time, NullLogger<HttpBackendClient>.Instance);
+    }
+
+    private sealed class DelegateHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => respond(request, cancellationToken);
+    }
+}

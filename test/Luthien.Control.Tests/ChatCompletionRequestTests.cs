@@ -1,0 +1,49 @@
+using System.Text;
+
+namespace Luthien.Control.Tests;
+
+public class ChatCompletionRequestTests
+{
+    [TestCase("not json")]
+    [TestCase("[1,2]")]
+    [TestCase("\"text\"")]
+    [TestCase("{\"model\":\"m\"}")]
+    [TestCase("{\"model\":\"m\",\"messages\":[]}")]
+    [TestCase("{\"model\":\"m\",\"messages\":\"hi\"}")]
+    public void Parse_InvalidBody_ThrowsInvalidRequest(string body)
+    {
+        var ex = Assert.Throws<ControlPolicyException>(() => ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes(body)));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(400));
+        Assert.That(ex.Code, Is.EqualTo("invalid_request"));
+    }
+
+    [Test]
+    public void Parse_ValidBody_ExposesTypedFieldsAndKeepsUnknownOnes()
+    {
+        var request = ChatCompletionRequest.Parse(
+            """{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],"vendor_x":{"a":1}}"""u8);
+
+        Assert.That(request.Model, Is.EqualTo("m"));
+        Assert.That(request.Stream, Is.True);
+        Assert.That(request.IncludeUsage, Is.True);
+        Assert.That(Encoding.UTF8.GetString(request.ToUtf8Bytes()), Does.Contain("\"vendor_x\":{\"a\":1}"));
+    }
+
+    [Test]
+    public void ToUtf8Bytes_NonAsciiText_IsNotEscaped()
+    {
+        var request = ChatCompletionRequest.Parse("""{"messages":[{"role":"user","content":"héllo <b>"}]}"""u8);
+
+        Assert.That(Encoding.UTF8.GetString(request.ToUtf8Bytes()), Does.Contain("héllo <b>"));
+    }
+
+    [Test]
+    public void EnumerateMessageTexts_StringAndPartContents_ReturnsAllText()
+    {
+        var request = ChatCompletionRequest.Parse(
+            """{"messages":[{"role":"system","content":"one"},{"role":"user","content":[{"type":"text","text":"two"},{"type":"image_url","image_url":{"url":"x"}}]}]}"""u8);
+
+        Assert.That(request.EnumerateMessageTexts(), Is.EqualTo(new[] { "one", "two" }));
+    }
+}
