@@ -1,0 +1,90 @@
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json.Nodes;
+using Luthien.Control.Streaming;
+using Luthien.Control.Streaming.Sse;
+
+namespace Luthien.Control.Streaming.Tests.Sse;
+
+public class SseEventWriterTests
+{
+    private static async Task<string> WriteAsync(Func<SseEventWriter, Task> write)
+    {
+        var output = new MemoryStream();
+        var pipe = PipeWriter.Create(output);
+        await write(new SseEventWriter(pipe));
+        await pipe.CompleteAsync();
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    [Test]
+    public async Task WriteChunkAsync_UnchangedChunk_WritesExactBytes()
+    {
+        const string json = """{"id":"c","choices":[{"delta":{"content":"hé"}}],"vendor":{"x":[1,2]}}""";
+
+        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json)), default));
+
+        Assert.That(text, Is.EqualTo($"data: {json}\n\n"));
+    }
+
+    [Test]
+    public async Task WriteChunkAsync_MultiLineJson_WritesOneCanonicalLine()
+    {
+        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8("{\"a\":\n 1,\r\n\"b\": \"é\"}"u8.ToArray()), default));
+
+        Assert.That(text, Is.EqualTo("data: {\"a\":1,\"b\":\"é\"}\n\n"));
+    }
+
+    [Test]
+    public async Task WriteChunkAsync_MultiLineNonJson_WritesOneDataLinePerLine()
+    {
+        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8("line one\nline two"u8.ToArray()), default));
+
+        Assert.That(text, Is.EqualTo("data: line one\ndata: line two\n\n"));
+    }
+
+    [Test]
+    public async Task WriteChunkAsync_ModifiedJson_WritesSerializedJson()
+    {
+        var chunk = StreamChunk.FromUtf8("""{"model":"a"}"""u8.ToArray());
+        chunk.Json!["model"] = "b";
+        chunk.MarkModified();
+
+        var text = await WriteAsync(async w => await w.WriteChunkAsync(chunk, default));
+
+        Assert.That(text, Is.EqualTo("data: {\"model\":\"b\"}\n\n"));
+    }
+
+    [Test]
+    public async Task WriteDoneAsync_WritesExactDoneEvent()
+    {
+        var text = await WriteAsync(async w => await w.WriteDoneAsync(default));
+
+        Assert.That(text, Is.EqualTo("data: [DONE]\n\n"));
+    }
+
+    [Test]
+    public async Task WriteErrorAsync_WritesOpenAiErrorEvent()
+    {
+        var text = await WriteAsync(async w => await w.WriteErrorAsync("A policy failed.", "server_error", "policy_error", default));
+
+        Assert.That(text, Does.StartWith("data: ").And.EndWith("\n\n"));
+        var error = JsonNode.Parse(text["data: ".Length..].Trim())!["error"]!;
+        Assert.That(error["type"]!.GetValue<string>(), Is.EqualTo("server_error"));
+        Assert.That(error["code"]!.GetValue<string>(), Is.EqualTo("policy_error"));
+        Assert.That(error["param"], Is.Null);
+    }
+
+    [Test]
+    public void WriteChunkAsync_EachEvent_IsFlushed()
+    {
+        var pipe = new Pipe();
+        var writer = new SseEventWriter(pipe.Writer);
+
+        var flush = writer.WriteChunkAsync(StreamChunk.FromUtf8("{}"u8.ToArray()), default).AsTask();
+
+        Assert.That(pipe.Reader.TryRead(out var result), Is.True);
+        Assert.That(Encoding.UTF8.GetString(result.Buffer.FirstSpan), Is.EqualTo("data: {}\n\n"));
+        Assert.That(flush.IsCompleted, Is.True);
+    }
+}
