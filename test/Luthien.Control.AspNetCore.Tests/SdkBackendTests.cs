@@ -1,0 +1,81 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Luthien.Control.AspNetCore.Tests.Infrastructure;
+using OpenAI.Chat;
+
+namespace Luthien.Control.AspNetCore.Tests;
+
+/// <summary>Chat completions sent through the OpenAI SDK client (<c>Luthien:Backend:Client=Sdk</c>).</summary>
+public class SdkBackendTests
+{
+    private FakeBackend _backend = null!;
+    private LuthienAppFactory _app = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _backend = await FakeBackend.StartAsync();
+        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        {
+            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:ApiKey"] = "backend-key",
+            ["Luthien:Backend:Client"] = "Sdk",
+        });
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        await _app.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+
+    [SetUp]
+    public void ResetBackend() => _backend.Reset();
+
+    [Test]
+    public async Task ChatCompletion_SdkClient_SendsBodyWholeWithBackendKey()
+    {
+        _backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi back"},"finish_reason":"stop"}],"vendor":1}""");
+        using var http = _app.CreateClient();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}],"vendor_opt":true}""", Encoding.UTF8, "application/json"));
+
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.That(body["vendor"]!.GetValue<int>(), Is.EqualTo(1));
+        var recorded = _backend.Requests.Single();
+        Assert.That(recorded.PathAndQuery, Is.EqualTo("/v1/chat/completions"));
+        Assert.That(recorded.Headers["Authorization"], Is.EqualTo("Bearer backend-key"));
+        Assert.That(JsonNode.Parse(recorded.Body)!["vendor_opt"]!.GetValue<bool>(), Is.True);
+    }
+
+    [Test]
+    public async Task Streaming_SdkClient_StreamsThrough()
+    {
+        _backend.Handler = c => FakeBackend.Sse(
+            c,
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ab\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: [DONE]\n\n");
+
+        var text = new StringBuilder();
+        await foreach (var update in _app.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        {
+            text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+        }
+
+        Assert.That(text.ToString(), Is.EqualTo("ab"));
+    }
+
+    [Test]
+    public void ChatCompletion_SdkClientBackend500_PassesThrough()
+    {
+        _backend.Handler = c => FakeBackend.Json(c, 500, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}""");
+
+        var ex = Assert.ThrowsAsync<System.ClientModel.ClientResultException>(async () =>
+            await _app.CreateChatClient().CompleteChatAsync([new UserChatMessage("hi")]));
+
+        Assert.That(ex!.Status, Is.EqualTo(500));
+        Assert.That(ex.Message, Does.Contain("boom"));
+    }
+}
