@@ -9,7 +9,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 }
 
-var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"));
+var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
+    .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap");
 
 // No backend configured: answer from the embedded echo backend, so the sample runs with no network and no key.
 var useEcho = string.IsNullOrWhiteSpace(builder.Configuration["Luthien:Backend:BaseUrl"]);
