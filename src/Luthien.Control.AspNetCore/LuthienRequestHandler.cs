@@ -19,49 +19,40 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 {
     internal const string TransactionIdHeader = "x-luthien-transaction-id";
 
-    public async Task HandleChatAsync(HttpContext context, string path)
+    public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, async (transactionId, limit) =>
+    {
+        var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+        var chat = ChatCompletionRequest.Parse(body);
+        var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
+        return new Transaction(request, transactionId, context.RequestAborted);
+    });
+
+    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, (transactionId, limit) =>
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        var body = new LimitedReadStream(context.Request.Body, limit);
+        var request = TransactionRequest.ForPassthrough(
+            context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
+        return Task.FromResult(new Transaction(request, transactionId, context.RequestAborted));
+    });
+
+    /// <summary>Creates the transaction, runs it, and turns any failure into the contract's error response.</summary>
+    private async Task HandleAsync(HttpContext context, string path, Func<string, long, Task<Transaction>> createTransaction)
     {
         var transactionId = NewTransactionId(context);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var body = await ReadBodyAsync(context.Request, options.CurrentValue.Limits.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
-            var chat = ChatCompletionRequest.Parse(body);
-            var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
-            var transaction = new Transaction(request, transactionId, context.RequestAborted);
-            await RunAsync(context, transaction).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            await FailAsync(context, transactionId, ex).ConfigureAwait(false);
-        }
-        finally
-        {
-            LogDone(context, transactionId, path, started);
-        }
-    }
-
-    public async Task HandlePassthroughAsync(HttpContext context, string path)
-    {
-        var transactionId = NewTransactionId(context);
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var limit = options.CurrentValue.Limits.MaxRequestBodyBytes;
-            if (context.Request.ContentLength > limit)
-            {
-                throw TooLarge(limit);
-            }
-
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            {
-                sizeFeature.MaxRequestBodySize = limit;
-            }
-
-            var body = new LimitedReadStream(context.Request.Body, limit);
-            var request = TransactionRequest.ForPassthrough(
-                context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
-            var transaction = new Transaction(request, transactionId, context.RequestAborted);
+            var transaction = await createTransaction(transactionId, options.CurrentValue.Limits.MaxRequestBodyBytes).ConfigureAwait(false);
             await RunAsync(context, transaction).ConfigureAwait(false);
         }
         catch (Exception ex)

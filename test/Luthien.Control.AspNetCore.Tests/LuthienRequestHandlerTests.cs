@@ -153,6 +153,30 @@ public class LuthienRequestHandlerTests
         Assert.That(_backend.Requests, Is.Empty);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Passthrough_BodyOverLimit_Gets413(bool declareLength)
+    {
+        using var http = _app.CreateClient();
+        var payload = Encoding.UTF8.GetBytes($$"""{"input":"{{new string('a', 5000)}}","model":"e"}""");
+        HttpContent content = declareLength
+            ? new ByteArrayContent(payload)
+            : new StreamContent(new MemoryStream(payload)); // no Content-Length: sent chunked, counted while forwarded
+        if (!declareLength)
+        {
+            content.Headers.ContentLength = null;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/embeddings") { Content = content };
+        request.Headers.Add("Authorization", "Bearer client-key-1");
+        request.Headers.TransferEncodingChunked = !declareLength;
+
+        using var response = await http.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        await AssertErrorAsync(response, "request_too_large");
+    }
+
     [TestCase("not json")]
     [TestCase("[]")]
     [TestCase("""{"model":"m"}""")]
