@@ -71,6 +71,9 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         try
         {
             await rootPolicy.Root.ApplyAsync(transaction, transaction.CancellationToken).ConfigureAwait(false);
+
+            // Response-side policies still waiting (the response came from a policy rather than SendBackendRequest).
+            await transaction.RunResponseHooksAsync(transaction.CancellationToken).ConfigureAwait(false);
             if (!response.HasValue)
             {
                 throw new ControlPolicyException("The policy chain produced no response (is SendBackendRequest missing?).");
@@ -125,11 +128,19 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             context.Response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var writer = new SseEventWriter(context.Response.BodyWriter);
+            var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
             try
             {
                 while (hasChunk)
                 {
                     var chunk = enumerator.Current;
+                    if (hideUsage && StreamUsage.IsUsageChunk(chunk))
+                    {
+                        // The library asked for usage on its own: the client, which did not, does not see it.
+                        hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                        continue;
+                    }
+
                     await writer.WriteChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
                     if (chunk.IsError)
                     {

@@ -69,7 +69,7 @@ public static class LuthienServiceCollectionExtensions
             : sp.GetRequiredService<HttpBackendClient>());
         services.TryAddSingleton(sp =>
         {
-            var registry = new PolicyRegistry().AddBuiltInPolicies();
+            var registry = new PolicyRegistry().AddBuiltInPolicies().AddStreamingPolicies();
             foreach (var registration in sp.GetServices<PolicyRegistration>())
             {
                 registration.Configure(registry);

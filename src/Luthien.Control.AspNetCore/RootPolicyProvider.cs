@@ -1,6 +1,7 @@
 using Luthien.Control.Backends;
 using Luthien.Control.Loading;
 using Luthien.Control.Policies;
+using Luthien.Control.Streaming.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,10 @@ internal sealed partial class RootPolicyProvider(IServiceProvider services, IOpt
         LogSource(logger, "default chain (TransactionContextLoggingPolicy, SendBackendRequest)");
         return new SerialPolicy(
         [
-            new TransactionContextLoggingPolicy(LogLevel.Information, services.GetService<ILogger<TransactionContextLoggingPolicy>>()),
+            new TransactionContextLoggingPolicy(LogLevel.Information, services.GetService<ILogger<TransactionContextLoggingPolicy>>(), services.GetService<TimeProvider>())
+            {
+                MaxHeldChunks = options.Limits.MaxHeldChunks,
+            },
             new SendBackendRequestPolicy(services.GetRequiredService<IBackendClient>()),
         ]) { Name = "default" };
     }

@@ -19,6 +19,20 @@ public sealed class LuthienOptions
 
     /// <summary>Backend timeouts.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();
+
+    /// <summary>Streaming behaviour.</summary>
+    public StreamingOptions Streaming { get; set; } = new();
+}
+
+/// <summary>Streaming behaviour.</summary>
+public sealed class StreamingOptions
+{
+    /// <summary>
+    /// Ask the backend for the usage chunk (<c>stream_options.include_usage</c>) even when the client did not, so that
+    /// token counts can be logged; the client is then not shown that chunk. Turn off for backends that reject
+    /// <c>stream_options</c>. Default on.
+    /// </summary>
+    public bool RequestUsage { get; set; } = true;
 }
 
 /// <summary>Which client talks to the backend.</summary>
@@ -61,6 +75,17 @@ public sealed class LimitOptions
     /// <summary>A single server-sent event larger than this ends the stream with an error. Default 1 MiB.</summary>
     [Range(1, int.MaxValue)]
     public int MaxEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The most text (characters, per choice) a content policy may hold back while it waits to see whether it becomes a
+    /// match; past it the stream ends with a <c>policy_error</c> event. Default 16384.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MaxHoldbackChars { get; set; } = 16 * 1024;
+
+    /// <summary>The most chunks a streaming policy may hold at once; past it the stream ends with an error. Default 1024.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxHeldChunks { get; set; } = 1024;
 }
 
 /// <summary>Backend timeouts.</summary>

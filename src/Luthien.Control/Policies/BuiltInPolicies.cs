@@ -13,8 +13,9 @@ public static class BuiltInPolicies
 {
     /// <summary>Registers <c>SerialPolicy</c> (and its legacy alias <c>CompoundPolicy</c>), <c>BranchingPolicy</c>,
     /// <c>ClientApiKeyAuth</c>, <c>AddApiKeyHeader</c>, <c>AddApiKeyHeaderFromEnv</c>, <c>ModelNameReplacement</c>,
-    /// <c>LeakedApiKeyDetection</c>, <c>TransactionContextLoggingPolicy</c>, <c>NoopPolicy</c>, <c>SetBackendPolicy</c>
-    /// and <c>SendBackendRequest</c>.</summary>
+    /// <c>LeakedApiKeyDetection</c>, <c>NoopPolicy</c>, <c>SetBackendPolicy</c> and <c>SendBackendRequest</c>. The
+    /// response-side built-ins (<c>TransactionContextLoggingPolicy</c>, <c>ResponseContentPolicy</c>, <c>ToolCallPolicy</c>)
+    /// live in <c>Luthien.Control.Streaming</c>.</summary>
     /// <param name="registry">The registry to add them to.</param>
     public static PolicyRegistry AddBuiltInPolicies(this PolicyRegistry registry)
     {
@@ -31,8 +32,6 @@ public static class BuiltInPolicies
         registry.Register<ModelNameReplacementOptions>("ModelNameReplacement", static (o, _) => new ModelNameReplacementPolicy(o.ModelMapping));
         registry.Register<LeakedApiKeyDetectionOptions>("LeakedApiKeyDetection", static (o, s) =>
             new LeakedApiKeyDetectionPolicy(o.Patterns, s.GetService<ILogger<LeakedApiKeyDetectionPolicy>>()));
-        registry.Register<TransactionContextLoggingOptions>("TransactionContextLoggingPolicy", static (o, s) =>
-            new TransactionContextLoggingPolicy(TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>()));
         registry.Register<PolicyOptions>("NoopPolicy", static (_, _) => new NoopPolicy());
         registry.Register<SetBackendOptions>("SetBackendPolicy", static (o, _) => new SetBackendPolicy(o.BackendUrl));
         registry.Register<PolicyOptions>("SendBackendRequest", static (_, s) => new SendBackendRequestPolicy(s.GetRequiredService<IBackendClient>()));

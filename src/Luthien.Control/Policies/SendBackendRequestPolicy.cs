@@ -19,9 +19,12 @@ public sealed class SendBackendRequestPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override async ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        return _backend.SendAsync(transaction, cancellationToken);
+        await _backend.SendAsync(transaction, cancellationToken).ConfigureAwait(false);
+
+        // Response-side policies that stood earlier in the chain act now, in their chain order.
+        await transaction.RunResponseHooksAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -16,14 +16,14 @@ public class PolicyLoaderTests
     }
 
     [Test]
-    public void LoadJson_ContractExampleWithoutResponsePolicies_BuildsChain()
+    public void LoadJson_RequestSideChain_BuildsChain()
     {
         var policy = CreateLoader().LoadJson("""
             { "type": "SerialPolicy", "config": { "name": "root", "policies": [
               { "type": "ClientApiKeyAuth", "config": { "keys": ["client-key-1"] } },
               { "type": "LeakedApiKeyDetection", "config": { "patterns": [] } },
               { "type": "ModelNameReplacement", "config": { "model_mapping": { "fast": "gpt-4o-mini" } } },
-              { "type": "TransactionContextLoggingPolicy", "config": { "log_level": "Information" } },
+              { "type": "NoopPolicy", "config": {} },
               { "type": "SendBackendRequest", "config": {} }
             ] } }
             """);
@@ -33,7 +33,7 @@ public class PolicyLoaderTests
         Assert.That(serial.Policies.Select(p => p.GetType()), Is.EqualTo(new[]
         {
             typeof(ClientApiKeyAuthPolicy), typeof(LeakedApiKeyDetectionPolicy), typeof(ModelNameReplacementPolicy),
-            typeof(TransactionContextLoggingPolicy), typeof(SendBackendRequestPolicy),
+            typeof(NoopPolicy), typeof(SendBackendRequestPolicy),
         }));
     }
 
@@ -63,7 +63,7 @@ public class PolicyLoaderTests
         // luthien_control's scripts/test_streaming_policy.json form: no "config", fields beside "type".
         var policy = CreateLoader().LoadJson("""
             {"type": "SerialPolicy", "name": "StreamingTestPolicy", "policies": [
-              {"type": "TransactionContextLoggingPolicy", "name": "StreamingDebugLogger", "log_level": "INFO"},
+              {"type": "ModelNameReplacement", "name": "StreamingDebugLogger", "model_mapping": {"a": "b"}},
               {"type": "SendBackendRequest", "name": "BackendRequest"}]}
             """);
 

@@ -1,7 +1,7 @@
-using Luthien.Control.Policies;
+using Luthien.Control.Streaming.Policies;
 using Microsoft.Extensions.Logging;
 
-namespace Luthien.Control.Tests.Policies;
+namespace Luthien.Control.Streaming.Tests.Policies;
 
 public class TransactionContextLoggingPolicyTests
 {
@@ -37,18 +37,4 @@ public class TransactionContextLoggingPolicyTests
     {
         Assert.Throws<ArgumentException>(() => TransactionContextLoggingPolicy.ParseLevel("LOUD"));
     }
-}
-
-/// <summary>A logger that keeps what it is given.</summary>
-internal sealed class ListLogger<T> : ILogger<T>
-{
-    public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Entries.Add((logLevel, formatter(state, exception)));
 }

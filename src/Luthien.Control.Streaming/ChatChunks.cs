@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// Builds the <c>chat.completion.chunk</c> events the library writes itself. They copy <c>id</c>, <c>created</c>,
+/// <c>model</c> and <c>system_fingerprint</c> from a chunk of the same stream, so every official client parses them.
+/// </summary>
+public static class ChatChunks
+{
+    /// <summary>The <c>finish_reason</c> values clients know.</summary>
+    public static readonly IReadOnlySet<string> KnownFinishReasons = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "stop", "length", "tool_calls", "content_filter", "function_call",
+    };
+
+    /// <summary>A chunk with one choice.</summary>
+    /// <param name="template">A chunk of the same stream, for <c>id</c>, <c>created</c>, <c>model</c>, <c>system_fingerprint</c>.</param>
+    /// <param name="index">The choice index.</param>
+    /// <param name="delta">The delta; an empty one when <see langword="null"/>.</param>
+    /// <param name="finishReason">The finish reason, one of <see cref="KnownFinishReasons"/>, or <see langword="null"/>.</param>
+    public static StreamChunk Choice(JsonObject template, int index, JsonObject? delta, string? finishReason)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        if (finishReason is not null && !KnownFinishReasons.Contains(finishReason))
+        {
+            throw new ArgumentException($"'{finishReason}' is not a finish_reason clients know.", nameof(finishReason));
+        }
+
+        var chunk = new JsonObject
+        {
+            ["id"] = template["id"]?.DeepClone() ?? "chatcmpl-luthien",
+            ["object"] = "chat.completion.chunk",
+            ["created"] = template["created"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = template["model"]?.DeepClone() ?? string.Empty,
+        };
+        if (template["system_fingerprint"] is { } fingerprint)
+        {
+            chunk["system_fingerprint"] = fingerprint.DeepClone();
+        }
+
+        chunk["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = index,
+            ["delta"] = delta ?? new JsonObject(),
+            ["logprobs"] = null,
+            ["finish_reason"] = finishReason,
+        });
+        return StreamChunk.FromJson(chunk);
+    }
+
+    /// <summary>A chunk that adds text to a choice.</summary>
+    /// <param name="template">A chunk of the same stream.</param>
+    /// <param name="index">The choice index.</param>
+    /// <param name="text">The text.</param>
+    public static StreamChunk Text(JsonObject template, int index, string text) =>
+        Choice(template, index, new JsonObject { ["content"] = text }, null);
+
+    /// <summary>A chunk that ends a choice because a policy filtered it (<c>finish_reason: "content_filter"</c>).</summary>
+    /// <param name="template">A chunk of the same stream.</param>
+    /// <param name="index">The choice index.</param>
+    public static StreamChunk ContentFilter(JsonObject template, int index) => Choice(template, index, null, "content_filter");
+
+    /// <summary>The choice index of a choice entry (0 when absent).</summary>
+    /// <param name="choice">A choice entry.</param>
+    public static int IndexOf(JsonNode? choice) =>
+        choice?["index"] is JsonValue v && v.TryGetValue(out int index) ? index : 0;
+}

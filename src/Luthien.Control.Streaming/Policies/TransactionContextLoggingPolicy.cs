@@ -1,0 +1,136 @@
+using System.Text.Json.Nodes;
+using Luthien.Control.Loading;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Luthien.Control.Streaming.Policies;
+
+/// <summary>Options of <see cref="TransactionContextLoggingPolicy"/>.</summary>
+public sealed class TransactionContextLoggingOptions : PolicyOptions
+{
+    /// <summary>
+    /// The level: a .NET name (<c>Information</c>, <c>Debug</c>…) or a Python one (<c>INFO</c>, <c>DEBUG</c>,
+    /// <c>WARNING</c>, <c>ERROR</c>, <c>CRITICAL</c>). Default <c>Information</c>.
+    /// </summary>
+    public string? LogLevel { get; set; }
+}
+
+/// <summary>
+/// Logs the transaction: where the policy stands in the chain, the request (id, method, path, model, streaming flag,
+/// message count, headers with credentials redacted); then, once the answer has gone out, the response (status, text
+/// length, finish reasons, tokens, and for streams the chunk count and time to first chunk). Streams are observed as
+/// they pass, never buffered. Message text and credentials are never logged.
+/// </summary>
+public sealed partial class TransactionContextLoggingPolicy : StreamingControlPolicy
+{
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="level">The level to log at.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="timeProvider">The clock for the time to first chunk.</param>
+    public TransactionContextLoggingPolicy(LogLevel level = LogLevel.Information, ILogger<TransactionContextLoggingPolicy>? logger = null, TimeProvider? timeProvider = null)
+    {
+        Level = level;
+        _logger = logger ?? NullLogger<TransactionContextLoggingPolicy>.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>The level logged at.</summary>
+    public LogLevel Level { get; }
+
+    /// <summary>Reads a level name as luthien_control or .NET writes it.</summary>
+    /// <param name="name">The name; <see langword="null"/> gives <see cref="LogLevel.Information"/>.</param>
+    /// <exception cref="ArgumentException">The name is not a level.</exception>
+    public static LogLevel ParseLevel(string? name) => name?.Trim().ToUpperInvariant() switch
+    {
+        null or "" or "INFO" or "INFORMATION" => LogLevel.Information,
+        "TRACE" => LogLevel.Trace,
+        "DEBUG" => LogLevel.Debug,
+        "WARN" or "WARNING" => LogLevel.Warning,
+        "ERROR" => LogLevel.Error,
+        "CRITICAL" or "FATAL" => LogLevel.Critical,
+        _ => throw new ArgumentException(
+            $"log_level '{name}' is not a level (use Trace, Debug, Information, Warning, Error or Critical).", nameof(name)),
+    };
+
+    /// <inheritdoc />
+    protected override ValueTask ApplyRequestAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (_logger.IsEnabled(Level))
+        {
+            var request = transaction.Request;
+            var headers = string.Join(", ", request.GetRedactedHeaders().Select(h => $"{h.Key}: {h.Value}"));
+            LogRequest(_logger, Level, transaction.Id, request.Method, request.Path, request.Chat?.Model, transaction.IsStreaming, request.Chat?.Messages.Count, headers);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask ApplyStreamingAsync(Transaction transaction, CancellationToken cancellationToken) =>
+        _logger.IsEnabled(Level) ? base.ApplyStreamingAsync(transaction, cancellationToken) : ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (!_logger.IsEnabled(Level))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var summary = new ChunkSummary();
+        if (transaction.Response.Payload is JsonObject payload)
+        {
+            summary.AddCompletion(payload);
+        }
+
+        LogResponse(_logger, Level, transaction.Id, transaction.Response.StatusCode, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentNullException.ThrowIfNull(context);
+        var summary = context.State as ChunkSummary ?? (ChunkSummary)(context.State = new ChunkSummary { Started = _timeProvider.GetTimestamp() });
+        if (summary.Chunks == 0)
+        {
+            summary.FirstChunkMs = _timeProvider.GetElapsedTime(summary.Started).TotalMilliseconds;
+        }
+
+        summary.AddChunk(chunk.Data.Span);
+        context.Emit(chunk);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var summary = context.State as ChunkSummary ?? new ChunkSummary();
+        LogStream(_logger, Level, context.Transaction.Id, "completed", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
+        return base.CompleteStreamAsync(context, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected internal override void OnStreamEndedEarly(StreamingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var summary = context.State as ChunkSummary ?? new ChunkSummary();
+        LogStream(_logger, Level, context.Transaction.Id, "ended early", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
+    }
+
+    [LoggerMessage(Message = "Transaction {TransactionId}: {Method} {Path} model={Model} stream={Stream} messages={MessageCount} headers=[{Headers}]")]
+    private static partial void LogRequest(ILogger logger, LogLevel level, string transactionId, string method, string path, string? model, bool stream, int? messageCount, string headers);
+
+    [LoggerMessage(Message = "Transaction {TransactionId}: response status={Status} text_length={TextLength} finish_reasons=[{FinishReasons}] prompt_tokens={PromptTokens} completion_tokens={CompletionTokens}")]
+    private static partial void LogResponse(ILogger logger, LogLevel level, string transactionId, int? status, int textLength, string finishReasons, long? promptTokens, long? completionTokens);
+
+    [LoggerMessage(Message = "Transaction {TransactionId}: stream {Outcome} chunks={Chunks} first_chunk_ms={FirstChunkMs:F1} text_length={TextLength} finish_reasons=[{FinishReasons}] prompt_tokens={PromptTokens} completion_tokens={CompletionTokens}")]
+    private static partial void LogStream(ILogger logger, LogLevel level, string transactionId, string outcome, int chunks, double? firstChunkMs, int textLength, string finishReasons, long? promptTokens, long? completionTokens);
+}

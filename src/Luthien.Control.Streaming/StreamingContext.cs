@@ -1,0 +1,84 @@
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// What a <see cref="StreamingControlPolicy"/> sees and does for one stream: it emits chunks (passed or rewritten),
+/// emits nothing (drop), holds chunks back and later releases or discards them, or completes the stream early
+/// (block). It also carries the policy's own state for this stream, since one policy instance serves every request.
+/// </summary>
+public sealed class StreamingContext
+{
+    private readonly Queue<StreamChunk> _output = new();
+    private readonly List<StreamChunk> _held = [];
+    private readonly int _maxHeldChunks;
+
+    internal StreamingContext(Transaction transaction, int maxHeldChunks)
+    {
+        Transaction = transaction;
+        _maxHeldChunks = maxHeldChunks;
+    }
+
+    /// <summary>The transaction whose response is streamed.</summary>
+    public Transaction Transaction { get; }
+
+    /// <summary>The policy's state for this stream; set it on the first chunk.</summary>
+    public object? State { get; set; }
+
+    /// <summary>The chunks held back, in arrival order.</summary>
+    public IReadOnlyList<StreamChunk> Held => _held;
+
+    /// <summary>Whether the policy ended the stream early; nothing more is read from upstream.</summary>
+    public bool IsCompleted { get; private set; }
+
+    /// <summary>How many chunks the policy has emitted so far.</summary>
+    public int EmittedCount { get; private set; }
+
+    /// <summary>Sends a chunk on (as it came, or rewritten).</summary>
+    /// <param name="chunk">The chunk.</param>
+    public void Emit(StreamChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        _output.Enqueue(chunk);
+        EmittedCount++;
+    }
+
+    /// <summary>Keeps a chunk back until <see cref="ReleaseHeld"/> or <see cref="DiscardHeld"/>.</summary>
+    /// <param name="chunk">The chunk.</param>
+    /// <exception cref="ControlPolicyException">More chunks are held than the limit allows.</exception>
+    public void Hold(StreamChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        if (_held.Count >= _maxHeldChunks)
+        {
+            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"A streaming policy held back more than the limit of {_maxHeldChunks} chunks.", "server_error");
+        }
+
+        _held.Add(chunk);
+    }
+
+    /// <summary>Emits every held chunk, in arrival order.</summary>
+    public void ReleaseHeld()
+    {
+        foreach (var chunk in _held)
+        {
+            Emit(chunk);
+        }
+
+        _held.Clear();
+    }
+
+    /// <summary>Drops every held chunk and returns them, e.g. to emit a rewritten part.</summary>
+    public IReadOnlyList<StreamChunk> DiscardHeld()
+    {
+        var dropped = _held.ToArray();
+        _held.Clear();
+        return dropped;
+    }
+
+    /// <summary>
+    /// Ends the stream now, successfully: what was emitted is sent, then <c>[DONE]</c>; nothing more is read from the
+    /// backend, whose request is then cancelled.
+    /// </summary>
+    public void Complete() => IsCompleted = true;
+
+    internal bool TryTakeOutput(out StreamChunk chunk) => _output.TryDequeue(out chunk!);
+}

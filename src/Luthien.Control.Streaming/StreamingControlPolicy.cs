@@ -1,0 +1,125 @@
+using Luthien.Control.Streaming.Iterators;
+
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// A policy that acts on the response, streamed or not. The base class does the dispatch: placed before the
+/// backend-sending policy it waits for the response; then a streamed answer is wrapped lazily (chunks pass through
+/// <see cref="ProcessChunkAsync"/> as the client reads them) and a buffered one goes to
+/// <see cref="ApplyNonStreamingAsync"/>. Backend errors and pass-through requests are left alone.
+/// </summary>
+/// <example>
+/// <code>
+/// public sealed class UppercasePolicy : StreamingControlPolicy
+/// {
+///     protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+///     {
+///         if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue v &amp;&amp; v.TryGetValue(out string? text))
+///         {
+///             chunk.Json["choices"]![0]!["delta"]!["content"] = text.ToUpperInvariant();
+///             chunk.MarkModified();
+///         }
+///         context.Emit(chunk);
+///         return ValueTask.CompletedTask;
+///     }
+/// }
+/// </code>
+/// </example>
+public abstract class StreamingControlPolicy : ControlPolicy
+{
+    /// <summary>The default limit on held chunks when the policy is used outside the hosting layer.</summary>
+    public const int DefaultMaxHeldChunks = 1024;
+
+    /// <summary>The most chunks this policy may hold back per stream.</summary>
+    public int MaxHeldChunks { get; init; } = DefaultMaxHeldChunks;
+
+    /// <inheritdoc />
+    public sealed override async ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        await ApplyRequestAsync(transaction, cancellationToken).ConfigureAwait(false);
+        if (transaction.Response.HasValue)
+        {
+            await ApplyResponseAsync(transaction, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            transaction.OnResponse(ApplyResponseAsync);
+        }
+    }
+
+    /// <summary>Acts on the request, where the policy stands in the chain. Default: nothing.</summary>
+    /// <param name="transaction">The transaction.</param>
+    /// <param name="cancellationToken">Fires when the client goes away.</param>
+    protected virtual ValueTask ApplyRequestAsync(Transaction transaction, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Acts on a streamed answer. Default: wraps the stream so each chunk goes through <see cref="ProcessChunkAsync"/>.</summary>
+    /// <param name="transaction">The transaction; <see cref="TransactionResponse.Stream"/> is set.</param>
+    /// <param name="cancellationToken">Fires when the client goes away.</param>
+    protected virtual ValueTask ApplyStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        transaction.Response.Stream = new PolicyWrappedIterator(transaction.Response.Stream!, this, transaction);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Acts on a successful buffered (non-streaming) chat answer. Default: nothing.</summary>
+    /// <param name="transaction">The transaction; <see cref="TransactionResponse.Payload"/> holds the answer.</param>
+    /// <param name="cancellationToken">Fires when the client goes away.</param>
+    protected virtual ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Handles one chunk: <see cref="StreamingContext.Emit"/> it (as is or rewritten), emit nothing (drop),
+    /// <see cref="StreamingContext.Hold"/> it, or <see cref="StreamingContext.Complete"/> the stream (block).
+    /// Default: pass. Error events from the backend never come here; they go straight to the client.
+    /// </summary>
+    /// <param name="chunk">The chunk.</param>
+    /// <param name="context">This stream's context.</param>
+    /// <param name="cancellationToken">Fires when the client goes away.</param>
+    protected internal virtual ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Emit(chunk);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Called once when the upstream stream ended well, before <c>[DONE]</c>: emit what is still held. Default: release
+    /// held chunks.
+    /// </summary>
+    /// <param name="context">This stream's context.</param>
+    /// <param name="cancellationToken">Fires when the client goes away.</param>
+    protected internal virtual ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.ReleaseHeld();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Called once when the stream ends without <see cref="CompleteStreamAsync"/>: the client went away, the backend
+    /// failed, or a policy threw or completed the stream early. For bookkeeping only; nothing can be emitted.
+    /// </summary>
+    /// <param name="context">This stream's context.</param>
+    protected internal virtual void OnStreamEndedEarly(StreamingContext context)
+    {
+    }
+
+    private ValueTask ApplyResponseAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        var response = transaction.Response;
+        if (transaction.Request.Kind != RequestKind.ChatCompletion)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (response.Stream is not null)
+        {
+            return ApplyStreamingAsync(transaction, cancellationToken);
+        }
+
+        return response.StatusCode is >= 200 and < 300 && response.BodyStream is null
+            ? ApplyNonStreamingAsync(transaction, cancellationToken)
+            : ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,38 @@
+using Luthien.Control.Loading;
+using Luthien.Control.Streaming.Policies;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.Streaming;
+
+/// <summary>Registers the response-side built-in policies.</summary>
+public static class StreamingPolicies
+{
+    /// <summary>
+    /// Registers <c>TransactionContextLoggingPolicy</c>, <c>ResponseContentPolicy</c> and <c>ToolCallPolicy</c>, with
+    /// their limits from <see cref="LuthienOptions.Limits"/>.
+    /// </summary>
+    /// <param name="registry">The registry to add them to.</param>
+    public static PolicyRegistry AddStreamingPolicies(this PolicyRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        registry.Register<TransactionContextLoggingOptions>("TransactionContextLoggingPolicy", static (o, s) =>
+            new TransactionContextLoggingPolicy(
+                TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>(), s.GetService<TimeProvider>())
+            {
+                MaxHeldChunks = Limits(s).MaxHeldChunks,
+            });
+        registry.Register<ResponseContentOptions>("ResponseContentPolicy", static (o, s) =>
+            new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars)
+            {
+                MaxHeldChunks = Limits(s).MaxHeldChunks,
+            });
+        registry.Register<ToolCallOptions>("ToolCallPolicy", static (o, s) =>
+            new ToolCallPolicy(o.AllowedTools, o.BlockedTools) { MaxHeldChunks = Limits(s).MaxHeldChunks });
+        return registry;
+    }
+
+    private static LimitOptions Limits(IServiceProvider services) =>
+        services.GetService<IOptions<LuthienOptions>>()?.Value.Limits ?? new LimitOptions();
+}

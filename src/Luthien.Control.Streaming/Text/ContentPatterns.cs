@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+
+namespace Luthien.Control.Streaming.Text;
+
+/// <summary>
+/// A set of regular expressions used together: one combined <see cref="Regex"/> finds matches (leftmost first), and a
+/// <see cref="PatternPrefixAutomaton"/> tells how much of a growing text could still become a match.
+/// </summary>
+public sealed class ContentPatterns
+{
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>Compiles the patterns.</summary>
+    /// <param name="patterns">Regular expressions (.NET syntax, within <see cref="PatternPrefixAutomaton"/>'s subset).</param>
+    /// <exception cref="ArgumentException">A pattern is invalid or outside the streaming subset; the message says which and why.</exception>
+    public ContentPatterns(IReadOnlyList<string> patterns)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        if (patterns.Count == 0)
+        {
+            throw new ArgumentException("at least one pattern is required.", nameof(patterns));
+        }
+
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            try
+            {
+                _ = new Regex(patterns[i], RegexOptions.CultureInvariant);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"patterns[{i}] is not a valid regular expression: {ex.Message}", nameof(patterns), ex);
+            }
+
+            if (!PatternPrefixAutomaton.TryCreate([patterns[i]], ignoreCase: false, out _, out var error))
+            {
+                throw new ArgumentException($"patterns[{i}] cannot be checked across chunk boundaries: {error}", nameof(patterns));
+            }
+
+            if (new Regex(patterns[i], RegexOptions.CultureInvariant).IsMatch(string.Empty))
+            {
+                throw new ArgumentException($"patterns[{i}] matches empty text.", nameof(patterns));
+            }
+        }
+
+        Patterns = [.. patterns];
+        Combined = new Regex(string.Join('|', patterns.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant, MatchTimeout);
+        PatternPrefixAutomaton.TryCreate(Patterns, ignoreCase: false, out var automaton, out _);
+        Automaton = automaton!;
+    }
+
+    /// <summary>The patterns.</summary>
+    public IReadOnlyList<string> Patterns { get; }
+
+    /// <summary>All patterns as one regular expression.</summary>
+    public Regex Combined { get; }
+
+    /// <summary>The prefix automaton of all patterns.</summary>
+    public PatternPrefixAutomaton Automaton { get; }
+}

@@ -1,0 +1,682 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Luthien.Control.Streaming.Text;
+
+/// <summary>
+/// Answers, for text that arrives piece by piece, "where does the earliest text start that could still grow into a
+/// match of one of these patterns?" — so that a streaming filter holds back only that text and sends the rest at once.
+/// </summary>
+/// <remarks>
+/// The patterns are compiled into one nondeterministic automaton (Thompson's construction) over the common regex
+/// subset: literals and escapes, <c>.</c>, classes (<c>[a-z]</c>, <c>[^…]</c>, <c>\d \w \s</c> and their negations),
+/// groups, alternation, <c>* + ? {n} {n,} {n,m}</c> (greedy or lazy), and anchors. The automaton may accept more than
+/// the regex (anchors and word boundaries count as always satisfied), never less, so it can only make a filter hold
+/// back more, never leak. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
+/// <c>(?i)</c>) are rejected by <see cref="TryCreate"/>.
+/// </remarks>
+public sealed partial class PatternPrefixAutomaton
+{
+    private const int MaxStates = 20_000;
+    private readonly List<State> _states;
+    private readonly int[] _startClosure;
+
+    private PatternPrefixAutomaton(List<State> states, int start)
+    {
+        _states = states;
+        _startClosure = Closure([start]);
+    }
+
+    /// <summary>Compiles patterns into one automaton.</summary>
+    /// <param name="patterns">The regular expressions.</param>
+    /// <param name="ignoreCase">Whether letters match in either case.</param>
+    /// <param name="automaton">The automaton, when every pattern is in the supported subset.</param>
+    /// <param name="error">Why a pattern is not supported.</param>
+    public static bool TryCreate(IReadOnlyList<string> patterns, bool ignoreCase, out PatternPrefixAutomaton? automaton, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        var builder = new Builder();
+        var start = builder.NewState();
+        try
+        {
+            foreach (var pattern in patterns)
+            {
+                var localIgnoreCase = ignoreCase;
+                var text = pattern;
+                if (text.StartsWith("(?i)", StringComparison.Ordinal))
+                {
+                    localIgnoreCase = true;
+                    text = text[4..];
+                }
+
+                var fragment = new Parser(text, builder, localIgnoreCase).ParseAll();
+                builder.AddEpsilon(start, fragment.Start);
+            }
+        }
+        catch (NotSupportedException ex)
+        {
+            automaton = null;
+            error = ex.Message;
+            return false;
+        }
+
+        automaton = new PatternPrefixAutomaton(builder.States, start);
+        error = null;
+        return true;
+    }
+
+    /// <summary>Starts tracking a text stream.</summary>
+    public Tracker CreateTracker() => new(this);
+
+    private int[] Closure(IEnumerable<int> seeds)
+    {
+        var seen = new HashSet<int>();
+        var stack = new Stack<int>(seeds);
+        while (stack.Count > 0)
+        {
+            var s = stack.Pop();
+            if (!seen.Add(s))
+            {
+                continue;
+            }
+
+            foreach (var e in _states[s].Epsilon)
+            {
+                stack.Push(e);
+            }
+        }
+
+        var result = seen.ToArray();
+        Array.Sort(result);
+        return result;
+    }
+
+    private int[] Step(int[] current, char c)
+    {
+        List<int>? next = null;
+        foreach (var s in current)
+        {
+            var state = _states[s];
+            if (state.Edge is { } edge && edge.Matches(c))
+            {
+                (next ??= []).Add(state.EdgeTarget);
+            }
+        }
+
+        return next is null ? [] : Closure(next);
+    }
+
+    private bool CanExtend(int[] set)
+    {
+        foreach (var s in set)
+        {
+            if (_states[s].Edge is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Follows text as it is appended and knows the earliest offset from which the text seen so far is still the
+    /// beginning of a possible match (one that more text could complete or lengthen).
+    /// </summary>
+    public sealed class Tracker
+    {
+        private readonly PatternPrefixAutomaton _automaton;
+        private List<(long Start, int[] States)> _threads = [];
+        private long _length;
+
+        internal Tracker(PatternPrefixAutomaton automaton) => _automaton = automaton;
+
+        /// <summary>How many characters have been appended in all.</summary>
+        public long Length => _length;
+
+        /// <summary>
+        /// The offset (counted from the first character ever appended) of the earliest text that could still become or
+        /// extend a match; <see cref="Length"/> when no text is pending.
+        /// </summary>
+        public long PendingStart
+        {
+            get
+            {
+                var min = _length;
+                foreach (var (start, states) in _threads)
+                {
+                    if (start < min && _automaton.CanExtend(states))
+                    {
+                        min = start;
+                    }
+                }
+
+                return min;
+            }
+        }
+
+        /// <summary>Feeds more text.</summary>
+        /// <param name="text">The text.</param>
+        public void Append(ReadOnlySpan<char> text)
+        {
+            foreach (var c in text)
+            {
+                var next = new List<(long, int[])>(_threads.Count + 1);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                _threads.Add((_length, _automaton._startClosure));
+                foreach (var (start, states) in _threads)
+                {
+                    var stepped = _automaton.Step(states, c);
+                    if (stepped.Length == 0)
+                    {
+                        continue;
+                    }
+
+                    // Threads in the same states behave the same from here on: keep the earliest.
+                    if (seen.Add(string.Join(',', stepped)))
+                    {
+                        next.Add((start, stepped));
+                    }
+                }
+
+                _threads = next;
+                _length++;
+            }
+        }
+
+        /// <summary>Forgets everything: the next text starts a new stream of matches.</summary>
+        public void Reset()
+        {
+            _threads.Clear();
+        }
+    }
+
+    private sealed class State
+    {
+        public List<int> Epsilon { get; } = [];
+
+        public CharMatcher? Edge { get; set; }
+
+        public int EdgeTarget { get; set; }
+    }
+
+    private readonly record struct Fragment(int Start, int End);
+
+    private sealed class Builder
+    {
+        public List<State> States { get; } = [];
+
+        public int NewState()
+        {
+            if (States.Count >= MaxStates)
+            {
+                throw new NotSupportedException($"the pattern expands to more than {MaxStates} automaton states.");
+            }
+
+            States.Add(new State());
+            return States.Count - 1;
+        }
+
+        public void AddEpsilon(int from, int to) => States[from].Epsilon.Add(to);
+
+        public Fragment Char(CharMatcher matcher)
+        {
+            var s = NewState();
+            var e = NewState();
+            States[s].Edge = matcher;
+            States[s].EdgeTarget = e;
+            return new(s, e);
+        }
+
+        public Fragment Empty()
+        {
+            var s = NewState();
+            var e = NewState();
+            AddEpsilon(s, e);
+            return new(s, e);
+        }
+
+        public Fragment Concat(Fragment a, Fragment b)
+        {
+            AddEpsilon(a.End, b.Start);
+            return new(a.Start, b.End);
+        }
+
+        public Fragment Alternate(IReadOnlyList<Fragment> options)
+        {
+            var s = NewState();
+            var e = NewState();
+            foreach (var o in options)
+            {
+                AddEpsilon(s, o.Start);
+                AddEpsilon(o.End, e);
+            }
+
+            return new(s, e);
+        }
+
+        public Fragment Optional(Fragment f)
+        {
+            var s = NewState();
+            var e = NewState();
+            AddEpsilon(s, f.Start);
+            AddEpsilon(s, e);
+            AddEpsilon(f.End, e);
+            return new(s, e);
+        }
+
+        public Fragment Star(Fragment f)
+        {
+            var s = NewState();
+            var e = NewState();
+            AddEpsilon(s, f.Start);
+            AddEpsilon(s, e);
+            AddEpsilon(f.End, f.Start);
+            AddEpsilon(f.End, e);
+            return new(s, e);
+        }
+    }
+
+    /// <summary>A recursive-descent parser that builds automaton fragments directly.</summary>
+    private sealed class Parser(string pattern, Builder builder, bool ignoreCase)
+    {
+        private int _pos;
+
+        public Fragment ParseAll()
+        {
+            var f = ParseAlternation();
+            if (_pos < pattern.Length)
+            {
+                throw new NotSupportedException($"unexpected '{pattern[_pos]}' at position {_pos}.");
+            }
+
+            return f;
+        }
+
+        private Fragment ParseAlternation()
+        {
+            var options = new List<Fragment> { ParseSequence() };
+            while (_pos < pattern.Length && pattern[_pos] == '|')
+            {
+                _pos++;
+                options.Add(ParseSequence());
+            }
+
+            return options.Count == 1 ? options[0] : builder.Alternate(options);
+        }
+
+        private Fragment ParseSequence()
+        {
+            Fragment? result = null;
+            while (_pos < pattern.Length && pattern[_pos] != '|' && pattern[_pos] != ')')
+            {
+                var atom = ParseQuantified();
+                result = result is null ? atom : builder.Concat(result.Value, atom);
+            }
+
+            return result ?? builder.Empty();
+        }
+
+        private Fragment ParseQuantified()
+        {
+            var atomStart = _pos;
+            var atom = ParseAtom();
+            var atomEnd = _pos;
+            while (_pos < pattern.Length)
+            {
+                int min, max;
+                switch (pattern[_pos])
+                {
+                    case '*': min = 0; max = -1; _pos++; break;
+                    case '+': min = 1; max = -1; _pos++; break;
+                    case '?': min = 0; max = 1; _pos++; break;
+                    case '{' when TryParseCount(out min, out max): break;
+                    default: return atom;
+                }
+
+                if (_pos < pattern.Length && pattern[_pos] == '?')
+                {
+                    _pos++; // lazy: the same language
+                }
+                else if (_pos < pattern.Length && pattern[_pos] == '+')
+                {
+                    throw new NotSupportedException("possessive quantifiers are not supported.");
+                }
+
+                atom = Repeat(atom, min, max, atomStart, atomEnd);
+            }
+
+            return atom;
+        }
+
+        /// <summary>Repeats an atom; each copy is a fresh fragment, parsed again from the atom's source.</summary>
+        private Fragment Repeat(Fragment first, int min, int max, int atomStart, int atomEnd)
+        {
+            Fragment Copy()
+            {
+                var saved = _pos;
+                _pos = atomStart;
+                var f = ParseAtom();
+                if (_pos != atomEnd)
+                {
+                    throw new NotSupportedException("could not repeat a quantified group.");
+                }
+
+                _pos = saved;
+                return f;
+            }
+
+            var pieces = new List<Fragment>();
+            var used = false;
+            Fragment Next()
+            {
+                if (!used)
+                {
+                    used = true;
+                    return first;
+                }
+
+                return Copy();
+            }
+
+            for (var i = 0; i < min; i++)
+            {
+                pieces.Add(Next());
+            }
+
+            if (max < 0)
+            {
+                pieces.Add(builder.Star(Next()));
+            }
+            else
+            {
+                for (var i = min; i < max; i++)
+                {
+                    pieces.Add(builder.Optional(Next()));
+                }
+            }
+
+            if (pieces.Count == 0)
+            {
+                return builder.Empty();
+            }
+
+            var result = pieces[0];
+            for (var i = 1; i < pieces.Count; i++)
+            {
+                result = builder.Concat(result, pieces[i]);
+            }
+
+            return result;
+        }
+
+        private bool TryParseCount(out int min, out int max)
+        {
+            var m = CountPattern().Match(pattern, _pos);
+            if (!m.Success || m.Index != _pos)
+            {
+                min = max = 0;
+                return false; // a literal '{', as .NET reads it
+            }
+
+            min = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            max = !m.Groups[2].Success ? min : m.Groups[3].Success ? int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture) : -1;
+            if (min > 1000 || max > 1000 || (max >= 0 && max < min))
+            {
+                throw new NotSupportedException($"the count {m.Value} is out of the supported range.");
+            }
+
+            _pos += m.Length;
+            return true;
+        }
+
+        private Fragment ParseAtom()
+        {
+            var c = pattern[_pos];
+            switch (c)
+            {
+                case '(':
+                    _pos++;
+                    if (_pos < pattern.Length && pattern[_pos] == '?')
+                    {
+                        if (pattern.AsSpan(_pos).StartsWith("?:"))
+                        {
+                            _pos += 2;
+                        }
+                        else if (NamedGroupPattern().Match(pattern, _pos) is { Success: true } named && named.Index == _pos)
+                        {
+                            _pos += named.Length;
+                        }
+                        else
+                        {
+                            throw new NotSupportedException("lookarounds, inline options and other special groups are not supported.");
+                        }
+                    }
+
+                    var inner = ParseAlternation();
+                    if (_pos >= pattern.Length || pattern[_pos] != ')')
+                    {
+                        throw new NotSupportedException("unbalanced parenthesis.");
+                    }
+
+                    _pos++;
+                    return inner;
+                case '[':
+                    return builder.Char(ParseClass());
+                case '.':
+                    _pos++;
+                    return builder.Char(CharMatcher.AnyButNewline);
+                case '^' or '$':
+                    _pos++;
+                    return builder.Empty(); // anchors: treated as always satisfied (accepts more, never less)
+                case '\\':
+                    return ParseEscapeAtom();
+                case '*' or '+' or '?':
+                    throw new NotSupportedException($"nothing to repeat at position {_pos}.");
+                default:
+                    _pos++;
+                    return builder.Char(CharMatcher.Literal(c, ignoreCase));
+            }
+        }
+
+        private Fragment ParseEscapeAtom()
+        {
+            var next = _pos + 1 < pattern.Length ? pattern[_pos + 1] : throw new NotSupportedException("trailing backslash.");
+            if (next is 'b' or 'B' or 'A' or 'z' or 'Z' or 'G')
+            {
+                _pos += 2;
+                return builder.Empty();
+            }
+
+            if (char.IsAsciiDigit(next) && next != '0' || next == 'k')
+            {
+                throw new NotSupportedException("backreferences are not supported.");
+            }
+
+            return builder.Char(ParseEscape(inClass: false));
+        }
+
+        private CharMatcher ParseEscape(bool inClass)
+        {
+            _pos++; // the backslash
+            var c = pattern[_pos++];
+            switch (c)
+            {
+                case 'd': return CharMatcher.Digit(false);
+                case 'D': return CharMatcher.Digit(true);
+                case 'w': return CharMatcher.Word(false);
+                case 'W': return CharMatcher.Word(true);
+                case 's': return CharMatcher.Space(false);
+                case 'S': return CharMatcher.Space(true);
+                case 't': return CharMatcher.Literal('\t', false);
+                case 'n': return CharMatcher.Literal('\n', false);
+                case 'r': return CharMatcher.Literal('\r', false);
+                case 'f': return CharMatcher.Literal('\f', false);
+                case 'v': return CharMatcher.Literal('\v', false);
+                case 'e': return CharMatcher.Literal('\u001B', false);
+                case 'a': return CharMatcher.Literal('\a', false);
+                case '0': return CharMatcher.Literal('\0', false);
+                case 'b' when inClass: return CharMatcher.Literal('\b', false);
+                case 'x': return CharMatcher.Literal(ReadHex(2), ignoreCase);
+                case 'u': return CharMatcher.Literal(ReadHex(4), ignoreCase);
+                case 'p' or 'P':
+                    throw new NotSupportedException("Unicode category escapes (\\p) are not supported.");
+                default:
+                    if (char.IsAsciiLetterOrDigit(c))
+                    {
+                        throw new NotSupportedException($"the escape \\{c} is not supported.");
+                    }
+
+                    return CharMatcher.Literal(c, ignoreCase);
+            }
+        }
+
+        private char ReadHex(int digits)
+        {
+            if (_pos + digits > pattern.Length ||
+                !int.TryParse(pattern.AsSpan(_pos, digits), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var value))
+            {
+                throw new NotSupportedException("bad hexadecimal escape.");
+            }
+
+            _pos += digits;
+            return (char)value;
+        }
+
+        private CharMatcher ParseClass()
+        {
+            _pos++; // '['
+            var negated = false;
+            if (_pos < pattern.Length && pattern[_pos] == '^')
+            {
+                negated = true;
+                _pos++;
+            }
+
+            var items = new List<CharMatcher>();
+            var first = true;
+            while (_pos < pattern.Length && (pattern[_pos] != ']' || first))
+            {
+                first = false;
+                if (pattern[_pos] == '[' && _pos + 1 < pattern.Length && pattern[_pos + 1] == ':')
+                {
+                    throw new NotSupportedException("POSIX classes are not supported.");
+                }
+
+                if (pattern[_pos] == '-' && _pos + 1 < pattern.Length && pattern[_pos + 1] == '[')
+                {
+                    throw new NotSupportedException("class subtraction is not supported.");
+                }
+
+                CharMatcher item;
+                char? low = null;
+                if (pattern[_pos] == '\\')
+                {
+                    item = ParseEscape(inClass: true);
+                    low = item.SingleChar;
+                }
+                else
+                {
+                    low = pattern[_pos++];
+                    item = CharMatcher.Literal(low.Value, ignoreCase);
+                }
+
+                if (low is { } lo && _pos + 1 < pattern.Length && pattern[_pos] == '-' && pattern[_pos + 1] != ']')
+                {
+                    _pos++;
+                    char hi;
+                    if (pattern[_pos] == '\\')
+                    {
+                        hi = ParseEscape(inClass: true).SingleChar ?? throw new NotSupportedException("a class range must end in a character.");
+                    }
+                    else
+                    {
+                        hi = pattern[_pos++];
+                    }
+
+                    if (hi < lo)
+                    {
+                        throw new NotSupportedException($"the range {lo}-{hi} is reversed.");
+                    }
+
+                    item = CharMatcher.Range(lo, hi, ignoreCase);
+                }
+
+                items.Add(item);
+            }
+
+            if (_pos >= pattern.Length)
+            {
+                throw new NotSupportedException("unterminated character class.");
+            }
+
+            _pos++; // ']'
+            return CharMatcher.Union(items, negated);
+        }
+    }
+
+    /// <summary>A test on one character.</summary>
+    private sealed class CharMatcher
+    {
+        private readonly Func<char, bool> _test;
+
+        private CharMatcher(Func<char, bool> test, char? single = null)
+        {
+            _test = test;
+            SingleChar = single;
+        }
+
+        public static CharMatcher AnyButNewline { get; } = new(c => c != '\n');
+
+        public char? SingleChar { get; }
+
+        public static CharMatcher Literal(char c, bool ignoreCase)
+        {
+            if (ignoreCase && char.ToLowerInvariant(c) != char.ToUpperInvariant(c))
+            {
+                var lower = char.ToLowerInvariant(c);
+                return new(x => char.ToLowerInvariant(x) == lower, c);
+            }
+
+            return new(x => x == c, c);
+        }
+
+        public static CharMatcher Range(char lo, char hi, bool ignoreCase) => ignoreCase
+            ? new(x => (x >= lo && x <= hi) || (char.ToLowerInvariant(x) >= lo && char.ToLowerInvariant(x) <= hi) || (char.ToUpperInvariant(x) >= lo && char.ToUpperInvariant(x) <= hi))
+            : new(x => x >= lo && x <= hi);
+
+        public static CharMatcher Digit(bool negated) => new(x => char.IsDigit(x) != negated);
+
+        public static CharMatcher Word(bool negated) => new(x => IsWordChar(x) != negated);
+
+        public static CharMatcher Space(bool negated) => new(x => char.IsWhiteSpace(x) != negated);
+
+        public static CharMatcher Union(List<CharMatcher> items, bool negated)
+        {
+            var array = items.ToArray();
+            return new(x =>
+            {
+                foreach (var item in array)
+                {
+                    if (item.Matches(x))
+                    {
+                        return !negated;
+                    }
+                }
+
+                return negated;
+            });
+        }
+
+        public bool Matches(char c) => _test(c);
+
+        private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_' ||
+            CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
+    }
+
+    [GeneratedRegex(@"\{(\d+)(,(\d+)?)?\}")]
+    private static partial Regex CountPattern();
+
+    [GeneratedRegex(@"\?(P?<[A-Za-z_][A-Za-z0-9_]*>|'[A-Za-z_][A-Za-z0-9_]*')")]
+    private static partial Regex NamedGroupPattern();
+}

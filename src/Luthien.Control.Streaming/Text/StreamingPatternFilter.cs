@@ -1,0 +1,183 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Luthien.Control.Streaming.Text;
+
+/// <summary>What a <see cref="Policies.ResponseContentPolicy"/> does with a match.</summary>
+public enum ContentAction
+{
+    /// <summary>Replace each match with the replacement text.</summary>
+    Redact,
+
+    /// <summary>End the choice before the first match (<c>finish_reason: "content_filter"</c>).</summary>
+    Block,
+}
+
+/// <summary>The text a <see cref="StreamingPatternFilter"/> lets out, and whether it blocked.</summary>
+/// <param name="Text">Text safe to send now.</param>
+/// <param name="Blocked">Whether a match was found and the action is <see cref="ContentAction.Block"/>: nothing more is let out.</param>
+public readonly record struct FilterOutput(string Text, bool Blocked);
+
+/// <summary>
+/// Filters text that arrives in pieces. It lets out at once every character that cannot be part of a match, holds back
+/// only text that could still become (or lengthen) a match, and applies the action to matches as soon as they are
+/// certain. A match split across pieces is found as if the text had come whole.
+/// </summary>
+public sealed class StreamingPatternFilter
+{
+    private readonly ContentPatterns _patterns;
+    private readonly ContentAction _action;
+    private readonly string _replacement;
+    private readonly int _maxHoldbackChars;
+    private readonly PatternPrefixAutomaton.Tracker _tracker;
+    private readonly StringBuilder _pending = new();
+    private long _pendingOffset;
+    private bool _blocked;
+
+    /// <summary>Creates a filter for one text stream (one choice).</summary>
+    /// <param name="patterns">The patterns.</param>
+    /// <param name="action">What to do with a match.</param>
+    /// <param name="replacement">The text that replaces a match, for <see cref="ContentAction.Redact"/>.</param>
+    /// <param name="maxHoldbackChars">The most text held back at once.</param>
+    public StreamingPatternFilter(ContentPatterns patterns, ContentAction action, string replacement, int maxHoldbackChars)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        ArgumentNullException.ThrowIfNull(replacement);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHoldbackChars);
+        _patterns = patterns;
+        _action = action;
+        _replacement = replacement;
+        _maxHoldbackChars = maxHoldbackChars;
+        _tracker = patterns.Automaton.CreateTracker();
+    }
+
+    /// <summary>How many characters are held back.</summary>
+    public int HeldChars => _pending.Length;
+
+    /// <summary>Whether the filter blocked.</summary>
+    public bool IsBlocked => _blocked;
+
+    /// <summary>Adds text; returns what can be sent now.</summary>
+    /// <param name="text">The next piece of text.</param>
+    /// <exception cref="ControlPolicyException">More text would be held back than the limit allows.</exception>
+    public FilterOutput Append(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (_blocked)
+        {
+            return new(string.Empty, true);
+        }
+
+        _pending.Append(text);
+        _tracker.Append(text);
+        var pendingStart = (int)(_tracker.PendingStart - _pendingOffset);
+        var output = Release(pendingStart, final: false);
+        if (_pending.Length > _maxHoldbackChars)
+        {
+            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"The content policy would hold back more than the limit of {_maxHoldbackChars} characters.", "server_error");
+        }
+
+        return output;
+    }
+
+    /// <summary>The text has ended: everything held back is decided and let out (or blocked).</summary>
+    public FilterOutput Flush()
+    {
+        if (_blocked)
+        {
+            return new(string.Empty, true);
+        }
+
+        var output = Release(_pending.Length, final: true);
+        _tracker.Reset();
+        return output;
+    }
+
+    /// <summary>Applies the action to a whole text at once (non-streaming answers).</summary>
+    /// <param name="patterns">The patterns.</param>
+    /// <param name="action">The action.</param>
+    /// <param name="replacement">The replacement, for redaction.</param>
+    /// <param name="text">The text.</param>
+    public static FilterOutput ApplyToWhole(ContentPatterns patterns, ContentAction action, string replacement, string text)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        ArgumentNullException.ThrowIfNull(text);
+        if (action == ContentAction.Block)
+        {
+            var match = patterns.Combined.Match(text);
+            return match.Success ? new(text[..match.Index], true) : new(text, false);
+        }
+
+        return new(patterns.Combined.Replace(text, _ => replacement), false);
+    }
+
+    /// <summary>Lets out the text before <paramref name="limit"/>, less any match that crosses it.</summary>
+    private FilterOutput Release(int limit, bool final)
+    {
+        var text = _pending.ToString();
+        var matches = _patterns.Combined.Matches(text);
+        if (_action == ContentAction.Block)
+        {
+            if (matches.Count > 0)
+            {
+                _blocked = true;
+                var safe = text[..Math.Min(matches[0].Index, limit)];
+                _pending.Clear();
+                return new(safe, true);
+            }
+
+            return Take(text, limit, static (t, _, _) => t, matches);
+        }
+
+        if (!final)
+        {
+            // A match that runs past the limit is not certain yet: keep it whole.
+            foreach (Match m in matches)
+            {
+                if (m.Index < limit && m.Index + m.Length > limit)
+                {
+                    limit = m.Index;
+                    break;
+                }
+            }
+        }
+
+        return Take(text, limit, Redact, matches);
+    }
+
+    private FilterOutput Take(string text, int limit, Func<string, int, MatchCollection, string> transform, MatchCollection matches)
+    {
+        if (limit <= 0)
+        {
+            return new(string.Empty, false);
+        }
+
+        var released = transform(text[..limit], limit, matches);
+        _pending.Remove(0, limit);
+        _pendingOffset += limit;
+        return new(released, false);
+    }
+
+    private string Redact(string released, int limit, MatchCollection matches)
+    {
+        if (matches.Count == 0)
+        {
+            return released;
+        }
+
+        var sb = new StringBuilder(released.Length);
+        var position = 0;
+        foreach (Match m in matches)
+        {
+            if (m.Index + m.Length > limit)
+            {
+                break;
+            }
+
+            sb.Append(released, position, m.Index - position).Append(_replacement);
+            position = m.Index + m.Length;
+        }
+
+        return sb.Append(released, position, released.Length - position).ToString();
+    }
+}
