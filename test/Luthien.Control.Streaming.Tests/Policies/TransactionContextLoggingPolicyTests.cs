@@ -14,11 +14,42 @@ public class TransactionContextLoggingPolicyTests
 
         await policy.ApplyAsync(transaction, default);
 
-        Assert.That(logger.Entries, Has.Count.EqualTo(1));
         var entry = logger.Entries[0];
         Assert.That(entry.Level, Is.EqualTo(LogLevel.Information));
         Assert.That(entry.Message, Does.Contain(transaction.Id).And.Contain("gpt-4o"));
         Assert.That(entry.Message, Does.Not.Contain("client-secret-123").And.Not.Contain("another-secret"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_Stream_LogsSummaryWithoutChangingChunks()
+    {
+        var logger = new ListLogger<TransactionContextLoggingPolicy>();
+        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        string[] upstream = [Chunks.Role(), Chunks.Content("Hello"), Chunks.Content(" you"), Chunks.Finish(), Chunks.Usage()];
+
+        await policy.ApplyAsync(transaction, default);
+        transaction.Response.SetStream(200, new ListStreamingIterator(upstream));
+        await transaction.RunResponseHooksAsync(default);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(chunks.Select(c => System.Text.Encoding.UTF8.GetString(c.Data.Span)), Is.EqualTo(upstream));
+        Assert.That(logger.Entries, Has.Count.EqualTo(2));
+        Assert.That(logger.Entries[1].Message, Does.Contain("stream completed").And.Contain("chunks=5").And.Contain("text_length=9")
+            .And.Contain("finish_reasons=[stop]").And.Contain("prompt_tokens=3").And.Contain("completion_tokens=5"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_NonStreamingResponse_LogsSummary()
+    {
+        var logger = new ListLogger<TransactionContextLoggingPolicy>();
+        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"message":{"content":"abc"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"""u8.ToArray(), "application/json");
+
+        await policy.ApplyAsync(transaction, default);
+
+        Assert.That(logger.Entries[^1].Message, Does.Contain("status=200").And.Contain("text_length=3").And.Contain("finish_reasons=[length]").And.Contain("completion_tokens=2"));
     }
 
     [TestCase("INFO", LogLevel.Information)]

@@ -1,0 +1,141 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Luthien.Control.Streaming.Policies;
+using Luthien.Control.Streaming.Text;
+
+namespace Luthien.Control.Streaming.Tests.Policies;
+
+public class ResponseContentPolicyTests
+{
+    private static async Task<(List<StreamChunk> Chunks, ListStreamingIterator Upstream)> StreamAsync(ResponseContentPolicy policy, params string[] chunks)
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var upstream = new ListStreamingIterator(chunks);
+        transaction.Response.SetStream(200, upstream);
+        await policy.ApplyAsync(transaction, default);
+        return (await ListStreamingIterator.CollectAsync(transaction.Response.Stream!), upstream);
+    }
+
+    [Test]
+    public async Task ProcessChunk_RedactAcrossChunks_ReplacesWholeMatch()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+
+        var (chunks, _) = await StreamAsync(policy, Chunks.Role(), Chunks.Content("code SEC"), Chunks.Content("RET-123"), Chunks.Content("456 ok"), Chunks.Finish());
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("code [R] ok"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "stop" }));
+    }
+
+    [Test]
+    public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
+        string[] upstream = [Chunks.Role(), Chunks.Content("one "), Chunks.Content("two"), Chunks.Finish()];
+
+        var (chunks, _) = await StreamAsync(policy, upstream);
+
+        Assert.That(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)), Is.EqualTo(upstream));
+    }
+
+    [Test]
+    public async Task ProcessChunk_Block_EndsChoiceWithContentFilterAndStopsReading()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
+
+        var (chunks, upstream) = await StreamAsync(policy, Chunks.Role(), Chunks.Content("the SECRET-1"), Chunks.Content("23456 and"), Chunks.Content(" more"), Chunks.Finish());
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("the "));
+        Assert.That(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)), Has.None.Contains("SECRET").And.None.Contains("123"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+        Assert.That(upstream.Read, Is.EqualTo(3), "nothing is read after the block");
+        Assert.That(upstream.Disposed, Is.True);
+    }
+
+    [Test]
+    public async Task ProcessChunk_TwoChoices_FilteredSeparately()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
+        var transaction = TestTransactions.Chat("""{"model":"m","n":2,"stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(
+            Chunks.Content("a SECRET-", 0), Chunks.Content("fine ", 1), Chunks.Content("111111", 0), Chunks.Content("text", 1), Chunks.Finish("stop", 1), Chunks.Finish("stop", 0)));
+        await policy.ApplyAsync(transaction, default);
+
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks, 0), Is.EqualTo("a "));
+        Assert.That(Chunks.Text(chunks, 1), Is.EqualTo("fine text"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EquivalentTo(new[] { "content_filter", "stop" }));
+    }
+
+    [Test]
+    public async Task ProcessChunk_UsageChunk_PassesUnchanged()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
+
+        var (chunks, _) = await StreamAsync(policy, Chunks.Content("x"), Chunks.Finish(), Chunks.Usage());
+
+        Assert.That(Encoding.UTF8.GetString(chunks[^1].Data.Span), Is.EqualTo(Chunks.Usage()));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_Redact_ReplacesInMessage()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"x SECRET-123456 y"},"finish_reason":"stop"}],"vendor":1}"""u8.ToArray(), "application/json");
+
+        await policy.ApplyAsync(transaction, default);
+
+        var body = JsonNode.Parse(transaction.Response.Body.Span)!;
+        Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x [R] y"));
+        Assert.That(body["vendor"]!.GetValue<int>(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_Block_RemovesBlockedTextAndSetsContentFilter()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"x SECRET-123456 y"},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await policy.ApplyAsync(transaction, default);
+
+        var choice = JsonNode.Parse(transaction.Response.Body.Span)!["choices"]![0]!;
+        Assert.That(choice["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x "));
+        Assert.That(choice["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_BeforeResponse_WaitsForIt()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.ChatWithText("hi");
+
+        await policy.ApplyAsync(transaction, default);
+        transaction.Response.SetBody(200, """{"choices":[{"message":{"content":"SECRET-000000"}}]}"""u8.ToArray(), "application/json");
+        await transaction.RunResponseHooksAsync(default);
+
+        Assert.That(JsonNode.Parse(transaction.Response.Body.Span)!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("[R]"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_BackendError_LeftAlone()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.ChatWithText("hi");
+        var error = """{"error":{"message":"SECRET-123456"}}"""u8.ToArray();
+        transaction.Response.SetBody(500, error, "application/json");
+
+        await policy.ApplyAsync(transaction, default);
+
+        Assert.That(transaction.Response.Body.ToArray(), Is.EqualTo(error));
+    }
+
+    [TestCase("delete")]
+    [TestCase("BLOCKED")]
+    public void ParseAction_Unknown_Throws(string action)
+    {
+        Assert.Throws<ArgumentException>(() => ResponseContentPolicy.ParseAction(action));
+    }
+}

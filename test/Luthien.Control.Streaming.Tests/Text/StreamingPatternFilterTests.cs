@@ -1,0 +1,130 @@
+using System.Text;
+using Luthien.Control.Streaming.Text;
+
+namespace Luthien.Control.Streaming.Tests.Text;
+
+public class StreamingPatternFilterTests
+{
+    private static readonly ContentPatterns Secrets = new(["SECRET-[0-9]{6}", "sk-[A-Za-z0-9]{20,}"]);
+
+    private static string Run(ContentPatterns patterns, ContentAction action, IEnumerable<string> pieces, out bool blocked)
+    {
+        var filter = new StreamingPatternFilter(patterns, action, "[REDACTED]", 10_000);
+        var sb = new StringBuilder();
+        blocked = false;
+        foreach (var piece in pieces)
+        {
+            var output = filter.Append(piece);
+            sb.Append(output.Text);
+            blocked |= output.Blocked;
+        }
+
+        var rest = filter.Flush();
+        blocked |= rest.Blocked;
+        return sb.Append(rest.Text).ToString();
+    }
+
+    /// <summary>Every way of cutting the text into two or three pieces.</summary>
+    private static IEnumerable<string[]> Splits(string text)
+    {
+        yield return [text];
+        for (var i = 0; i <= text.Length; i++)
+        {
+            yield return [text[..i], text[i..]];
+            for (var j = i; j <= text.Length; j += 3)
+            {
+                yield return [text[..i], text[i..j], text[j..]];
+            }
+        }
+
+        yield return text.Select(c => c.ToString()).ToArray();
+    }
+
+    [TestCase("no secrets here at all")]
+    [TestCase("the code is SECRET-123456, keep it")]
+    [TestCase("SECRET-123456SECRET-654321")]
+    [TestCase("almost SECRET-12345x and SECRET-1234567")]
+    [TestCase("key: sk-abcdefghijklmnopqrstuvwxyz0123 end")]
+    [TestCase("sk-short and sk-ABCDEFGHIJKLMNOPQRSTU")]
+    [TestCase("é SECRET-999999 ü")]
+    public void Append_EverySplit_RedactsAsWholeText(string text)
+    {
+        var expected = StreamingPatternFilter.ApplyToWhole(Secrets, ContentAction.Redact, "[REDACTED]", text).Text;
+
+        foreach (var split in Splits(text))
+        {
+            Assert.That(Run(Secrets, ContentAction.Redact, split, out _), Is.EqualTo(expected), string.Join("|", split));
+        }
+    }
+
+    [TestCase("the code is SECRET-123456, keep it", "the code is ")]
+    [TestCase("no secrets here", "no secrets here")]
+    [TestCase("sk-abcdefghijklmnopqrstuvwxyz", "")]
+    public void Append_EverySplit_BlocksBeforeTheMatch(string text, string expected)
+    {
+        foreach (var split in Splits(text))
+        {
+            var output = Run(Secrets, ContentAction.Block, split, out var blocked);
+
+            Assert.That(output, Is.EqualTo(expected), string.Join("|", split));
+            Assert.That(blocked, Is.EqualTo(expected != text));
+        }
+    }
+
+    [Test]
+    public void Append_TextThatCannotMatch_IsNeverHeld()
+    {
+        var filter = new StreamingPatternFilter(new ContentPatterns(["SECRET-[0-9]{6}"]), ContentAction.Redact, "[R]", 100);
+
+        Assert.That(filter.Append("one ").Text, Is.EqualTo("one "));
+        Assert.That(filter.Append("two").Text, Is.EqualTo("two"));
+        Assert.That(filter.HeldChars, Is.Zero);
+    }
+
+    [Test]
+    public void Append_PossibleMatch_HoldsOnlyThatPart()
+    {
+        var filter = new StreamingPatternFilter(new ContentPatterns(["SECRET-[0-9]{6}"]), ContentAction.Redact, "[R]", 100);
+
+        Assert.That(filter.Append("see SECR").Text, Is.EqualTo("see "));
+        Assert.That(filter.HeldChars, Is.EqualTo(4));
+        Assert.That(filter.Append("ET-12345").Text, Is.Empty);
+        Assert.That(filter.Append("6!").Text, Is.EqualTo("[R]!"));
+    }
+
+    [Test]
+    public void Append_BlockedMatch_NoPartOfItIsReleased()
+    {
+        var filter = new StreamingPatternFilter(new ContentPatterns(["SECRET-[0-9]{6}"]), ContentAction.Block, "[R]", 100);
+        var released = new StringBuilder();
+
+        foreach (var piece in new[] { "a SEC", "RET-", "123", "456 tail" })
+        {
+            released.Append(filter.Append(piece).Text);
+        }
+
+        released.Append(filter.Flush().Text);
+        Assert.That(released.ToString(), Is.EqualTo("a "));
+        Assert.That(filter.IsBlocked, Is.True);
+    }
+
+    [Test]
+    public void Append_HoldbackOverLimit_Throws()
+    {
+        var filter = new StreamingPatternFilter(new ContentPatterns(["sk-[a-z]{20,}"]), ContentAction.Redact, "[R]", 10);
+
+        var ex = Assert.Throws<ControlPolicyException>(() => filter.Append("sk-abcdefghijklm"));
+
+        Assert.That(ex!.Message, Does.Contain("limit of 10"));
+    }
+
+    [TestCase("(unclosed", "not a valid regular expression")]
+    [TestCase(@"(a)\1", "cannot be checked across chunk boundaries")]
+    [TestCase("x*", "matches empty text")]
+    public void ContentPatterns_BadPattern_SaysWhy(string pattern, string reason)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => _ = new ContentPatterns([pattern]));
+
+        Assert.That(ex!.Message, Does.Contain("patterns[0]").And.Contain(reason));
+    }
+}
