@@ -37,9 +37,13 @@ public sealed class LuthienControlBuilder
         where TPolicy : ControlPolicy
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        var takesConfig = typeof(TPolicy).GetConstructors()
+            .Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(PolicyConfig)));
         return ConfigureRegistry(registry => registry.Register(typeName, config =>
         {
-            var policy = ActivatorUtilities.CreateInstance<TPolicy>(config.Services, config);
+            var policy = takesConfig
+                ? ActivatorUtilities.CreateInstance<TPolicy>(config.Services, config)
+                : ActivatorUtilities.CreateInstance<TPolicy>(config.Services);
             policy.Name = config.Name;
             return policy;
         }));

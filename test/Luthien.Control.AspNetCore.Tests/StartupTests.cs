@@ -1,9 +1,5 @@
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 using Luthien.Control.Loading;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Luthien.Control.AspNetCore.Tests;
@@ -11,18 +7,9 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// <summary>Bad configuration stops the app at start, with a message that says what to fix.</summary>
 public class StartupTests
 {
-    /// <summary>An app with the two calls a host makes, on the test server, started with <paramref name="settings"/>.</summary>
     private static async Task StartAppAsync(Dictionary<string, string?> settings)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"));
-        await using var app = builder.Build();
-        app.MapLuthienControl("/v1");
-        await app.StartAsync();
-        await app.StopAsync();
+        await using var host = await LuthienTestHost.StartAsync(settings);
     }
 
     [Test]
