@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+
+namespace Luthien.Control.Streaming.Iterators;
+
+/// <summary>
+/// Lets code look ahead in a stream before it is sent: <see cref="PeekAsync"/> reads chunks ahead into a bounded window,
+/// and enumeration then replays them before reading on. The window is the only buffering; its size is capped.
+/// </summary>
+public sealed class BufferingStreamingIterator : StreamingResponseIterator
+{
+    private readonly StreamingResponseIterator _inner;
+    private readonly int _maxBufferedChunks;
+    private readonly List<StreamChunk> _window = [];
+    private IAsyncEnumerator<StreamChunk>? _upstream;
+    private bool _upstreamEnded;
+    private int _enumerated;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    /// <param name="inner">The stream; disposed with this iterator.</param>
+    /// <param name="maxBufferedChunks">The most chunks held in the look-ahead window.</param>
+    public BufferingStreamingIterator(StreamingResponseIterator inner, int maxBufferedChunks)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBufferedChunks);
+        _inner = inner;
+        _maxBufferedChunks = maxBufferedChunks;
+    }
+
+    /// <summary>The chunks read ahead and not yet replayed.</summary>
+    public IReadOnlyList<StreamChunk> Window => _window;
+
+    /// <summary>Reads ahead until the window holds <paramref name="count"/> chunks or the stream ends.</summary>
+    /// <param name="count">How many chunks to have in the window.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>A copy of the window (fewer than <paramref name="count"/> chunks when the stream ended first).</returns>
+    /// <exception cref="ControlPolicyException"><paramref name="count"/> is over the window's limit.</exception>
+    public async ValueTask<IReadOnlyList<StreamChunk>> PeekAsync(int count, CancellationToken cancellationToken = default)
+    {
+        if (count > _maxBufferedChunks)
+        {
+            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"Cannot look ahead {count} chunks: the limit is {_maxBufferedChunks}.", "server_error");
+        }
+
+        if (_enumerated != 0)
+        {
+            throw new InvalidOperationException("Peek before enumerating the stream.");
+        }
+
+        _upstream ??= _inner.GetAsyncEnumerator(cancellationToken);
+        while (_window.Count < count && !_upstreamEnded)
+        {
+            if (await _upstream.MoveNextAsync().ConfigureAwait(false))
+            {
+                _window.Add(_upstream.Current);
+            }
+            else
+            {
+                _upstreamEnded = true;
+            }
+        }
+
+        return [.. _window];
+    }
+
+    /// <inheritdoc />
+    public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _enumerated, 1) != 0)
+        {
+            throw new InvalidOperationException("A streaming response can be enumerated only once.");
+        }
+
+        return ReplayAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsyncCore().ConfigureAwait(false);
+    }
+
+    private async IAsyncEnumerable<StreamChunk> ReplayAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var chunk in _window)
+        {
+            yield return chunk;
+        }
+
+        _window.Clear();
+        if (_upstreamEnded)
+        {
+            yield break;
+        }
+
+        _upstream ??= _inner.GetAsyncEnumerator(cancellationToken);
+        while (await _upstream.MoveNextAsync().ConfigureAwait(false))
+        {
+            yield return _upstream.Current;
+        }
+    }
+}
