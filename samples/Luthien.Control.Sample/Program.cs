@@ -10,7 +10,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 }
 
 var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
-    .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap");
+    .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap")
+    .AddPolicy<DisclaimerPolicy, DisclaimerOptions>("Disclaimer");
 
 // No backend configured: answer from the embedded echo backend, so the sample runs with no network and no key.
 var useEcho = string.IsNullOrWhiteSpace(builder.Configuration["Luthien:Backend:BaseUrl"]);

@@ -15,19 +15,18 @@ namespace Luthien.Control.AspNetCore;
 /// Turns an HTTP exchange into a <see cref="Transaction"/>, runs the root policy, and writes the response: a JSON body,
 /// a streamed pass-through body, or server-sent events flushed one by one. Every failure becomes an OpenAI-style error.
 /// </summary>
-internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, ILogger<LuthienRequestHandler> logger)
+internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, ILogger<LuthienRequestHandler> logger)
 {
     internal const string TransactionIdHeader = "x-luthien-transaction-id";
 
-    public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, async (transactionId, limit) =>
+    public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, async limit =>
     {
         var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
         var chat = ChatCompletionRequest.Parse(body);
-        var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
-        return new Transaction(request, transactionId, context.RequestAborted);
+        return TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
     });
 
-    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, (transactionId, limit) =>
+    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, limit =>
     {
         if (context.Request.ContentLength > limit)
         {
@@ -40,19 +39,20 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         }
 
         var body = new LimitedReadStream(context.Request.Body, limit);
-        var request = TransactionRequest.ForPassthrough(
-            context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
-        return Task.FromResult(new Transaction(request, transactionId, context.RequestAborted));
+        return Task.FromResult(TransactionRequest.ForPassthrough(
+            context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body));
     });
 
     /// <summary>Creates the transaction, runs it, and turns any failure into the contract's error response.</summary>
-    private async Task HandleAsync(HttpContext context, string path, Func<string, long, Task<Transaction>> createTransaction)
+    private async Task HandleAsync(HttpContext context, string path, Func<long, Task<TransactionRequest>> readRequest)
     {
+        var startedAt = timeProvider.GetUtcNow();
         var transactionId = NewTransactionId(context);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var transaction = await createTransaction(transactionId, options.CurrentValue.Limits.MaxRequestBodyBytes).ConfigureAwait(false);
+            var request = await readRequest(options.CurrentValue.Limits.MaxRequestBodyBytes).ConfigureAwait(false);
+            var transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
             await RunAsync(context, transaction).ConfigureAwait(false);
         }
         catch (Exception ex)

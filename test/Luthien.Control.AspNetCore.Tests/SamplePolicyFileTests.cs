@@ -50,3 +50,62 @@ public class SamplePolicyFileTests
         Assert.That(ex!.Status, Is.EqualTo(401));
     }
 }
+
+/// <summary>The sample's other policy files, on the echo backend.</summary>
+public class SampleStreamingPolicyFileTests
+{
+    private static LuthienAppFactory App(string file) =>
+        new(new Dictionary<string, string?> { ["Luthien:PolicyFile"] = Path.Combine(AppContext.BaseDirectory, "policies", file) });
+
+    [Test]
+    public async Task ContractExample_Loads_AndRedactsKeysInStreamedAnswers()
+    {
+        await using var app = App("contract-example.json");
+        var key = "sk-" + new string('Q', 30);
+        var text = new System.Text.StringBuilder();
+
+        await foreach (var update in app.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage($"echo {key} please")]))
+        {
+            text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+        }
+
+        Assert.That(text.ToString(), Is.EqualTo("echo [REDACTED] please"));
+    }
+
+    [Test]
+    public async Task StreamingDemo_Disclaimer_AddedInBothModes()
+    {
+        await using var app = App("streaming-demo.json");
+        var client = app.CreateChatClient();
+        var streamed = new System.Text.StringBuilder();
+
+        var whole = await client.CompleteChatAsync([new UserChatMessage("code SECRET-123456 here")]);
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("code SECRET-123456 here")]))
+        {
+            streamed.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+        }
+
+        Assert.That(whole.Value.Content[0].Text, Is.EqualTo("code [REDACTED] here (AI-generated)"));
+        Assert.That(streamed.ToString(), Is.EqualTo("code [REDACTED] here (AI-generated)"));
+    }
+
+    [Test]
+    public async Task StreamingDemo_BlockedWord_EndsWithContentFilter()
+    {
+        await using var app = App("streaming-demo.json");
+        var finish = new List<ChatFinishReason>();
+        var streamed = new System.Text.StringBuilder();
+
+        await foreach (var update in app.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("this is FORBIDDEN text")]))
+        {
+            streamed.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+            if (update.FinishReason is { } reason)
+            {
+                finish.Add(reason);
+            }
+        }
+
+        Assert.That(streamed.ToString(), Is.EqualTo("this is "));
+        Assert.That(finish, Is.EqualTo(new[] { ChatFinishReason.ContentFilter }));
+    }
+}

@@ -8,8 +8,6 @@ internal sealed class ChunkSummary
 {
     private readonly SortedSet<string> _finishReasons = new(StringComparer.Ordinal);
 
-    public long Started { get; init; }
-
     public int Chunks { get; private set; }
 
     public double? FirstChunkMs { get; set; }

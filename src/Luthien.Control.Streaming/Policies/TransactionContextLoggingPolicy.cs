@@ -97,10 +97,11 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var summary = context.State as ChunkSummary ?? (ChunkSummary)(context.State = new ChunkSummary { Started = _timeProvider.GetTimestamp() });
+        var summary = context.State as ChunkSummary ?? (ChunkSummary)(context.State = new ChunkSummary());
         if (summary.Chunks == 0)
         {
-            summary.FirstChunkMs = _timeProvider.GetElapsedTime(summary.Started).TotalMilliseconds;
+            // From the start of the transaction (the client's request) to the first chunk seen here.
+            summary.FirstChunkMs = (_timeProvider.GetUtcNow() - context.Transaction.StartedAt).TotalMilliseconds;
         }
 
         summary.AddChunk(chunk.Data.Span);
