@@ -61,6 +61,53 @@ public static class ChatChunks
     /// <param name="index">The choice index.</param>
     public static StreamChunk ContentFilter(JsonObject template, int index) => Choice(template, index, null, "content_filter");
 
+    /// <summary>How many choices the client asked for (<c>n</c>, default 1).</summary>
+    /// <param name="transaction">The transaction.</param>
+    public static int RequestedChoices(Transaction transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
+    }
+
+    /// <summary>
+    /// Removes the entries of some choices from a chunk: returns the chunk itself when none was there, the chunk
+    /// rewritten when others remain (or it carries usage), and <see langword="null"/> when nothing is left to send.
+    /// </summary>
+    /// <param name="chunk">The chunk.</param>
+    /// <param name="indexes">The choice indexes to remove.</param>
+    public static StreamChunk? WithoutChoices(StreamChunk chunk, IReadOnlySet<int> indexes)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentNullException.ThrowIfNull(indexes);
+        if (indexes.Count == 0 || chunk.Json is not { } json || json["choices"] is not JsonArray choices)
+        {
+            return chunk;
+        }
+
+        var removed = false;
+        for (var i = choices.Count - 1; i >= 0; i--)
+        {
+            if (indexes.Contains(IndexOf(choices[i])))
+            {
+                choices.RemoveAt(i);
+                removed = true;
+            }
+        }
+
+        if (!removed)
+        {
+            return chunk;
+        }
+
+        if (choices.Count == 0 && json["usage"] is not JsonObject)
+        {
+            return null;
+        }
+
+        chunk.MarkModified();
+        return chunk;
+    }
+
     /// <summary>The choice index of a choice entry (0 when absent).</summary>
     /// <param name="choice">A choice entry.</param>
     public static int IndexOf(JsonNode? choice) =>

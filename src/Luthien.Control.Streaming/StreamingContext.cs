@@ -23,6 +23,22 @@ public sealed class StreamingContext
     /// <summary>The policy's state for this stream; set it on the first chunk.</summary>
     public object? State { get; set; }
 
+    /// <summary>The policy's state for this stream, created on first use.</summary>
+    /// <typeparam name="T">The state's type.</typeparam>
+    /// <param name="create">Creates the state.</param>
+    public T GetOrCreateState<T>(Func<T> create)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        if (State is not T state)
+        {
+            state = create();
+            State = state;
+        }
+
+        return state;
+    }
+
     /// <summary>The chunks held back, in arrival order.</summary>
     public IReadOnlyList<StreamChunk> Held => _held;
 

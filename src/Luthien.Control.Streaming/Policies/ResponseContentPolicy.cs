@@ -103,7 +103,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var state = context.State as StreamState ?? (StreamState)(context.State = new StreamState(ExpectedChoices(context.Transaction)));
+        var state = context.GetOrCreateState(() => new StreamState(ChatChunks.RequestedChoices(context.Transaction)));
         if (chunk.Json is not { } json || json["choices"] is not JsonArray choices)
         {
             context.Emit(chunk);
@@ -233,9 +233,6 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         choice["delta"] = delta;
         return true;
     }
-
-    private static int ExpectedChoices(Transaction transaction) =>
-        transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
 
     private sealed class StreamState(int expectedChoices)
     {

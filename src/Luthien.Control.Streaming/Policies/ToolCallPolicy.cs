@@ -117,7 +117,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var state = context.State as StreamState ?? (StreamState)(context.State = new StreamState());
+        var state = context.GetOrCreateState(() => new StreamState());
 
         // Cheap pre-check: a chunk that mentions no call and nothing is held passes untouched, unparsed.
         var mentionsCall = chunk.IsModified || chunk.Data.Span.IndexOf("\"tool_calls\""u8) >= 0 || chunk.Data.Span.IndexOf("\"function_call\""u8) >= 0;
@@ -178,7 +178,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         }
 
         Forward(chunk, context, state);
-        if (state.Blocked.Count >= ExpectedChoices(context.Transaction))
+        if (state.Blocked.Count >= ChatChunks.RequestedChoices(context.Transaction))
         {
             context.Complete();
         }
@@ -242,30 +242,9 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         EndBlockedChoices(context, state);
         foreach (var held in context.DiscardHeld())
         {
-            if (state.Blocked.Count == 0 || held.Json?["choices"] is not JsonArray choices)
+            if (ChatChunks.WithoutChoices(held, state.Blocked) is { } kept)
             {
-                context.Emit(held);
-                continue;
-            }
-
-            var removed = false;
-            for (var i = choices.Count - 1; i >= 0; i--)
-            {
-                if (state.Blocked.Contains(ChatChunks.IndexOf(choices[i])))
-                {
-                    choices.RemoveAt(i);
-                    removed = true;
-                }
-            }
-
-            if (!removed)
-            {
-                context.Emit(held);
-            }
-            else if (choices.Count > 0 || held.Json["usage"] is JsonObject)
-            {
-                held.MarkModified();
-                context.Emit(held);
+                context.Emit(kept);
             }
         }
     }
@@ -290,33 +269,13 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         }
 
         // Held chunks of the blocked choices may hold allowed fragments of other choices: keep those, in order.
-        var held = context.DiscardHeld();
-        foreach (var chunk in held)
+        var newlySet = newly.ToHashSet();
+        foreach (var chunk in context.DiscardHeld())
         {
-            if (chunk.Json?["choices"] is JsonArray choices)
+            if (ChatChunks.WithoutChoices(chunk, newlySet) is { } kept)
             {
-                var removed = false;
-                for (var i = choices.Count - 1; i >= 0; i--)
-                {
-                    if (newly.Contains(ChatChunks.IndexOf(choices[i])))
-                    {
-                        choices.RemoveAt(i);
-                        removed = true;
-                    }
-                }
-
-                if (removed)
-                {
-                    if (choices.Count == 0 && chunk.Json["usage"] is not JsonObject)
-                    {
-                        continue;
-                    }
-
-                    chunk.MarkModified();
-                }
+                context.Hold(kept);
             }
-
-            context.Hold(chunk);
         }
 
         foreach (var index in newly)
@@ -357,9 +316,6 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
             yield return (-1, name ?? string.Empty, !string.IsNullOrEmpty(name));
         }
     }
-
-    private static int ExpectedChoices(Transaction transaction) =>
-        transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
 
     private sealed class StreamState
     {

@@ -97,7 +97,7 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var summary = context.State as ChunkSummary ?? (ChunkSummary)(context.State = new ChunkSummary());
+        var summary = context.GetOrCreateState(() => new ChunkSummary());
         if (summary.Chunks == 0)
         {
             // From the start of the transaction (the client's request) to the first chunk seen here.
