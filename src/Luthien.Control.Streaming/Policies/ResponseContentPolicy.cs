@@ -104,41 +104,37 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
         var state = context.GetOrCreateState(() => new StreamState(ChatChunks.RequestedChoices(context.Transaction)));
-        if (chunk.Json is not { } json || json["choices"] is not JsonArray choices)
+
+        // Decide from a forward-only read; build the JSON tree only when the chunk must change.
+        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, out var hasChoices))
+        {
+            ScanTree(chunk, state.Scratch, out hasChoices);
+        }
+
+        if (!hasChoices)
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
         }
 
-        state.Template = json;
+        state.TemplateChunk = chunk;
+        var decisions = state.Decisions;
+        decisions.Clear();
         var changed = false;
-        for (var i = choices.Count - 1; i >= 0; i--)
+        foreach (var choice in state.Scratch)
         {
-            if (choices[i] is not JsonObject choice)
-            {
-                continue;
-            }
-
-            var index = ChatChunks.IndexOf(choice);
-            if (state.Blocked.Contains(index))
-            {
-                // The choice was ended by the policy: nothing more of it is shown.
-                choices.RemoveAt(i);
-                changed = true;
-                continue;
-            }
-
-            changed |= FilterChoice(choice, index, state, choices, i);
+            var decision = Decide(choice, state);
+            decisions.Add(decision);
+            changed |= decision.Kind != DecisionKind.Unchanged;
         }
 
         if (!changed)
         {
             context.Emit(chunk);
         }
-        else if (choices.Count > 0 || json["usage"] is JsonObject)
+        else if (Apply(chunk, decisions) is { } rewritten)
         {
-            chunk.MarkModified();
-            context.Emit(chunk);
+            context.Emit(rewritten);
         }
 
         if (state.Blocked.Count >= state.ExpectedChoices)
@@ -153,7 +149,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.State is StreamState { Template: { } template } state)
+        if (context.State is StreamState { TemplateChunk.Json: { } template } state)
         {
             foreach (var (index, filter) in state.Filters.OrderBy(f => f.Key))
             {
@@ -178,24 +174,28 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         return base.CompleteStreamAsync(context, cancellationToken);
     }
 
-    /// <summary>Filters one choice entry in place; returns whether it changed.</summary>
-    private bool FilterChoice(JsonObject choice, int index, StreamState state, JsonArray choices, int position)
+    /// <summary>Runs one choice's text through its filter and says what must become of the entry.</summary>
+    private Decision Decide(ChoiceDelta choice, StreamState state)
     {
-        var delta = choice["delta"] as JsonObject;
-        var original = delta?["content"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
-        var finishing = choice["finish_reason"] is JsonValue f && f.TryGetValue(out string? _);
-        if (original is null && !finishing)
+        if (state.Blocked.Contains(choice.Index))
         {
-            return false;
+            // The choice was ended by the policy: nothing more of it is shown.
+            return new(DecisionKind.Remove, choice.Index, null);
         }
 
-        if (!state.Filters.TryGetValue(index, out var filter))
+        var finishing = choice.FinishReason is not null;
+        if (choice.Content is null && !finishing)
+        {
+            return new(DecisionKind.Unchanged, choice.Index, null);
+        }
+
+        if (!state.Filters.TryGetValue(choice.Index, out var filter))
         {
             filter = new StreamingPatternFilter(_patterns, Action, Replacement, _maxHoldbackChars);
-            state.Filters[index] = filter;
+            state.Filters[choice.Index] = filter;
         }
 
-        var output = original is null ? new FilterOutput(string.Empty, false) : filter.Append(original);
+        var output = choice.Content is null ? new FilterOutput(string.Empty, false) : filter.Append(choice.Content);
         var text = output.Text;
         var blocked = output.Blocked;
         if (finishing && !blocked)
@@ -208,31 +208,90 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
 
         if (blocked)
         {
-            state.Blocked.Add(index);
-            delta ??= [];
-            delta["content"] = text;
-            choice["delta"] = delta;
-            choice["finish_reason"] = "content_filter";
-            return true;
+            state.Blocked.Add(choice.Index);
+            return new(DecisionKind.Block, choice.Index, text);
         }
 
-        if (text == (original ?? string.Empty))
+        if (text == (choice.Content ?? string.Empty))
         {
-            return false;
+            return new(DecisionKind.Unchanged, choice.Index, null);
         }
 
-        if (text.Length == 0 && delta!.Count == 1 && !finishing)
-        {
-            // Everything this entry carried is held back: drop the entry, keep the rest of the chunk.
-            choices.RemoveAt(position);
-            return true;
-        }
-
-        delta ??= [];
-        delta["content"] = text;
-        choice["delta"] = delta;
-        return true;
+        // Everything this entry carried is held back: drop the entry, keep the rest of the chunk.
+        return text.Length == 0 && !choice.DeltaHasOtherFields && !finishing
+            ? new(DecisionKind.Remove, choice.Index, null)
+            : new(DecisionKind.SetContent, choice.Index, text);
     }
+
+    /// <summary>Applies the decisions to the chunk's JSON; <see langword="null"/> when nothing is left to send.</summary>
+    private static StreamChunk? Apply(StreamChunk chunk, List<Decision> decisions)
+    {
+        var json = chunk.Json!;
+        var choices = (JsonArray)json["choices"]!;
+        for (var i = choices.Count - 1; i >= 0; i--)
+        {
+            if (choices[i] is not JsonObject choice)
+            {
+                continue;
+            }
+
+            var index = ChatChunks.IndexOf(choice);
+            var decision = decisions.Find(d => d.Index == index);
+            switch (decision.Kind)
+            {
+                case DecisionKind.Remove:
+                    choices.RemoveAt(i);
+                    break;
+                case DecisionKind.SetContent or DecisionKind.Block:
+                    var delta = choice["delta"] as JsonObject ?? [];
+                    delta["content"] = decision.Text;
+                    choice["delta"] = delta;
+                    if (decision.Kind == DecisionKind.Block)
+                    {
+                        choice["finish_reason"] = "content_filter";
+                    }
+
+                    break;
+            }
+        }
+
+        if (choices.Count == 0 && json["usage"] is not JsonObject)
+        {
+            return null;
+        }
+
+        chunk.MarkModified();
+        return chunk;
+    }
+
+    /// <summary>The tree path, for chunks the scanner gave up on (or that another policy already changed).</summary>
+    private static void ScanTree(StreamChunk chunk, List<ChoiceDelta> into, out bool hasChoices)
+    {
+        into.Clear();
+        hasChoices = chunk.Json?["choices"] is JsonArray;
+        if (!hasChoices)
+        {
+            return;
+        }
+
+        foreach (var choice in ((JsonArray)chunk.Json!["choices"]!).OfType<JsonObject>())
+        {
+            var delta = choice["delta"] as JsonObject;
+            var content = delta?["content"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+            var finish = choice["finish_reason"] is JsonValue f && f.TryGetValue(out string? r) ? r : null;
+            into.Add(new ChoiceDelta(ChatChunks.IndexOf(choice), content, finish, delta is not null && delta.Any(p => p.Key != "content")));
+        }
+    }
+
+    private enum DecisionKind
+    {
+        Unchanged,
+        SetContent,
+        Remove,
+        Block,
+    }
+
+    private readonly record struct Decision(DecisionKind Kind, int Index, string? Text);
 
     private sealed class StreamState(int expectedChoices)
     {
@@ -242,6 +301,11 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
 
         public HashSet<int> Blocked { get; } = [];
 
-        public JsonObject? Template { get; set; }
+        /// <summary>The latest chunk of the stream, the model for chunks the policy writes itself.</summary>
+        public StreamChunk? TemplateChunk { get; set; }
+
+        public List<ChoiceDelta> Scratch { get; } = [];
+
+        public List<Decision> Decisions { get; } = [];
     }
 }

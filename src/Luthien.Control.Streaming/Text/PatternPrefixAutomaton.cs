@@ -51,6 +51,7 @@ public sealed partial class PatternPrefixAutomaton
 
                 var fragment = new Parser(text, builder, localIgnoreCase).ParseAll();
                 builder.AddEpsilon(start, fragment.Start);
+                builder.States[fragment.End].Accepting = true;
             }
         }
         catch (NotSupportedException ex)
@@ -106,6 +107,32 @@ public sealed partial class PatternPrefixAutomaton
         return next is null ? [] : Closure(next);
     }
 
+    private bool Accepts(int[] set)
+    {
+        foreach (var s in set)
+        {
+            if (_states[s].Accepting)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool CanStartWith(char c)
+    {
+        foreach (var s in _startClosure)
+        {
+            if (_states[s].Edge is { } edge && edge.Matches(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private bool CanExtend(int[] set)
     {
         foreach (var s in set)
@@ -135,6 +162,15 @@ public sealed partial class PatternPrefixAutomaton
         public long Length => _length;
 
         /// <summary>
+        /// Whether some text appended since <see cref="ClearMatchSeen"/> completed a match of the automaton. When
+        /// false, no pattern can match that text, so a filter can skip running the regular expressions.
+        /// </summary>
+        public bool MatchSeen { get; private set; }
+
+        /// <summary>Forgets <see cref="MatchSeen"/>, once the text it covered has been let out.</summary>
+        public void ClearMatchSeen() => MatchSeen = false;
+
+        /// <summary>
         /// The offset (counted from the first character ever appended) of the earliest text that could still become or
         /// extend a match; <see cref="Length"/> when no text is pending.
         /// </summary>
@@ -161,22 +197,26 @@ public sealed partial class PatternPrefixAutomaton
         {
             foreach (var c in text)
             {
-                var next = new List<(long, int[])>(_threads.Count + 1);
-                var seen = new HashSet<string>(StringComparer.Ordinal);
+                // Fast path for the common case: nothing pending and no match can start with this character.
+                if (_threads.Count == 0 && !_automaton.CanStartWith(c))
+                {
+                    _length++;
+                    continue;
+                }
+
+                var next = new List<(long Start, int[] States)>(_threads.Count + 1);
                 _threads.Add((_length, _automaton._startClosure));
                 foreach (var (start, states) in _threads)
                 {
                     var stepped = _automaton.Step(states, c);
-                    if (stepped.Length == 0)
+                    if (stepped.Length == 0 || IsKnown(next, stepped))
                     {
+                        // Dead, or in the same states as an earlier thread, which behaves the same from here on.
                         continue;
                     }
 
-                    // Threads in the same states behave the same from here on: keep the earliest.
-                    if (seen.Add(string.Join(',', stepped)))
-                    {
-                        next.Add((start, stepped));
-                    }
+                    MatchSeen |= _automaton.Accepts(stepped);
+                    next.Add((start, stepped));
                 }
 
                 _threads = next;
@@ -184,10 +224,24 @@ public sealed partial class PatternPrefixAutomaton
             }
         }
 
+        private static bool IsKnown(List<(long Start, int[] States)> threads, int[] states)
+        {
+            foreach (var thread in threads)
+            {
+                if (thread.States.AsSpan().SequenceEqual(states))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         /// <summary>Forgets everything: the next text starts a new stream of matches.</summary>
         public void Reset()
         {
             _threads.Clear();
+            MatchSeen = false;
         }
     }
 
@@ -198,6 +252,8 @@ public sealed partial class PatternPrefixAutomaton
         public CharMatcher? Edge { get; set; }
 
         public int EdgeTarget { get; set; }
+
+        public bool Accepting { get; set; }
     }
 
     private readonly record struct Fragment(int Start, int End);

@@ -30,6 +30,7 @@ public sealed class StreamingPatternFilter
     private readonly string _replacement;
     private readonly int _maxHoldbackChars;
     private readonly PatternPrefixAutomaton.Tracker _tracker;
+    private static readonly MatchCollection NoMatches = new Regex("(?!)").Matches(string.Empty);
     private readonly StringBuilder _pending = new();
     private long _pendingOffset;
     private bool _blocked;
@@ -115,7 +116,9 @@ public sealed class StreamingPatternFilter
     private FilterOutput Release(int limit, bool final)
     {
         var text = _pending.ToString();
-        var matches = _patterns.Combined.Matches(text);
+
+        // The automaton accepts every match the regular expressions find (and possibly more): no acceptance, no match.
+        var matches = _tracker.MatchSeen ? _patterns.Combined.Matches(text) : NoMatches;
         if (_action == ContentAction.Block)
         {
             if (matches.Count > 0)
@@ -155,6 +158,11 @@ public sealed class StreamingPatternFilter
         var released = transform(text[..limit], limit, matches);
         _pending.Remove(0, limit);
         _pendingOffset += limit;
+        if (_pending.Length == 0)
+        {
+            _tracker.ClearMatchSeen();
+        }
+
         return new(released, false);
     }
 

@@ -1,0 +1,121 @@
+using System.Text.Json;
+
+namespace Luthien.Control.Streaming.Text;
+
+/// <summary>What a chunk says about one choice, read without building a JSON tree.</summary>
+/// <param name="Index">The choice index.</param>
+/// <param name="Content">The <c>delta.content</c> text, or <see langword="null"/>.</param>
+/// <param name="FinishReason">The <c>finish_reason</c>, or <see langword="null"/>.</param>
+/// <param name="DeltaHasOtherFields">Whether the delta carries more than <c>content</c> (role, tool calls, refusal…).</param>
+internal readonly record struct ChoiceDelta(int Index, string? Content, string? FinishReason, bool DeltaHasOtherFields);
+
+/// <summary>
+/// Reads the <c>choices</c> of a <c>chat.completion.chunk</c> with a forward-only reader, so that a policy can decide
+/// whether it must change a chunk before paying for a JSON tree. Anything unexpected makes it give up; callers then
+/// take the tree path.
+/// </summary>
+internal static class ChoiceScanner
+{
+    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, out bool hasChoices)
+    {
+        choices.Clear();
+        hasChoices = false;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return false;
+                }
+
+                hasChoices = true;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject || !TryReadChoice(ref reader, out var choice))
+                    {
+                        return false;
+                    }
+
+                    choices.Add(choice);
+                }
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryReadChoice(ref Utf8JsonReader reader, out ChoiceDelta choice)
+    {
+        var index = 0;
+        string? content = null;
+        string? finish = null;
+        var other = false;
+        choice = default;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                {
+                    return false;
+                }
+            }
+            else if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                finish = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("content"u8))
+                    {
+                        reader.Read();
+                        content = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+                    else
+                    {
+                        other = true;
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        choice = new ChoiceDelta(index, content, finish, other);
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
+}
