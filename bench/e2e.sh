@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
+# tool policies). Installs wrk if missing, builds in Release, starts everything on 127.0.0.1, stops all it started, and
+# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 4 minutes.
+#   bash bench/e2e.sh            # SECONDS_PER_RUN=10 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUN_SECONDS=${SECONDS_PER_RUN:-10}
+CONC=${CONCURRENCY:-32}
+CHUNKS=${CHUNKS:-50}
+HOLD=${HOLD:-2000}
+OUT=$ROOT/bench/results/e2e-latest.md
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+
+if ! command -v wrk >/dev/null; then
+  echo "e2e: installing wrk (Debian package)"
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+
+echo "e2e: building (Release)"
+for p in bench/Luthien.Control.FakeBackend bench/Luthien.Control.YarpProxy bench/Luthien.Control.LoadClient samples/Luthien.Control.Sample; do
+  dotnet build -c Release -nologo -v q "$p" >/dev/null
+done
+BIN() { echo "$ROOT/$1/bin/Release/net10.0/$(basename "$1").dll"; }
+
+cat > "$WORK/passthrough.json" <<'JSON'
+{ "type": "SerialPolicy", "config": { "policies": [ { "type": "SendBackendRequest", "config": {} } ] } }
+JSON
+cat > "$WORK/policies.json" <<'JSON'
+{ "type": "SerialPolicy", "config": { "policies": [
+  { "type": "ResponseContentPolicy", "config": { "patterns": ["sk-[A-Za-z0-9]{20,}", "SECRET-[0-9]{6}"], "action": "redact" } },
+  { "type": "ToolCallPolicy", "config": { "allowed_tools": ["get_weather"] } },
+  { "type": "SendBackendRequest", "config": {} } ] } }
+JSON
+
+start() { # name port dll args...
+  local name=$1 port=$2; shift 2
+  DOTNET_gcServer=0 dotnet "$@" --urls "http://127.0.0.1:$port" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "PID_$name=$!"
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$port/v1/chat/completions" -H 'content-type: application/json' \
+      -d '{"model":"m","messages":[{"role":"user","content":"x"}]}' && return 0
+    sleep 0.2
+  done
+  echo "e2e: $name did not start"; cat "$WORK/$name.log"; exit 1
+}
+LUTHIEN_ARGS=(--Logging:LogLevel:Default=Warning --Luthien:Streaming:RequestUsage=false)
+start backend 6590 "$(BIN bench/Luthien.Control.FakeBackend)" --chunks "$CHUNKS"
+start yarp 6591 "$(BIN bench/Luthien.Control.YarpProxy)" --backend http://127.0.0.1:6590
+start pass 6592 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1 --Luthien:PolicyFile="$WORK/passthrough.json"
+start default 6593 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1
+start policies 6594 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1 --Luthien:PolicyFile="$WORK/policies.json"
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Tell me about foxes."}]}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+declare -A PORT=([direct]=6590 [yarp]=6591 [pass]=6592 [default]=6593 [policies]=6594)
+declare -A NS SRPS TP50 TP99 FP50 FP99 LAT50 LAT99
+LOAD="dotnet $(BIN bench/Luthien.Control.LoadClient)"
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+for t in direct yarp pass default policies; do
+  url="http://127.0.0.1:${PORT[$t]}/v1/chat/completions"
+  echo "e2e: $t"
+  wrk -t2 -c"$CONC" -d"${RUN_SECONDS}s" -s "$WORK/post.lua" "$url" > "$WORK/wrk-$t.txt" 2>&1
+  NS[$t]=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$t.txt")
+  line=$($LOAD stream --url "$url" --concurrency "$CONC" --seconds "$RUN_SECONDS")
+  SRPS[$t]=$(echo "$line" | field rps); TP50[$t]=$(echo "$line" | field total_p50); TP99[$t]=$(echo "$line" | field total_p99)
+  FP50[$t]=$(echo "$line" | field ttfc_p50); FP99[$t]=$(echo "$line" | field ttfc_p99)
+  errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t had $errs failed streams"
+  # Time to first chunk alone, one request at a time.
+  line=$($LOAD stream --url "$url" --concurrency 1 --requests 400 --seconds 60)
+  LAT50[$t]=$(echo "$line" | field ttfc_p50); LAT99[$t]=$(echo "$line" | field ttfc_p99)
+done
+
+# Memory per held stream: a slow backend (one event a second), HOLD concurrent streams through the pass-through chain.
+echo "e2e: holding $HOLD slow streams"
+start slowbackend 6595 "$(BIN bench/Luthien.Control.FakeBackend)" --chunks 60 --delay-ms 1000
+start slowpass 6596 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6595/v1 --Luthien:PolicyFile="$WORK/passthrough.json"
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+sleep 1; before=$(rss "$PID_slowpass")
+$LOAD hold --url http://127.0.0.1:6596/v1/chat/completions --concurrency "$HOLD" --seconds 20 > "$WORK/hold.txt" &
+HOLDPID=$!; PIDS+=($HOLDPID)
+sleep 15; during=$(rss "$PID_slowpass"); held=$(grep -o 'open=[0-9]*' "$WORK/hold.txt" | tail -1 | cut -d= -f2)
+wait $HOLDPID || true
+per_stream=$(awk -v a="$before" -v b="$during" -v n="${held:-0}" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "n/a" }')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
+{
+  echo "### End-to-end on loopback ($(date -u +%Y-%m-%d), $(nproc) cores; $CONC connections, ${RUN_SECONDS}s per run, $CHUNKS content chunks per stream)"
+  echo
+  echo "| target | non-streaming req/s | × YARP | streams/s | × YARP | stream p50 / p99 ms | TTFC under load p50 / p99 ms | TTFC alone p50 / p99 ms |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for t in direct yarp pass default policies; do
+    name=$t
+    case $t in pass) name="Luthien, pass-through chain";; default) name="Luthien, default chain";; policies) name="Luthien, content + tool policies";; yarp) name="YARP";; direct) name="direct";; esac
+    echo "| $name | ${NS[$t]} | $(ratio "${NS[$t]}" "${NS[yarp]}") | ${SRPS[$t]} | $(ratio "${SRPS[$t]}" "${SRPS[yarp]}") | ${TP50[$t]} / ${TP99[$t]} | ${FP50[$t]} / ${FP99[$t]} | ${LAT50[$t]} / ${LAT99[$t]} |"
+  done
+  echo
+  echo "Added time to first chunk over YARP, one request at a time: pass-through $(diff "${LAT50[pass]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[pass]}" "${LAT99[yarp]}") ms at p99; with content + tool policies $(diff "${LAT50[policies]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[policies]}" "${LAT99[yarp]}") ms at p99."
+  echo
+  echo "Held streams: ${held:-0} of $HOLD slow streams open through the pass-through chain; the process grew by $(( (during - before) / 1024 )) MiB, ${per_stream} KiB per stream."
+} | tee "$OUT"
