@@ -134,22 +134,28 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 while (hasChunk)
                 {
                     var chunk = enumerator.Current;
-                    if (hideUsage && StreamUsage.IsUsageChunk(chunk))
+
+                    // The library asked for usage on its own: the client, which did not, does not see that chunk.
+                    if (!hideUsage || !StreamUsage.IsUsageChunk(chunk))
                     {
-                        // The library asked for usage on its own: the client, which did not, does not see it.
-                        hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
-                        continue;
+                        writer.WriteChunk(chunk);
+                        if (chunk.IsError)
+                        {
+                            // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
+                            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                            LogUpstreamErrorEvent(logger, transaction.Id);
+                            return;
+                        }
                     }
 
-                    await writer.WriteChunkAsync(chunk, cancellationToken).ConfigureAwait(false);
-                    if (chunk.IsError)
+                    // Flush before waiting: events already at hand go out together, and none waits in the buffer.
+                    var next = enumerator.MoveNextAsync();
+                    if (!next.IsCompleted)
                     {
-                        // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
-                        LogUpstreamErrorEvent(logger, transaction.Id);
-                        return;
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
                     }
 
-                    hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                    hasChunk = await next.ConfigureAwait(false);
                 }
 
                 await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);

@@ -32,6 +32,17 @@ public sealed class SseEventWriter
     /// <param name="cancellationToken">Cancels the write.</param>
     public ValueTask<FlushResult> WriteChunkAsync(StreamChunk chunk, CancellationToken cancellationToken)
     {
+        WriteChunk(chunk);
+        return _writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes one chunk as an event without flushing, for a caller that flushes itself before it waits for the next
+    /// chunk (so several events that are already there go out in one write, and none waits in the buffer).
+    /// </summary>
+    /// <param name="chunk">The chunk.</param>
+    public void WriteChunk(StreamChunk chunk)
+    {
         ArgumentNullException.ThrowIfNull(chunk);
         var data = chunk.Data.Span;
         if (data.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
@@ -43,13 +54,17 @@ public sealed class SseEventWriter
             }
             catch (JsonException)
             {
-                return WriteLinesAsync(chunk.Data, cancellationToken);
+                WriteLines(chunk.Data.Span);
+                return;
             }
         }
 
         WriteEvent(data);
-        return _writer.FlushAsync(cancellationToken);
     }
+
+    /// <summary>Sends what has been written.</summary>
+    /// <param name="cancellationToken">Cancels the flush.</param>
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => _writer.FlushAsync(cancellationToken);
 
     /// <summary>Writes the final <c>data: [DONE]</c> and flushes it.</summary>
     /// <param name="cancellationToken">Cancels the write.</param>
@@ -94,9 +109,9 @@ public sealed class SseEventWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    private ValueTask<FlushResult> WriteLinesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private void WriteLines(ReadOnlySpan<byte> data)
     {
-        var text = data.Span;
+        var text = data;
         while (true)
         {
             var end = text.IndexOfAny((byte)'\r', (byte)'\n');
@@ -115,6 +130,5 @@ public sealed class SseEventWriter
 
         _writer.Write("\n"u8);
         EventsWritten++;
-        return _writer.FlushAsync(cancellationToken);
     }
 }

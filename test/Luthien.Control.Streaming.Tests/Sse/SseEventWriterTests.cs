@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -86,5 +87,22 @@ public class SseEventWriterTests
         Assert.That(pipe.Reader.TryRead(out var result), Is.True);
         Assert.That(Encoding.UTF8.GetString(result.Buffer.FirstSpan), Is.EqualTo("data: {}\n\n"));
         Assert.That(flush.IsCompleted, Is.True);
+    }
+
+    [Test]
+    public async Task WriteChunk_WithoutFlush_SendsNothingUntilFlushAsync()
+    {
+        var pipe = new Pipe();
+        var writer = new SseEventWriter(pipe.Writer);
+
+        writer.WriteChunk(StreamChunk.FromUtf8("{\"a\":1}"u8.ToArray()));
+        writer.WriteChunk(StreamChunk.FromUtf8("{\"b\":2}"u8.ToArray()));
+        Assert.That(pipe.Reader.TryRead(out _), Is.False);
+
+        await writer.FlushAsync(default);
+
+        Assert.That(pipe.Reader.TryRead(out var result), Is.True);
+        Assert.That(Encoding.UTF8.GetString(result.Buffer.ToArray()), Is.EqualTo("data: {\"a\":1}\n\ndata: {\"b\":2}\n\n"));
+        Assert.That(writer.EventsWritten, Is.EqualTo(2));
     }
 }
