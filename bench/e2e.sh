@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
 # tool policies). Installs wrk if missing, builds in Release, starts everything on 127.0.0.1, stops all it started, and
-# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 4 minutes.
+# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 5 minutes with the defaults.
 #   bash bench/e2e.sh            # SECONDS_PER_RUN=10 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,17 +81,24 @@ for t in direct yarp pass default policies; do
   LAT50[$t]=$(echo "$line" | field ttfc_p50); LAT99[$t]=$(echo "$line" | field ttfc_p99)
 done
 
-# Memory per held stream: a slow backend (one event a second), HOLD concurrent streams through the pass-through chain.
-echo "e2e: holding $HOLD slow streams"
+# Memory per held stream: a slow backend (one event a second), HOLD concurrent streams held open through Luthien's
+# pass-through chain, then through YARP; the growth of each proxy's resident memory, divided by the streams it held.
+echo "e2e: holding $HOLD slow streams (Luthien, then YARP)"
 start slowbackend 6595 "$(BIN bench/Luthien.Control.FakeBackend)" --chunks 60 --delay-ms 1000
 start slowpass 6596 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6595/v1 --Luthien:PolicyFile="$WORK/passthrough.json"
+start slowyarp 6597 "$(BIN bench/Luthien.Control.YarpProxy)" --backend http://127.0.0.1:6595
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-sleep 1; before=$(rss "$PID_slowpass")
-$LOAD hold --url http://127.0.0.1:6596/v1/chat/completions --concurrency "$HOLD" --seconds 20 > "$WORK/hold.txt" &
-HOLDPID=$!; PIDS+=($HOLDPID)
-sleep 15; during=$(rss "$PID_slowpass"); held=$(grep -o 'open=[0-9]*' "$WORK/hold.txt" | tail -1 | cut -d= -f2)
-wait $HOLDPID || true
-per_stream=$(awk -v a="$before" -v b="$during" -v n="${held:-0}" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "n/a" }')
+hold() { # pid port -> "held grewKiB perStreamKiB"
+  local pid=$1 port=$2 before during held
+  sleep 1; before=$(rss "$pid")
+  $LOAD hold --url "http://127.0.0.1:$port/v1/chat/completions" --concurrency "$HOLD" --seconds 20 > "$WORK/hold-$port.txt" &
+  local h=$!; PIDS+=($h)
+  sleep 15; during=$(rss "$pid"); held=$(grep -o 'open=[0-9]*' "$WORK/hold-$port.txt" | tail -1 | cut -d= -f2)
+  wait $h || true
+  awk -v a="$before" -v b="$during" -v n="${held:-0}" 'BEGIN { printf "%d %d %s", n, (b - a), (n > 0 ? sprintf("%.1f", (b - a) / n) : "n/a") }'
+}
+read -r held_l grew_l per_l <<<"$(hold "$PID_slowpass" 6596)"
+read -r held_y grew_y per_y <<<"$(hold "$PID_slowyarp" 6597)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
@@ -108,5 +115,5 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
   echo
   echo "Added time to first chunk over YARP, one request at a time: pass-through $(diff "${LAT50[pass]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[pass]}" "${LAT99[yarp]}") ms at p99; with content + tool policies $(diff "${LAT50[policies]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[policies]}" "${LAT99[yarp]}") ms at p99."
   echo
-  echo "Held streams: ${held:-0} of $HOLD slow streams open through the pass-through chain; the process grew by $(( (during - before) / 1024 )) MiB, ${per_stream} KiB per stream."
+  echo "Held streams (resident memory growth while $HOLD slow streams are open): Luthien pass-through held $held_l, grew $((grew_l / 1024)) MiB, ${per_l} KiB per stream; YARP held $held_y, grew $((grew_y / 1024)) MiB, ${per_y} KiB per stream."
 } | tee "$OUT"

@@ -16,6 +16,7 @@ internal static class BackendResponseReader
         Transaction transaction,
         int status,
         string? contentType,
+        long? contentLength,
         Stream body,
         IDisposable owner,
         LuthienOptions options,
@@ -36,7 +37,7 @@ internal static class BackendResponseReader
         }
         else
         {
-            var bytes = await ReadBoundedAsync(body, options.Limits.MaxResponseBodyBytes, options.Timeouts.Idle, timeProvider, cancellationToken).ConfigureAwait(false);
+            var bytes = await ReadBoundedAsync(body, contentLength, options.Limits.MaxResponseBodyBytes, options.Timeouts.Idle, timeProvider, cancellationToken).ConfigureAwait(false);
             target.SetBody(status, bytes, contentType);
             owner.Dispose();
         }
@@ -46,49 +47,73 @@ internal static class BackendResponseReader
         contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
         string.Equals(parsed.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads a whole body, failing past <paramref name="limit"/> bytes or after <paramref name="idle"/> of silence.</summary>
-    internal static async Task<byte[]> ReadBoundedAsync(Stream body, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a whole body, failing past <paramref name="limit"/> bytes or after <paramref name="idle"/> of silence. With a
+    /// declared length the body is read straight into an array of that size.
+    /// </summary>
+    internal static async Task<byte[]> ReadBoundedAsync(Stream body, long? contentLength, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        if (contentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
         using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idleCts.Token);
+        async ValueTask<int> ReadAsync(Memory<byte> into)
+        {
+            idleCts.CancelAfter(idle);
+            try
+            {
+                return await body.ReadAsync(into, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw BackendException.Timeout("its response body");
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                throw BackendException.Unavailable(ex);
+            }
+        }
+
+        if (contentLength is { } length)
+        {
+            var exact = new byte[length];
+            var filled = 0;
+            int read;
+            while (filled < exact.Length && (read = await ReadAsync(exact.AsMemory(filled)).ConfigureAwait(false)) > 0)
+            {
+                filled += read;
+            }
+
+            return filled == exact.Length ? exact : throw BackendException.Unavailable(new IOException("The backend's response ended before its declared length."));
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             using var collected = new MemoryStream();
-            while (true)
+            int read;
+            while ((read = await ReadAsync(buffer).ConfigureAwait(false)) > 0)
             {
-                idleCts.CancelAfter(idle);
-                int read;
-                try
-                {
-                    read = await body.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    throw BackendException.Timeout("its response body");
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException)
-                {
-                    throw BackendException.Unavailable(ex);
-                }
-
-                if (read == 0)
-                {
-                    return collected.ToArray();
-                }
-
                 if (collected.Length + read > limit)
                 {
-                    throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", "server_error");
+                    throw TooLarge(limit);
                 }
 
                 collected.Write(buffer, 0, read);
             }
+
+            return collected.ToArray();
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static ControlPolicyException TooLarge(long limit) =>
+        new(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", "server_error");
 
 }

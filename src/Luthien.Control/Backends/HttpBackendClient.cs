@@ -60,7 +60,7 @@ public sealed partial class HttpBackendClient : IBackendClient
             CopyResponseHeaders(response, transaction.Response.Headers, keepContentLength: transaction.Request.Kind == RequestKind.Passthrough);
             var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             await BackendResponseReader.ApplyAsync(
-                transaction, (int)response.StatusCode, response.Content.Headers.ContentType?.ToString(), body, owner, options, _streamReader, _timeProvider, cancellationToken).ConfigureAwait(false);
+                transaction, (int)response.StatusCode, response.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentLength, body, owner, options, _streamReader, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

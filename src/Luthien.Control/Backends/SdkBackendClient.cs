@@ -114,11 +114,16 @@ public sealed partial class SdkBackendClient : IBackendClient
         try
         {
             string? contentType = null;
+            long? contentLength = null;
             foreach (var (name, value) in response.Headers)
             {
                 if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
                 {
                     contentType = value;
+                }
+                else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+                {
+                    contentLength = long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
                 }
                 else if (!ProxyHeaders.IsHopByHop(name))
                 {
@@ -128,7 +133,7 @@ public sealed partial class SdkBackendClient : IBackendClient
 
             var body = response.ContentStream ?? response.Content.ToStream();
             await BackendResponseReader.ApplyAsync(
-                transaction, response.Status, contentType, body, response, options, _streamReader, _timeProvider, cancellationToken).ConfigureAwait(false);
+                transaction, response.Status, contentType, contentLength, body, response, options, _streamReader, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
