@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
 # tool policies). Installs wrk if missing, builds in Release, starts everything on 127.0.0.1, stops all it started, and
-# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 5 minutes with the defaults.
-#   bash bench/e2e.sh            # SECONDS_PER_RUN=10 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
+# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 6 minutes with the defaults.
+#   bash bench/e2e.sh            # SECONDS_PER_RUN=8 ROUNDS=3 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
+# Each load runs ROUNDS times, targets interleaved, and the table shows the median: on a small machine whose cores the
+# load generator shares, single runs vary by 10-20%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-RUN_SECONDS=${SECONDS_PER_RUN:-10}
+RUN_SECONDS=${SECONDS_PER_RUN:-8}
+ROUNDS=${ROUNDS:-3}
 CONC=${CONCURRENCY:-32}
 CHUNKS=${CHUNKS:-50}
 HOLD=${HOLD:-2000}
@@ -67,17 +70,26 @@ declare -A NS SRPS TP50 TP99 FP50 FP99 LAT50 LAT99
 LOAD="dotnet $(BIN bench/Luthien.Control.LoadClient)"
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+declare -A NSR SRPSR TP50R TP99R FP50R FP99R
+for round in $(seq 1 "$ROUNDS"); do
+  for t in direct yarp pass default policies; do
+    url="http://127.0.0.1:${PORT[$t]}/v1/chat/completions"
+    echo "e2e: round $round/$ROUNDS: $t"
+    wrk -t2 -c"$CONC" -d"${RUN_SECONDS}s" -s "$WORK/post.lua" "$url" > "$WORK/wrk-$t.txt" 2>&1
+    NSR[$t]+=" $(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$t.txt")"
+    line=$($LOAD stream --url "$url" --concurrency "$CONC" --seconds "$RUN_SECONDS")
+    SRPSR[$t]+=" $(echo "$line" | field rps)"; TP50R[$t]+=" $(echo "$line" | field total_p50)"; TP99R[$t]+=" $(echo "$line" | field total_p99)"
+    FP50R[$t]+=" $(echo "$line" | field ttfc_p50)"; FP99R[$t]+=" $(echo "$line" | field ttfc_p99)"
+    errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t had $errs failed streams"
+  done
+done
 for t in direct yarp pass default policies; do
-  url="http://127.0.0.1:${PORT[$t]}/v1/chat/completions"
-  echo "e2e: $t"
-  wrk -t2 -c"$CONC" -d"${RUN_SECONDS}s" -s "$WORK/post.lua" "$url" > "$WORK/wrk-$t.txt" 2>&1
-  NS[$t]=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$t.txt")
-  line=$($LOAD stream --url "$url" --concurrency "$CONC" --seconds "$RUN_SECONDS")
-  SRPS[$t]=$(echo "$line" | field rps); TP50[$t]=$(echo "$line" | field total_p50); TP99[$t]=$(echo "$line" | field total_p99)
-  FP50[$t]=$(echo "$line" | field ttfc_p50); FP99[$t]=$(echo "$line" | field ttfc_p99)
-  errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t had $errs failed streams"
+  NS[$t]=$(echo "${NSR[$t]}" | median); SRPS[$t]=$(echo "${SRPSR[$t]}" | median)
+  TP50[$t]=$(echo "${TP50R[$t]}" | median); TP99[$t]=$(echo "${TP99R[$t]}" | median)
+  FP50[$t]=$(echo "${FP50R[$t]}" | median); FP99[$t]=$(echo "${FP99R[$t]}" | median)
   # Time to first chunk alone, one request at a time.
-  line=$($LOAD stream --url "$url" --concurrency 1 --requests 400 --seconds 60)
+  line=$($LOAD stream --url "http://127.0.0.1:${PORT[$t]}/v1/chat/completions" --concurrency 1 --requests 400 --seconds 60)
   LAT50[$t]=$(echo "$line" | field ttfc_p50); LAT99[$t]=$(echo "$line" | field ttfc_p99)
 done
 
@@ -103,7 +115,7 @@ read -r held_y grew_y per_y <<<"$(hold "$PID_slowyarp" 6597)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
 {
-  echo "### End-to-end on loopback ($(date -u +%Y-%m-%d), $(nproc) cores; $CONC connections, ${RUN_SECONDS}s per run, $CHUNKS content chunks per stream)"
+  echo "### End-to-end on loopback ($(date -u +%Y-%m-%d), $(nproc) cores; $CONC connections, median of $ROUNDS runs of ${RUN_SECONDS}s, $CHUNKS content chunks per stream)"
   echo
   echo "| target | non-streaming req/s | × YARP | streams/s | × YARP | stream p50 / p99 ms | TTFC under load p50 / p99 ms | TTFC alone p50 / p99 ms |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
