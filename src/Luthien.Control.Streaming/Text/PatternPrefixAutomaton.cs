@@ -21,10 +21,26 @@ public sealed partial class PatternPrefixAutomaton
     private readonly List<State> _states;
     private readonly int[] _startClosure;
 
+    private readonly bool[] _asciiStarts = new bool[128];
+
+    private readonly int[][] _closureOf;
+
     private PatternPrefixAutomaton(List<State> states, int start)
     {
         _states = states;
         _startClosure = Closure([start]);
+
+        // Each state's epsilon closure, computed once: stepping a thread then rarely allocates.
+        _closureOf = new int[states.Count][];
+        for (var i = 0; i < states.Count; i++)
+        {
+            _closureOf[i] = Closure([i]);
+        }
+
+        for (var c = 0; c < _asciiStarts.Length; c++)
+        {
+            _asciiStarts[c] = CanStartWithSlow((char)c);
+        }
     }
 
     /// <summary>Compiles patterns into one automaton.</summary>
@@ -94,17 +110,41 @@ public sealed partial class PatternPrefixAutomaton
 
     private int[] Step(int[] current, char c)
     {
-        List<int>? next = null;
+        var single = -1;
+        List<int>? many = null;
         foreach (var s in current)
         {
             var state = _states[s];
             if (state.Edge is { } edge && edge.Matches(c))
             {
-                (next ??= []).Add(state.EdgeTarget);
+                if (single < 0)
+                {
+                    single = state.EdgeTarget;
+                }
+                else
+                {
+                    (many ??= [single]).Add(state.EdgeTarget);
+                }
             }
         }
 
-        return next is null ? [] : Closure(next);
+        if (single < 0)
+        {
+            return [];
+        }
+
+        if (many is null)
+        {
+            return _closureOf[single];
+        }
+
+        var union = new SortedSet<int>();
+        foreach (var target in many)
+        {
+            union.UnionWith(_closureOf[target]);
+        }
+
+        return [.. union];
     }
 
     private bool Accepts(int[] set)
@@ -120,7 +160,10 @@ public sealed partial class PatternPrefixAutomaton
         return false;
     }
 
-    private bool CanStartWith(char c)
+    /// <summary>Whether a match can begin with <paramref name="c"/>: a table for ASCII, the automaton otherwise.</summary>
+    private bool CanStartWith(char c) => c < 128 ? _asciiStarts[c] : CanStartWithSlow(c);
+
+    private bool CanStartWithSlow(char c)
     {
         foreach (var s in _startClosure)
         {
@@ -154,6 +197,7 @@ public sealed partial class PatternPrefixAutomaton
     {
         private readonly PatternPrefixAutomaton _automaton;
         private List<(long Start, int[] States)> _threads = [];
+        private List<(long Start, int[] States)> _spare = [];
         private long _length;
 
         internal Tracker(PatternPrefixAutomaton automaton) => _automaton = automaton;
@@ -204,7 +248,8 @@ public sealed partial class PatternPrefixAutomaton
                     continue;
                 }
 
-                var next = new List<(long Start, int[] States)>(_threads.Count + 1);
+                var next = _spare;
+                next.Clear();
                 _threads.Add((_length, _automaton._startClosure));
                 foreach (var (start, states) in _threads)
                 {
@@ -219,6 +264,7 @@ public sealed partial class PatternPrefixAutomaton
                     next.Add((start, stepped));
                 }
 
+                _spare = _threads;
                 _threads = next;
                 _length++;
             }

@@ -69,8 +69,15 @@ public sealed class StreamingPatternFilter
             return new(string.Empty, true);
         }
 
-        _pending.Append(text);
         _tracker.Append(text);
+        if (_pending.Length == 0 && !_tracker.MatchSeen && _tracker.PendingStart == _tracker.Length)
+        {
+            // The common case: nothing was held, nothing can match, nothing needs holding. The text goes out as it came.
+            _pendingOffset += text.Length;
+            return new(text, false);
+        }
+
+        _pending.Append(text);
         var pendingStart = (int)(_tracker.PendingStart - _pendingOffset);
         var output = Release(pendingStart, final: false);
         if (_pending.Length > _maxHoldbackChars)
