@@ -75,11 +75,22 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
         var first = true;
         while (true)
         {
-            idle.CancelAfter(first ? _firstChunkTimeout : _idleTimeout);
             bool hasEvent;
             try
             {
-                hasEvent = await events.MoveNextAsync().ConfigureAwait(false);
+                // The clock runs only while waiting on the backend: a slow client (backpressure) is not the backend's
+                // silence, and events already buffered cost no timer work.
+                var next = events.MoveNextAsync();
+                if (next.IsCompleted)
+                {
+                    hasEvent = next.Result;
+                }
+                else
+                {
+                    idle.CancelAfter(first ? _firstChunkTimeout : _idleTimeout);
+                    hasEvent = await next.ConfigureAwait(false);
+                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
             }
             catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {

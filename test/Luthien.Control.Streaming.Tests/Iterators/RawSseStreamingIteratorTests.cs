@@ -119,6 +119,23 @@ public class RawSseStreamingIteratorTests
     }
 
     [Test]
+    public async Task ReadAsync_SlowConsumerWithDataWaiting_IsNotATimeout()
+    {
+        var time = new FakeTimeProvider();
+        // One byte per read, so the next event still has to be read from the connection after the pause.
+        var body = new TricklingStream(Encoding.UTF8.GetBytes($"data: {Chunk1}\n\ndata: {Chunk2}\n\ndata: [DONE]\n\n"));
+        var enumerator = Create(body, time).GetAsyncEnumerator();
+        Assert.That(await enumerator.MoveNextAsync(), Is.True);
+
+        // The client is slow to take the next chunk; the backend has already sent it.
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.That(await enumerator.MoveNextAsync(), Is.True);
+        Assert.That(Encoding.UTF8.GetString(enumerator.Current.Data.Span), Is.EqualTo(Chunk2));
+        Assert.That(await enumerator.MoveNextAsync(), Is.False);
+    }
+
+    [Test]
     public void GetAsyncEnumerator_SecondTime_Throws()
     {
         var iterator = Create(new MemoryStream());
