@@ -24,20 +24,16 @@ public sealed class DisclaimerPolicy(DisclaimerOptions options) : StreamingContr
     protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Response.Payload is JsonObject { } payload && payload["choices"] is JsonArray choices)
+        transaction.Response.UpdateChoiceMessages((choice, message) =>
         {
-            foreach (var choice in choices)
+            if (choice["finish_reason"]?.GetValue<string>() != "stop" || message["content"] is not JsonValue content || !content.TryGetValue(out string? text))
             {
-                if (choice?["finish_reason"]?.GetValue<string>() == "stop" && choice["message"] is JsonObject message &&
-                    message["content"] is JsonValue content && content.TryGetValue(out string? text))
-                {
-                    message["content"] = text + _text;
-                }
+                return false;
             }
 
-            transaction.Response.Payload = payload;
-        }
-
+            message["content"] = text + _text;
+            return true;
+        });
         return ValueTask.CompletedTask;
     }
 

@@ -76,6 +76,37 @@ public sealed class TransactionResponse
         }
     }
 
+    /// <summary>
+    /// Visits each choice of a buffered chat completion with its <c>message</c>, for policies that change answers; the
+    /// payload is written back when any visit reports a change.
+    /// </summary>
+    /// <param name="update">Gets the choice and its message; returns whether it changed them.</param>
+    /// <returns>Whether anything changed.</returns>
+    public bool UpdateChoiceMessages(Func<JsonObject, JsonObject, bool> update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (Payload is not JsonObject payload || payload["choices"] is not JsonArray choices)
+        {
+            return false;
+        }
+
+        var changed = false;
+        foreach (var choice in choices)
+        {
+            if (choice is JsonObject c && c["message"] is JsonObject message)
+            {
+                changed |= update(c, message);
+            }
+        }
+
+        if (changed)
+        {
+            Payload = payload;
+        }
+
+        return changed;
+    }
+
     /// <summary>A raw body streamed to the client as it arrives (pass-through requests).</summary>
     public Stream? BodyStream { get; private set; }
 

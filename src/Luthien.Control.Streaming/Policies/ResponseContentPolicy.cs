@@ -64,37 +64,27 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Response.Payload is not JsonObject { } payload || payload["choices"] is not JsonArray choices)
+        transaction.Response.UpdateChoiceMessages((choice, message) =>
         {
-            return ValueTask.CompletedTask;
-        }
-
-        var changed = false;
-        foreach (var choice in choices)
-        {
-            if (choice?["message"] is not JsonObject message || message["content"] is not JsonValue v || !v.TryGetValue(out string? text))
+            if (message["content"] is not JsonValue v || !v.TryGetValue(out string? text))
             {
-                continue;
+                return false;
             }
 
             var output = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, text);
-            if (output.Text != text || output.Blocked)
+            if (output.Text == text && !output.Blocked)
             {
-                message["content"] = output.Text;
-                if (output.Blocked)
-                {
-                    choice["finish_reason"] = "content_filter";
-                }
-
-                changed = true;
+                return false;
             }
-        }
 
-        if (changed)
-        {
-            transaction.Response.Payload = payload;
-        }
+            message["content"] = output.Text;
+            if (output.Blocked)
+            {
+                choice["finish_reason"] = "content_filter";
+            }
 
+            return true;
+        });
         return ValueTask.CompletedTask;
     }
 

@@ -49,19 +49,8 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Response.Payload is not JsonObject payload || payload["choices"] is not JsonArray choices)
+        transaction.Response.UpdateChoiceMessages((choice, message) =>
         {
-            return ValueTask.CompletedTask;
-        }
-
-        var changed = false;
-        foreach (var choice in choices.OfType<JsonObject>())
-        {
-            if (choice["message"] is not JsonObject message)
-            {
-                continue;
-            }
-
             var blocked = false;
             if (message["tool_calls"] is JsonArray calls)
             {
@@ -100,15 +89,10 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
             if (blocked)
             {
                 choice["finish_reason"] = "content_filter";
-                changed = true;
             }
-        }
 
-        if (changed)
-        {
-            transaction.Response.Payload = payload;
-        }
-
+            return blocked;
+        });
         return ValueTask.CompletedTask;
     }
 
