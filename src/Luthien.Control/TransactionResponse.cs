@@ -15,6 +15,7 @@ public sealed class TransactionResponse
     private ReadOnlyMemory<byte> _body;
     private JsonNode? _payload;
     private bool _payloadParsed;
+    private bool _payloadAssigned;
 
     /// <summary>The HTTP status; <see langword="null"/> while nothing has answered.</summary>
     public int? StatusCode { get; set; }
@@ -28,16 +29,17 @@ public sealed class TransactionResponse
     /// <summary>The content type of the body, e.g. <c>application/json</c>.</summary>
     public string? ContentType { get; set; }
 
-    /// <summary>The buffered body. Reading it after <see cref="Payload"/> was set gives the payload's serialized form.</summary>
+    /// <summary>
+    /// The buffered body: the bytes as they came, or the serialized <see cref="Payload"/> once a payload has been assigned.
+    /// </summary>
     public ReadOnlyMemory<byte> Body
     {
         get
         {
-            if (_payloadParsed && _payload is not null)
+            if (_payloadAssigned && _payload is not null)
             {
                 _body = LuthienJson.ToUtf8Bytes(_payload);
-                _payloadParsed = false;
-                _payload = null;
+                _payloadAssigned = false;
             }
 
             return _body;
@@ -46,7 +48,8 @@ public sealed class TransactionResponse
 
     /// <summary>
     /// The buffered body parsed as JSON (parsed on first use); <see langword="null"/> if there is no buffered body or it
-    /// is not JSON. Changes made to the returned node are what the client receives.
+    /// is not JSON. Reading it leaves the body's bytes as they are; to change the answer, change the node and assign it
+    /// back (or use <see cref="UpdateChoiceMessages"/>), and the client receives its serialized form.
     /// </summary>
     public JsonNode? Payload
     {
@@ -72,6 +75,7 @@ public sealed class TransactionResponse
         {
             _payload = value;
             _payloadParsed = true;
+            _payloadAssigned = true;
             ContentType ??= "application/json";
         }
     }
@@ -129,6 +133,7 @@ public sealed class TransactionResponse
         _body = body;
         _payload = null;
         _payloadParsed = false;
+        _payloadAssigned = false;
         ContentType = contentType;
         BodyStream = null;
         Stream = null;
@@ -159,6 +164,7 @@ public sealed class TransactionResponse
         _body = ReadOnlyMemory<byte>.Empty;
         _payload = null;
         _payloadParsed = false;
+        _payloadAssigned = false;
         Stream = null;
     }
 
@@ -174,5 +180,6 @@ public sealed class TransactionResponse
         _body = ReadOnlyMemory<byte>.Empty;
         _payload = null;
         _payloadParsed = false;
+        _payloadAssigned = false;
     }
 }

@@ -107,6 +107,17 @@ public class StreamingContractTests
     }
 
     [Test]
+    public async Task NonStreaming_ResponsePoliciesFindNothing_AnswerIsByteIdentical()
+    {
+        const string answer = "{ \"id\": \"x\",\n  \"choices\": [ {\"index\":0, \"message\": {\"role\":\"assistant\",\"content\":\"caf\\u00e9 ok\"}, \"finish_reason\":\"stop\"} ],\n  \"x_vendor\": 1.50 }";
+        _backend.Handler = c => FakeBackend.Json(c, 200, answer);
+
+        var raw = await PostRawAsync(_controlled, """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.That(raw, Is.EqualTo(answer));
+    }
+
+    [Test]
     public async Task ToolCallDeltas_ParallelAndFragmented_ClientReassemblesThem()
     {
         _backend.Handler = c => FakeBackend.Sse(
