@@ -46,7 +46,7 @@ public sealed partial class EchoBackend : HttpMessageHandler
                     ["message"] = $"The echo backend has no route {request.Method} {path}.",
                     ["type"] = "invalid_request_error",
                     ["param"] = null,
-                    ["code"] = "not_found",
+                    ["code"] = ErrorCodes.NotFound,
                 },
             };
             return Json(HttpStatusCode.NotFound, error.ToJsonString());
