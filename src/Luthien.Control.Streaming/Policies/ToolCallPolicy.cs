@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Luthien.Control.Loading;
+using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Policies;
 
@@ -106,6 +107,14 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         // Cheap pre-check: a chunk that mentions no call and nothing is held passes untouched, unparsed.
         var mentionsCall = chunk.IsModified || chunk.Data.Span.IndexOf("\"tool_calls\""u8) >= 0 || chunk.Data.Span.IndexOf("\"function_call\""u8) >= 0;
         if (!mentionsCall && state.Pending.Count == 0 && state.Blocked.Count == 0)
+        {
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+
+        // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed.
+        if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
+            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch) && state.Scratch.TrueForAll(state.Allowed.Contains))
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
@@ -310,6 +319,8 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         public HashSet<int> Blocked { get; } = [];
 
         public HashSet<int> NewlyBlocked { get; } = [];
+
+        public List<(int Choice, int Call)> Scratch { get; } = [];
 
         public JsonObject? Template { get; set; }
     }

@@ -118,4 +118,147 @@ internal static class ChoiceScanner
         choice = new ChoiceDelta(index, content, finish, other);
         return reader.TokenType == JsonTokenType.EndObject;
     }
+
+    /// <summary>
+    /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
+    /// call -1. Gives up (returns false) on anything unexpected.
+    /// </summary>
+    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls)
+    {
+        calls.Clear();
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject || !TryReadChoiceCalls(ref reader, calls))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryReadChoiceCalls(ref Utf8JsonReader reader, List<(int Choice, int Call)> calls)
+    {
+        var index = 0;
+        var found = new List<int>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                {
+                    return false;
+                }
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("tool_calls"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Null)
+                        {
+                            continue;
+                        }
+
+                        if (reader.TokenType != JsonTokenType.StartArray)
+                        {
+                            return false;
+                        }
+
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            if (reader.TokenType != JsonTokenType.StartObject)
+                            {
+                                return false;
+                            }
+
+                            var call = 0;
+                            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                            {
+                                if (reader.ValueTextEquals("index"u8))
+                                {
+                                    reader.Read();
+                                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out call))
+                                    {
+                                        return false;
+                                    }
+                                }
+                                else
+                                {
+                                    reader.Read();
+                                    reader.Skip();
+                                }
+                            }
+
+                            found.Add(call);
+                        }
+                    }
+                    else if (reader.ValueTextEquals("function_call"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType != JsonTokenType.Null)
+                        {
+                            reader.Skip();
+                            found.Add(-1);
+                        }
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        foreach (var call in found)
+        {
+            calls.Add((index, call));
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
 }
