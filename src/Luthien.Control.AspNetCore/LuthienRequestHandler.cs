@@ -15,9 +15,12 @@ namespace Luthien.Control.AspNetCore;
 /// Turns an HTTP exchange into a <see cref="Transaction"/>, runs the root policy, and writes the response: a JSON body,
 /// a streamed pass-through body, or server-sent events flushed one by one. Every failure becomes an OpenAI-style error.
 /// </summary>
-internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, ILogger<LuthienRequestHandler> logger)
+internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<LuthienRequestHandler> logger)
 {
     internal const string TransactionIdHeader = "x-luthien-transaction-id";
+
+    /// <summary>Why a stream ended badly after output began (the HTTP status is 200 by then).</summary>
+    private static readonly TransactionKey<string> StreamErrorKey = new("luthien.stream_error");
 
     public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, async limit =>
     {
@@ -49,23 +52,57 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         var startedAt = timeProvider.GetUtcNow();
         var transactionId = NewTransactionId(context);
         var started = Stopwatch.GetTimestamp();
+        using var activity = LuthienTelemetry.Source.StartActivity(ActivityKind.Internal);
+        string? model = null;
+        string? errorType = null;
+        Transaction? transaction = null;
         try
         {
             var request = await readRequest(options.CurrentValue.Limits.MaxRequestBodyBytes).ConfigureAwait(false);
-            var transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
-            await RunAsync(context, transaction).ConfigureAwait(false);
+            transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
+            model = request.Chat?.Model;
+            if (activity is not null)
+            {
+                var operation = request.Kind == RequestKind.ChatCompletion ? "chat" : path;
+                activity.DisplayName = model is null ? operation : $"{operation} {model}";
+                activity.SetTag("gen_ai.operation.name", operation);
+                activity.SetTag("gen_ai.request.model", model);
+                activity.SetTag("luthien.transaction_id", transactionId);
+            }
+
+            await RunAsync(context, transaction, activity).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
+            errorType = ex is ControlPolicyException cpe ? cpe.Code : ex.GetType().Name;
             await FailAsync(context, transactionId, ex).ConfigureAwait(false);
         }
         finally
         {
+            var status = context.Response.StatusCode;
+            errorType ??= transaction?.Data.GetOrDefault(StreamErrorKey, null!);
+            errorType ??= status >= 400 ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            if (errorType is not null)
+            {
+                activity?.SetTag("error.type", errorType);
+                activity?.SetStatus(ActivityStatusCode.Error);
+            }
+
+            if (metrics.Duration.Enabled)
+            {
+                metrics.Duration.Record(
+                    Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new("gen_ai.operation.name", model is null ? path : "chat"),
+                    new("gen_ai.request.model", model),
+                    new("http.response.status_code", status),
+                    new("error.type", errorType));
+            }
+
             LogDone(context, transactionId, path, started);
         }
     }
 
-    private async Task RunAsync(HttpContext context, Transaction transaction)
+    private async Task RunAsync(HttpContext context, Transaction transaction, Activity? activity)
     {
         var response = transaction.Response;
         try
@@ -81,7 +118,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
             if (response.Stream is { } stream)
             {
-                await WriteStreamAsync(context, transaction, stream).ConfigureAwait(false);
+                await WriteStreamAsync(context, transaction, stream, activity).ConfigureAwait(false);
             }
             else if (response.BodyStream is { } bodyStream)
             {
@@ -90,6 +127,11 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             else
             {
                 WriteHead(context, transaction, response.StatusCode!.Value, response.ContentType);
+                if ((metrics.Tokens.Enabled || activity is { IsAllDataRequested: true }) && response.StatusCode is >= 200 and < 300)
+                {
+                    metrics.RecordUsage(response.Payload as System.Text.Json.Nodes.JsonObject, transaction, activity);
+                }
+
                 var body = response.Body;
                 context.Response.ContentLength = body.Length;
                 await context.Response.Body.WriteAsync(body, transaction.CancellationToken).ConfigureAwait(false);
@@ -115,13 +157,21 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
     /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
     /// </summary>
-    private async Task WriteStreamAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream)
+    private async Task WriteStreamAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
     {
         var cancellationToken = transaction.CancellationToken;
         var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+        var chunks = 0L;
         await using (enumerator.ConfigureAwait(false))
         {
             var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+            if (hasChunk && metrics.TimeToFirstChunk.Enabled)
+            {
+                metrics.TimeToFirstChunk.Record(
+                    (timeProvider.GetUtcNow() - transaction.StartedAt).TotalSeconds,
+                    new("gen_ai.operation.name", "chat"),
+                    new("gen_ai.request.model", transaction.Request.Chat?.Model));
+            }
 
             WriteHead(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
             context.Response.Headers.CacheControl = "no-cache";
@@ -134,15 +184,21 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 while (hasChunk)
                 {
                     var chunk = enumerator.Current;
+                    if (metrics.WantsUsage(chunk, activity))
+                    {
+                        metrics.RecordUsage(chunk.Json, transaction, activity);
+                    }
 
                     // The library asked for usage on its own: the client, which did not, does not see that chunk.
                     if (!hideUsage || !StreamUsage.IsUsageChunk(chunk))
                     {
                         writer.WriteChunk(chunk);
+                        chunks++;
                         if (chunk.IsError)
                         {
                             // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
                             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                            transaction.Data.Set(StreamErrorKey, "upstream_error_event");
                             LogUpstreamErrorEvent(logger, transaction.Id);
                             return;
                         }
@@ -162,10 +218,12 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                transaction.Data.Set(StreamErrorKey, "client_disconnected");
                 LogClientGone(logger, transaction.Id);
             }
             catch (ControlPolicyException ex) when (ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout)
             {
+                transaction.Data.Set(StreamErrorKey, ex.Code);
                 LogStreamFailed(logger, transaction.Id, ex.Code, ex);
                 await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
 
@@ -174,9 +232,14 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             }
             catch (Exception ex)
             {
+                transaction.Data.Set(StreamErrorKey, ErrorCodes.PolicyError);
                 LogStreamFailed(logger, transaction.Id, ErrorCodes.PolicyError, ex);
                 var message = ex is ControlPolicyException cpe ? cpe.Message : "A policy failed while the response was streamed.";
                 await TryWriteErrorEventAsync(writer, message, "server_error", ErrorCodes.PolicyError).ConfigureAwait(false);
+            }
+            finally
+            {
+                metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
             }
         }
     }

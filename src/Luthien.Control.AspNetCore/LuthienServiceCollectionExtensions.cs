@@ -79,6 +79,8 @@ public static class LuthienServiceCollectionExtensions
         });
         services.TryAddSingleton<RootPolicyProvider>();
         services.TryAddSingleton<LuthienRequestHandler>();
+        services.AddMetrics();
+        services.TryAddSingleton<LuthienMetrics>();
         services.AddHostedService<LuthienStartupValidator>();
 
         var httpClient = services.AddHttpClient(HttpBackendClient.HttpClientName)
