@@ -16,9 +16,28 @@ internal readonly record struct ChoiceDelta(int Index, string? Content, string? 
 /// </summary>
 internal static class ChoiceScanner
 {
+    /// <summary>Reads each choice's index, content, finish reason, and whether its delta carries more.</summary>
     public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, out bool hasChoices)
     {
         choices.Clear();
+        return TryWalkChoices(json, choices, TryReadChoice, out hasChoices);
+    }
+
+    /// <summary>
+    /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
+    /// call -1. Gives up (returns false) on anything unexpected.
+    /// </summary>
+    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls)
+    {
+        calls.Clear();
+        return TryWalkChoices(json, calls, TryReadChoiceCalls, out _);
+    }
+
+    private delegate bool ChoiceReader<in T>(ref Utf8JsonReader reader, T into);
+
+    /// <summary>Finds the top-level <c>choices</c> array and hands each choice object to <paramref name="readChoice"/>.</summary>
+    private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, out bool hasChoices)
+    {
         hasChoices = false;
         var reader = new Utf8JsonReader(json);
         try
@@ -46,12 +65,10 @@ internal static class ChoiceScanner
                 hasChoices = true;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.StartObject || !TryReadChoice(ref reader, out var choice))
+                    if (reader.TokenType != JsonTokenType.StartObject || !readChoice(ref reader, into))
                     {
                         return false;
                     }
-
-                    choices.Add(choice);
                 }
             }
 
@@ -63,13 +80,12 @@ internal static class ChoiceScanner
         }
     }
 
-    private static bool TryReadChoice(ref Utf8JsonReader reader, out ChoiceDelta choice)
+    private static bool TryReadChoice(ref Utf8JsonReader reader, List<ChoiceDelta> into)
     {
         var index = 0;
         string? content = null;
         string? finish = null;
         var other = false;
-        choice = default;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("index"u8))
@@ -115,61 +131,14 @@ internal static class ChoiceScanner
             }
         }
 
-        choice = new ChoiceDelta(index, content, finish, other);
+        into.Add(new ChoiceDelta(index, content, finish, other));
         return reader.TokenType == JsonTokenType.EndObject;
-    }
-
-    /// <summary>
-    /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
-    /// call -1. Gives up (returns false) on anything unexpected.
-    /// </summary>
-    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls)
-    {
-        calls.Clear();
-        var reader = new Utf8JsonReader(json);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (!reader.ValueTextEquals("choices"u8))
-                {
-                    reader.Read();
-                    reader.Skip();
-                    continue;
-                }
-
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartArray)
-                {
-                    return false;
-                }
-
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (reader.TokenType != JsonTokenType.StartObject || !TryReadChoiceCalls(ref reader, calls))
-                    {
-                        return false;
-                    }
-                }
-            }
-
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static bool TryReadChoiceCalls(ref Utf8JsonReader reader, List<(int Choice, int Call)> calls)
     {
         var index = 0;
-        var found = new List<int>();
+        var first = calls.Count; // the choice's index may come after its delta: filled in at the end
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("index"u8))
@@ -228,7 +197,7 @@ internal static class ChoiceScanner
                                 }
                             }
 
-                            found.Add(call);
+                            calls.Add((0, call));
                         }
                     }
                     else if (reader.ValueTextEquals("function_call"u8))
@@ -237,7 +206,7 @@ internal static class ChoiceScanner
                         if (reader.TokenType != JsonTokenType.Null)
                         {
                             reader.Skip();
-                            found.Add(-1);
+                            calls.Add((0, -1));
                         }
                     }
                     else
@@ -254,9 +223,9 @@ internal static class ChoiceScanner
             }
         }
 
-        foreach (var call in found)
+        for (var i = first; i < calls.Count; i++)
         {
-            calls.Add((index, call));
+            calls[i] = (index, calls[i].Call);
         }
 
         return reader.TokenType == JsonTokenType.EndObject;
