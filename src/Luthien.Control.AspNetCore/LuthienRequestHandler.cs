@@ -127,7 +127,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             else
             {
                 WriteHead(context, transaction, response.StatusCode!.Value, response.ContentType);
-                if ((metrics.Tokens.Enabled || activity is { IsAllDataRequested: true }) && response.StatusCode is >= 200 and < 300)
+                if (metrics.RecordsUsage(activity) && response.StatusCode is >= 200 and < 300)
                 {
                     metrics.RecordUsage(response.Payload as System.Text.Json.Nodes.JsonObject, transaction, activity);
                 }
@@ -179,18 +179,20 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var writer = new SseEventWriter(context.Response.BodyWriter);
             var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
+            var recordUsage = metrics.RecordsUsage(activity);
             try
             {
                 while (hasChunk)
                 {
                     var chunk = enumerator.Current;
-                    if (metrics.WantsUsage(chunk, activity))
+                    var isUsage = (hideUsage || recordUsage) && StreamUsage.IsUsageChunk(chunk);
+                    if (isUsage && recordUsage)
                     {
                         metrics.RecordUsage(chunk.Json, transaction, activity);
                     }
 
                     // The library asked for usage on its own: the client, which did not, does not see that chunk.
-                    if (!hideUsage || !StreamUsage.IsUsageChunk(chunk))
+                    if (!(hideUsage && isUsage))
                     {
                         writer.WriteChunk(chunk);
                         chunks++;

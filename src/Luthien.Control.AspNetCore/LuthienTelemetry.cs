@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming;
 
 namespace Luthien.Control.AspNetCore;
 
@@ -76,7 +75,6 @@ internal sealed class LuthienMetrics
         }
     }
 
-    /// <summary>Whether a chunk may carry usage worth reading (cheap byte test first).</summary>
-    public bool WantsUsage(StreamChunk chunk, Activity? activity) =>
-        (Tokens.Enabled || activity is { IsAllDataRequested: true }) && StreamUsage.IsUsageChunk(chunk);
+    /// <summary>Whether anyone listens for token usage, so that it is worth reading from the answer.</summary>
+    public bool RecordsUsage(Activity? activity) => Tokens.Enabled || activity is { IsAllDataRequested: true };
 }
