@@ -48,7 +48,10 @@ internal static class StreamFixture
     public static Transaction StreamingTransaction() => new(TransactionRequest.ForChat(
         ChatCompletionRequest.Parse("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""u8)));
 
-    /// <summary>Reads the body, applies the policies in order, writes canonical SSE to a sink; returns events written.</summary>
+    /// <summary>
+    /// Reads the body, applies the policies in order, writes canonical SSE to a sink (flushing every event, and releasing
+    /// each chunk once written, as the response writer does); returns events written.
+    /// </summary>
     public static async Task<int> RunAsync(byte[] body, params StreamingControlPolicy[] policies)
     {
         var transaction = StreamingTransaction();
@@ -65,6 +68,7 @@ internal static class StreamFixture
             await foreach (var chunk in stream)
             {
                 await writer.WriteChunkAsync(chunk, default);
+                chunk.Release();
             }
         }
 

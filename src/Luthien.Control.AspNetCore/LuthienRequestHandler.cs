@@ -192,18 +192,23 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                     }
 
                     // The library asked for usage on its own: the client, which did not, does not see that chunk.
+                    var isError = false;
                     if (!(hideUsage && isUsage))
                     {
+                        isError = chunk.IsError;
                         writer.WriteChunk(chunk);
                         chunks++;
-                        if (chunk.IsError)
-                        {
-                            // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
-                            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                            transaction.Data.Set(StreamErrorKey, "upstream_error_event");
-                            LogUpstreamErrorEvent(logger, transaction.Id);
-                            return;
-                        }
+                    }
+
+                    // The pipe holds a copy of the bytes now: the chunk's pooled buffer can be reused.
+                    chunk.Release();
+                    if (isError)
+                    {
+                        // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        transaction.Data.Set(StreamErrorKey, "upstream_error_event");
+                        LogUpstreamErrorEvent(logger, transaction.Id);
+                        return;
                     }
 
                     // Flush before waiting: events already at hand go out together, and none waits in the buffer.

@@ -38,7 +38,7 @@ internal sealed class ListStreamingIterator(params string[] chunks) : StreamingR
             await Task.Yield();
             cancellationToken.ThrowIfCancellationRequested();
             Read++;
-            yield return StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(chunk));
+            yield return StreamChunk.CopyToPooled(Encoding.UTF8.GetBytes(chunk));
         }
     }
 }

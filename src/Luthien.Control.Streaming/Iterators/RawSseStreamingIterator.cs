@@ -130,6 +130,6 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
             throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, $"The backend sent an event larger than the limit of {_maxEventBytes} bytes.", "server_error");
         }
 
-        return StreamChunk.FromUtf8(data.ToArray(), eventType == SseParser.EventTypeDefault ? null : eventType);
+        return StreamChunk.CopyToPooled(data, eventType == SseParser.EventTypeDefault ? null : eventType);
     }
 }

@@ -107,7 +107,9 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
             return ValueTask.CompletedTask;
         }
 
-        state.TemplateChunk = chunk;
+        // id, created, model and system_fingerprint are the same on every chunk of a stream: one copy serves as the
+        // template for the chunks this policy writes itself (the chunk's own buffer goes back to the pool once written).
+        state.Template ??= chunk.Data.ToArray();
         var decisions = state.Decisions;
         decisions.Clear();
         var changed = false;
@@ -139,7 +141,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.State is StreamState { TemplateChunk.Json: { } template } state)
+        if (context.State is StreamState { Template: { } templateData } state && JsonNode.Parse(templateData) is JsonObject template)
         {
             foreach (var (index, filter) in state.Filters.OrderBy(f => f.Key))
             {
@@ -291,8 +293,8 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
 
         public HashSet<int> Blocked { get; } = [];
 
-        /// <summary>The latest chunk of the stream, the model for chunks the policy writes itself.</summary>
-        public StreamChunk? TemplateChunk { get; set; }
+        /// <summary>A copy of the first chunk with choices, the model for chunks the policy writes itself.</summary>
+        public byte[]? Template { get; set; }
 
         public List<ChoiceDelta> Scratch { get; } = [];
 

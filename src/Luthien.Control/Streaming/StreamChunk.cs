@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Luthien.Control.Json;
@@ -8,12 +9,19 @@ namespace Luthien.Control.Streaming;
 /// One server-sent event of a streamed answer: normally a <c>chat.completion.chunk</c>. The bytes it arrived with are
 /// kept, and written out unchanged unless a policy replaces or modifies the JSON.
 /// </summary>
+/// <remarks>
+/// A chunk read from a backend holds its bytes in a pooled buffer, which goes back to the pool once the chunk has been
+/// written to the client (<see cref="Release"/>). A chunk is written once; code that needs its bytes or its JSON after
+/// it was passed on must copy them (<c>chunk.Data.ToArray()</c>) before, not keep the <see cref="Data"/> memory.
+/// </remarks>
 public sealed class StreamChunk
 {
     private static readonly byte[] ErrorProperty = "\"error\""u8.ToArray();
     private ReadOnlyMemory<byte> _data;
+    private byte[]? _pooled;
     private JsonObject? _json;
     private bool _jsonParsed;
+    private bool _released;
 
     private StreamChunk(ReadOnlyMemory<byte> data, JsonObject? json, string? eventType, bool modified)
     {
@@ -28,6 +36,19 @@ public sealed class StreamChunk
     /// <param name="data">The event's data (UTF-8 JSON).</param>
     /// <param name="eventType">The event's <c>event:</c> field, if any.</param>
     public static StreamChunk FromUtf8(ReadOnlyMemory<byte> data, string? eventType = null) => new(data, null, eventType, false);
+
+    /// <summary>
+    /// Creates a chunk from a copy of an event's data, held in a buffer rented from <see cref="ArrayPool{T}.Shared"/>
+    /// and returned by <see cref="Release"/>.
+    /// </summary>
+    /// <param name="data">The event's data (UTF-8 JSON); copied.</param>
+    /// <param name="eventType">The event's <c>event:</c> field, if any.</param>
+    public static StreamChunk CopyToPooled(ReadOnlySpan<byte> data, string? eventType = null)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(buffer);
+        return new(buffer.AsMemory(0, data.Length), null, eventType, false) { _pooled = buffer };
+    }
 
     /// <summary>Creates a chunk from JSON a policy built.</summary>
     /// <param name="json">The chunk's JSON.</param>
@@ -48,6 +69,7 @@ public sealed class StreamChunk
     {
         get
         {
+            ThrowIfReleased();
             if (IsModified && _json is not null)
             {
                 _data = LuthienJson.ToUtf8Bytes(_json);
@@ -68,6 +90,7 @@ public sealed class StreamChunk
         {
             if (!_jsonParsed)
             {
+                ThrowIfReleased();
                 _jsonParsed = true;
                 try
                 {
@@ -112,5 +135,34 @@ public sealed class StreamChunk
         }
 
         IsModified = true;
+    }
+
+    /// <summary>
+    /// Gives the chunk's pooled buffer back once the chunk has been written; the writer of the response calls it. After
+    /// it, the chunk's bytes may no longer be read (its JSON stays readable if it was parsed before). Calling it again,
+    /// or on a chunk without a pooled buffer, does nothing.
+    /// </summary>
+    public void Release()
+    {
+        if (_released)
+        {
+            return;
+        }
+
+        _released = true;
+        _data = ReadOnlyMemory<byte>.Empty;
+        if (_pooled is { } buffer)
+        {
+            _pooled = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void ThrowIfReleased()
+    {
+        if (_released)
+        {
+            throw new InvalidOperationException("The chunk was written and released; copy its data before passing it on to keep it.");
+        }
     }
 }

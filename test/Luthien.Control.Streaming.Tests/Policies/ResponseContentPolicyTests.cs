@@ -28,6 +28,28 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task CompleteStream_ChunksReleasedOnceWritten_StillFlushesHeldText()
+    {
+        // As the response writer does: each chunk's text is taken, then its pooled buffer is released.
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        // The last chunk with choices carries no text and passes untouched; the held text is flushed at the end.
+        const string emptyDelta = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":null}]}""";
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("tail SECRET-12"), emptyDelta));
+        await policy.ApplyAsync(transaction, default);
+
+        var written = new List<StreamChunk>();
+        await foreach (var chunk in transaction.Response.Stream!)
+        {
+            written.Add(StreamChunk.FromUtf8(chunk.Data.ToArray()));
+            chunk.Release();
+        }
+
+        Assert.That(Chunks.Text(written), Is.EqualTo("tail SECRET-12"));
+        Assert.That(written.Select(c => (string?)c.Json!["id"]), Is.All.EqualTo("c1"));
+    }
+
+    [Test]
     public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);

@@ -34,4 +34,48 @@ public class StreamChunkTests
 
         Assert.That(Encoding.UTF8.GetString(chunk.Data.Span), Is.EqualTo("""{"id":"x"}"""));
     }
+
+    [Test]
+    public void CopyToPooled_Data_EqualsInputBytes()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"id":"x"}""");
+
+        var chunk = StreamChunk.CopyToPooled(bytes, "message");
+        bytes[2] = (byte)'X';
+
+        Assert.That(Encoding.UTF8.GetString(chunk.Data.Span), Is.EqualTo("""{"id":"x"}"""));
+        Assert.That(chunk.EventType, Is.EqualTo("message"));
+    }
+
+    [Test]
+    public void Release_ThenData_Throws()
+    {
+        var chunk = StreamChunk.CopyToPooled("""{"id":"x"}"""u8);
+
+        chunk.Release();
+
+        Assert.That(() => chunk.Data, Throws.InvalidOperationException);
+        Assert.That(() => chunk.Json, Throws.InvalidOperationException);
+    }
+
+    [Test]
+    public void Release_AfterJsonParsed_JsonStaysReadable()
+    {
+        var chunk = StreamChunk.CopyToPooled("""{"id":"x"}"""u8);
+        _ = chunk.Json;
+
+        chunk.Release();
+
+        Assert.That((string?)chunk.Json!["id"], Is.EqualTo("x"));
+    }
+
+    [Test]
+    public void Release_Twice_DoesNothingMore()
+    {
+        var chunk = StreamChunk.CopyToPooled("""{"id":"x"}"""u8);
+
+        chunk.Release();
+
+        Assert.That(chunk.Release, Throws.Nothing);
+    }
 }
