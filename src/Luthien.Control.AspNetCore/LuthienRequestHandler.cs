@@ -422,7 +422,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
     private static string NewTransactionId(HttpContext context)
     {
-        var id = "ltx-" + Guid.CreateVersion7().ToString("N");
+        var id = Transaction.NewId();
         context.Response.Headers[TransactionIdHeader] = id;
         return id;
     }

@@ -67,5 +67,9 @@ public sealed class Transaction
 
     private List<Func<Transaction, CancellationToken, ValueTask>>? _responseHooks;
 
-    private static string NewId() => "ltx-" + Guid.CreateVersion7().ToString("N");
+    /// <summary>
+    /// Makes a new transaction id: <c>ltx-</c>, a random per-process prefix and a counter (unique, cheap, in order within a
+    /// process). For hosts that need the id before the transaction exists, e.g. to label an error response.
+    /// </summary>
+    public static string NewId() => TransactionIds.Next();
 }

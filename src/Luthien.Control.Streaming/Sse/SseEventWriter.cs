@@ -9,12 +9,21 @@ namespace Luthien.Control.Streaming.Sse;
 /// Writes server-sent events in canonical form — <c>data: &lt;json&gt;\n\n</c>, one line of data per event — and
 /// flushes each event as soon as it is written, so the client sees it at once.
 /// </summary>
+/// <remarks>
+/// Events written without a flush collect in a buffer rented from <see cref="ArrayPool{T}.Shared"/> and reach the
+/// response in one write when flushed: a server's response writer may take a lock per call (Kestrel's does), and
+/// several events that arrived together then cost one. The buffer goes back to the pool at every flush, so an idle
+/// stream holds none.
+/// </remarks>
 public sealed class SseEventWriter
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private const int MinimumBuffer = 4096;
     private readonly PipeWriter _writer;
+    private byte[]? _pending;
+    private int _pendingLength;
 
     /// <summary>Creates a writer over a response body.</summary>
     /// <param name="writer">The response body.</param>
@@ -33,7 +42,7 @@ public sealed class SseEventWriter
     public ValueTask<FlushResult> WriteChunkAsync(StreamChunk chunk, CancellationToken cancellationToken)
     {
         WriteChunk(chunk);
-        return _writer.FlushAsync(cancellationToken);
+        return FlushAsync(cancellationToken);
     }
 
     /// <summary>
@@ -64,15 +73,27 @@ public sealed class SseEventWriter
 
     /// <summary>Sends what has been written.</summary>
     /// <param name="cancellationToken">Cancels the flush.</param>
-    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => _writer.FlushAsync(cancellationToken);
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending is { } pending)
+        {
+            _writer.Write(pending.AsSpan(0, _pendingLength));
+            _pending = null;
+            _pendingLength = 0;
+            ArrayPool<byte>.Shared.Return(pending);
+        }
+
+        return _writer.FlushAsync(cancellationToken);
+    }
 
     /// <summary>Writes the final <c>data: [DONE]</c> and flushes it.</summary>
     /// <param name="cancellationToken">Cancels the write.</param>
     public ValueTask<FlushResult> WriteDoneAsync(CancellationToken cancellationToken)
     {
-        _writer.Write(Done);
+        Done.CopyTo(Reserve(Done.Length));
+        Commit(Done.Length);
         EventsWritten++;
-        return _writer.FlushAsync(cancellationToken);
+        return FlushAsync(cancellationToken);
     }
 
     /// <summary>Writes an OpenAI-style error event (<c>{"error":{…}}</c>) and flushes it.</summary>
@@ -83,17 +104,45 @@ public sealed class SseEventWriter
     public ValueTask<FlushResult> WriteErrorAsync(string message, string type, string code, CancellationToken cancellationToken)
     {
         WriteEvent(ErrorBody.ToUtf8(message, type, code, null));
-        return _writer.FlushAsync(cancellationToken);
+        return FlushAsync(cancellationToken);
     }
 
     private void WriteEvent(ReadOnlySpan<byte> data)
     {
-        var span = _writer.GetSpan(DataPrefix.Length + data.Length + EventEnd.Length);
+        var length = DataPrefix.Length + data.Length + EventEnd.Length;
+        var span = Reserve(length);
         DataPrefix.CopyTo(span);
         data.CopyTo(span[DataPrefix.Length..]);
         EventEnd.CopyTo(span[(DataPrefix.Length + data.Length)..]);
-        _writer.Advance(DataPrefix.Length + data.Length + EventEnd.Length);
+        Commit(length);
         EventsWritten++;
+    }
+
+    /// <summary>Room for <paramref name="length"/> more bytes in the pending buffer, renting or growing it as needed.</summary>
+    private Span<byte> Reserve(int length)
+    {
+        var needed = _pendingLength + length;
+        if (_pending is null || _pending.Length < needed)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBuffer));
+            if (_pending is { } old)
+            {
+                old.AsSpan(0, _pendingLength).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(old);
+            }
+
+            _pending = larger;
+        }
+
+        return _pending.AsSpan(_pendingLength, length);
+    }
+
+    private void Commit(int length) => _pendingLength += length;
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Reserve(bytes.Length));
+        Commit(bytes.Length);
     }
 
     private static byte[] Compact(ReadOnlySpan<byte> data)
@@ -116,9 +165,9 @@ public sealed class SseEventWriter
         {
             var end = text.IndexOfAny((byte)'\r', (byte)'\n');
             var line = end < 0 ? text : text[..end];
-            _writer.Write(DataPrefix);
-            _writer.Write(line);
-            _writer.Write("\n"u8);
+            Append(DataPrefix);
+            Append(line);
+            Append("\n"u8);
             if (end < 0)
             {
                 break;
@@ -128,7 +177,7 @@ public sealed class SseEventWriter
             text = text[(end + skip)..];
         }
 
-        _writer.Write("\n"u8);
+        Append("\n"u8);
         EventsWritten++;
     }
 }

@@ -29,6 +29,38 @@ public class SseEventWriterTests
     }
 
     [Test]
+    public async Task WriteChunk_SeveralThenFlush_NothingReachesThePipeBeforeTheFlushThenAllInOrder()
+    {
+        var output = new MemoryStream();
+        var pipe = PipeWriter.Create(output);
+        var writer = new SseEventWriter(pipe);
+
+        writer.WriteChunk(StreamChunk.FromUtf8("""{"n":1}"""u8.ToArray()));
+        writer.WriteChunk(StreamChunk.FromUtf8("""{"n":2}"""u8.ToArray()));
+        var unflushed = pipe.UnflushedBytes;
+        await writer.FlushAsync(default);
+
+        Assert.That(unflushed, Is.Zero);
+        Assert.That(Encoding.UTF8.GetString(output.ToArray()), Is.EqualTo("data: {\"n\":1}\n\ndata: {\"n\":2}\n\n"));
+        Assert.That(writer.EventsWritten, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task WriteChunk_EventsLargerThanTheBuffer_WrittenWhole()
+    {
+        var big = "{\"text\":\"" + new string('x', 10_000) + "\"}";
+
+        var text = await WriteAsync(async w =>
+        {
+            w.WriteChunk(StreamChunk.FromUtf8("""{"n":1}"""u8.ToArray()));
+            w.WriteChunk(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(big)));
+            await w.WriteDoneAsync(default);
+        });
+
+        Assert.That(text, Is.EqualTo($"data: {{\"n\":1}}\n\ndata: {big}\n\ndata: [DONE]\n\n"));
+    }
+
+    [Test]
     public async Task WriteChunkAsync_MultiLineJson_WritesOneCanonicalLine()
     {
         var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8("{\"a\":\n 1,\r\n\"b\": \"é\"}"u8.ToArray()), default));
