@@ -246,7 +246,10 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             }
             finally
             {
-                metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
+                if (metrics.Chunks.Enabled)
+                {
+                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
+                }
             }
         }
     }

@@ -68,10 +68,11 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
 
     private async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // One source for both causes: the idle clock, and the consumer's token forwarded by a registration.
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Token);
+        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idle);
         var parser = SseParser.Create(_body, ParseItem);
-        await using var events = parser.EnumerateAsync(linked.Token).GetAsyncEnumerator(linked.Token);
+        await using var events = parser.EnumerateAsync(idle.Token).GetAsyncEnumerator(idle.Token);
         var first = true;
         while (true)
         {

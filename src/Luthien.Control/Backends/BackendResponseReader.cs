@@ -59,13 +59,13 @@ internal static class BackendResponseReader
         }
 
         using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idleCts.Token);
+        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idleCts);
         async ValueTask<int> ReadAsync(Memory<byte> into)
         {
             idleCts.CancelAfter(idle);
             try
             {
-                return await body.ReadAsync(into, linked.Token).ConfigureAwait(false);
+                return await body.ReadAsync(into, idleCts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {

@@ -71,12 +71,14 @@ public sealed partial class HttpBackendClient : IBackendClient
 
     private async Task<HttpResponseMessage> SendWithTimeoutAsync(Transaction transaction, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // One source for both causes: the timeout, and the client's token forwarded by a registration (cheaper than a
+        // linked source, which would register on both).
         using var timeoutCts = new CancellationTokenSource(timeout, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeoutCts);
         var client = _httpClientFactory.CreateClient(HttpClientName);
         try
         {
-            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutCts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -162,10 +164,32 @@ public sealed partial class HttpBackendClient : IBackendClient
             throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "No model backend is configured (Luthien:Backend:BaseUrl).", "server_error");
         }
 
+        // Almost every request goes to the same URL (chat/completions on the configured backend): reuse the last one
+        // built rather than parse it again. Uri is immutable, so sharing it across requests is safe.
+        if (string.IsNullOrEmpty(queryString) && _lastTarget is { } last && ReferenceEquals(last.Base, baseUrl) && last.Path == path)
+        {
+            return last.Target;
+        }
+
+        var target = JoinUri(baseUrl, path, queryString);
+        if (string.IsNullOrEmpty(queryString))
+        {
+            _lastTarget = new TargetCache(baseUrl, path, target);
+        }
+
+        return target;
+    }
+
+    private static Uri JoinUri(Uri baseUrl, string path, string? queryString)
+    {
         var text = baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + path.TrimStart('/');
         var query = string.IsNullOrEmpty(baseUrl.Query) ? queryString : baseUrl.Query + (string.IsNullOrEmpty(queryString) ? string.Empty : "&" + queryString.TrimStart('?'));
         return new Uri(text + query, UriKind.Absolute);
     }
+
+    private static TargetCache? _lastTarget;
+
+    private sealed record TargetCache(Uri Base, string Path, Uri Target);
 
     private static bool HasBody(TransactionRequest request) =>
         request.Headers.ContainsKey("Content-Length") || request.Headers.ContainsKey("Transfer-Encoding") ||

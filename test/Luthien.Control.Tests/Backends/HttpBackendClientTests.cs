@@ -20,6 +20,24 @@ public class HttpBackendClientTests
     }
 
     [Test]
+    public void BuildUri_SameBaseAndPathAgain_ReusesTheUriAndOtherTargetsStayCorrect()
+    {
+        var first = new Uri("http://one/v1");
+        var second = new Uri("http://two/v1");
+
+        var a = HttpBackendClient.BuildUri(first, "chat/completions", null);
+        var b = HttpBackendClient.BuildUri(first, "chat/completions", null);
+        var c = HttpBackendClient.BuildUri(second, "chat/completions", null);
+        var d = HttpBackendClient.BuildUri(first, "models", null);
+        var e = HttpBackendClient.BuildUri(first, "chat/completions", "?x=1");
+
+        Assert.That(b, Is.SameAs(a));
+        Assert.That(c.ToString(), Is.EqualTo("http://two/v1/chat/completions"));
+        Assert.That(d.ToString(), Is.EqualTo("http://one/v1/models"));
+        Assert.That(e.ToString(), Is.EqualTo("http://one/v1/chat/completions?x=1"));
+    }
+
+    [Test]
     public void BuildUri_NoBackend_Throws502()
     {
         var ex = Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildUri(null, "models", null));
