@@ -96,7 +96,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         var state = context.GetOrCreateState(() => new StreamState(ChatChunks.RequestedChoices(context.Transaction)));
 
         // Decide from a forward-only read; build the JSON tree only when the chunk must change.
-        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, out var hasChoices))
+        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, state.Prefix, out var hasChoices))
         {
             ScanTree(chunk, state.Scratch, out hasChoices);
         }
@@ -297,6 +297,8 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         public byte[]? Template { get; set; }
 
         public List<ChoiceDelta> Scratch { get; } = [];
+
+        public ChunkPrefix Prefix { get; } = new();
 
         public List<Decision> Decisions { get; } = [];
     }

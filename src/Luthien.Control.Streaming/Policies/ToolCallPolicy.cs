@@ -114,7 +114,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
 
         // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed.
         if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
-            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch) && state.Scratch.TrueForAll(state.Allowed.Contains))
+            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Prefix) && state.Scratch.TrueForAll(state.Allowed.Contains))
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
@@ -321,6 +321,8 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         public HashSet<int> NewlyBlocked { get; } = [];
 
         public List<(int Choice, int Call)> Scratch { get; } = [];
+
+        public ChunkPrefix Prefix { get; } = new();
 
         public JsonObject? Template { get; set; }
     }

@@ -24,6 +24,7 @@ public sealed class SseEventWriter
     private readonly PipeWriter _writer;
     private byte[]? _pending;
     private int _pendingLength;
+    private bool _direct;
 
     /// <summary>Creates a writer over a response body.</summary>
     /// <param name="writer">The response body.</param>
@@ -41,7 +42,17 @@ public sealed class SseEventWriter
     /// <param name="cancellationToken">Cancels the write.</param>
     public ValueTask<FlushResult> WriteChunkAsync(StreamChunk chunk, CancellationToken cancellationToken)
     {
-        WriteChunk(chunk);
+        // Flushed at once: with nothing pending, the event goes straight into the response (no second copy).
+        _direct = _pending is null;
+        try
+        {
+            WriteChunk(chunk);
+        }
+        finally
+        {
+            _direct = false;
+        }
+
         return FlushAsync(cancellationToken);
     }
 
@@ -121,6 +132,11 @@ public sealed class SseEventWriter
     /// <summary>Room for <paramref name="length"/> more bytes in the pending buffer, renting or growing it as needed.</summary>
     private Span<byte> Reserve(int length)
     {
+        if (_direct)
+        {
+            return _writer.GetSpan(length)[..length];
+        }
+
         var needed = _pendingLength + length;
         if (_pending is null || _pending.Length < needed)
         {
@@ -137,7 +153,17 @@ public sealed class SseEventWriter
         return _pending.AsSpan(_pendingLength, length);
     }
 
-    private void Commit(int length) => _pendingLength += length;
+    private void Commit(int length)
+    {
+        if (_direct)
+        {
+            _writer.Advance(length);
+        }
+        else
+        {
+            _pendingLength += length;
+        }
+    }
 
     private void Append(ReadOnlySpan<byte> bytes)
     {

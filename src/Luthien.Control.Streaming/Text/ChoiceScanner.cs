@@ -17,68 +17,218 @@ internal readonly record struct ChoiceDelta(int Index, string? Content, string? 
 internal static class ChoiceScanner
 {
     /// <summary>Reads each choice's index, content, finish reason, and whether its delta carries more.</summary>
-    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, out bool hasChoices)
+    /// <param name="json">The chunk's JSON.</param>
+    /// <param name="choices">Receives the choices.</param>
+    /// <param name="prefix">The stream's remembered prefix (see <see cref="ChunkPrefix"/>), or <see langword="null"/>.</param>
+    /// <param name="hasChoices">Whether the chunk has a <c>choices</c> array.</param>
+    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkPrefix? prefix, out bool hasChoices)
     {
         choices.Clear();
-        return TryWalkChoices(json, choices, TryReadChoice, out hasChoices);
+        return TryWalkChoices(json, choices, TryReadChoice, prefix, out hasChoices);
     }
 
     /// <summary>
     /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
     /// call -1. Gives up (returns false) on anything unexpected.
     /// </summary>
-    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls)
+    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls, ChunkPrefix? prefix)
     {
         calls.Clear();
-        return TryWalkChoices(json, calls, TryReadChoiceCalls, out _);
+        return TryWalkChoices(json, calls, TryReadChoiceCalls, prefix, out _);
     }
 
     private delegate bool ChoiceReader<in T>(ref Utf8JsonReader reader, T into);
 
     /// <summary>Finds the top-level <c>choices</c> array and hands each choice object to <paramref name="readChoice"/>.</summary>
-    private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, out bool hasChoices)
+    /// <remarks>
+    /// The fields before <c>choices</c> (id, object, created, model, fingerprint: most of a chunk's bytes) are the same in
+    /// every chunk of a stream. When a chunk starts with the very bytes that led up to <c>choices</c> in an earlier one
+    /// (already read and found valid), the reading starts at the array. What follows the array is scanned too, so that
+    /// a second top-level <c>choices</c> makes the scan give up instead of judging one copy while a client reads the other.
+    /// </remarks>
+    private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, ChunkPrefix? prefix, out bool hasChoices)
     {
         hasChoices = false;
-        var reader = new Utf8JsonReader(json);
+        int valueAt;
+        if (prefix is not null && prefix.Matches(json))
+        {
+            valueAt = prefix.Length;
+        }
+        else
+        {
+            var found = FindChoicesWithReader(json, out valueAt);
+            if (found != Scan.Found)
+            {
+                return found == Scan.NotFound;
+            }
+
+            prefix?.Remember(json[..valueAt]);
+        }
+
+        var reader = new Utf8JsonReader(json[valueAt..]);
         try
         {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
             {
                 return false;
             }
 
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            hasChoices = true;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                if (!reader.ValueTextEquals("choices"u8))
-                {
-                    reader.Read();
-                    reader.Skip();
-                    continue;
-                }
-
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartArray)
+                if (reader.TokenType != JsonTokenType.StartObject || !readChoice(ref reader, into))
                 {
                     return false;
                 }
-
-                hasChoices = true;
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (reader.TokenType != JsonTokenType.StartObject || !readChoice(ref reader, into))
-                    {
-                        return false;
-                    }
-                }
             }
 
-            return true;
+            if (reader.TokenType != JsonTokenType.EndArray)
+            {
+                return false;
+            }
         }
         catch (JsonException)
         {
             return false;
         }
+
+        return FindTopLevelProperty(json, valueAt + (int)reader.BytesConsumed, "choices"u8, out _) == Scan.NotFound;
     }
+
+    /// <summary>Reads (and so validates) the object up to the value of its top-level <c>choices</c>.</summary>
+    private static Scan FindChoicesWithReader(ReadOnlySpan<byte> json, out int valueAt)
+    {
+        valueAt = -1;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return Scan.Malformed;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isChoices = reader.ValueTextEquals("choices"u8);
+                reader.Read();
+                if (isChoices)
+                {
+                    valueAt = (int)reader.TokenStartIndex;
+                    return Scan.Found;
+                }
+
+                reader.Skip();
+            }
+
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read() ? Scan.NotFound : Scan.Malformed;
+        }
+        catch (JsonException)
+        {
+            return Scan.Malformed;
+        }
+    }
+
+    private enum Scan
+    {
+        Found,
+        NotFound,
+        Malformed,
+    }
+
+    /// <summary>
+    /// From <paramref name="position"/>, a place directly inside the top-level object, finds the property
+    /// <paramref name="name"/> at that level; <paramref name="valueAt"/> is where its value starts. Tracks only strings
+    /// (with their escapes) and nesting, so it passes over other values at the speed of a vectorized search.
+    /// </summary>
+    private static Scan FindTopLevelProperty(ReadOnlySpan<byte> json, int position, ReadOnlySpan<byte> name, out int valueAt)
+    {
+        valueAt = -1;
+        var depth = 1;
+        var i = position;
+        while (i < json.Length)
+        {
+            var next = json[i..].IndexOfAny(Structural);
+            if (next < 0)
+            {
+                return Scan.Malformed;
+            }
+
+            i += next;
+            switch (json[i])
+            {
+                case (byte)'"':
+                    var open = i;
+                    i = SkipString(json, i + 1);
+                    if (i < 0)
+                    {
+                        return Scan.Malformed;
+                    }
+
+                    // At the top level, a string followed by a colon is a property name.
+                    if (depth == 1 && json[(open + 1)..(i - 1)].SequenceEqual(name))
+                    {
+                        var colon = SkipWhitespace(json, i);
+                        if (colon < json.Length && json[colon] == (byte)':')
+                        {
+                            valueAt = SkipWhitespace(json, colon + 1);
+                            return Scan.Found;
+                        }
+                    }
+
+                    break;
+                case (byte)'{' or (byte)'[':
+                    depth++;
+                    i++;
+                    break;
+                default:
+                    depth--;
+                    i++;
+                    if (depth == 0)
+                    {
+                        return Scan.NotFound;
+                    }
+
+                    break;
+            }
+        }
+
+        return Scan.Malformed;
+    }
+
+    /// <summary>The position just past the closing quote of a string whose content starts at <paramref name="i"/>; -1 if none.</summary>
+    private static int SkipString(ReadOnlySpan<byte> json, int i)
+    {
+        while (i < json.Length)
+        {
+            var next = json[i..].IndexOfAny((byte)'"', (byte)'\\');
+            if (next < 0)
+            {
+                return -1;
+            }
+
+            i += next;
+            if (json[i] == (byte)'"')
+            {
+                return i + 1;
+            }
+
+            i += 2; // an escape: the next byte is taken as it is, even a quote
+        }
+
+        return -1;
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> json, int i)
+    {
+        while (i < json.Length && json[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> Structural = System.Buffers.SearchValues.Create("\"{}[]"u8);
 
     private static bool TryReadChoice(ref Utf8JsonReader reader, List<ChoiceDelta> into)
     {

@@ -1,0 +1,111 @@
+using System.Text;
+using Luthien.Control.Streaming.Text;
+
+namespace Luthien.Control.Streaming.Tests.Text;
+
+public class ChoiceScannerTests
+{
+    private static (bool Ok, bool HasChoices, List<ChoiceDelta> Choices) Scan(string json)
+    {
+        var choices = new List<ChoiceDelta>();
+        var ok = ChoiceScanner.TryScan(Encoding.UTF8.GetBytes(json), choices, null, out var hasChoices);
+        return (ok, hasChoices, choices);
+    }
+
+    [Test]
+    public void TryScan_TypicalChunk_ReadsIndexContentAndFinishReason()
+    {
+        var (ok, hasChoices, choices) = Scan(Chunks.Content("hello", index: 2));
+
+        Assert.That(ok && hasChoices, Is.True);
+        Assert.That(choices, Is.EqualTo(new[] { new ChoiceDelta(2, "hello", null, false) }));
+    }
+
+    [Test]
+    public void TryScan_EscapedTextAndNestedChoicesBeforeTheRealOne_ReadsTheTopLevelArray()
+    {
+        const string json = """{"id":"x\"choices\":[{\"index\":9}]","vendor":{"choices":[{"index":7,"delta":{"content":"decoy"}}]},"choices":[{"index":0,"delta":{"content":"a\"b\u0073"},"finish_reason":"stop"}]}""";
+
+        var (ok, hasChoices, choices) = Scan(json);
+
+        Assert.That(ok && hasChoices, Is.True);
+        Assert.That(choices, Is.EqualTo(new[] { new ChoiceDelta(0, "a\"bs", "stop", false) }));
+    }
+
+    [Test]
+    public void TryScan_TwoTopLevelChoicesArrays_GivesUp()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"content":"shown"}}],"choices":[{"index":0,"delta":{"content":"other"}}]}""";
+
+        Assert.That(Scan(json).Ok, Is.False);
+    }
+
+    [Test]
+    public void TryScan_NoChoices_SucceedsWithoutChoices()
+    {
+        var (ok, hasChoices, choices) = Scan("""{"id":"x","usage":{"prompt_tokens":1,"choices":2}}""");
+
+        Assert.That(ok, Is.True);
+        Assert.That(hasChoices, Is.False);
+        Assert.That(choices, Is.Empty);
+    }
+
+    [TestCase("[1,2]")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"cut""")]
+    [TestCase("""{"id":"unterminated""")]
+    [TestCase("""{"choices":{"index":0}}""")]
+    public void TryScan_NotAChunkOrBroken_GivesUp(string json)
+    {
+        Assert.That(Scan(json).Ok, Is.False);
+    }
+
+    [Test]
+    public void TryScan_DeltaWithRole_ReportsOtherFields()
+    {
+        var (ok, _, choices) = Scan(Chunks.Role());
+
+        Assert.That(ok, Is.True);
+        Assert.That(choices.Single().DeltaHasOtherFields, Is.True);
+    }
+
+    [Test]
+    public void TryScanToolCalls_Fragments_ListsChoiceAndCallIndexes()
+    {
+        var calls = new List<(int Choice, int Call)>();
+
+        var ok = ChoiceScanner.TryScanToolCalls(Encoding.UTF8.GetBytes(Chunks.ToolStart(1, "call_1", "get_weather", index: 3)), calls, null);
+
+        Assert.That(ok, Is.True);
+        Assert.That(calls, Is.EqualTo(new[] { (3, 1) }));
+    }
+
+    [Test]
+    public void TryScan_StreamWithRememberedPrefix_ReadsEveryChunkAsAFullReadWould()
+    {
+        string[] stream =
+        [
+            Chunks.Role(), Chunks.Content("one"), Chunks.Content("two", index: 1), Chunks.Finish(),
+            """{"id":"other","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"new id"},"finish_reason":null}]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"}}],"choices":[]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"cut""",
+            Chunks.Usage(),
+        ];
+        var prefix = new ChunkPrefix();
+
+        foreach (var json in stream)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            List<ChoiceDelta> withPrefix = [], without = [];
+            var okWith = ChoiceScanner.TryScan(bytes, withPrefix, prefix, out var hasWith);
+            var okWithout = ChoiceScanner.TryScan(bytes, without, null, out var hasWithout);
+
+            Assert.That((okWith, hasWith), Is.EqualTo((okWithout, hasWithout)), json);
+            if (okWith)
+            {
+                Assert.That(withPrefix, Is.EqualTo(without), json);
+            }
+        }
+
+        Assert.That(prefix.Length, Is.GreaterThan(0));
+    }
+}
