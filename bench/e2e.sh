@@ -25,6 +25,12 @@ if ! command -v wrk >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
 
+GCDUMP=$ROOT/bench/.tools/dotnet-gcdump
+if [ ! -x "$GCDUMP" ]; then
+  echo "e2e: installing dotnet-gcdump (into bench/.tools)"
+  dotnet tool install dotnet-gcdump --tool-path "$ROOT/bench/.tools" >/dev/null
+fi
+
 echo "e2e: building (Release)"
 for p in bench/Luthien.Control.FakeBackend bench/Luthien.Control.YarpProxy bench/Luthien.Control.LoadClient samples/Luthien.Control.Sample; do
   dotnet build -c Release -nologo -v q "$p" >/dev/null
@@ -55,7 +61,7 @@ start() { # name port dll args...
 }
 LUTHIEN_ARGS=(--Logging:LogLevel:Default=Warning --Luthien:Streaming:RequestUsage=false)
 start backend 6590 "$(BIN bench/Luthien.Control.FakeBackend)" --chunks "$CHUNKS"
-start yarp 6591 "$(BIN bench/Luthien.Control.YarpProxy)" --backend http://127.0.0.1:6590
+start yarp 6591 "$(BIN bench/Luthien.Control.YarpProxy)" --Logging:LogLevel:Default=Warning --backend http://127.0.0.1:6590
 start pass 6592 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1 --Luthien:PolicyFile="$WORK/passthrough.json"
 start default 6593 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1
 start policies 6594 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6590/v1 --Luthien:PolicyFile="$WORK/policies.json"
@@ -98,19 +104,23 @@ done
 echo "e2e: holding $HOLD slow streams (Luthien, then YARP)"
 start slowbackend 6595 "$(BIN bench/Luthien.Control.FakeBackend)" --chunks 60 --delay-ms 1000
 start slowpass 6596 "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl=http://127.0.0.1:6595/v1 --Luthien:PolicyFile="$WORK/passthrough.json"
-start slowyarp 6597 "$(BIN bench/Luthien.Control.YarpProxy)" --backend http://127.0.0.1:6595
+start slowyarp 6597 "$(BIN bench/Luthien.Control.YarpProxy)" --Logging:LogLevel:Default=Warning --backend http://127.0.0.1:6595
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-hold() { # pid port -> "held grewKiB perStreamKiB"
-  local pid=$1 port=$2 before during held
-  sleep 1; before=$(rss "$pid")
-  $LOAD hold --url "http://127.0.0.1:$port/v1/chat/completions" --concurrency "$HOLD" --seconds 20 > "$WORK/hold-$port.txt" &
+# Live managed heap after a full collection (dotnet-gcdump forces one): what the streams really keep, without the
+# garbage not yet collected that resident memory also counts.
+heap() { "$GCDUMP" report -p "$1" 2>/dev/null | awk '/GC Heap bytes/ { gsub(",", "", $1); print int($1 / 1024) }'; }
+hold() { # pid port -> "held grewKiB perStreamKiB heapPerStreamKiB"
+  local pid=$1 port=$2 before during held heap0 heap1
+  sleep 1; heap0=$(heap "$pid"); before=$(rss "$pid")
+  $LOAD hold --url "http://127.0.0.1:$port/v1/chat/completions" --concurrency "$HOLD" --seconds 30 > "$WORK/hold-$port.txt" &
   local h=$!; PIDS+=($h)
-  sleep 15; during=$(rss "$pid"); held=$(grep -o 'open=[0-9]*' "$WORK/hold-$port.txt" | tail -1 | cut -d= -f2)
+  sleep 15; during=$(rss "$pid"); heap1=$(heap "$pid"); held=$(grep -o 'open=[0-9]*' "$WORK/hold-$port.txt" | tail -1 | cut -d= -f2)
   wait $h || true
-  awk -v a="$before" -v b="$during" -v n="${held:-0}" 'BEGIN { printf "%d %d %s", n, (b - a), (n > 0 ? sprintf("%.1f", (b - a) / n) : "n/a") }'
+  awk -v a="$before" -v b="$during" -v n="${held:-0}" -v h0="${heap0:-0}" -v h1="${heap1:-0}" \
+    'BEGIN { printf "%d %d %s %s", n, (b - a), (n > 0 ? sprintf("%.1f", (b - a) / n) : "n/a"), (n > 0 && h1 > 0 ? sprintf("%.1f", (h1 - h0) / n) : "n/a") }'
 }
-read -r held_l grew_l per_l <<<"$(hold "$PID_slowpass" 6596)"
-read -r held_y grew_y per_y <<<"$(hold "$PID_slowyarp" 6597)"
+read -r held_l grew_l per_l heap_l <<<"$(hold "$PID_slowpass" 6596)"
+read -r held_y grew_y per_y heap_y <<<"$(hold "$PID_slowyarp" 6597)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
@@ -127,5 +137,5 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
   echo
   echo "Added time to first chunk over YARP, one request at a time: pass-through $(diff "${LAT50[pass]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[pass]}" "${LAT99[yarp]}") ms at p99; with content + tool policies $(diff "${LAT50[policies]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[policies]}" "${LAT99[yarp]}") ms at p99."
   echo
-  echo "Held streams (resident memory growth while $HOLD slow streams are open): Luthien pass-through held $held_l, grew $((grew_l / 1024)) MiB, ${per_l} KiB per stream; YARP held $held_y, grew $((grew_y / 1024)) MiB, ${per_y} KiB per stream."
+  echo "Held streams ($HOLD slow streams open at once; growth of resident memory, and of the live managed heap after a full collection, per stream): Luthien pass-through held $held_l, resident +$((grew_l / 1024)) MiB = ${per_l} KiB, live heap ${heap_l} KiB per stream; YARP held $held_y, resident +$((grew_y / 1024)) MiB = ${per_y} KiB, live heap ${heap_y} KiB per stream."
 } | tee "$OUT"

@@ -110,5 +110,5 @@ public sealed class ChatCompletionRequest
     }
 
     /// <summary>Serializes the body as UTF-8 JSON, the form sent to the backend.</summary>
-    public byte[] ToUtf8Bytes() => JsonSerializer.SerializeToUtf8Bytes(Payload, LuthienJson.NodeOptions);
+    public byte[] ToUtf8Bytes() => LuthienJson.ToUtf8Bytes(Payload);
 }

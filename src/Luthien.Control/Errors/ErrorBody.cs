@@ -14,7 +14,7 @@ public static class ErrorBody
     public static byte[] ToUtf8(string message, string type, string code, string? param)
     {
         using var buffer = new MemoryStream(128 + message.Length);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = LuthienJson.NodeOptions.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, LuthienJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteStartObject("error");
