@@ -24,8 +24,112 @@ internal static class ChoiceScanner
     public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkPrefix? prefix, out bool hasChoices)
     {
         choices.Clear();
-        return TryWalkChoices(json, choices, TryReadChoice, prefix, out hasChoices);
+        if (prefix is not null && prefix.TryReadContentShape(json, choices))
+        {
+            hasChoices = true;
+            return true;
+        }
+
+        var ok = TryWalkChoices(json, choices, TryReadChoice, prefix, out hasChoices);
+        if (ok && prefix is not null && choices is [{ Content: not null, FinishReason: null, DeltaHasOtherFields: false } only])
+        {
+            prefix.LearnContentShape(json, only.Index);
+        }
+
+        return ok;
     }
+
+    /// <summary>
+    /// Where the <c>delta.content</c> string of a chunk's only choice lies (its quotes included); false if the chunk is
+    /// not a one-choice object with such a string.
+    /// </summary>
+    internal static bool TryLocateOnlyContent(ReadOnlySpan<byte> json, out int start, out int end)
+    {
+        start = end = -1;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                var found = false;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (!reader.ValueTextEquals("delta"u8))
+                    {
+                        reader.Read();
+                        reader.Skip();
+                        continue;
+                    }
+
+                    // Exactly one delta, holding exactly one field, the content string: nothing a client could read
+                    // instead of it may hide in the bytes around it.
+                    if (found || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() ||
+                        reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("content"u8) ||
+                        !reader.Read() || reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+
+                    start = (int)reader.TokenStartIndex;
+                    end = (int)reader.BytesConsumed;
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.EndObject)
+                    {
+                        return false;
+                    }
+
+                    found = true;
+                }
+
+                return found && reader.TokenType == JsonTokenType.EndObject && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
+    /// <summary>Reads one JSON string token (quotes included), validating it; false if it is not one.</summary>
+    internal static bool TryReadString(ReadOnlySpan<byte> token, out string? value)
+    {
+        value = null;
+        try
+        {
+            var reader = new Utf8JsonReader(token);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.String || reader.BytesConsumed != token.Length)
+            {
+                return false;
+            }
+
+            value = reader.GetString();
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The position just past the closing quote of a string whose content starts at <paramref name="i"/>; -1 if none.</summary>
+    internal static int EndOfString(ReadOnlySpan<byte> json, int i) => SkipString(json, i);
 
     /// <summary>
     /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is

@@ -84,7 +84,13 @@ public class ChoiceScannerTests
     {
         string[] stream =
         [
-            Chunks.Role(), Chunks.Content("one"), Chunks.Content("two", index: 1), Chunks.Finish(),
+            Chunks.Role(), Chunks.Content("one"), Chunks.Content("two", index: 1), Chunks.Content("three"),
+            Chunks.Content("with \"quotes\", a \\ and a\nnewline"), Chunks.Content("é ü 😀"), Chunks.Content(""),
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\u0073k-"},"finish_reason":null}]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"bad \x"},"finish_reason":null}]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"delta":{"content":"b"},"finish_reason":null}]}""",
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a","content":"b"},"finish_reason":null}]}""",
+            Chunks.Content("four"), Chunks.Finish(),
             """{"id":"other","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"new id"},"finish_reason":null}]}""",
             """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"}}],"choices":[]}""",
             """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"cut""",
@@ -107,5 +113,6 @@ public class ChoiceScannerTests
         }
 
         Assert.That(prefix.Length, Is.GreaterThan(0));
+        Assert.That(prefix.ShapeReads, Is.GreaterThanOrEqualTo(5), "the text chunks after the first are read by their shape");
     }
 }
