@@ -93,7 +93,12 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var state = context.GetOrCreateState(() => new StreamState(ChatChunks.RequestedChoices(context.Transaction)));
+        if (context.State is not StreamState state)
+        {
+            // Not GetOrCreateState with a lambda: capturing the context would cost a closure on every chunk.
+            state = new StreamState(ChatChunks.RequestedChoices(context.Transaction));
+            context.State = state;
+        }
 
         // Decide from a forward-only read; build the JSON tree only when the chunk must change.
         if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, state.Prefix, out var hasChoices))

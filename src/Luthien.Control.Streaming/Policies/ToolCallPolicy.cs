@@ -114,7 +114,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
 
         // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed.
         if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
-            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Prefix) && state.Scratch.TrueForAll(state.Allowed.Contains))
+            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Prefix) && AllAllowed(state))
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
@@ -194,6 +194,20 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         }
 
         return base.CompleteStreamAsync(context, cancellationToken);
+    }
+
+    /// <summary>Whether every call in the scanned chunk was judged allowed (a loop: a method group would allocate).</summary>
+    private static bool AllAllowed(StreamState state)
+    {
+        foreach (var call in state.Scratch)
+        {
+            if (!state.Allowed.Contains(call))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Decides a pending call by its settled name.</summary>
