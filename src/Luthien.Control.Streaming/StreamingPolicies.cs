@@ -17,18 +17,18 @@ public static class StreamingPolicies
     public static PolicyRegistry AddStreamingPolicies(this PolicyRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        registry.Register<TransactionContextLoggingOptions>("TransactionContextLoggingPolicy", static (o, s) =>
+        registry.Register("TransactionContextLoggingPolicy", StreamingConfigJsonContext.Default.TransactionContextLoggingOptions, static (o, s) =>
             new TransactionContextLoggingPolicy(
                 TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>(), s.GetService<TimeProvider>())
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
             });
-        registry.Register<ResponseContentOptions>("ResponseContentPolicy", static (o, s) =>
+        registry.Register("ResponseContentPolicy", StreamingConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
             new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars)
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
             });
-        registry.Register<ToolCallOptions>("ToolCallPolicy", static (o, s) =>
+        registry.Register("ToolCallPolicy", StreamingConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
             new ToolCallPolicy(o.AllowedTools, o.BlockedTools) { MaxHeldChunks = Limits(s).MaxHeldChunks });
         return registry;
     }

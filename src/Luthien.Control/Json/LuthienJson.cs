@@ -8,7 +8,10 @@ namespace Luthien.Control.Json;
 /// <summary>Shared JSON settings.</summary>
 internal static class LuthienJson
 {
-    /// <summary>For policy configuration: snake_case keys, unknown keys rejected, numbers read from strings refused.</summary>
+    /// <summary>
+    /// For policy configuration: snake_case keys, unknown keys rejected, numbers read from strings refused. The built-in
+    /// options use source-generated metadata (<see cref="ConfigJsonContext"/>); other types fall back to reflection.
+    /// </summary>
     public static readonly JsonSerializerOptions ConfigOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -16,6 +19,8 @@ internal static class LuthienJson
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(
+            ConfigJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
 
     /// <summary>

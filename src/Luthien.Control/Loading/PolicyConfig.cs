@@ -38,11 +38,23 @@ public sealed class PolicyConfig
     /// <typeparam name="TOptions">The options type.</typeparam>
     /// <exception cref="PolicyLoadException">The config does not fit; the message names the policy and the field.</exception>
     public TOptions Bind<TOptions>()
+        where TOptions : PolicyOptions, new() =>
+        Bind((System.Text.Json.Serialization.Metadata.JsonTypeInfo<TOptions>)LuthienJson.ConfigOptions.GetTypeInfo(typeof(TOptions)));
+
+    /// <summary>
+    /// Binds the config with given (typically source-generated) metadata, which should follow the same rules: snake_case
+    /// keys, unknown keys refused.
+    /// </summary>
+    /// <typeparam name="TOptions">The options type.</typeparam>
+    /// <param name="typeInfo">The metadata, e.g. from a <see cref="System.Text.Json.Serialization.JsonSerializerContext"/>.</param>
+    /// <exception cref="PolicyLoadException">The config does not fit; the message names the policy and the field.</exception>
+    public TOptions Bind<TOptions>(System.Text.Json.Serialization.Metadata.JsonTypeInfo<TOptions> typeInfo)
         where TOptions : PolicyOptions, new()
     {
+        ArgumentNullException.ThrowIfNull(typeInfo);
         try
         {
-            return Config.Deserialize<TOptions>(LuthienJson.ConfigOptions) ?? new TOptions();
+            return Config.Deserialize(typeInfo) ?? new TOptions();
         }
         catch (JsonException ex)
         {

@@ -27,12 +27,23 @@ public sealed class PolicyRegistry
     /// <param name="typeName">The <c>type</c> used in policy files.</param>
     /// <param name="factory">Builds the policy from its options and the application's services.</param>
     public PolicyRegistry Register<TOptions>(string typeName, Func<TOptions, IServiceProvider, ControlPolicy> factory)
+        where TOptions : PolicyOptions, new() => Register(typeName, null, factory);
+
+    /// <summary>Registers a policy whose config binds to <typeparamref name="TOptions"/> with given metadata.</summary>
+    /// <typeparam name="TOptions">The options type (snake_case keys in the file).</typeparam>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="typeInfo">
+    /// Metadata for <typeparamref name="TOptions"/> (e.g. source-generated, with snake_case names and unknown members
+    /// refused), or <see langword="null"/> for the library's reflection-based default.
+    /// </param>
+    /// <param name="factory">Builds the policy from its options and the application's services.</param>
+    public PolicyRegistry Register<TOptions>(string typeName, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TOptions>? typeInfo, Func<TOptions, IServiceProvider, ControlPolicy> factory)
         where TOptions : PolicyOptions, new()
     {
         ArgumentNullException.ThrowIfNull(factory);
         return Register(typeName, config =>
         {
-            var options = config.Bind<TOptions>();
+            var options = typeInfo is null ? config.Bind<TOptions>() : config.Bind(typeInfo);
             ControlPolicy policy;
             try
             {

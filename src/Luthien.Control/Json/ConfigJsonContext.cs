@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Luthien.Control.Loading;
+using Luthien.Control.Policies;
+
+namespace Luthien.Control.Json;
+
+/// <summary>
+/// Source-generated metadata for the built-in policies' options, read from policy files with the same rules as
+/// <see cref="LuthienJson.ConfigOptions"/>. Host policies' options fall back to reflection.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(PolicyOptions))]
+[JsonSerializable(typeof(ClientApiKeyAuthOptions))]
+[JsonSerializable(typeof(SetBackendOptions))]
+[JsonSerializable(typeof(LeakedApiKeyDetectionOptions))]
+[JsonSerializable(typeof(ModelNameReplacementOptions))]
+[JsonSerializable(typeof(AddApiKeyHeaderFromEnvOptions))]
+internal sealed partial class ConfigJsonContext : JsonSerializerContext;
