@@ -27,10 +27,15 @@ public static class LuthienEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
         var group = endpoints.MapGroup(prefix);
-        group.MapPost("/chat/completions", static (HttpContext context) =>
-            context.RequestServices.GetRequiredService<LuthienRequestHandler>().HandleChatAsync(context, "chat/completions"));
-        group.Map("/{**rest}", static (HttpContext context, string? rest) =>
-            context.RequestServices.GetRequiredService<LuthienRequestHandler>().HandlePassthroughAsync(context, rest ?? string.Empty));
+
+        // The handler is a singleton: taken from the root provider once, on first use. Asking each request's
+        // RequestServices would create a DI scope per request (and its dispose registration) for nothing.
+        var services = endpoints.ServiceProvider;
+        LuthienRequestHandler? handler = null;
+        LuthienRequestHandler Handler() => handler ??= services.GetRequiredService<LuthienRequestHandler>();
+        group.MapPost("/chat/completions", context => Handler().HandleChatAsync(context, "chat/completions"));
+        group.Map("/{**rest}", context =>
+            Handler().HandlePassthroughAsync(context, context.Request.RouteValues["rest"] as string ?? string.Empty));
         return group;
     }
 }

@@ -201,7 +201,7 @@ public sealed partial class HttpBackendClient : IBackendClient
         {
             if (!ProxyHeaders.IsHopByHop(header.Key))
             {
-                target[header.Key] = header.Value.ToArray();
+                target[header.Key] = ToStringValues(header.Value);
             }
         }
 
@@ -216,7 +216,7 @@ public sealed partial class HttpBackendClient : IBackendClient
             {
                 if (keepContentLength)
                 {
-                    target[header.Key] = header.Value.ToArray();
+                    target[header.Key] = ToStringValues(header.Value);
                 }
 
                 continue;
@@ -224,10 +224,14 @@ public sealed partial class HttpBackendClient : IBackendClient
 
             if (!ProxyHeaders.IsHopByHop(header.Key))
             {
-                target[header.Key] = header.Value.ToArray();
+                target[header.Key] = ToStringValues(header.Value);
             }
         }
     }
+
+    /// <summary>One value stays one string; only several values need an array.</summary>
+    private static Microsoft.Extensions.Primitives.StringValues ToStringValues(HeaderStringValues values) =>
+        values.Count == 1 ? new(values.ToString()) : new(values.ToArray());
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: backend sent no response headers within {Seconds} s.")]
     private static partial void LogBackendTimeout(ILogger logger, string transactionId, double seconds);
