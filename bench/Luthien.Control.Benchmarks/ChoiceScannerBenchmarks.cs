@@ -16,17 +16,17 @@ public class ChoiceScannerBenchmarks
     public void Setup() => _text = Encoding.UTF8.GetBytes(
         "{" + StreamFixture.Head + ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"quick \"},\"logprobs\":null,\"finish_reason\":null}]}");
 
-    private readonly ChunkPrefix _prefix = new();
+    private readonly ChunkShapeCache _shapes = new();
 
     /// <summary>A typical content chunk, read in full (the first chunk of a stream).</summary>
     [Benchmark(Baseline = true)]
     public bool ScanContent() => ChoiceScanner.TryScan(_text, _choices, null, out _);
 
-    /// <summary>The same chunk again in its stream: the remembered prefix lets the read start at the array.</summary>
+    /// <summary>The same chunk again in its stream: read by its remembered shape, only the text string decoded.</summary>
     [Benchmark]
-    public bool ScanContentKnownPrefix() => ChoiceScanner.TryScan(_text, _choices, _prefix, out _);
+    public bool ScanContentKnownShape() => ChoiceScanner.TryScan(_text, _choices, _shapes, out _);
 
     /// <summary>The tool-call listing on the same chunk, prefix remembered.</summary>
     [Benchmark]
-    public bool ScanToolCallsKnownPrefix() => ChoiceScanner.TryScanToolCalls(_text, _calls, _prefix);
+    public bool ScanToolCallsKnownPrefix() => ChoiceScanner.TryScanToolCalls(_text, _calls, _shapes);
 }

@@ -101,7 +101,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         }
 
         // Decide from a forward-only read; build the JSON tree only when the chunk must change.
-        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, state.Prefix, out var hasChoices))
+        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, state.Shapes, out var hasChoices))
         {
             ScanTree(chunk, state.Scratch, out hasChoices);
         }
@@ -303,7 +303,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
 
         public List<ChoiceDelta> Scratch { get; } = [];
 
-        public ChunkPrefix Prefix { get; } = new();
+        public ChunkShapeCache Shapes { get; } = new();
 
         public List<Decision> Decisions { get; } = [];
     }

@@ -114,7 +114,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
 
         // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed.
         if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
-            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Prefix) && AllAllowed(state))
+            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Shapes) && AllAllowed(state))
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
@@ -336,7 +336,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
 
         public List<(int Choice, int Call)> Scratch { get; } = [];
 
-        public ChunkPrefix Prefix { get; } = new();
+        public ChunkShapeCache Shapes { get; } = new();
 
         public JsonObject? Template { get; set; }
     }

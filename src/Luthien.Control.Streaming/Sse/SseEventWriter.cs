@@ -101,8 +101,7 @@ public sealed class SseEventWriter
     /// <param name="cancellationToken">Cancels the write.</param>
     public ValueTask<FlushResult> WriteDoneAsync(CancellationToken cancellationToken)
     {
-        Done.CopyTo(Reserve(Done.Length));
-        Commit(Done.Length);
+        Append(Done);
         EventsWritten++;
         return FlushAsync(cancellationToken);
     }
@@ -129,7 +128,10 @@ public sealed class SseEventWriter
         EventsWritten++;
     }
 
-    /// <summary>Room for <paramref name="length"/> more bytes in the pending buffer, renting or growing it as needed.</summary>
+    /// <summary>
+    /// Room for <paramref name="length"/> more bytes: in the response itself when writing directly, else in the pending
+    /// buffer, rented or grown as needed.
+    /// </summary>
     private Span<byte> Reserve(int length)
     {
         if (_direct)

@@ -19,21 +19,21 @@ internal static class ChoiceScanner
     /// <summary>Reads each choice's index, content, finish reason, and whether its delta carries more.</summary>
     /// <param name="json">The chunk's JSON.</param>
     /// <param name="choices">Receives the choices.</param>
-    /// <param name="prefix">The stream's remembered prefix (see <see cref="ChunkPrefix"/>), or <see langword="null"/>.</param>
+    /// <param name="shapes">What the stream's chunks repeat (see <see cref="ChunkShapeCache"/>), or <see langword="null"/>.</param>
     /// <param name="hasChoices">Whether the chunk has a <c>choices</c> array.</param>
-    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkPrefix? prefix, out bool hasChoices)
+    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkShapeCache? shapes, out bool hasChoices)
     {
         choices.Clear();
-        if (prefix is not null && prefix.TryReadContentShape(json, choices))
+        if (shapes is not null && shapes.TryReadContentShape(json, choices))
         {
             hasChoices = true;
             return true;
         }
 
-        var ok = TryWalkChoices(json, choices, TryReadChoice, prefix, out hasChoices);
-        if (ok && prefix is not null && choices is [{ Content: not null, FinishReason: null, DeltaHasOtherFields: false } only])
+        var ok = TryWalkChoices(json, choices, TryReadChoice, shapes, out hasChoices);
+        if (ok && shapes is not null && choices is [{ Content: not null, FinishReason: null, DeltaHasOtherFields: false } only])
         {
-            prefix.LearnContentShape(json, only.Index);
+            shapes.LearnContentShape(json, only.Index);
         }
 
         return ok;
@@ -128,17 +128,16 @@ internal static class ChoiceScanner
         }
     }
 
-    /// <summary>The position just past the closing quote of a string whose content starts at <paramref name="i"/>; -1 if none.</summary>
-    internal static int EndOfString(ReadOnlySpan<byte> json, int i) => SkipString(json, i);
+
 
     /// <summary>
     /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
     /// call -1. Gives up (returns false) on anything unexpected.
     /// </summary>
-    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls, ChunkPrefix? prefix)
+    public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls, ChunkShapeCache? shapes)
     {
         calls.Clear();
-        return TryWalkChoices(json, calls, TryReadChoiceCalls, prefix, out _);
+        return TryWalkChoices(json, calls, TryReadChoiceCalls, shapes, out _);
     }
 
     private delegate bool ChoiceReader<in T>(ref Utf8JsonReader reader, T into);
@@ -150,13 +149,13 @@ internal static class ChoiceScanner
     /// (already read and found valid), the reading starts at the array. What follows the array is scanned too, so that
     /// a second top-level <c>choices</c> makes the scan give up instead of judging one copy while a client reads the other.
     /// </remarks>
-    private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, ChunkPrefix? prefix, out bool hasChoices)
+    private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, ChunkShapeCache? shapes, out bool hasChoices)
     {
         hasChoices = false;
         int valueAt;
-        if (prefix is not null && prefix.Matches(json))
+        if (shapes is not null && shapes.MatchesPrefix(json))
         {
-            valueAt = prefix.Length;
+            valueAt = shapes.PrefixLength;
         }
         else
         {
@@ -166,7 +165,7 @@ internal static class ChoiceScanner
                 return found == Scan.NotFound;
             }
 
-            prefix?.Remember(json[..valueAt]);
+            shapes?.RememberPrefix(json[..valueAt]);
         }
 
         var reader = new Utf8JsonReader(json[valueAt..]);
@@ -300,7 +299,7 @@ internal static class ChoiceScanner
     }
 
     /// <summary>The position just past the closing quote of a string whose content starts at <paramref name="i"/>; -1 if none.</summary>
-    private static int SkipString(ReadOnlySpan<byte> json, int i)
+    internal static int SkipString(ReadOnlySpan<byte> json, int i)
     {
         while (i < json.Length)
         {

@@ -96,13 +96,13 @@ public class ChoiceScannerTests
             """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"cut""",
             Chunks.Usage(),
         ];
-        var prefix = new ChunkPrefix();
+        var shapes = new ChunkShapeCache();
 
         foreach (var json in stream)
         {
             var bytes = Encoding.UTF8.GetBytes(json);
             List<ChoiceDelta> withPrefix = [], without = [];
-            var okWith = ChoiceScanner.TryScan(bytes, withPrefix, prefix, out var hasWith);
+            var okWith = ChoiceScanner.TryScan(bytes, withPrefix, shapes, out var hasWith);
             var okWithout = ChoiceScanner.TryScan(bytes, without, null, out var hasWithout);
 
             Assert.That((okWith, hasWith), Is.EqualTo((okWithout, hasWithout)), json);
@@ -112,7 +112,7 @@ public class ChoiceScannerTests
             }
         }
 
-        Assert.That(prefix.Length, Is.GreaterThan(0));
-        Assert.That(prefix.ShapeReads, Is.GreaterThanOrEqualTo(5), "the text chunks after the first are read by their shape");
+        Assert.That(shapes.PrefixLength, Is.GreaterThan(0));
+        Assert.That(shapes.ShapeReads, Is.GreaterThanOrEqualTo(5), "the text chunks after the first are read by their shape");
     }
 }

@@ -6,18 +6,21 @@ namespace Luthien.Control.Streaming.Text;
 /// on; and the shape of the usual text chunk — everything around its <c>delta.content</c> string — so that a chunk that
 /// differs from it only inside that string is read by decoding the string alone. One per stream; not thread-safe.
 /// </summary>
-internal sealed class ChunkPrefix
+internal sealed class ChunkShapeCache
 {
     private byte[] _bytes = [];
+    private byte[] _shapeHead = [];
+    private byte[] _shapeTail = [];
+    private int _shapeIndex = -1;
 
-    /// <summary>How many bytes are remembered.</summary>
-    public int Length { get; private set; }
+    /// <summary>How many bytes lead up to the <c>choices</c> array (0 until a chunk was read in full).</summary>
+    public int PrefixLength { get; private set; }
 
-    /// <summary>Whether <paramref name="json"/> starts with the remembered bytes.</summary>
-    public bool Matches(ReadOnlySpan<byte> json) => Length > 0 && json.StartsWith(_bytes.AsSpan(0, Length));
+    /// <summary>Whether <paramref name="json"/> starts with the remembered bytes that lead up to <c>choices</c>.</summary>
+    public bool MatchesPrefix(ReadOnlySpan<byte> json) => PrefixLength > 0 && json.StartsWith(_bytes.AsSpan(0, PrefixLength));
 
-    /// <summary>Remembers <paramref name="prefix"/> (already read and found valid).</summary>
-    public void Remember(ReadOnlySpan<byte> prefix)
+    /// <summary>Remembers the bytes that lead up to <c>choices</c> (already read and found valid).</summary>
+    public void RememberPrefix(ReadOnlySpan<byte> prefix)
     {
         if (_bytes.Length < prefix.Length)
         {
@@ -25,12 +28,8 @@ internal sealed class ChunkPrefix
         }
 
         prefix.CopyTo(_bytes);
-        Length = prefix.Length;
+        PrefixLength = prefix.Length;
     }
-
-    private byte[] _shapeHead = [];
-    private byte[] _shapeTail = [];
-    private int _shapeIndex = -1;
 
     /// <summary>How many chunks were read by their shape alone.</summary>
     public int ShapeReads { get; private set; }
@@ -46,7 +45,7 @@ internal sealed class ChunkPrefix
             return false;
         }
 
-        var end = ChoiceScanner.EndOfString(json, _shapeHead.Length + 1);
+        var end = ChoiceScanner.SkipString(json, _shapeHead.Length + 1);
         if (end < 0 || !json[end..].SequenceEqual(_shapeTail) || !ChoiceScanner.TryReadString(json[_shapeHead.Length..end], out var content))
         {
             return false;
