@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
-# tool policies). Installs wrk and dotnet-gcdump if missing, builds in Release, starts everything on 127.0.0.1, stops all it started, and
-# prints one table (also written to bench/results/e2e-latest.md). Bounded: about 10 minutes with the defaults.
+# tool policies). Installs wrk and dotnet-gcdump if missing, builds in Release, starts everything on 127.0.0.1, stops
+# all it started, and prints one table (also written to bench/results/e2e-latest.md). About 10 minutes by default.
 #   bash bench/e2e.sh            # SECONDS_PER_RUN=8 ROUNDS=5 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
 # Each load runs ROUNDS times, targets interleaved, and the table shows the median: on a small machine whose cores the
 # load generator shares, single runs vary by 10-20%.
