@@ -11,10 +11,12 @@ internal static class TransactionIds
     private const string Alphabet = "0123456789abcdefghijklmnopqrstuv";
     private const int PrefixChars = 8;
     private const int CounterChars = 13;
-    private static readonly ulong Instance = RandomPrefix();
-    private static long _counter;
+    private static readonly ulong Instance = RandomBits(5 * PrefixChars);
 
-    /// <summary>A new id, e.g. <c>ltx-k3v9q0ab0000000000001</c>.</summary>
+    // Starts at a random point, so that an id does not tell how many requests the process has served.
+    private static long _counter = (long)RandomBits(40);
+
+    /// <summary>A new id, e.g. <c>ltx-k3v9q0ab000000e5t1lq8</c>.</summary>
     public static string Next()
     {
         var value = (ulong)Interlocked.Increment(ref _counter);
@@ -35,10 +37,10 @@ internal static class TransactionIds
         }
     }
 
-    private static ulong RandomPrefix()
+    private static ulong RandomBits(int bits)
     {
         Span<byte> bytes = stackalloc byte[8];
         RandomNumberGenerator.Fill(bytes);
-        return BitConverter.ToUInt64(bytes) & ((1UL << (5 * PrefixChars)) - 1);
+        return BitConverter.ToUInt64(bytes) & ((1UL << bits) - 1);
     }
 }
