@@ -137,7 +137,44 @@ internal static class ChoiceScanner
     public static bool TryScanToolCalls(ReadOnlySpan<byte> json, List<(int Choice, int Call)> calls, ChunkShapeCache? shapes)
     {
         calls.Clear();
-        return TryWalkChoices(json, calls, TryReadChoiceCalls, shapes, out _);
+        if (shapes is not null && shapes.TryReadToolShape(json, calls))
+        {
+            return true;
+        }
+
+        var ok = TryWalkChoices(json, calls, TryReadChoiceCalls, shapes, out _);
+        if (ok && shapes is not null && calls.Count > 0)
+        {
+            // Only the arguments piece changes from one fragment to the next: the calls listed stay the same.
+            shapes.LearnToolShape(json, calls);
+        }
+
+        return ok;
+    }
+
+    /// <summary>Where the first string value of a property <paramref name="name"/> lies (quotes included).</summary>
+    internal static bool TryLocateString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name, out int start, out int end)
+    {
+        start = end = -1;
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals(name) && reader.Read() &&
+                    reader.TokenType == JsonTokenType.String)
+                {
+                    start = (int)reader.TokenStartIndex;
+                    end = (int)reader.BytesConsumed;
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
     }
 
     private delegate bool ChoiceReader<in T>(ref Utf8JsonReader reader, T into);

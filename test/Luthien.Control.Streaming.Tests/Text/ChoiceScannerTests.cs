@@ -115,4 +115,31 @@ public class ChoiceScannerTests
         Assert.That(shapes.PrefixLength, Is.GreaterThan(0));
         Assert.That(shapes.ShapeReads, Is.GreaterThanOrEqualTo(5), "the text chunks after the first are read by their shape");
     }
+
+    [Test]
+    public void TryScanToolCalls_StreamWithRememberedShape_ListsWhatAFullReadWould()
+    {
+        string[] stream =
+        [
+            Chunks.ToolStart(0, "call_1", "get_weather"), Chunks.ToolArgs(0, "{\"ci"), Chunks.ToolArgs(0, "ty\":\"Pa"),
+            Chunks.ToolArgs(0, "ris \\\" é\"}"), Chunks.ToolArgs(1, "{}"), Chunks.ToolArgs(0, "x", index: 2),
+            """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"a"}},{"index":3,"function":{"arguments":"b"}}]},"finish_reason":null}]}""",
+            Chunks.ToolArgs(0, "}"), Chunks.Finish("tool_calls"),
+        ];
+        var shapes = new ChunkShapeCache();
+
+        foreach (var json in stream)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            List<(int Choice, int Call)> withShapes = [], without = [];
+
+            var okWith = ChoiceScanner.TryScanToolCalls(bytes, withShapes, shapes);
+            var okWithout = ChoiceScanner.TryScanToolCalls(bytes, without, null);
+
+            Assert.That(okWith, Is.EqualTo(okWithout), json);
+            Assert.That(withShapes, Is.EqualTo(without), json);
+        }
+
+        Assert.That(shapes.ShapeReads, Is.EqualTo(2), "the two fragments that repeat the one before them are read by their shape");
+    }
 }
