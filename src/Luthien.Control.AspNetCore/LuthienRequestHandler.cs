@@ -388,8 +388,23 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             throw TooLarge(limit);
         }
 
-        var capacity = (int)Math.Min(request.ContentLength ?? 4096, limit);
-        using var buffer = new MemoryStream(capacity);
+        if (request.ContentLength is { } declared)
+        {
+            // The usual case: the length is known, so the body is read straight into an array of that size.
+            var exact = new byte[declared];
+            var filled = 0;
+            int count;
+            while (filled < exact.Length && (count = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                filled += count;
+            }
+
+            return filled == exact.Length
+                ? exact
+                : throw ControlPolicyException.InvalidRequest("The request body ended before its declared length.");
+        }
+
+        using var buffer = new MemoryStream(4096);
         var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
