@@ -59,7 +59,7 @@ internal static class BackendResponseReader
         }
 
         using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idleCts);
+        using var forward = cancellationToken.ForwardTo(idleCts);
         async ValueTask<int> ReadAsync(Memory<byte> into)
         {
             idleCts.CancelAfter(idle);

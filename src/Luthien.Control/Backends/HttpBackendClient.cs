@@ -71,10 +71,8 @@ public sealed partial class HttpBackendClient : IBackendClient
 
     private async Task<HttpResponseMessage> SendWithTimeoutAsync(Transaction transaction, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // One source for both causes: the timeout, and the client's token forwarded by a registration (cheaper than a
-        // linked source, which would register on both).
         using var timeoutCts = new CancellationTokenSource(timeout, _timeProvider);
-        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeoutCts);
+        using var forward = cancellationToken.ForwardTo(timeoutCts);
         var client = _httpClientFactory.CreateClient(HttpClientName);
         try
         {

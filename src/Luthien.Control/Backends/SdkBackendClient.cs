@@ -87,10 +87,10 @@ public sealed partial class SdkBackendClient : IBackendClient
         var chatClient = GetChatClient(baseUrl, transaction.Request.BackendApiKey ?? options.Backend.ApiKey, model);
 
         using var timeoutCts = new CancellationTokenSource(options.Timeouts.FirstChunk, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var forward = cancellationToken.ForwardTo(timeoutCts);
         var requestOptions = new RequestOptions
         {
-            CancellationToken = linked.Token,
+            CancellationToken = timeoutCts.Token,
             BufferResponse = false,
             ErrorOptions = ClientErrorBehaviors.NoThrow,
         };
