@@ -46,61 +46,55 @@ internal static class ChoiceScanner
     internal static bool TryLocateOnlyContent(ReadOnlySpan<byte> json, out int start, out int end)
     {
         start = end = -1;
-        var reader = new Utf8JsonReader(json);
+        if (FindChoicesWithReader(json, out var valueAt) != Scan.Found)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(json[valueAt..]);
         try
         {
-            reader.Read();
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            var found = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (!reader.ValueTextEquals("choices"u8))
+                if (!reader.ValueTextEquals("delta"u8))
                 {
                     reader.Read();
                     reader.Skip();
                     continue;
                 }
 
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                // Exactly one delta, holding exactly one field, the content string: nothing a client could read
+                // instead of it may hide in the bytes around it.
+                if (found || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() ||
+                    reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("content"u8) ||
+                    !reader.Read() || reader.TokenType != JsonTokenType.String)
                 {
                     return false;
                 }
 
-                var found = false;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                start = valueAt + (int)reader.TokenStartIndex;
+                end = valueAt + (int)reader.BytesConsumed;
+                if (!reader.Read() || reader.TokenType != JsonTokenType.EndObject)
                 {
-                    if (!reader.ValueTextEquals("delta"u8))
-                    {
-                        reader.Read();
-                        reader.Skip();
-                        continue;
-                    }
-
-                    // Exactly one delta, holding exactly one field, the content string: nothing a client could read
-                    // instead of it may hide in the bytes around it.
-                    if (found || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() ||
-                        reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("content"u8) ||
-                        !reader.Read() || reader.TokenType != JsonTokenType.String)
-                    {
-                        return false;
-                    }
-
-                    start = (int)reader.TokenStartIndex;
-                    end = (int)reader.BytesConsumed;
-                    if (!reader.Read() || reader.TokenType != JsonTokenType.EndObject)
-                    {
-                        return false;
-                    }
-
-                    found = true;
+                    return false;
                 }
 
-                return found && reader.TokenType == JsonTokenType.EndObject && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
+                found = true;
             }
+
+            // The choice ends here, and it was the only one.
+            return found && reader.TokenType == JsonTokenType.EndObject && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
         }
         catch (JsonException)
         {
+            return false;
         }
-
-        return false;
     }
 
     /// <summary>Reads one JSON string token (quotes included), validating it; false if it is not one.</summary>
