@@ -118,11 +118,10 @@ internal static class ChoiceScanner
         }
         catch (InvalidOperationException)
         {
+            // GetString reports text it cannot transcode (invalid UTF-8) this way.
             return false;
         }
     }
-
-
 
     /// <summary>
     /// Lists the tool-call fragments of a chunk as (choice index, call index) pairs; a legacy <c>function_call</c> is
@@ -226,7 +225,7 @@ internal static class ChoiceScanner
             return false;
         }
 
-        return FindTopLevelProperty(json, valueAt + (int)reader.BytesConsumed, "choices"u8, out _) == Scan.NotFound;
+        return FindTopLevelProperty(json, valueAt + (int)reader.BytesConsumed, "choices"u8) == Scan.NotFound;
     }
 
     /// <summary>Reads (and so validates) the object up to the value of its top-level <c>choices</c>.</summary>
@@ -270,13 +269,12 @@ internal static class ChoiceScanner
     }
 
     /// <summary>
-    /// From <paramref name="position"/>, a place directly inside the top-level object, finds the property
-    /// <paramref name="name"/> at that level; <paramref name="valueAt"/> is where its value starts. Tracks only strings
-    /// (with their escapes) and nesting, so it passes over other values at the speed of a vectorized search.
+    /// From <paramref name="position"/>, a place directly inside the top-level object, looks for the property
+    /// <paramref name="name"/> at that level. Tracks only strings (with their escapes) and nesting, so it passes over
+    /// other values at the speed of a vectorized search.
     /// </summary>
-    private static Scan FindTopLevelProperty(ReadOnlySpan<byte> json, int position, ReadOnlySpan<byte> name, out int valueAt)
+    private static Scan FindTopLevelProperty(ReadOnlySpan<byte> json, int position, ReadOnlySpan<byte> name)
     {
-        valueAt = -1;
         var depth = 1;
         var i = position;
         while (i < json.Length)
@@ -304,7 +302,6 @@ internal static class ChoiceScanner
                         var colon = SkipWhitespace(json, i);
                         if (colon < json.Length && json[colon] == (byte)':')
                         {
-                            valueAt = SkipWhitespace(json, colon + 1);
                             return Scan.Found;
                         }
                     }
