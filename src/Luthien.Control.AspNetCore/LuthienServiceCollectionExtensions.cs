@@ -104,7 +104,7 @@ public static class LuthienServiceCollectionExtensions
         public ValidateOptionsResult Validate(string? name, LuthienOptions options)
         {
             var failures = new List<string>();
-            foreach (var (section, value) in new object[] { options.Limits, options.Timeouts }.Select(v => (v.GetType().Name.Replace("Options", string.Empty, StringComparison.Ordinal), v)))
+            foreach (var (section, value) in new object[] { options.Limits, options.Timeouts, options.Streaming }.Select(v => (v.GetType().Name.Replace("Options", string.Empty, StringComparison.Ordinal), v)))
             {
                 var results = new List<ValidationResult>();
                 if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))

@@ -22,6 +22,37 @@ public sealed class LuthienOptions
 
     /// <summary>Streaming behaviour.</summary>
     public StreamingOptions Streaming { get; set; } = new();
+
+    /// <summary>What is forwarded to the backend unparsed (policed routes never are).</summary>
+    public PassthroughOptions Passthrough { get; set; } = new();
+
+    /// <summary>Which client headers are kept from the backend and from logs.</summary>
+    public HeaderOptions Headers { get; set; } = new();
+}
+
+/// <summary>What is forwarded to the backend unparsed.</summary>
+public sealed class PassthroughOptions
+{
+    /// <summary>The default <see cref="Allow"/> list: listing models, embeddings and moderations.</summary>
+    public static IReadOnlyList<string> DefaultAllow { get; } = ["GET models", "GET models/*", "POST embeddings", "POST moderations"];
+
+    /// <summary>
+    /// Routes forwarded unparsed, each <c>"METHOD path"</c> relative to the route prefix (<c>"GET models/*"</c>: a
+    /// trailing <c>*</c> matches the rest of the path); <c>"*"</c> alone allows every path and is logged as a warning
+    /// at start. <see langword="null"/> (unset) means <see cref="DefaultAllow"/>; an empty list forwards nothing.
+    /// </summary>
+    public IList<string>? Allow { get; set; }
+}
+
+/// <summary>Which client headers are kept from the backend and from logs.</summary>
+public sealed class HeaderOptions
+{
+    /// <summary>
+    /// Header names treated as client credentials, besides the built-in ones (<c>Authorization</c>, <c>api-key</c>,
+    /// <c>x-api-key</c>, <c>x-goog-api-key</c>, <c>x-auth-token</c>, <c>Cookie</c>, …): never forwarded to the backend,
+    /// never logged.
+    /// </summary>
+    public IList<string> Credentials { get; set; } = [];
 }
 
 /// <summary>Streaming behaviour.</summary>
@@ -33,6 +64,16 @@ public sealed class StreamingOptions
     /// <c>stream_options</c>. Default on.
     /// </summary>
     public bool RequestUsage { get; set; } = true;
+
+    /// <summary>
+    /// When a policy ends a stream early and the client asked for usage, how long to keep reading for the backend's
+    /// usage chunk (text read meanwhile is discarded). Default 2 s.
+    /// </summary>
+    [Range(0, 60)]
+    public double UsageDrainSeconds { get; set; } = 2;
+
+    /// <summary><see cref="UsageDrainSeconds"/> as a time span.</summary>
+    public TimeSpan UsageDrain => TimeSpan.FromSeconds(UsageDrainSeconds);
 }
 
 /// <summary>Which client talks to the backend.</summary>
@@ -75,6 +116,13 @@ public sealed class LimitOptions
     /// <summary>A single server-sent event larger than this ends the stream with an error. Default 1 MiB.</summary>
     [Range(1, int.MaxValue)]
     public int MaxEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The most output per stream written but not yet taken by the client; past it the backend is not read until the
+    /// client catches up (backpressure). Default 1 MiB.
+    /// </summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxPendingBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// The most text (characters, per choice) a content policy may hold back while it waits to see whether it becomes a

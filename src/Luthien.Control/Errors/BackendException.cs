@@ -1,6 +1,6 @@
 namespace Luthien.Control;
 
-/// <summary>The backend could not be reached (502 <c>backend_unavailable</c>) or did not answer in time (504 <c>backend_timeout</c>).</summary>
+/// <summary>The backend could not be reached (502 <c>backend_unavailable</c>), sent an answer that cannot be read (502 <c>backend_invalid_response</c>) or did not answer in time (504 <c>backend_timeout</c>).</summary>
 public sealed class BackendException : ControlPolicyException
 {
     private BackendException(int statusCode, string code, string message, Exception? innerException)
@@ -12,6 +12,11 @@ public sealed class BackendException : ControlPolicyException
     /// <param name="innerException">The transport failure.</param>
     public static BackendException Unavailable(Exception? innerException = null) =>
         new(502, ErrorCodes.BackendUnavailable, "The model backend could not be reached.", innerException);
+
+    /// <summary>Creates a 502 <c>backend_invalid_response</c>: an answer the library must read and cannot.</summary>
+    /// <param name="reason">Why it cannot be read; it must hold no part of the answer.</param>
+    public static BackendException InvalidResponse(string reason) =>
+        new(502, ErrorCodes.BackendInvalidResponse, $"The model backend's answer could not be read: {reason}", null);
 
     /// <summary>Creates a 504 <c>backend_timeout</c>.</summary>
     /// <param name="what">What the backend failed to send in time.</param>

@@ -21,6 +21,9 @@ public static class ErrorCodes
     /// <summary>The backend did not answer in time.</summary>
     public const string BackendTimeout = "backend_timeout";
 
+    /// <summary>The backend's answer must be read by the library and cannot be (not JSON, too deep, an unknown encoding, not a stream).</summary>
+    public const string BackendInvalidResponse = "backend_invalid_response";
+
     /// <summary>A policy failed while a stream was being written.</summary>
     public const string PolicyError = "policy_error";
 
