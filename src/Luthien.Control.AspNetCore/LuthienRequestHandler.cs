@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Luthien.Control.Backends;
 using Luthien.Control.Streaming;
 using Luthien.Control.Streaming.Sse;
+using Luthien.Control.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -180,6 +181,10 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             var writer = new SseEventWriter(context.Response.BodyWriter);
             var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
             var recordUsage = metrics.RecordsUsage(activity);
+
+            // Events already at hand are batched into one write, but never more than this before a flush: the flush
+            // waits while the client is behind, so a fast backend is read only as fast as the client takes the answer.
+            var flushAt = Math.Min(options.CurrentValue.Limits.MaxPendingBytes / 2, MaxBatchBytes);
             try
             {
                 while (hasChunk)
@@ -196,7 +201,15 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                     if (!(hideUsage && isUsage))
                     {
                         isError = chunk.IsError;
-                        writer.WriteChunk(chunk);
+                        if (hideUsage)
+                        {
+                            WriteWithoutAddedUsage(writer, chunk);
+                        }
+                        else
+                        {
+                            writer.WriteChunk(chunk);
+                        }
+
                         chunks++;
                     }
 
@@ -213,7 +226,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
                     // Flush before waiting: events already at hand go out together, and none waits in the buffer.
                     var next = enumerator.MoveNextAsync();
-                    if (!next.IsCompleted)
+                    if (!next.IsCompleted || writer.PendingBytes >= flushAt)
                     {
                         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
                     }
@@ -228,13 +241,16 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 transaction.Data.Set(StreamErrorKey, "client_disconnected");
                 LogClientGone(logger, transaction.Id);
             }
-            catch (ControlPolicyException ex) when (ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout)
+            catch (ControlPolicyException ex) when (IsBackendFailure(ex))
             {
                 transaction.Data.Set(StreamErrorKey, ex.Code);
                 LogStreamFailed(logger, transaction.Id, ex.Code, ex);
                 await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
 
-                // The backend's stream broke: abort, so no client can take the partial answer for a complete one.
+                // The backend's stream broke: abort, so no client can take the partial answer for a complete one. The
+                // error event was flushed into the response, but an abort drops what the transport has not sent yet:
+                // give it a moment first, or the client gets the cut without the reason.
+                await WaitForErrorEventToLeaveAsync().ConfigureAwait(false);
                 context.Abort();
             }
             catch (Exception ex)
@@ -254,6 +270,51 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         }
     }
 
+    /// <summary>The most bytes of events collected before they are handed to the response and flushed.</summary>
+    private const int MaxBatchBytes = 32 * 1024;
+
+    /// <summary>How long an aborted stream waits for its error event to leave; failures only, never on a good stream.</summary>
+    private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
+
+    private static Task WaitForErrorEventToLeaveAsync() => Task.Delay(ErrorEventGrace);
+
+    /// <summary>The backend failed (broke off, went silent, sent what cannot be read): not a policy's failure.</summary>
+    private static bool IsBackendFailure(ControlPolicyException ex) =>
+        ex is BackendException || ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout or ErrorCodes.BackendInvalidResponse;
+
+    /// <summary>
+    /// Writes a chunk as the client would have received it had the library not asked for usage: the backend then adds
+    /// <c>"usage":null</c> to every chunk, which is cut out (from the bytes when unchanged, else from the JSON).
+    /// </summary>
+    private static void WriteWithoutAddedUsage(SseEventWriter writer, StreamChunk chunk)
+    {
+        if (!chunk.IsModified)
+        {
+            var data = chunk.Data.Span;
+            var cut = StreamUsage.FindNullUsageMember(data, out var length);
+            if (cut < 0)
+            {
+                writer.WriteChunk(chunk);
+                return;
+            }
+
+            if (data.IndexOfAny((byte)'\n', (byte)'\r') < 0)
+            {
+                writer.WriteEvent(data[..cut], data[(cut + length)..]);
+                return;
+            }
+        }
+
+        // Rewritten by a policy, or spread over several data lines: cut it from the JSON and write that.
+        if (chunk.Json is { } json && json.TryGetPropertyValue("usage", out var usage) && usage is null)
+        {
+            json.Remove("usage");
+            chunk.MarkModified();
+        }
+
+        writer.WriteChunk(chunk);
+    }
+
     private static async Task TryWriteErrorEventAsync(SseEventWriter writer, string message, string type, string code)
     {
         try
@@ -270,6 +331,10 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     {
         WriteHead(context, transaction, transaction.Response.StatusCode!.Value, transaction.Response.ContentType);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        // The same activity timeout as streams: a backend that sends headers and then nothing does not hold the
+        // connection for ever.
+        var backend = new BackendReadStream(body, timeProvider, options.CurrentValue.Timeouts.Idle, firstEvent: null, maxEventBytes: 0, transaction.CancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -278,11 +343,11 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(buffer, transaction.CancellationToken).ConfigureAwait(false);
+                    read = await backend.ReadAsync(buffer, transaction.CancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or HttpRequestException)
+                catch (BackendException ex)
                 {
-                    LogStreamFailed(logger, transaction.Id, ErrorCodes.BackendUnavailable, ex);
+                    LogStreamFailed(logger, transaction.Id, ex.Code, ex);
                     context.Abort();
                     return;
                 }
@@ -299,6 +364,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            await backend.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -48,4 +48,78 @@ public static class StreamUsage
 
         return chunk.Json is { } json && json["usage"] is JsonObject && json["choices"] is JsonArray { Count: 0 };
     }
+
+    /// <summary>
+    /// Finds a top-level <c>"usage":null</c> member in a chunk's JSON, with the comma that separates it, so a chunk the
+    /// library asked usage for can be written exactly as the client would have received it without. OpenAI writes it
+    /// last (<c>…,"usage":null}</c>), which is checked first; anything else takes a structural read.
+    /// </summary>
+    /// <param name="json">The chunk's bytes.</param>
+    /// <param name="length">The length of the part to cut.</param>
+    /// <returns>Where the part to cut starts, or -1 when there is none.</returns>
+    internal static int FindNullUsageMember(ReadOnlySpan<byte> json, out int length)
+    {
+        length = 0;
+        var at = json.IndexOf("\"usage\""u8);
+        if (at < 0)
+        {
+            return -1;
+        }
+
+        // The usual shape: the last member before the closing brace. The final } of a JSON object closes the root,
+        // and a string cannot end in `null`, so this suffix can only be the root's own member.
+        ReadOnlySpan<byte> suffix = ",\"usage\":null}"u8;
+        if (json.EndsWith(suffix) && json.LastIndexOf("\"usage\""u8) == json.Length - suffix.Length + 1)
+        {
+            length = suffix.Length - 1;
+            return json.Length - suffix.Length;
+        }
+
+        return FindNullUsageByReading(json, out length);
+    }
+
+    private static int FindNullUsageByReading(ReadOnlySpan<byte> json, out int length)
+    {
+        length = 0;
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return -1;
+            }
+
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var nameStart = (int)reader.TokenStartIndex;
+                var isUsage = reader.ValueTextEquals("usage"u8);
+                reader.Read();
+                if (isUsage && reader.TokenType == System.Text.Json.JsonTokenType.Null)
+                {
+                    var valueEnd = (int)reader.BytesConsumed;
+                    var before = json[..nameStart].TrimEnd(" \t\r\n"u8);
+                    if (before.Length > 0 && before[^1] == (byte)',')
+                    {
+                        length = valueEnd - (before.Length - 1);
+                        return before.Length - 1;
+                    }
+
+                    // The first member: cut it with the comma after it, if any.
+                    var after = json[valueEnd..];
+                    var rest = after.TrimStart(" \t\r\n"u8);
+                    var end = rest.Length > 0 && rest[0] == (byte)',' ? valueEnd + (after.Length - rest.Length) + 1 : valueEnd;
+                    length = end - nameStart;
+                    return nameStart;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not a JSON object: nothing to cut; the chunk goes out as it came.
+        }
+
+        return -1;
+    }
 }

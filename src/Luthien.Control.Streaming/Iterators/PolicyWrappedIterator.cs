@@ -44,9 +44,17 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
     {
         var context = new StreamingContext(_transaction, _policy.MaxHeldChunks);
         var completed = false;
+
+        // A client that asked for usage still gets the usage chunk when a policy ends the stream early: the upstream is
+        // then read on for a bounded time, which needs a token of our own to stop it.
+        // (Not when the library asked for usage on its own: the client would wait for a chunk it never sees.)
+        var clientAskedForUsage = _transaction.Request.Chat is { IncludeUsage: true } && !_transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
+        var drain = clientAskedForUsage ? Source(_inner) : null;
+        using var stop = drain is null ? null : new CancellationTokenSource();
+        using var forward = stop is null ? default : cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), stop);
         try
         {
-            await using (var upstream = _inner.GetAsyncEnumerator(cancellationToken))
+            await using (var upstream = _inner.GetAsyncEnumerator(stop?.Token ?? cancellationToken))
             {
                 while (await upstream.MoveNextAsync().ConfigureAwait(false))
                 {
@@ -66,7 +74,12 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
 
                     if (context.IsCompleted)
                     {
-                        // Completed early (blocked): nothing more is read; disposing the upstream cancels the backend.
+                        // Completed early (blocked): nothing more is passed on; disposing the upstream cancels the backend.
+                        if (drain is not null && await DrainForUsageAsync(upstream, drain, stop!, cancellationToken).ConfigureAwait(false) is { } usage)
+                        {
+                            yield return usage;
+                        }
+
                         yield break;
                     }
                 }
@@ -86,5 +99,47 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
                 _policy.OnStreamEndedEarly(context);
             }
         }
+    }
+
+    /// <summary>The backend stream under the policies, when it can be drained for usage.</summary>
+    private static RawSseStreamingIterator? Source(StreamingResponseIterator iterator) => iterator switch
+    {
+        PolicyWrappedIterator wrapped => Source(wrapped._inner),
+        RawSseStreamingIterator raw when raw.UsageDrain > TimeSpan.Zero => raw,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Reads on until the usage chunk, the end, or the drain time, discarding everything else (text read meanwhile
+    /// never reaches the client). A failure here ends nothing that was not already ended well.
+    /// </summary>
+    private static async ValueTask<StreamChunk?> DrainForUsageAsync(
+        IAsyncEnumerator<StreamChunk> upstream, RawSseStreamingIterator source, CancellationTokenSource stop, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(source.UsageDrain, source.TimeProvider);
+        using var expire = deadline.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), stop);
+        try
+        {
+            while (await upstream.MoveNextAsync().ConfigureAwait(false))
+            {
+                var chunk = upstream.Current;
+                if (StreamUsage.IsUsageChunk(chunk))
+                {
+                    return chunk;
+                }
+
+                chunk.Release();
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The drain time is over.
+        }
+        catch (ControlPolicyException)
+        {
+            // The backend failed after the answer was already complete for the client.
+        }
+
+        return null;
     }
 }

@@ -1,6 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using Luthien.Control.Backends;
+using Luthien.Control.Transport;
 
 namespace Luthien.Control.Streaming.Iterators;
 
@@ -42,6 +42,14 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
         _timeProvider = timeProvider;
     }
 
+    /// <summary>
+    /// When a policy ends the stream early and the client asked for usage, how long to keep reading for the usage chunk.
+    /// </summary>
+    internal TimeSpan UsageDrain { get; init; }
+
+    /// <summary>The clock of this stream's timeouts.</summary>
+    internal TimeProvider TimeProvider => _timeProvider;
+
     /// <inheritdoc />
     public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
@@ -68,54 +76,42 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
 
     private async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // One source for both causes: the idle clock, and the consumer's token forwarded by a registration.
-        using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        using var forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idle);
-        var parser = SseParser.Create(_body, ParseItem);
-        await using var events = parser.EnumerateAsync(idle.Token).GetAsyncEnumerator(idle.Token);
-        var first = true;
-        while (true)
+        // The body is read through the library's transport stream: the activity timeout (keep-alive comments count,
+        // the first-chunk deadline waits for a real event), the client's cancellation, and the event-size bound
+        // enforced as bytes arrive, before the parser can buffer an oversized event.
+        var body = new BackendReadStream(_body, _timeProvider, _idleTimeout, _firstChunkTimeout, BackendReadStream.RawEventLimit(_maxEventBytes), cancellationToken);
+        await using (body.ConfigureAwait(false))
         {
-            bool hasEvent;
-            try
+            var parser = SseParser.Create(body, ParseItem);
+            await using var events = parser.EnumerateAsync(body.Token).GetAsyncEnumerator(body.Token);
+            while (true)
             {
-                // The clock runs only while waiting on the backend: a slow client (backpressure) is not the backend's
-                // silence, and events already buffered cost no timer work.
-                var next = events.MoveNextAsync();
-                if (next.IsCompleted)
+                bool hasEvent;
+                try
                 {
-                    hasEvent = next.Result;
+                    hasEvent = await events.MoveNextAsync().ConfigureAwait(false);
                 }
-                else
+                catch (OperationCanceledException) when (body.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    idle.CancelAfter(first ? _firstChunkTimeout : _idleTimeout);
-                    hasEvent = await next.ConfigureAwait(false);
-                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
+                    // The timer fired between reads (the parser saw the cancellation first).
+                    throw BackendException.Timeout("the next chunk");
                 }
-            }
-            catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw BackendException.Timeout(first ? "its first chunk" : "the next chunk");
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException)
-            {
-                throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "The backend's stream broke off.", "server_error", innerException: ex);
-            }
 
-            if (!hasEvent)
-            {
-                throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "The backend's stream ended without [DONE].", "server_error");
-            }
+                if (!hasEvent)
+                {
+                    throw new BackendException(502, ErrorCodes.BackendUnavailable, "The backend's stream ended without [DONE].", null);
+                }
 
-            first = false;
-            var chunk = events.Current.Data;
-            if (chunk is null)
-            {
-                // [DONE]: the stream ended well. Nothing after it is read.
-                yield break;
-            }
+                body.MarkFirstEvent();
+                var chunk = events.Current.Data;
+                if (chunk is null)
+                {
+                    // [DONE]: the stream ended well. Nothing after it is read.
+                    yield break;
+                }
 
-            yield return chunk;
+                yield return chunk;
+            }
         }
     }
 
@@ -128,7 +124,7 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
 
         if (data.Length > _maxEventBytes)
         {
-            throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, $"The backend sent an event larger than the limit of {_maxEventBytes} bytes.", "server_error");
+            throw BackendException.InvalidResponse($"it sent an event larger than the limit of {_maxEventBytes} bytes (Luthien:Limits:MaxEventBytes).");
         }
 
         return StreamChunk.CopyToPooled(data, eventType == SseParser.EventTypeDefault ? null : eventType);

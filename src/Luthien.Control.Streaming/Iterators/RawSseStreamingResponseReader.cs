@@ -9,5 +9,8 @@ public sealed class RawSseStreamingResponseReader(IOptionsMonitor<LuthienOptions
 {
     /// <inheritdoc />
     public StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout) =>
-        new RawSseStreamingIterator(body, owner, firstChunkTimeout, idleTimeout, options.CurrentValue.Limits.MaxEventBytes, timeProvider);
+        new RawSseStreamingIterator(body, owner, firstChunkTimeout, idleTimeout, options.CurrentValue.Limits.MaxEventBytes, timeProvider)
+        {
+            UsageDrain = options.CurrentValue.Streaming.UsageDrain,
+        };
 }

@@ -37,6 +37,12 @@ public sealed class SseEventWriter
     /// <summary>How many events were written.</summary>
     public int EventsWritten { get; private set; }
 
+    /// <summary>
+    /// Bytes written since the last flush, not yet handed to the response. A caller that writes events as fast as the
+    /// backend sends them flushes when this grows, so the client's pace (the response's backpressure) limits the reading.
+    /// </summary>
+    public int PendingBytes => _pendingLength;
+
     /// <summary>Writes one chunk as an event and flushes it.</summary>
     /// <param name="chunk">The chunk.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
@@ -115,6 +121,22 @@ public sealed class SseEventWriter
     {
         WriteEvent(ErrorBody.ToUtf8(message, type, code, null));
         return FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes one event whose data is <paramref name="head"/> followed by <paramref name="tail"/> (a chunk with a part cut
+    /// out), without copying the two into one buffer first. Both parts must hold no line break.
+    /// </summary>
+    internal void WriteEvent(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        var length = DataPrefix.Length + head.Length + tail.Length + EventEnd.Length;
+        var span = Reserve(length);
+        DataPrefix.CopyTo(span);
+        head.CopyTo(span[DataPrefix.Length..]);
+        tail.CopyTo(span[(DataPrefix.Length + head.Length)..]);
+        EventEnd.CopyTo(span[(DataPrefix.Length + head.Length + tail.Length)..]);
+        Commit(length);
+        EventsWritten++;
     }
 
     private void WriteEvent(ReadOnlySpan<byte> data)

@@ -3,7 +3,7 @@ namespace Luthien.Control;
 /// <summary>The backend could not be reached (502 <c>backend_unavailable</c>), sent an answer that cannot be read (502 <c>backend_invalid_response</c>) or did not answer in time (504 <c>backend_timeout</c>).</summary>
 public sealed class BackendException : ControlPolicyException
 {
-    private BackendException(int statusCode, string code, string message, Exception? innerException)
+    internal BackendException(int statusCode, string code, string message, Exception? innerException)
         : base(statusCode, code, message, "server_error", innerException: innerException)
     {
     }

@@ -76,7 +76,7 @@ public class RawSseStreamingIteratorTests
     {
         var iterator = Create(new MemoryStream(Encoding.UTF8.GetBytes($"data: {Chunk1}\n\n")));
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await ReadAllAsync(iterator));
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await ReadAllAsync(iterator));
 
         Assert.That(ex!.Code, Is.EqualTo("backend_unavailable"));
     }
@@ -86,7 +86,7 @@ public class RawSseStreamingIteratorTests
     {
         var iterator = Create(new BreakingStream(Encoding.UTF8.GetBytes($"data: {Chunk1}\n\n")));
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await ReadAllAsync(iterator));
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await ReadAllAsync(iterator));
 
         Assert.That(ex!.Code, Is.EqualTo("backend_unavailable"));
     }
@@ -96,7 +96,7 @@ public class RawSseStreamingIteratorTests
     {
         var iterator = Create(new MemoryStream(Encoding.UTF8.GetBytes($"data: {Chunk1}\n\ndata: [DONE]\n\n")), maxEventBytes: 10);
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await ReadAllAsync(iterator));
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await ReadAllAsync(iterator));
 
         Assert.That(ex!.Message, Does.Contain("limit"));
     }
