@@ -136,7 +136,7 @@ DURING=6 scenario 5 "$UPLOADS uploads declaring 10 MiB, trickling 300 B/s for 10
 
 ELAPSED=$(( $(date +%s) - STARTED ))
 {
-  echo "### Memory under hostile streams and uploads ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD))"
+  echo "### Memory under hostile streams and uploads ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), src/ and samples/ as at $(git log -1 --format=%h -- src samples))"
   echo
   echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), .NET SDK $(dotnet --version); sample hosted with workstation GC; \`Luthien:Limits:MaxPendingBytes\`=$MAX_PENDING, \`MaxEventBytes\`=$MAX_EVENT; run took ${ELAPSED} s."
   echo
