@@ -1,6 +1,13 @@
 // A fast, canned OpenAI-compatible backend for the end-to-end comparison. Loopback only.
 //   --urls http://127.0.0.1:6590  --chunks 50  --delay-ms 0
+// For the memory benchmark (bench/memory.sh) a streamed request's model selects a large answer instead of the canned one:
+//   "model": "bench-big-stream:<bytes>"   valid content chunks, as fast as the reader takes them, until <bytes> were
+//                                         sent, then a finish chunk and [DONE]
+//   "model": "bench-no-newline:<bytes>"   "data: " and then <bytes> bytes without a newline, and the end of the answer
+// GET /bench/active answers how many of those large answers are still being sent (whether a proxy let go of them).
+using System.Buffers;
 using System.Text;
+using System.Text.Json;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
@@ -31,6 +38,12 @@ app.MapPost("/v1/chat/completions", async context =>
     using var reader = new StreamReader(context.Request.Body);
     var body = await reader.ReadToEndAsync();
     var stream = body.Contains("\"stream\":true") || body.Contains("\"stream\": true");
+    if (stream && body.Contains("\"bench-", StringComparison.Ordinal) && LargeAnswer.Parse(body) is { } large)
+    {
+        await LargeAnswer.WriteAsync(context, large.Kind, large.Bytes, Head, words);
+        return;
+    }
+
     if (!stream)
     {
         context.Response.ContentType = "application/json";
@@ -53,4 +66,95 @@ app.MapPost("/v1/chat/completions", async context =>
     }
 });
 
+app.MapGet("/bench/active", () => LargeAnswer.Active.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
 app.Run();
+
+internal static class LargeAnswer
+{
+    private static int _active;
+
+    public static int Active => Volatile.Read(ref _active);
+
+    public static (string Kind, long Bytes)? Parse(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        if (!json.RootElement.TryGetProperty("model", out var model) || model.GetString() is not { } name)
+        {
+            return null;
+        }
+
+        var colon = name.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && long.TryParse(name.AsSpan(colon + 1), out var bytes) && bytes >= 0 ? (name[..colon], bytes) : null;
+    }
+
+    // One block of whole events (about 64 KB) is built once and written again and again, so the backend costs little more
+    // than the copy into the socket; every block ends on an event boundary, so the stream stays valid wherever it stops.
+    public static async Task WriteAsync(HttpContext context, string kind, long bytes, string head, string[] words)
+    {
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var writer = context.Response.BodyWriter;
+        var aborted = context.RequestAborted;
+        Interlocked.Increment(ref _active);
+        try
+        {
+            if (kind == "bench-no-newline")
+            {
+                await writer.WriteAsync("data: "u8.ToArray(), aborted);
+                var filler = new byte[64 * 1024];
+                Array.Fill(filler, (byte)'a');
+                for (long sent = 0; sent < bytes;)
+                {
+                    var n = (int)Math.Min(filler.Length, bytes - sent);
+                    if (Stopped(await writer.WriteAsync(filler.AsMemory(0, n), aborted)))
+                    {
+                        return;
+                    }
+
+                    sent += n;
+                }
+
+                return;
+            }
+
+            if (kind != "bench-big-stream")
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+
+            var block = new ArrayBufferWriter<byte>(80 * 1024);
+            for (var i = 0; block.WrittenCount < 64 * 1024; i++)
+            {
+                block.Write(Encoding.UTF8.GetBytes(
+                    $"data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{words[i % words.Length]}\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n"));
+            }
+
+            var blockBytes = block.WrittenMemory;
+            await writer.WriteAsync(Encoding.UTF8.GetBytes(
+                $"data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\"\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n"), aborted);
+            for (long sent = 0; sent < bytes; sent += blockBytes.Length)
+            {
+                if (Stopped(await writer.WriteAsync(blockBytes, aborted)))
+                {
+                    return;
+                }
+            }
+
+            await writer.WriteAsync(Encoding.UTF8.GetBytes(
+                $"data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"stop\"}}]}}\n\ndata: [DONE]\n\n"), aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The reader went away: nothing more to send.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
+    }
+
+    // Kestrel reports a reader that went away in the flush result rather than by throwing.
+    private static bool Stopped(System.IO.Pipelines.FlushResult result) => result.IsCompleted || result.IsCanceled;
+}
