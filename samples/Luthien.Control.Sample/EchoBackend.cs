@@ -25,7 +25,7 @@ public sealed partial class EchoBackend : HttpMessageHandler
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.PostConfigure<LuthienOptions>(o => o.Backend.BaseUrl ??= BaseUrl);
-        builder.BackendHttpClient.ConfigurePrimaryHttpMessageHandler(() => new EchoBackend());
+        builder.UseBackendHandler(_ => new EchoBackend());
     }
 
     /// <inheritdoc />

@@ -5,21 +5,34 @@ namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Configures Luthien.Control after <see cref="LuthienServiceCollectionExtensions.AddLuthienControl(IServiceCollection, Microsoft.Extensions.Configuration.IConfiguration)"/>:
-/// register your own policy types, choose the root policy, tune the backend's HTTP client.
+/// register your own policy types, choose the root policy, plug in the backend's HTTP handler.
 /// </summary>
 public sealed class LuthienControlBuilder
 {
-    internal LuthienControlBuilder(IServiceCollection services, IHttpClientBuilder backendHttpClient)
-    {
-        Services = services;
-        BackendHttpClient = backendHttpClient;
-    }
+    internal LuthienControlBuilder(IServiceCollection services) => Services = services;
 
     /// <summary>The application's services.</summary>
     public IServiceCollection Services { get; }
 
-    /// <summary>The named HTTP client used to reach the backend; add handlers or replace its primary handler here.</summary>
-    public IHttpClientBuilder BackendHttpClient { get; }
+    /// <summary>
+    /// Reaches the backend through this handler instead of the library's own (no redirects, no cookies, no automatic
+    /// decompression, no proxy): an in-process backend, a test double, or a handler of your own with its own settings.
+    /// The backend client is the library's own, so the host's <c>ConfigureHttpClientDefaults</c> (retries, resilience,
+    /// logging) never applies to it: a proxy must not multiply its clients' requests.
+    /// </summary>
+    /// <param name="factory">Creates the handler once, with the application's services; the library disposes it.</param>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
+    ///     .UseBackendHandler(_ => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
+    /// </code>
+    /// </example>
+    public LuthienControlBuilder UseBackendHandler(Func<IServiceProvider, HttpMessageHandler> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.AddSingleton(new Backends.BackendHandlerFactory(factory));
+        return this;
+    }
 
     /// <summary>
     /// Registers a policy type so policy files can name it. It is created with the application's services; a

@@ -345,6 +345,11 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 {
                     read = await backend.ReadAsync(buffer, transaction.CancellationToken).ConfigureAwait(false);
                 }
+                catch (BackendException) when (!context.Response.HasStarted)
+                {
+                    // Nothing sent yet (the head goes out with the first bytes): still a proper HTTP error.
+                    throw;
+                }
                 catch (BackendException ex)
                 {
                     LogStreamFailed(logger, transaction.Id, ex.Code, ex);

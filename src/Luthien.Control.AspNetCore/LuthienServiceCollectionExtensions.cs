@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Net;
 using Luthien.Control.Backends;
 using Luthien.Control.Loading;
 using Luthien.Control.Policies;
@@ -62,8 +61,21 @@ public static class LuthienServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IStreamingResponseReader, RawSseStreamingResponseReader>();
-        services.TryAddSingleton<HttpBackendClient>();
-        services.TryAddSingleton<SdkBackendClient>();
+        services.TryAddSingleton(sp => new BackendHttp(sp.GetService<BackendHandlerFactory>()?.Create(sp)));
+        services.TryAddSingleton(sp => new HttpBackendClient(
+            sp.GetRequiredService<BackendHttp>(),
+            sp.GetRequiredService<IOptionsMonitor<LuthienOptions>>(),
+            sp.GetRequiredService<IStreamingResponseReader>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<HttpBackendClient>>()));
+        services.TryAddSingleton(sp => new SdkBackendClient(
+            sp.GetRequiredService<HttpBackendClient>(),
+            sp.GetRequiredService<BackendHttp>(),
+            sp.GetRequiredService<IOptionsMonitor<LuthienOptions>>(),
+            sp.GetRequiredService<IStreamingResponseReader>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SdkBackendClient>>()));
         services.TryAddSingleton<IBackendClient>(sp => sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.Client == BackendClientKind.Sdk
             ? sp.GetRequiredService<SdkBackendClient>()
             : sp.GetRequiredService<HttpBackendClient>());
@@ -83,20 +95,7 @@ public static class LuthienServiceCollectionExtensions
         services.TryAddSingleton<LuthienMetrics>();
         services.AddHostedService<LuthienStartupValidator>();
 
-        var httpClient = services.AddHttpClient(HttpBackendClient.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                AutomaticDecompression = DecompressionMethods.None,
-                UseCookies = false,
-                ConnectTimeout = TimeSpan.FromSeconds(15),
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                EnableMultipleHttp2Connections = true,
-            })
-            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
-
-        return new LuthienControlBuilder(services, httpClient);
+        return new LuthienControlBuilder(services);
     }
 
     private sealed class LuthienOptionsValidator : IValidateOptions<LuthienOptions>

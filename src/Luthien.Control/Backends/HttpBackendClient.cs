@@ -7,39 +7,36 @@ namespace Luthien.Control.Backends;
 
 /// <summary>
 /// The default, lossless backend client: raw <see cref="HttpClient"/> with <see cref="HttpCompletionOption.ResponseHeadersRead"/>,
-/// no redirects and no decompression (configured on the named client <see cref="HttpClientName"/>). Bodies of
-/// pass-through requests and responses are streamed; chat responses are buffered only when not streamed.
+/// no redirects and no decompression, on the library's own handler (a host's <c>HttpClient</c> defaults do not apply).
+/// Bodies of pass-through requests and responses are streamed; chat responses are buffered only when not streamed.
 /// </summary>
 public sealed partial class HttpBackendClient : IBackendClient
 {
-    /// <summary>The name of the <see cref="IHttpClientFactory"/> client used for the backend.</summary>
-    public const string HttpClientName = "Luthien.Backend";
-
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly BackendHttp _http;
     private readonly IOptionsMonitor<LuthienOptions> _options;
     private readonly IStreamingResponseReader _streamReader;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
     /// <summary>Creates the client.</summary>
-    /// <param name="httpClientFactory">Provides the named backend client.</param>
+    /// <param name="http">The library's own HTTP client for the backend.</param>
     /// <param name="options">The backend's URL, key, limits and timeouts.</param>
     /// <param name="streamReader">Reads server-sent events from streamed responses.</param>
     /// <param name="timeProvider">The clock for timeouts.</param>
     /// <param name="logger">The logger.</param>
-    public HttpBackendClient(
-        IHttpClientFactory httpClientFactory,
+    internal HttpBackendClient(
+        BackendHttp http,
         IOptionsMonitor<LuthienOptions> options,
         IStreamingResponseReader streamReader,
         TimeProvider timeProvider,
         ILogger<HttpBackendClient> logger)
     {
-        ArgumentNullException.ThrowIfNull(httpClientFactory);
+        ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(streamReader);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
-        _httpClientFactory = httpClientFactory;
+        _http = http;
         _options = options;
         _streamReader = streamReader;
         _timeProvider = timeProvider;
@@ -73,7 +70,7 @@ public sealed partial class HttpBackendClient : IBackendClient
     {
         using var timeoutCts = new CancellationTokenSource(timeout, _timeProvider);
         using var forward = cancellationToken.ForwardTo(timeoutCts);
-        var client = _httpClientFactory.CreateClient(HttpClientName);
+        var client = _http.Client;
         try
         {
             return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutCts.Token).ConfigureAwait(false);

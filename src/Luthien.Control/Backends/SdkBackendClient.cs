@@ -26,25 +26,29 @@ namespace Luthien.Control.Backends;
 public sealed partial class SdkBackendClient : IBackendClient
 {
     private readonly HttpBackendClient _httpFallback;
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly BackendHttp _http;
     private readonly IOptionsMonitor<LuthienOptions> _options;
     private readonly IStreamingResponseReader _streamReader;
     private readonly TimeProvider _timeProvider;
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<Uri, object> _clients = new();
+    /// <summary>SDK clients by backend URL and key, so a rotated or per-branch key is used, not the first one seen.</summary>
+    private readonly ConcurrentDictionary<(Uri Url, string? Key), object> _clients = new();
+
+    /// <summary>Past this many URL/key pairs, clients are made per request rather than kept (bounded memory).</summary>
+    private const int MaxCachedClients = 64;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpFallback">Used for every request that is not a chat completion.</param>
-    /// <param name="httpClientFactory">Provides the HTTP client under the SDK's pipeline.</param>
+    /// <param name="http">The library's own HTTP client, under the SDK's pipeline.</param>
     /// <param name="options">The backend's URL, key, limits and timeouts.</param>
     /// <param name="streamReader">Reads server-sent events from streamed responses.</param>
     /// <param name="timeProvider">The clock for timeouts.</param>
     /// <param name="services">Where a host-provided <see cref="AzureOpenAIClient"/> or <see cref="OpenAIClient"/> is found.</param>
     /// <param name="logger">The logger.</param>
-    public SdkBackendClient(
+    internal SdkBackendClient(
         HttpBackendClient httpFallback,
-        IHttpClientFactory httpClientFactory,
+        BackendHttp http,
         IOptionsMonitor<LuthienOptions> options,
         IStreamingResponseReader streamReader,
         TimeProvider timeProvider,
@@ -52,7 +56,7 @@ public sealed partial class SdkBackendClient : IBackendClient
         ILogger<SdkBackendClient> logger)
     {
         _httpFallback = httpFallback ?? throw new ArgumentNullException(nameof(httpFallback));
-        _httpClientFactory = httpClientFactory ?? throw new ArgumentNullException(nameof(httpClientFactory));
+        _http = http ?? throw new ArgumentNullException(nameof(http));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _streamReader = streamReader ?? throw new ArgumentNullException(nameof(streamReader));
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
@@ -144,7 +148,16 @@ public sealed partial class SdkBackendClient : IBackendClient
 
     private ChatClient GetChatClient(Uri baseUrl, string? apiKey, string model)
     {
-        var client = _clients.GetOrAdd(baseUrl, url => CreateClient(url, apiKey));
+        var key = (baseUrl, apiKey);
+        if (!_clients.TryGetValue(key, out var client))
+        {
+            client = CreateClient(baseUrl, apiKey);
+            if (_clients.Count < MaxCachedClients)
+            {
+                client = _clients.GetOrAdd(key, client);
+            }
+        }
+
         return client switch
         {
             AzureOpenAIClient azure => azure.GetChatClient(model),
@@ -155,7 +168,7 @@ public sealed partial class SdkBackendClient : IBackendClient
 
     private object CreateClient(Uri baseUrl, string? apiKey)
     {
-        var transport = new HttpClientPipelineTransport(_httpClientFactory.CreateClient(HttpBackendClient.HttpClientName));
+        var transport = new HttpClientPipelineTransport(_http.Client);
         if (IsAzureEndpoint(baseUrl))
         {
             if (_services.GetService<AzureOpenAIClient>() is { } registered)

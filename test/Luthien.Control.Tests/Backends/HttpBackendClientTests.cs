@@ -125,11 +125,9 @@ public class HttpBackendClientTests
 
     private static HttpBackendClient CreateClient(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond, TimeProvider time)
     {
-        var factory = Substitute.For<IHttpClientFactory>();
-        factory.CreateClient(HttpBackendClient.HttpClientName).Returns(_ => new HttpClient(new DelegateHandler(respond)));
         var options = Substitute.For<IOptionsMonitor<LuthienOptions>>();
         options.CurrentValue.Returns(new LuthienOptions { Backend = { BaseUrl = new Uri("http://backend.test/v1") } });
-        return new HttpBackendClient(factory, options, Substitute.For<IStreamingResponseReader>(), time, NullLogger<HttpBackendClient>.Instance);
+        return new HttpBackendClient(new BackendHttp(new DelegateHandler(respond)), options, Substitute.For<IStreamingResponseReader>(), time, NullLogger<HttpBackendClient>.Instance);
     }
 
     private sealed class DelegateHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
