@@ -9,9 +9,15 @@ namespace Luthien.Control.AspNetCore;
 public static class LuthienEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>POST {prefix}/chat/completions</c> (parsed; every policy applies) and every other method and path under
-    /// <paramref name="prefix"/> (forwarded to the backend with bodies streamed; request-side policies apply).
+    /// Maps <c>POST {prefix}/chat/completions</c> (parsed; every policy applies) and, under <paramref name="prefix"/>, the
+    /// routes <c>Luthien:Passthrough:Allow</c> lists (forwarded to the backend with bodies streamed; request-side
+    /// policies apply); any other path gets 404 <c>not_found</c>.
     /// </summary>
+    /// <remarks>
+    /// Paths are taken literally: a path with an empty, <c>.</c> or <c>..</c> segment, a backslash, an encoded
+    /// <c>/</c>, <c>\</c>, <c>.</c>, <c>?</c>, <c>#</c> or <c>%</c>, or whitespace or control characters gets 400
+    /// <c>invalid_request</c> on every route mapped here, and nothing is forwarded.
+    /// </remarks>
     /// <param name="endpoints">The app's endpoints.</param>
     /// <param name="prefix">The route prefix clients use as their base URL's path, e.g. <c>/v1</c>.</param>
     /// <returns>The route group, to add metadata such as authorization or rate limiting.</returns>

@@ -23,29 +23,71 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     /// <summary>Why a stream ended badly after output began (the HTTP status is 200 by then).</summary>
     private static readonly TransactionKey<string> StreamErrorKey = new("luthien.stream_error");
 
-    public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, async limit =>
+    public Task HandleChatAsync(HttpContext context, string path)
     {
-        var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
-        var chat = ChatCompletionRequest.Parse(body);
-        return TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
-    });
-
-    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, limit =>
-    {
-        if (context.Request.ContentLength > limit)
+        // The path is checked before anything else: nothing is read, no policy runs, nothing is forwarded.
+        if (LiteralPath.Check(context) is { } refusal)
         {
-            throw TooLarge(limit);
+            return HandleAsync(context, RefusedPath, _ => Task.FromException<TransactionRequest>(refusal));
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        var credentials = Rules().Credentials;
+        return HandleAsync(context, path, async limit =>
         {
-            sizeFeature.MaxRequestBodySize = limit;
+            var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+            var chat = ChatCompletionRequest.Parse(body);
+            var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
+            request.Credentials = credentials;
+            return request;
+        });
+    }
+
+    public Task HandlePassthroughAsync(HttpContext context, string path)
+    {
+        var rules = Rules();
+        if ((LiteralPath.Check(context) ?? rules.Passthrough.Check(context.Request.Method, path)) is { } refusal)
+        {
+            // A fixed label, not the path: logs and metrics must not take whatever a client puts in a refused path.
+            return HandleAsync(context, RefusedPath, _ => Task.FromException<TransactionRequest>(refusal));
         }
 
-        var body = new LimitedReadStream(context.Request.Body, limit);
-        return Task.FromResult(TransactionRequest.ForPassthrough(
-            context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body));
-    });
+        return HandleAsync(context, path, limit =>
+        {
+            if (context.Request.ContentLength > limit)
+            {
+                throw TooLarge(limit);
+            }
+
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            {
+                sizeFeature.MaxRequestBodySize = limit;
+            }
+
+            var body = new LimitedReadStream(context.Request.Body, limit);
+            var request = TransactionRequest.ForPassthrough(
+                context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
+            request.Credentials = rules.Credentials;
+            return Task.FromResult(request);
+        });
+    }
+
+    private const string RefusedPath = "(refused path)";
+
+    private RequestRules? _rules;
+
+    /// <summary>The rules for the current options: built on first use and again only when the options change (reload).</summary>
+    private RequestRules Rules()
+    {
+        var current = options.CurrentValue;
+        var rules = _rules;
+        if (rules is null || !ReferenceEquals(rules.Options, current))
+        {
+            // Two requests may race to build them; both get equal rules and either may stay cached.
+            _rules = rules = new RequestRules(current);
+        }
+
+        return rules;
+    }
 
     /// <summary>Creates the transaction, runs it, and turns any failure into the contract's error response.</summary>
     private async Task HandleAsync(HttpContext context, string path, Func<long, Task<TransactionRequest>> readRequest)

@@ -7,6 +7,7 @@ using Luthien.Control.Streaming.Iterators;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Luthien.Control.AspNetCore;
@@ -98,8 +99,13 @@ public static class LuthienServiceCollectionExtensions
         return new LuthienControlBuilder(services);
     }
 
-    private sealed class LuthienOptionsValidator : IValidateOptions<LuthienOptions>
+    private sealed class LuthienOptionsValidator(ILoggerFactory? loggerFactory = null) : IValidateOptions<LuthienOptions>
     {
+        private static readonly Action<ILogger, Exception?> LogPassthroughAllowsAll = LoggerMessage.Define(
+            LogLevel.Warning,
+            new EventId(1, "PassthroughAllowsAll"),
+            "Luthien:Passthrough:Allow is \"*\": every path under the route prefix except the policed ones is forwarded to the backend, with its key. List the routes your clients need instead.");
+
         public ValidateOptionsResult Validate(string? name, LuthienOptions options)
         {
             var failures = new List<string>();
@@ -115,6 +121,13 @@ public static class LuthienServiceCollectionExtensions
             if (options.Backend.BaseUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
             {
                 failures.Add($"Luthien:Backend:BaseUrl must be an absolute http or https URL, e.g. http://127.0.0.1:6590/v1 (got '{url}').");
+            }
+
+            // Parsed here so that a bad entry stops the app at start; the request handler parses the same list again.
+            var allow = PassthroughAllowList.TryParse(options.Passthrough.Allow, failures);
+            if (allow is { AllowsAll: true } && loggerFactory is not null)
+            {
+                LogPassthroughAllowsAll(loggerFactory.CreateLogger("Luthien.Control.AspNetCore.Passthrough"), null);
             }
 
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

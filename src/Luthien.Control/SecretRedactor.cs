@@ -14,7 +14,28 @@ public static partial class SecretRedactor
 
     /// <summary>Whether a header or field with this name carries a credential.</summary>
     /// <param name="name">A header or JSON field name.</param>
-    public static bool IsSensitiveHeader(string name) => SensitiveNames.Contains(name);
+    public static bool IsSensitiveHeader(string name) => SensitiveNames.Contains(name) || Backends.CredentialHeaders.BuiltIn.Contains(name);
+
+    /// <summary>
+    /// Whether a name merely looks like it carries a credential (<c>X-Session-Id</c>, <c>X-My-Token</c>, …). Too broad to
+    /// stop forwarding on, but a log can lose such a value at no cost, and a vendor's credential header nobody listed
+    /// then still stays out of it.
+    /// </summary>
+    /// <param name="name">A header name.</param>
+    internal static bool LooksLikeCredential(string name)
+    {
+        foreach (var part in CredentialNameParts)
+        {
+            if (name.Contains(part, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static readonly string[] CredentialNameParts = ["key", "token", "secret", "auth", "password", "cookie", "session"];
 
     /// <summary>Replaces bearer tokens and API-key-like strings in <paramref name="text"/> with <c>***</c>.</summary>
     /// <param name="text">Text that may contain a credential.</param>

@@ -92,13 +92,23 @@ public sealed class TransactionRequest
     /// </summary>
     public string? BackendApiKey { get; set; }
 
-    /// <summary>A redacted, log-safe view of the headers: credentials are replaced by <c>***</c>.</summary>
+    /// <summary>
+    /// The header names treated as credentials for this request: never forwarded, never logged. The host sets the
+    /// instance built once from its options; anything else gets the built-in names.
+    /// </summary>
+    internal Backends.CredentialHeaders Credentials { get; set; } = Backends.CredentialHeaders.BuiltIn;
+
+    /// <summary>
+    /// A redacted, log-safe view of the headers: credentials (built-in, configured, and any header whose name looks like
+    /// one, e.g. contains <c>key</c>, <c>token</c> or <c>auth</c>) are replaced by <c>***</c>.
+    /// </summary>
     public IReadOnlyDictionary<string, string> GetRedactedHeaders()
     {
         var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in Headers)
         {
-            result[name] = SecretRedactor.IsSensitiveHeader(name) ? "***" : value.ToString();
+            var hidden = Credentials.Contains(name) || SecretRedactor.IsSensitiveHeader(name) || SecretRedactor.LooksLikeCredential(name);
+            result[name] = hidden ? "***" : value.ToString();
         }
 
         return result;

@@ -122,9 +122,11 @@ public sealed partial class HttpBackendClient : IBackendClient
             request.Content = new StreamContent(body);
         }
 
+        // Headers the client's Connection header names belong to its connection to us, not to ours to the backend.
+        source.Headers.TryGetValue("Connection", out var connection);
         foreach (var (name, values) in source.Headers)
         {
-            if (!ProxyHeaders.IsForwardedToBackend(name))
+            if (ProxyHeaders.IsHopByHop(name) || source.Credentials.Contains(name) || ProxyHeaders.IsNominated(connection, name))
             {
                 continue;
             }
@@ -134,6 +136,17 @@ public sealed partial class HttpBackendClient : IBackendClient
                 name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
+            }
+
+            foreach (var value in values)
+            {
+                // HttpClient would refuse it at send time, which the client would see as a 502 from the backend.
+                if (value is not null && !ProxyHeaders.IsSendableValue(value))
+                {
+                    request.Dispose();
+                    throw ControlPolicyException.InvalidRequest(
+                        $"The header '{name}' has a value with characters other than printable ASCII; it cannot be forwarded.");
+                }
             }
 
             if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && request.Content is not null)
@@ -179,7 +192,49 @@ public sealed partial class HttpBackendClient : IBackendClient
     {
         var text = baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + path.TrimStart('/');
         var query = string.IsNullOrEmpty(baseUrl.Query) ? queryString : baseUrl.Query + (string.IsNullOrEmpty(queryString) ? string.Empty : "&" + queryString.TrimStart('?'));
-        return new Uri(text + query, UriKind.Absolute);
+        var target = new Uri(text + query, UriKind.Absolute);
+
+        // Defense in depth behind the route checks (and for paths a policy built): Uri removes dot segments and turns
+        // '\' into '/', so a path can climb out of BaseUrl's own path, and the backend's key would go with it.
+        return IsBelow(baseUrl, target)
+            ? target
+            : throw ControlPolicyException.InvalidRequest("The request path does not stay below the backend's base URL.");
+    }
+
+    /// <summary>
+    /// Whether <paramref name="target"/> is on the same server as <paramref name="baseUrl"/>, under its path, and holds no
+    /// segment a server could still resolve upwards (<c>.</c>, <c>..</c>, or their escaped or backslash forms).
+    /// </summary>
+    private static bool IsBelow(Uri baseUrl, Uri target)
+    {
+        if (Uri.Compare(baseUrl, target, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) != 0)
+        {
+            return false;
+        }
+
+        var basePath = baseUrl.AbsolutePath.AsSpan().TrimEnd('/');
+        var targetPath = target.AbsolutePath.AsSpan();
+        if (!targetPath.StartsWith(basePath, StringComparison.Ordinal) || (targetPath.Length > basePath.Length && targetPath[basePath.Length] != '/'))
+        {
+            return false;
+        }
+
+        var below = targetPath[basePath.Length..];
+        if (below.Contains('\\') || below.Contains("%2e", StringComparison.OrdinalIgnoreCase) ||
+            below.Contains("%2f", StringComparison.OrdinalIgnoreCase) || below.Contains("%5c", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        foreach (var range in below.Split('/'))
+        {
+            if (below[range] is "." or "..")
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static TargetCache? _lastTarget;
@@ -192,9 +247,11 @@ public sealed partial class HttpBackendClient : IBackendClient
 
     private static void CopyResponseHeaders(HttpResponseMessage response, HttpHeaderDictionary target, bool keepContentLength)
     {
+        // Headers the backend's Connection header names belong to its connection to us, not to ours to the client.
+        response.Headers.NonValidated.TryGetValues("Connection", out var connection);
         foreach (var header in response.Headers.NonValidated)
         {
-            if (!ProxyHeaders.IsHopByHop(header.Key))
+            if (!ProxyHeaders.IsHopByHop(header.Key) && !IsNominated(connection, header.Key))
             {
                 target[header.Key] = ToStringValues(header.Value);
             }
@@ -217,10 +274,23 @@ public sealed partial class HttpBackendClient : IBackendClient
                 continue;
             }
 
-            if (!ProxyHeaders.IsHopByHop(header.Key))
+            if (!ProxyHeaders.IsHopByHop(header.Key) && !IsNominated(connection, header.Key))
             {
                 target[header.Key] = ToStringValues(header.Value);
             }
+        }
+
+        static bool IsNominated(HeaderStringValues connection, string name)
+        {
+            foreach (var value in connection)
+            {
+                if (ProxyHeaders.IsNominated(value, name))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 
