@@ -118,7 +118,7 @@ internal static class LiteralPath
         return CheckSegments(path);
     }
 
-    /// <summary>An empty segment (<c>//</c>) or a <c>.</c> / <c>..</c> segment; one trailing slash is allowed.</summary>
+    /// <summary>An empty segment (<c>//</c>), a <c>.</c> / <c>..</c> segment, or one ending in a dot; one trailing slash is allowed.</summary>
     private static string? CheckSegments(ReadOnlySpan<char> path)
     {
         if (path.IsEmpty || path is "/")
@@ -144,6 +144,12 @@ internal static class LiteralPath
             if (segment is "." or "..")
             {
                 return "it has a '.' or '..' segment";
+            }
+
+            // Some servers (IIS among them) drop trailing dots, so `completions.` could reach a policed endpoint there.
+            if (segment[^1] == '.')
+            {
+                return "a segment ends with '.'";
             }
         }
 

@@ -34,6 +34,8 @@ public class LiteralPathCheckTests
     [TestCase("/v1/a%7f")]
     [TestCase("/v1/a b")]
     [TestCase("/v1/a#b")]
+    [TestCase("/v1/chat/completions.")]
+    [TestCase("/v1/models/gpt-4o./x")]
     public void CheckRaw_NonCanonicalPath_Refuses(string path)
     {
         Assert.That(LiteralPath.CheckRaw(path), Is.Not.Null);

@@ -50,6 +50,24 @@ public class SdkBackendTests
     }
 
     [Test]
+    public async Task ChatCompletion_SdkClientBackendConnectionNamesHeader_HeaderIsNotForwardedToClient()
+    {
+        _backend.Handler = c =>
+        {
+            c.Response.Headers.Connection = "X-Backend-Hop";
+            c.Response.Headers["X-Backend-Hop"] = "connection-only";
+            c.Response.Headers["X-Kept"] = "yes";
+            return FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}""");
+        };
+        using var http = _app.CreateClient();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.That(response.Headers.Contains("X-Kept"), Is.True);
+        Assert.That(response.Headers.Contains("X-Backend-Hop"), Is.False);
+    }
+
+    [Test]
     public async Task Streaming_SdkClient_StreamsThrough()
     {
         _backend.Handler = c => FakeBackend.Sse(

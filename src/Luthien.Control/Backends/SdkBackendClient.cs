@@ -119,6 +119,7 @@ public sealed partial class SdkBackendClient : IBackendClient
         {
             string? contentType = null;
             long? contentLength = null;
+            response.Headers.TryGetValue("Connection", out var connection);
             foreach (var (name, value) in response.Headers)
             {
                 if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
@@ -129,8 +130,9 @@ public sealed partial class SdkBackendClient : IBackendClient
                 {
                     contentLength = long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
                 }
-                else if (!ProxyHeaders.IsHopByHop(name))
+                else if (!ProxyHeaders.IsHopByHop(name) && (connection is null || !ProxyHeaders.IsNominated(connection.AsSpan(), name)))
                 {
+                    // Headers the backend's Connection header names belong to that connection only, as on the raw path.
                     transaction.Response.Headers[name] = value;
                 }
             }
