@@ -57,10 +57,15 @@ public sealed class ChatCompletionRequest
             throw ControlPolicyException.InvalidRequest(
                 $"The request body is not valid JSON (a single value, at most {JsonHygiene.MaxDepth} levels deep, no property name repeated).");
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check reads property names, and one with an unpaired surrogate escape cannot be read.
+            throw InvalidText();
+        }
 
         if (!JsonHygiene.HasValidText(utf8Json))
         {
-            throw ControlPolicyException.InvalidRequest("The request body is not valid UTF-8 or holds an unpaired surrogate escape.");
+            throw InvalidText();
         }
 
         if (node is not JsonObject obj)
@@ -80,6 +85,9 @@ public sealed class ChatCompletionRequest
 
         return new ChatCompletionRequest(obj);
     }
+
+    private static ControlPolicyException InvalidText() =>
+        ControlPolicyException.InvalidRequest("The request body is not valid UTF-8 or holds an unpaired surrogate escape.");
 
     /// <summary>Wraps an existing JSON object without validating it.</summary>
     /// <param name="payload">The request body.</param>

@@ -82,6 +82,8 @@ internal static class JsonHygiene
         }
     }
 
+    private const string InvalidText = "the body is not valid UTF-8 or holds an unpaired surrogate escape.";
+
     /// <summary>
     /// Checks a buffered body the library must read: one JSON object, nothing after it, readable throughout. Returns why
     /// it is not, in words that hold no part of the body (a parser's message may quote a property name), or
@@ -98,12 +100,17 @@ internal static class JsonHygiene
                 return "the body is not a JSON object.";
             }
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check reads property names: one with an unpaired surrogate escape cannot be read.
+            return InvalidText;
+        }
         catch (JsonException)
         {
             return $"the body is not one valid JSON value (or it is nested deeper than {MaxDepth} levels, or repeats a property name).";
         }
 
-        return HasValidText(json.Span) ? null : "the body is not valid UTF-8 or holds an unpaired surrogate escape.";
+        return HasValidText(json.Span) ? null : InvalidText;
     }
 
     /// <summary>Reads the code unit of a <c>\uXXXX</c> escape starting at <paramref name="at"/>.</summary>

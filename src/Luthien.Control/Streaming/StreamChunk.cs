@@ -187,8 +187,9 @@ public sealed class StreamChunk
             json = node as JsonObject;
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a property name with an unpaired surrogate escape, met by the duplicate check.
             return false;
         }
     }
