@@ -461,13 +461,22 @@ internal static class ChoiceScanner
     /// <summary>Records the property name under the reader if it is one the scanner reads; false if it was seen before.</summary>
     private static bool FirstTime(ref Utf8JsonReader reader, ref Seen seen)
     {
-        var field = reader.ValueTextEquals("index"u8) ? Seen.Index
-            : reader.ValueTextEquals("delta"u8) ? Seen.Delta
-            : reader.ValueTextEquals("content"u8) ? Seen.Content
-            : reader.ValueTextEquals("finish_reason"u8) ? Seen.FinishReason
-            : reader.ValueTextEquals("tool_calls"u8) ? Seen.ToolCalls
-            : reader.ValueTextEquals("function_call"u8) ? Seen.FunctionCall
-            : Seen.None;
+        // An unescaped name is told by its length first: most names are compared once, or not at all.
+        var field = (reader.ValueIsEscaped ? -1 : reader.ValueSpan.Length) switch
+        {
+            5 => reader.ValueTextEquals("index"u8) ? Seen.Index : reader.ValueTextEquals("delta"u8) ? Seen.Delta : Seen.None,
+            7 => reader.ValueTextEquals("content"u8) ? Seen.Content : Seen.None,
+            10 => reader.ValueTextEquals("tool_calls"u8) ? Seen.ToolCalls : Seen.None,
+            13 => reader.ValueTextEquals("finish_reason"u8) ? Seen.FinishReason : reader.ValueTextEquals("function_call"u8) ? Seen.FunctionCall : Seen.None,
+            -1 => reader.ValueTextEquals("index"u8) ? Seen.Index
+                : reader.ValueTextEquals("delta"u8) ? Seen.Delta
+                : reader.ValueTextEquals("content"u8) ? Seen.Content
+                : reader.ValueTextEquals("finish_reason"u8) ? Seen.FinishReason
+                : reader.ValueTextEquals("tool_calls"u8) ? Seen.ToolCalls
+                : reader.ValueTextEquals("function_call"u8) ? Seen.FunctionCall
+                : Seen.None,
+            _ => Seen.None,
+        };
         if ((seen & field) != 0)
         {
             return false;

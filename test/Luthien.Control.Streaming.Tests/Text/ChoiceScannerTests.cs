@@ -174,6 +174,7 @@ public class ChoiceScannerTests
     [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET","content":"safe"}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET"},"delta":{"content":"safe"}}]}""")]
     [TestCase("""{"choices":[{"index":0,"index":1,"delta":{"content":"x"}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET","con\u0074ent":"safe"}}]}""")]
     public void TryScan_FieldItReadsRepeated_GivesUp(string json)
     {
         Assert.That(Scan(json).Ok, Is.False);
