@@ -34,8 +34,8 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         var credentials = Rules().Credentials;
         return HandleAsync(context, path, async limit =>
         {
-            var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
-            var chat = ChatCompletionRequest.Parse(body);
+            using var body = await ReadBodyAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+            var chat = ChatCompletionRequest.Parse(body.Span);
             var request = TransactionRequest.ForChat(chat, CopyHeaders(context.Request.Headers), path);
             request.Credentials = credentials;
             return request;
@@ -494,50 +494,19 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     private static ControlPolicyException TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes.");
 
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the request body into a pooled buffer that grows with the bytes that arrive: a declared length over the limit
+    /// is refused unread, and never decides how much memory is taken.
+    /// </summary>
+    private static ValueTask<BodyBuffer> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > limit)
-        {
-            throw TooLarge(limit);
-        }
-
-        if (request.ContentLength is { } declared)
-        {
-            // The usual case: the length is known, so the body is read straight into an array of that size.
-            var exact = new byte[declared];
-            var filled = 0;
-            int count;
-            while (filled < exact.Length && (count = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                filled += count;
-            }
-
-            return filled == exact.Length
-                ? exact
-                : throw ControlPolicyException.InvalidRequest("The request body ended before its declared length.");
-        }
-
-        using var buffer = new MemoryStream(4096);
-        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            int read;
-            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    throw TooLarge(limit);
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return buffer.ToArray();
+        var body = request.Body;
+        return BoundedBodyReader.ReadAsync(
+            into => body.ReadAsync(into, cancellationToken),
+            request.ContentLength,
+            limit,
+            () => TooLarge(limit),
+            () => ControlPolicyException.InvalidRequest("The request body ended before its declared length."));
     }
 
     private static HttpHeaderDictionary CopyHeaders(IHeaderDictionary headers)

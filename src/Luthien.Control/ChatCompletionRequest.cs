@@ -37,7 +37,8 @@ public sealed class ChatCompletionRequest
         Payload["stream_options"] is JsonObject o && o["include_usage"] is JsonValue v && v.TryGetValue(out bool b) && b;
 
     /// <summary>
-    /// Parses and validates a request body: it must be a JSON object with a non-empty <c>messages</c> array.
+    /// Parses and validates a request body: it must be a JSON object with a non-empty <c>messages</c> array, valid UTF-8
+    /// without unpaired surrogate escapes, at most 64 levels deep, with no property name repeated in any object.
     /// </summary>
     /// <param name="utf8Json">The body bytes.</param>
     /// <returns>The parsed request.</returns>
@@ -47,11 +48,24 @@ public sealed class ChatCompletionRequest
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = 128 });
+            // Syntax, depth and duplicate property names are the parser's checks; what it leaves to the first string
+            // read (UTF-8, surrogate escapes) is checked once over the raw bytes, so no later read can fail with a 500.
+            node = JsonNode.Parse(utf8Json, documentOptions: JsonHygiene.DocumentOptions);
         }
         catch (JsonException)
         {
-            throw ControlPolicyException.InvalidRequest("The request body is not valid JSON.");
+            throw ControlPolicyException.InvalidRequest(
+                $"The request body is not valid JSON (a single value, at most {JsonHygiene.MaxDepth} levels deep, no property name repeated).");
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check reads property names, and one with an unpaired surrogate escape cannot be read.
+            throw InvalidText();
+        }
+
+        if (!JsonHygiene.HasValidText(utf8Json))
+        {
+            throw InvalidText();
         }
 
         if (node is not JsonObject obj)
@@ -71,6 +85,9 @@ public sealed class ChatCompletionRequest
 
         return new ChatCompletionRequest(obj);
     }
+
+    private static ControlPolicyException InvalidText() =>
+        ControlPolicyException.InvalidRequest("The request body is not valid UTF-8 or holds an unpaired surrogate escape.");
 
     /// <summary>Wraps an existing JSON object without validating it.</summary>
     /// <param name="payload">The request body.</param>

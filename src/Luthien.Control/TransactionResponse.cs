@@ -48,7 +48,8 @@ public sealed class TransactionResponse
 
     /// <summary>
     /// The buffered body parsed as JSON (parsed on first use); <see langword="null"/> if there is no buffered body or it
-    /// is not JSON. Reading it leaves the body's bytes as they are; to change the answer, change the node and assign it
+    /// is not JSON (or is deeper than 64 levels, or repeats a property name: a backend's chat answer that is any of these is
+    /// refused before policies run). Reading it leaves the body's bytes as they are; to change the answer, change the node and assign it
     /// back (or use <see cref="UpdateChoiceMessages"/>), and the client receives its serialized form.
     /// </summary>
     public JsonNode? Payload
@@ -60,7 +61,8 @@ public sealed class TransactionResponse
                 _payloadParsed = true;
                 try
                 {
-                    _payload = _body.IsEmpty ? null : JsonNode.Parse(_body.Span);
+                    // The options a backend's answer was validated with, so that a body the reader accepted always parses.
+                    _payload = _body.IsEmpty ? null : JsonNode.Parse(_body.Span, documentOptions: JsonHygiene.DocumentOptions);
                 }
                 catch (JsonException)
                 {

@@ -18,6 +18,42 @@ public class ChatCompletionRequestTests
         Assert.That(ex.Code, Is.EqualTo("invalid_request"));
     }
 
+    [TestCase("""{"messages":[{"role":"user","content":"\ud800"}]}""")]
+    [TestCase("""{"messages":[{"role":"user","content":"x\udc00"}]}""")]
+    [TestCase("""{"messages":[{"role":"user","content":"hi"}],"\ud800":1}""")]
+    public void Parse_UnpairedSurrogateEscape_ThrowsInvalidRequest(string body)
+    {
+        AssertInvalidRequest(Encoding.UTF8.GetBytes(body));
+    }
+
+    [Test]
+    public void Parse_InvalidUtf8InString_ThrowsInvalidRequest()
+    {
+        AssertInvalidRequest([.. """{"messages":[{"role":"user","content":"x"""u8, 0xFF, .. "\"}]}"u8]);
+    }
+
+    [Test]
+    public void Parse_InvalidUtf8InPropertyName_ThrowsInvalidRequest()
+    {
+        AssertInvalidRequest([.. """{"messages":[{"role":"user","content":"x"}],"a"""u8, 0xC3, .. "\":1}"u8]);
+    }
+
+    [TestCase("""{"messages":[{"role":"user","content":"x"}],"model":"a","model":"b"}""")]
+    [TestCase("""{"messages":[{"role":"user","content":"x","content":"y"}]}""")]
+    [TestCase("""{"messages":[{"role":"user","content":"x"}],"model":"a","mod\u0065l":"b"}""")]
+    public void Parse_DuplicatePropertyName_ThrowsInvalidRequest(string body)
+    {
+        AssertInvalidRequest(Encoding.UTF8.GetBytes(body));
+    }
+
+    [Test]
+    public void Parse_NestedDeeperThanLimit_ThrowsInvalidRequest()
+    {
+        var body = """{"messages":[{"role":"user","content":"x"}],"deep":""" + new string('[', 70) + new string(']', 70) + "}";
+
+        AssertInvalidRequest(Encoding.UTF8.GetBytes(body));
+    }
+
     [Test]
     public void Parse_ValidBody_ExposesTypedFieldsAndKeepsUnknownOnes()
     {
@@ -45,5 +81,13 @@ public class ChatCompletionRequestTests
             """{"messages":[{"role":"system","content":"one"},{"role":"user","content":[{"type":"text","text":"two"},{"type":"image_url","image_url":{"url":"x"}}]}]}"""u8);
 
         Assert.That(request.EnumerateMessageTexts(), Is.EqualTo(new[] { "one", "two" }));
+    }
+
+    private static void AssertInvalidRequest(byte[] body)
+    {
+        var ex = Assert.Throws<ControlPolicyException>(() => ChatCompletionRequest.Parse(body));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(400));
+        Assert.That(ex.Code, Is.EqualTo("invalid_request"));
     }
 }

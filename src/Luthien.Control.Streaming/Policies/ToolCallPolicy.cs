@@ -104,8 +104,11 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         ArgumentNullException.ThrowIfNull(context);
         var state = context.GetOrCreateState(() => new StreamState());
 
-        // Cheap pre-check: a chunk that mentions no call and nothing is held passes untouched, unparsed.
-        var mentionsCall = chunk.IsModified || chunk.Data.Span.IndexOf("\"tool_calls\""u8) >= 0 || chunk.Data.Span.IndexOf("\"function_call\""u8) >= 0;
+        // Cheap pre-check: a chunk that mentions no call and nothing is held passes untouched, unparsed. A chunk with a
+        // \u escape is read: "tool\u005fcalls" is tool_calls to a client, and invisible to a byte search.
+        var data = chunk.IsModified ? default : chunk.Data.Span;
+        var mentionsCall = chunk.IsModified || data.IndexOf("\"tool_calls\""u8) >= 0 || data.IndexOf("\"function_call\""u8) >= 0 ||
+            data.IndexOf("\\u"u8) >= 0;
         if (!mentionsCall && state.Pending.Count == 0 && state.Blocked.Count == 0)
         {
             context.Emit(chunk);

@@ -182,6 +182,14 @@ internal static class ChoiceScanner
     private static bool TryWalkChoices<T>(ReadOnlySpan<byte> json, T into, ChoiceReader<T> readChoice, ChunkShapeCache? shapes, out bool hasChoices)
     {
         hasChoices = false;
+
+        // The reader leaves UTF-8 to the first string read; a chunk with invalid bytes anywhere goes to the tree path,
+        // which refuses it. (The shape paths need no such check: their fixed bytes were read here first.)
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            return false;
+        }
+
         int valueAt;
         if (shapes is not null && shapes.MatchesPrefix(json))
         {
@@ -222,6 +230,11 @@ internal static class ChoiceScanner
         }
         catch (JsonException)
         {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString met text it cannot transcode (an unpaired surrogate escape): the tree path refuses the chunk.
             return false;
         }
 
@@ -361,14 +374,24 @@ internal static class ChoiceScanner
 
     private static readonly System.Buffers.SearchValues<byte> Structural = System.Buffers.SearchValues.Create("\"{}[]"u8);
 
+    /// <remarks>
+    /// A field it reads that appears twice makes it give up: JSON readers disagree on which copy counts, so the chunk is
+    /// left to the tree path, which refuses repeated names.
+    /// </remarks>
     private static bool TryReadChoice(ref Utf8JsonReader reader, List<ChoiceDelta> into)
     {
         var index = 0;
         string? content = null;
         string? finish = null;
         var other = false;
+        var seen = Seen.None;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            if (!FirstTime(ref reader, ref seen))
+            {
+                return false;
+            }
+
             if (reader.ValueTextEquals("index"u8))
             {
                 reader.Read();
@@ -390,8 +413,14 @@ internal static class ChoiceScanner
                     return false;
                 }
 
+                var seenInDelta = Seen.None;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
+                    if (!FirstTime(ref reader, ref seenInDelta))
+                    {
+                        return false;
+                    }
+
                     if (reader.ValueTextEquals("content"u8))
                     {
                         reader.Read();
@@ -416,12 +445,59 @@ internal static class ChoiceScanner
         return reader.TokenType == JsonTokenType.EndObject;
     }
 
+    /// <summary>The fields the scanner reads, to notice one that appears twice in the same object.</summary>
+    [Flags]
+    private enum Seen
+    {
+        None = 0,
+        Index = 1,
+        FinishReason = 2,
+        Delta = 4,
+        Content = 8,
+        ToolCalls = 16,
+        FunctionCall = 32,
+    }
+
+    /// <summary>Records the property name under the reader if it is one the scanner reads; false if it was seen before.</summary>
+    private static bool FirstTime(ref Utf8JsonReader reader, ref Seen seen)
+    {
+        // An unescaped name is told by its length first: most names are compared once, or not at all.
+        var field = (reader.ValueIsEscaped ? -1 : reader.ValueSpan.Length) switch
+        {
+            5 => reader.ValueTextEquals("index"u8) ? Seen.Index : reader.ValueTextEquals("delta"u8) ? Seen.Delta : Seen.None,
+            7 => reader.ValueTextEquals("content"u8) ? Seen.Content : Seen.None,
+            10 => reader.ValueTextEquals("tool_calls"u8) ? Seen.ToolCalls : Seen.None,
+            13 => reader.ValueTextEquals("finish_reason"u8) ? Seen.FinishReason : reader.ValueTextEquals("function_call"u8) ? Seen.FunctionCall : Seen.None,
+            -1 => reader.ValueTextEquals("index"u8) ? Seen.Index
+                : reader.ValueTextEquals("delta"u8) ? Seen.Delta
+                : reader.ValueTextEquals("content"u8) ? Seen.Content
+                : reader.ValueTextEquals("finish_reason"u8) ? Seen.FinishReason
+                : reader.ValueTextEquals("tool_calls"u8) ? Seen.ToolCalls
+                : reader.ValueTextEquals("function_call"u8) ? Seen.FunctionCall
+                : Seen.None,
+            _ => Seen.None,
+        };
+        if ((seen & field) != 0)
+        {
+            return false;
+        }
+
+        seen |= field;
+        return true;
+    }
+
     private static bool TryReadChoiceCalls(ref Utf8JsonReader reader, List<(int Choice, int Call)> calls)
     {
         var index = 0;
         var first = calls.Count; // the choice's index may come after its delta: filled in at the end
+        var seen = Seen.None;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            if (!FirstTime(ref reader, ref seen))
+            {
+                return false;
+            }
+
             if (reader.ValueTextEquals("index"u8))
             {
                 reader.Read();
@@ -438,8 +514,14 @@ internal static class ChoiceScanner
                     return false;
                 }
 
+                var seenInDelta = Seen.None;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
+                    if (!FirstTime(ref reader, ref seenInDelta))
+                    {
+                        return false;
+                    }
+
                     if (reader.ValueTextEquals("tool_calls"u8))
                     {
                         reader.Read();
@@ -461,8 +543,14 @@ internal static class ChoiceScanner
                             }
 
                             var call = 0;
+                            var seenInCall = Seen.None;
                             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                             {
+                                if (!FirstTime(ref reader, ref seenInCall))
+                                {
+                                    return false;
+                                }
+
                                 if (reader.ValueTextEquals("index"u8))
                                 {
                                     reader.Read();

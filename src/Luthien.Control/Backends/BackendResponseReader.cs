@@ -1,6 +1,8 @@
-using System.Buffers;
+using System.IO.Compression;
 using System.Net.Http.Headers;
+using Luthien.Control.Json;
 using Luthien.Control.Streaming;
+using Luthien.Control.Transport;
 
 namespace Luthien.Control.Backends;
 
@@ -12,6 +14,12 @@ internal static class BackendResponseReader
     /// anything else (JSON, backend errors) is read whole, within the size limit. <c>owner</c> is released once the
     /// answer has been consumed (by the iterator, for streams).
     /// </summary>
+    /// <remarks>
+    /// A successful answer to a chat request is what policies read, so it must be readable or it is refused (502
+    /// <c>backend_invalid_response</c>) rather than passed on unread: the kind the request asked for (an event stream for
+    /// <c>"stream": true</c>, else not), and a buffered body that is one valid JSON object, decoded first if it came
+    /// compressed. Backend errors (non-2xx) pass as they are.
+    /// </remarks>
     public static async ValueTask ApplyAsync(
         Transaction transaction,
         int status,
@@ -29,18 +37,54 @@ internal static class BackendResponseReader
         {
             target.SetBodyStream(status, body, contentType);
             target.Owner = owner;
+            return;
         }
-        else if (status is >= 200 and < 300 && IsEventStream(contentType))
+
+        var isEventStream = IsEventStream(contentType);
+        var policed = status is >= 200 and < 300;
+        if (policed && (transaction.Request.Chat?.Stream ?? false) != isEventStream)
+        {
+            throw BackendException.InvalidResponse(isEventStream
+                ? "a request without \"stream\": true was answered with an event stream."
+                : "a \"stream\": true request was answered with something other than text/event-stream.");
+        }
+
+        if (policed && isEventStream)
         {
             // The iterator owns the backend response from here on and releases it when disposed.
             target.SetStream(status, streamReader.Read(body, owner, options.Timeouts.FirstChunk, options.Timeouts.Idle));
+            return;
         }
-        else
+
+        var limit = options.Limits.MaxResponseBodyBytes;
+        var decoder = policed ? OpenDecoder(target.Headers, body, contentLength, limit) : null;
+        BodyBuffer buffer;
+        try
         {
-            var bytes = await ReadBoundedAsync(body, contentLength, options.Limits.MaxResponseBodyBytes, options.Timeouts.Idle, timeProvider, cancellationToken).ConfigureAwait(false);
-            target.SetBody(status, bytes, contentType);
-            owner.Dispose();
+            buffer = await ReadBoundedAsync(decoder ?? body, decoder is null ? contentLength : null, limit, options.Timeouts.Idle, timeProvider, cancellationToken).ConfigureAwait(false);
         }
+        finally
+        {
+            if (decoder is not null)
+            {
+                await decoder.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        using var owned = buffer;
+        if (decoder is not null)
+        {
+            // The client gets the decoded bytes, and their length.
+            target.Headers.Remove("Content-Encoding");
+        }
+
+        if (policed && JsonHygiene.ValidateObject(buffer.Memory) is { } reason)
+        {
+            throw BackendException.InvalidResponse(reason);
+        }
+
+        target.SetBody(status, buffer.DetachMemory(), contentType);
+        owner.Dispose();
     }
 
     private static bool IsEventStream(string? contentType) =>
@@ -48,16 +92,63 @@ internal static class BackendResponseReader
         string.Equals(parsed.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Reads a whole body, failing past <paramref name="limit"/> bytes or after <paramref name="idle"/> of silence. With a
-    /// declared length the body is read straight into an array of that size.
+    /// A stream that decodes the body per its <c>Content-Encoding</c>, or <see langword="null"/> when it is not encoded.
+    /// An encoding the library cannot decode is refused: the policies could not read the body, and passing it on unread
+    /// would let through whatever it hides.
     /// </summary>
-    internal static async Task<byte[]> ReadBoundedAsync(Stream body, long? contentLength, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
+    private static Stream? OpenDecoder(HttpHeaderDictionary headers, Stream body, long? contentLength, long limit)
     {
+        if (!headers.TryGetValue("Content-Encoding", out var values))
+        {
+            return null;
+        }
+
+        string? coding = null;
+        foreach (var value in values)
+        {
+            foreach (var part in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (part.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                if (coding is not null)
+                {
+                    throw BackendException.InvalidResponse("the body is encoded more than once.");
+                }
+
+                coding = part;
+            }
+        }
+
+        if (coding is null)
+        {
+            return null;
+        }
+
+        // Even compressed, a body declared over the limit is refused unread.
         if (contentLength > limit)
         {
             throw TooLarge(limit);
         }
 
+        return coding.ToLowerInvariant() switch
+        {
+            "gzip" or "x-gzip" => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
+            "deflate" => new ZLibStream(body, CompressionMode.Decompress, leaveOpen: true),
+            "br" => new BrotliStream(body, CompressionMode.Decompress, leaveOpen: true),
+            _ => throw BackendException.InvalidResponse("the body has a content-encoding the library cannot decode."),
+        };
+    }
+
+    /// <summary>
+    /// Reads a whole body, failing past <paramref name="limit"/> bytes (decoded bytes, when <paramref name="body"/>
+    /// decodes) or after <paramref name="idle"/> of silence. Memory grows with the bytes that arrive, whatever the
+    /// declared length says.
+    /// </summary>
+    internal static async Task<BodyBuffer> ReadBoundedAsync(Stream body, long? contentLength, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
         using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         using var forward = cancellationToken.ForwardTo(idleCts);
         async ValueTask<int> ReadAsync(Memory<byte> into)
@@ -71,49 +162,25 @@ internal static class BackendResponseReader
             {
                 throw BackendException.Timeout("its response body");
             }
+            catch (InvalidDataException)
+            {
+                // The decoder's word for compressed data that is not what its encoding says.
+                throw BackendException.InvalidResponse("the body cannot be decoded per its content-encoding.");
+            }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
                 throw BackendException.Unavailable(ex);
             }
         }
 
-        if (contentLength is { } length)
-        {
-            var exact = new byte[length];
-            var filled = 0;
-            int read;
-            while (filled < exact.Length && (read = await ReadAsync(exact.AsMemory(filled)).ConfigureAwait(false)) > 0)
-            {
-                filled += read;
-            }
-
-            return filled == exact.Length ? exact : throw BackendException.Unavailable(new IOException("The backend's response ended before its declared length."));
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            using var collected = new MemoryStream();
-            int read;
-            while ((read = await ReadAsync(buffer).ConfigureAwait(false)) > 0)
-            {
-                if (collected.Length + read > limit)
-                {
-                    throw TooLarge(limit);
-                }
-
-                collected.Write(buffer, 0, read);
-            }
-
-            return collected.ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return await BoundedBodyReader.ReadAsync(
+            ReadAsync,
+            contentLength,
+            limit,
+            () => TooLarge(limit),
+            () => BackendException.Unavailable(new IOException("The backend's response ended before its declared length."))).ConfigureAwait(false);
     }
 
     private static ControlPolicyException TooLarge(long limit) =>
         new(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", "server_error");
-
 }

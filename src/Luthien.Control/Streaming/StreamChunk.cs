@@ -81,9 +81,14 @@ public sealed class StreamChunk
     }
 
     /// <summary>
-    /// The data parsed as a JSON object (parsed on first use; <see langword="null"/> if it is not an object). A policy that
-    /// changes the returned object must call <see cref="MarkModified"/> so that the change is written.
+    /// The data parsed as a JSON object (parsed on first use; <see langword="null"/> if it is JSON but not an object). A
+    /// policy that changes the returned object must call <see cref="MarkModified"/> so that the change is written.
     /// </summary>
+    /// <exception cref="BackendException">
+    /// The data cannot be read: not JSON, not valid UTF-8, an unpaired surrogate escape, a repeated property name, or
+    /// nested deeper than 64 levels (502 <c>backend_invalid_response</c>). A policy that must read a chunk cannot let it
+    /// pass unread, so the stream ends with an error; chunks no policy reads are never parsed.
+    /// </exception>
     public JsonObject? Json
     {
         get
@@ -91,15 +96,12 @@ public sealed class StreamChunk
             if (!_jsonParsed)
             {
                 ThrowIfReleased();
+                if (!TryParse(_data.Span, out _json))
+                {
+                    throw BackendException.InvalidResponse("a streamed event is not valid JSON.");
+                }
+
                 _jsonParsed = true;
-                try
-                {
-                    _json = JsonNode.Parse(_data.Span) as JsonObject;
-                }
-                catch (JsonException)
-                {
-                    _json = null;
-                }
             }
 
             return _json;
@@ -122,7 +124,19 @@ public sealed class StreamChunk
                 return false;
             }
 
-            return Json is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
+            // Not Json: an event that cannot be read is not taken for an error here; a policy that reads it fails instead.
+            if (!_jsonParsed)
+            {
+                ThrowIfReleased();
+                if (!TryParse(_data.Span, out _json))
+                {
+                    return false;
+                }
+
+                _jsonParsed = true;
+            }
+
+            return _json is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
         }
     }
 
@@ -155,6 +169,28 @@ public sealed class StreamChunk
         {
             _pooled = null;
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses event data with the library's rules; false if it cannot be read, true with null if not an object.</summary>
+    private static bool TryParse(ReadOnlySpan<byte> data, out JsonObject? json)
+    {
+        json = null;
+        try
+        {
+            var node = JsonNode.Parse(data, documentOptions: JsonHygiene.DocumentOptions);
+            if (!JsonHygiene.HasValidText(data))
+            {
+                return false;
+            }
+
+            json = node as JsonObject;
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: a property name with an unpaired surrogate escape, met by the duplicate check.
+            return false;
         }
     }
 

@@ -160,4 +160,56 @@ public class ResponseContentPolicyTests
     {
         Assert.Throws<ArgumentException>(() => ResponseContentPolicy.ParseAction(action));
     }
+
+    [Test]
+    public void ProcessChunk_ChunkNotJson_ThrowsInvalidResponse()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await StreamAsync(policy, Chunks.Role(), "{\"choices\":[{\"delta\":{\"content\":\"SECRET-123456\"}}]", Chunks.Finish()));
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    [Test]
+    public void ProcessChunk_ContentRepeatedInDelta_ThrowsInvalidResponse()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
+        const string twice = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"SECRET-123456","content":"ok"},"finish_reason":null}]}""";
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await StreamAsync(policy, Chunks.Role(), twice, Chunks.Finish()));
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    [Test]
+    public void ProcessChunk_InvalidUtf8InContent_ThrowsInvalidResponse()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
+        var bad = Encoding.UTF8.GetBytes(Chunks.Content("SECRET-123456 x"));
+        bad[Array.LastIndexOf(bad, (byte)'x')] = 0xFF;
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ByteChunksIterator(Encoding.UTF8.GetBytes(Chunks.Content("first")), bad));
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () =>
+        {
+            await policy.ApplyAsync(transaction, default);
+            await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+        });
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    /// <summary>Chunks from raw bytes, for data a string cannot hold.</summary>
+    private sealed class ByteChunksIterator(params byte[][] chunks) : StreamingResponseIterator
+    {
+        public override async IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        {
+            foreach (var chunk in chunks)
+            {
+                await Task.Yield();
+                yield return StreamChunk.FromUtf8(chunk);
+            }
+        }
+    }
 }

@@ -129,4 +129,24 @@ public class ToolCallPolicyTests
     {
         Assert.Throws<ArgumentException>(() => _ = new ToolCallPolicy(null, null));
     }
+
+    [Test]
+    public void ProcessChunk_ChunkMentioningToolCallsNotJson_ThrowsInvalidResponse()
+    {
+        const string broken = """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"rm_rf""";
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await StreamAsync(new ToolCallPolicy(["get_weather"]), Request, Chunks.Role(), broken));
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    [Test]
+    public async Task ProcessChunk_ToolCallsNameEscaped_IsStillJudged()
+    {
+        var escaped = Chunks.ToolStart(0, "call_x", "rm_rf").Replace("\"tool_calls\"", "\"tool\\u005fcalls\"", StringComparison.Ordinal);
+
+        var chunks = await StreamAsync(new ToolCallPolicy(["get_weather"]), Request, Chunks.Role(), escaped, Chunks.Finish("tool_calls"));
+
+        Assert.That(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)), Has.None.Contains("rm_rf"));
+    }
 }

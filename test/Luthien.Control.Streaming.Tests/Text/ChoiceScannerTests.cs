@@ -142,4 +142,58 @@ public class ChoiceScannerTests
 
         Assert.That(shapes.ShapeReads, Is.EqualTo(2), "the two fragments that repeat the one before them are read by their shape");
     }
+
+    [Test]
+    public void TryScan_InvalidUtf8InContent_GivesUp()
+    {
+        var choices = new List<ChoiceDelta>();
+
+        var ok = ChoiceScanner.TryScan(WithInvalidUtf8InContent(), choices, null, out _);
+
+        Assert.That(ok, Is.False);
+    }
+
+    [Test]
+    public void TryScan_InvalidUtf8InContentOfLearnedShape_GivesUp()
+    {
+        var shapes = new ChunkShapeCache();
+        var choices = new List<ChoiceDelta>();
+        ChoiceScanner.TryScan(Encoding.UTF8.GetBytes(Chunks.Content("first")), choices, shapes, out _);
+
+        var ok = ChoiceScanner.TryScan(WithInvalidUtf8InContent(), choices, shapes, out _);
+
+        Assert.That(ok, Is.False);
+    }
+
+    [Test]
+    public void TryScan_UnpairedSurrogateEscapeInContent_GivesUp()
+    {
+        Assert.That(Scan(Chunks.Content("x").Replace("\"x\"", "\"\\ud800\"", StringComparison.Ordinal)).Ok, Is.False);
+    }
+
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET","content":"safe"}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET"},"delta":{"content":"safe"}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"index":1,"delta":{"content":"x"}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"SECRET","con\u0074ent":"safe"}}]}""")]
+    public void TryScan_FieldItReadsRepeated_GivesUp(string json)
+    {
+        Assert.That(Scan(json).Ok, Is.False);
+    }
+
+    [Test]
+    public void TryScanToolCalls_ToolCallsRepeated_GivesUp()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0}],"tool_calls":[{"index":1}]}}]}""";
+
+        Assert.That(ChoiceScanner.TryScanToolCalls(Encoding.UTF8.GetBytes(json), [], null), Is.False);
+    }
+
+    /// <summary>A text chunk whose content holds a byte that is not UTF-8 (the shape of <see cref="Chunks.Content"/>).</summary>
+    private static byte[] WithInvalidUtf8InContent()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Chunks.Content("secon"));
+        var at = bytes.AsSpan().IndexOf("secon"u8);
+        bytes[at + 4] = 0xFF;
+        return bytes;
+    }
 }

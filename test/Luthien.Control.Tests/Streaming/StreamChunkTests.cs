@@ -78,4 +78,35 @@ public class StreamChunkTests
 
         Assert.That(chunk.Release, Throws.Nothing);
     }
+
+    [TestCase("not json")]
+    [TestCase("""{"choices":[]} junk""")]
+    [TestCase("""{"choices":[],"choices":[]}""")]
+    [TestCase("""{"choices":[{"delta":{"content":"\ud800"}}]}""")]
+    [TestCase("""{"\ud800":1}""")]
+    public void Json_UnreadableData_Throws502InvalidResponse(string data)
+    {
+        var chunk = StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(data));
+
+        var ex = Assert.Throws<BackendException>(() => _ = chunk.Json);
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    [Test]
+    public void Json_InvalidUtf8_Throws502InvalidResponse()
+    {
+        byte[] data = [.. """{"choices":[{"delta":{"content":"x"""u8, 0xFF, .. "\"}}]}"u8];
+        var chunk = StreamChunk.FromUtf8(data);
+
+        Assert.Throws<BackendException>(() => _ = chunk.Json);
+    }
+
+    [Test]
+    public void IsError_UnreadableDataMentioningError_IsFalseWithoutThrowing()
+    {
+        var chunk = StreamChunk.FromUtf8("""{"error": oops"""u8.ToArray());
+
+        Assert.That(chunk.IsError, Is.False);
+    }
 }

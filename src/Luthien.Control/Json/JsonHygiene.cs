@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Luthien.Control.Json;
+
+/// <summary>
+/// What JSON the library accepts from a client or a backend: the reader's own checks (syntax, nothing after the value,
+/// depth, no duplicate property names) plus the two it leaves to the first string read — valid UTF-8 and no unpaired
+/// surrogate escapes. Everything that passes here parses, and every string in it can be read, so a bad input is refused
+/// where it enters instead of failing later in some policy (a 500) or being passed on unread.
+/// </summary>
+internal static class JsonHygiene
+{
+    /// <summary>
+    /// How deep the library reads JSON: requests, buffered answers and stream events alike. System.Text.Json's own
+    /// default, so a policy that deserializes a payload with default options never meets a deeper one.
+    /// </summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The options every client or backend body is parsed with.</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = MaxDepth,
+        AllowDuplicateProperties = false,
+    };
+
+    /// <summary>
+    /// Whether the bytes are valid UTF-8 and every <c>\u</c> escape of a surrogate is half of a pair. The text must be
+    /// syntactically valid JSON for the answer to mean anything (checked by the parse beside it): then every backslash
+    /// starts an escape, so reading them from the left pairs them correctly. Both checks are vectorized searches; a body
+    /// without backslashes costs one UTF-8 validation.
+    /// </summary>
+    public static bool HasValidText(ReadOnlySpan<byte> json)
+    {
+        if (!Utf8.IsValid(json))
+        {
+            return false;
+        }
+
+        var i = 0;
+        while (true)
+        {
+            var next = json[i..].IndexOf((byte)'\\');
+            if (next < 0)
+            {
+                return true;
+            }
+
+            i += next;
+            if (i + 1 >= json.Length)
+            {
+                return false;
+            }
+
+            if (json[i + 1] != (byte)'u')
+            {
+                i += 2; // \\, \", \n…: the escaped byte is never the start of another escape
+                continue;
+            }
+
+            if (!TryReadEscape(json, i, out var unit))
+            {
+                return false;
+            }
+
+            i += 6;
+            if (unit is >= 0xDC00 and <= 0xDFFF)
+            {
+                return false; // a low half with no high half before it
+            }
+
+            if (unit is >= 0xD800 and <= 0xDBFF)
+            {
+                // A high half must be followed at once by a low half.
+                if (!TryReadEscape(json, i, out var low) || low is < 0xDC00 or > 0xDFFF)
+                {
+                    return false;
+                }
+
+                i += 6;
+            }
+        }
+    }
+
+    private const string InvalidText = "the body is not valid UTF-8 or holds an unpaired surrogate escape.";
+
+    /// <summary>
+    /// Checks a buffered body the library must read: one JSON object, nothing after it, readable throughout. Returns why
+    /// it is not, in words that hold no part of the body (a parser's message may quote a property name), or
+    /// <see langword="null"/> when it is.
+    /// </summary>
+    public static string? ValidateObject(ReadOnlyMemory<byte> json)
+    {
+        try
+        {
+            // Over the caller's memory: only the parser's index is allocated (pooled), the bytes are not copied.
+            using var document = JsonDocument.Parse(json, DocumentOptions);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return "the body is not a JSON object.";
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check reads property names: one with an unpaired surrogate escape cannot be read.
+            return InvalidText;
+        }
+        catch (JsonException)
+        {
+            return $"the body is not one valid JSON value (or it is nested deeper than {MaxDepth} levels, or repeats a property name).";
+        }
+
+        return HasValidText(json.Span) ? null : InvalidText;
+    }
+
+    /// <summary>Reads the code unit of a <c>\uXXXX</c> escape starting at <paramref name="at"/>.</summary>
+    private static bool TryReadEscape(ReadOnlySpan<byte> json, int at, out int unit)
+    {
+        unit = 0;
+        return at + 6 <= json.Length && json[at] == (byte)'\\' && json[at + 1] == (byte)'u' && TryHex(json.Slice(at + 2, 4), out unit);
+    }
+
+    private static bool TryHex(ReadOnlySpan<byte> digits, out int value)
+    {
+        value = 0;
+        foreach (var b in digits)
+        {
+            var d = b switch
+            {
+                >= (byte)'0' and <= (byte)'9' => b - '0',
+                >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+                >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
+                _ => -1,
+            };
+            if (d < 0)
+            {
+                return false;
+            }
+
+            value = (value << 4) | d;
+        }
+
+        return true;
+    }
+}
