@@ -38,6 +38,7 @@ internal sealed partial class RootPolicyProvider(IServiceProvider services, IOpt
             new TransactionContextLoggingPolicy(LogLevel.Information, services.GetService<ILogger<TransactionContextLoggingPolicy>>(), services.GetService<TimeProvider>())
             {
                 MaxHeldChunks = options.Limits.MaxHeldChunks,
+                MaxHeldBytes = options.Limits.MaxPendingBytes,
             },
             new SendBackendRequestPolicy(services.GetRequiredService<IBackendClient>()),
         ]) { Name = "default" };

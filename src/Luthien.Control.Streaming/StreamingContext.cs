@@ -10,11 +10,14 @@ public sealed class StreamingContext
     private readonly Queue<StreamChunk> _output = new();
     private readonly List<StreamChunk> _held = [];
     private readonly int _maxHeldChunks;
+    private readonly long _maxHeldBytes;
+    private long _heldBytes;
 
-    internal StreamingContext(Transaction transaction, int maxHeldChunks)
+    internal StreamingContext(Transaction transaction, int maxHeldChunks, long maxHeldBytes = StreamingControlPolicy.DefaultMaxHeldBytes)
     {
         Transaction = transaction;
         _maxHeldChunks = maxHeldChunks;
+        _maxHeldBytes = maxHeldBytes;
     }
 
     /// <summary>The transaction whose response is streamed.</summary>
@@ -59,13 +62,19 @@ public sealed class StreamingContext
 
     /// <summary>Keeps a chunk back until <see cref="ReleaseHeld"/> or <see cref="DiscardHeld"/>.</summary>
     /// <param name="chunk">The chunk.</param>
-    /// <exception cref="ControlPolicyException">More chunks are held than the limit allows.</exception>
+    /// <exception cref="ControlPolicyException">More chunks, or more bytes of chunks, are held than the limits allow.</exception>
     public void Hold(StreamChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         if (_held.Count >= _maxHeldChunks)
         {
             throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"A streaming policy held back more than the limit of {_maxHeldChunks} chunks.", "server_error");
+        }
+
+        _heldBytes += chunk.Size;
+        if (_heldBytes > _maxHeldBytes)
+        {
+            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"A streaming policy held back more than the limit of {_maxHeldBytes} bytes.", "server_error");
         }
 
         _held.Add(chunk);
@@ -80,6 +89,7 @@ public sealed class StreamingContext
         }
 
         _held.Clear();
+        _heldBytes = 0;
     }
 
     /// <summary>Drops every held chunk and returns them, e.g. to emit a rewritten part.</summary>
@@ -87,6 +97,7 @@ public sealed class StreamingContext
     {
         var dropped = _held.ToArray();
         _held.Clear();
+        _heldBytes = 0;
         return dropped;
     }
 

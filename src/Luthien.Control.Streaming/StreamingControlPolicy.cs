@@ -33,6 +33,15 @@ public abstract class StreamingControlPolicy : ControlPolicy
     /// <summary>The most chunks this policy may hold back per stream.</summary>
     public int MaxHeldChunks { get; init; } = DefaultMaxHeldChunks;
 
+    /// <summary>The default limit on the bytes of held chunks (the default of <c>Luthien:Limits:MaxPendingBytes</c>).</summary>
+    public const int DefaultMaxHeldBytes = 1024 * 1024;
+
+    /// <summary>
+    /// The most bytes of chunks this policy may hold back per stream: held chunks are output not yet sent, bounded like
+    /// the rest (<c>Luthien:Limits:MaxPendingBytes</c> for the built-in policies), whatever size the backend's events are.
+    /// </summary>
+    public int MaxHeldBytes { get; init; } = DefaultMaxHeldBytes;
+
     /// <inheritdoc />
     public sealed override async ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
     {

@@ -22,14 +22,16 @@ public static class StreamingPolicies
                 TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>(), s.GetService<TimeProvider>())
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
+                MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
         registry.Register("ResponseContentPolicy", StreamingConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
             new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars)
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
+                MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
         registry.Register("ToolCallPolicy", StreamingConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
-            new ToolCallPolicy(o.AllowedTools, o.BlockedTools) { MaxHeldChunks = Limits(s).MaxHeldChunks });
+            new ToolCallPolicy(o.AllowedTools, o.BlockedTools) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
         return registry;
     }
 

@@ -119,7 +119,8 @@ public sealed class LimitOptions
 
     /// <summary>
     /// The most output per stream written but not yet taken by the client; past it the backend is not read until the
-    /// client catches up (backpressure). Default 1 MiB.
+    /// client catches up (backpressure). Chunks a streaming policy holds back are unsent output too: holding more bytes
+    /// than this ends the stream with a <c>policy_error</c> event. Default 1 MiB.
     /// </summary>
     [Range(1024, int.MaxValue)]
     public int MaxPendingBytes { get; set; } = 1024 * 1024;

@@ -42,7 +42,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
 
     private async IAsyncEnumerable<StreamChunk> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var context = new StreamingContext(_transaction, _policy.MaxHeldChunks);
+        var context = new StreamingContext(_transaction, _policy.MaxHeldChunks, _policy.MaxHeldBytes);
         var completed = false;
 
         // A client that asked for usage still gets the usage chunk when a policy ends the stream early: the upstream is

@@ -64,6 +64,9 @@ public sealed class StreamChunk
     /// <summary>Whether the JSON was changed since the chunk arrived, so that it must be serialized again.</summary>
     public bool IsModified { get; private set; }
 
+    /// <summary>The size of the chunk's bytes as they came (or were last written), without serializing a changed chunk.</summary>
+    internal int Size => _data.Length;
+
     /// <summary>The data bytes as they will be written: the original bytes, or the serialized JSON if modified.</summary>
     public ReadOnlyMemory<byte> Data
     {

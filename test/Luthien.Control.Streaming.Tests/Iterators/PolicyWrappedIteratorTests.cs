@@ -93,6 +93,30 @@ public class PolicyWrappedIteratorTests
     }
 
     [Test]
+    public void Run_HeldBytesOverLimit_Throws()
+    {
+        // Few chunks, but large ones: the chunk count alone would let a backend make a policy hold 1024 x 1 MiB.
+        var big = $"{{\"pad\":\"{new string('x', 10_000)}\"}}";
+        var policy = new ScriptedPolicy { MaxHeldChunks = 1024, MaxHeldBytes = 32 * 1024 };
+
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await RunAsync(policy, new ListStreamingIterator(big, big, big, big, big)));
+
+        Assert.That(ex!.Code, Is.EqualTo("policy_error"));
+        Assert.That(ex.Message, Does.Contain("limit of 32768 bytes"));
+    }
+
+    [Test]
+    public async Task Run_HeldBytesReleasedBeforeLimit_DoNotAddUp()
+    {
+        var big = $"{{\"pad\":\"{new string('x', 10_000)}\",\"release\":1}}";
+        var policy = new ScriptedPolicy { MaxHeldBytes = 16 * 1024 };
+
+        var chunks = await RunAsync(policy, new ListStreamingIterator(big, big, big, big));
+
+        Assert.That(chunks, Has.Count.EqualTo(4));
+    }
+
+    [Test]
     public async Task Run_TwoPolicies_ComposeInChainOrder()
     {
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
