@@ -31,7 +31,7 @@ public class RawSseStreamingIteratorHardeningTests
         await body.WaitForReadAsync();
         body.Send($"data: {Chunk}\n\n");
 
-        Assert.That(await next, Is.True, "the keep-alives kept the stream alive");
+        Assert.That(await next.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, "the keep-alives kept the stream alive");
     }
 
     [Test]
@@ -112,7 +112,8 @@ public class RawSseStreamingIteratorHardeningTests
 
         public async Task WaitForReadAsync()
         {
-            await _reading.Task;
+            // Bounded, so a reader that stopped reading fails the test instead of hanging it.
+            await _reading.Task.WaitAsync(TimeSpan.FromSeconds(10));
             _reading = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
