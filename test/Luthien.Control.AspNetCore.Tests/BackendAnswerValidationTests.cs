@@ -172,7 +172,7 @@ public class BackendAnswerValidationTests
         _backend.Handler = c => FakeBackend.Sse(c, $"data: {good}\n\n", $"data: {broken}\n\n", "data: [DONE]\n\n");
 
         using var response = await PostAsync(stream: true);
-        var (body, aborted) = await ReadUntilEndOrAbortAsync(response);
+        var (body, aborted) = await ResponseReading.ReadToEndOrAbortAsync(response);
 
         Assert.That(body, Does.Contain("\"code\":\"backend_invalid_response\""));
         Assert.That(body, Does.Not.Contain("[DONE]").And.Not.Contain(Secret));
@@ -193,7 +193,7 @@ public class BackendAnswerValidationTests
         };
 
         using var response = await PostAsync(stream: true);
-        var (body, aborted) = await ReadUntilEndOrAbortAsync(response);
+        var (body, aborted) = await ResponseReading.ReadToEndOrAbortAsync(response);
 
         Assert.That(body, Does.Contain("\"code\":\"backend_invalid_response\""));
         Assert.That(body, Does.Not.Contain("[DONE]").And.Not.Contain(Secret));
@@ -206,28 +206,6 @@ public class BackendAnswerValidationTests
         var body = $$"""{"model":"gpt-4o","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         return await http.SendAsync(request, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);
-    }
-
-    /// <summary>Reads a streamed body to its end; a response the server aborts counts as aborted, with what came before.</summary>
-    private static async Task<(string Body, bool Aborted)> ReadUntilEndOrAbortAsync(HttpResponseMessage response)
-    {
-        var text = new StringBuilder();
-        var buffer = new byte[4096];
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync();
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
-            {
-                text.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            }
-
-            return (text.ToString(), false);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            return (text.ToString(), true);
-        }
     }
 
     private static async Task AssertInvalidResponseAsync(HttpResponseMessage response)

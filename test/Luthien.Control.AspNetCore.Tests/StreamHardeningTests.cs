@@ -83,7 +83,7 @@ public class StreamHardeningTests
         {
             using var http = new HttpClient { BaseAddress = address };
             using var response = await http.SendAsync(Post(StreamRequest), HttpCompletionOption.ResponseHeadersRead);
-            var (text, aborted) = await ReadToEndOrAbortAsync(response);
+            var (text, aborted) = await ResponseReading.ReadToEndOrAbortAsync(response);
             Assert.That(aborted, Is.True, "a broken stream must not end like a complete one");
             Assert.That(text, Does.Not.Contain("[DONE]"));
             if (text.Contains("\"code\":\"backend_unavailable\"", StringComparison.Ordinal))
@@ -117,7 +117,7 @@ public class StreamHardeningTests
         using var http = new HttpClient { BaseAddress = address };
 
         using var response = await http.SendAsync(Post(StreamRequest), HttpCompletionOption.ResponseHeadersRead);
-        var (text, aborted) = await ReadToEndOrAbortAsync(response);
+        var (text, aborted) = await ResponseReading.ReadToEndOrAbortAsync(response);
 
         Assert.That(aborted, Is.False);
         Assert.That(text, Does.EndWith("data: [DONE]\n\n"));
@@ -209,28 +209,6 @@ public class StreamHardeningTests
         app.StartServer();
         address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return app;
-    }
-
-    /// <summary>Reads the whole body; a connection cut before the end of the body counts as aborted.</summary>
-    private static async Task<(string Text, bool Aborted)> ReadToEndOrAbortAsync(HttpResponseMessage response)
-    {
-        var text = new StringBuilder();
-        var buffer = new byte[4096];
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync();
-            int read;
-            while ((read = await body.ReadAsync(buffer)) > 0)
-            {
-                text.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            }
-
-            return (text.ToString(), false);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            return (text.ToString(), true);
-        }
     }
 
     /// <summary>Serves a stream of chat chunks up to a length, each read completing at once; counts what was read.</summary>
