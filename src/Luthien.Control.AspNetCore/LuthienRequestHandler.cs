@@ -1,14 +1,11 @@
 using System.Buffers;
 using System.Diagnostics;
 using Luthien.Control.Backends;
-using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Sse;
 using Luthien.Control.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 
 namespace Luthien.Control.AspNetCore;
 
@@ -16,12 +13,10 @@ namespace Luthien.Control.AspNetCore;
 /// Turns an HTTP exchange into a <see cref="Transaction"/>, runs the root policy, and writes the response: a JSON body,
 /// a streamed pass-through body, or server-sent events flushed one by one. Every failure becomes an OpenAI-style error.
 /// </summary>
-internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<LuthienRequestHandler> logger)
+internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolicy, SseResponseWriter sseWriter, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<LuthienRequestHandler> logger)
 {
     internal const string TransactionIdHeader = "x-luthien-transaction-id";
 
-    /// <summary>Why a stream ended badly after output began (the HTTP status is 200 by then).</summary>
-    private static readonly TransactionKey<string> StreamErrorKey = new("luthien.stream_error");
 
     public Task HandleChatAsync(HttpContext context, string path)
     {
@@ -123,7 +118,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         finally
         {
             var status = context.Response.StatusCode;
-            errorType ??= transaction?.Data.GetOrDefault(StreamErrorKey, null!);
+            errorType ??= transaction?.Data.GetOrDefault(SseResponseWriter.StreamErrorKey, null!);
             errorType ??= status >= 400 ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
             if (errorType is not null)
             {
@@ -161,7 +156,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
             if (response.Stream is { } stream)
             {
-                await WriteStreamAsync(context, transaction, stream, activity).ConfigureAwait(false);
+                await sseWriter.WriteAsync(context, transaction, stream, activity).ConfigureAwait(false);
             }
             else if (response.BodyStream is { } bodyStream)
             {
@@ -193,179 +188,6 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             }
 
             response.Owner?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
-    /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
-    /// </summary>
-    private async Task WriteStreamAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
-    {
-        var cancellationToken = transaction.CancellationToken;
-        var enumerator = stream.GetAsyncEnumerator(cancellationToken);
-        var chunks = 0L;
-        await using (enumerator.ConfigureAwait(false))
-        {
-            var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
-            if (hasChunk && metrics.TimeToFirstChunk.Enabled)
-            {
-                metrics.TimeToFirstChunk.Record(
-                    (timeProvider.GetUtcNow() - transaction.StartedAt).TotalSeconds,
-                    new("gen_ai.operation.name", "chat"),
-                    new("gen_ai.request.model", transaction.Request.Chat?.Model));
-            }
-
-            WriteHead(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
-            context.Response.Headers.CacheControl = "no-cache";
-            context.Response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            var writer = new SseEventWriter(context.Response.BodyWriter);
-            var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
-            var recordUsage = metrics.RecordsUsage(activity);
-
-            // Events already at hand are batched into one write, but never more than this before a flush: the flush
-            // waits while the client is behind, so a fast backend is read only as fast as the client takes the answer.
-            var flushAt = Math.Min(options.CurrentValue.Limits.MaxPendingBytes / 2, MaxBatchBytes);
-            try
-            {
-                while (hasChunk)
-                {
-                    var chunk = enumerator.Current;
-                    var isUsage = (hideUsage || recordUsage) && StreamUsage.IsUsageChunk(chunk);
-                    if (isUsage && recordUsage)
-                    {
-                        metrics.RecordUsage(chunk.Json, transaction, activity);
-                    }
-
-                    // The library asked for usage on its own: the client, which did not, does not see that chunk.
-                    var isError = false;
-                    if (!(hideUsage && isUsage))
-                    {
-                        isError = chunk.IsError;
-                        if (hideUsage)
-                        {
-                            WriteWithoutAddedUsage(writer, chunk);
-                        }
-                        else
-                        {
-                            writer.WriteChunk(chunk);
-                        }
-
-                        chunks++;
-                    }
-
-                    // The pipe holds a copy of the bytes now: the chunk's pooled buffer can be reused.
-                    chunk.Release();
-                    if (isError)
-                    {
-                        // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
-                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                        transaction.Data.Set(StreamErrorKey, "upstream_error_event");
-                        LogUpstreamErrorEvent(logger, transaction.Id);
-                        return;
-                    }
-
-                    // Flush before waiting: events already at hand go out together, and none waits in the buffer.
-                    var next = enumerator.MoveNextAsync();
-                    if (!next.IsCompleted || writer.PendingBytes >= flushAt)
-                    {
-                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    hasChunk = await next.ConfigureAwait(false);
-                }
-
-                await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                transaction.Data.Set(StreamErrorKey, "client_disconnected");
-                LogClientGone(logger, transaction.Id);
-            }
-            catch (ControlPolicyException ex) when (IsBackendFailure(ex))
-            {
-                transaction.Data.Set(StreamErrorKey, ex.Code);
-                LogStreamFailed(logger, transaction.Id, ex.Code, ex);
-                await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
-
-                // The backend's stream broke: abort, so no client can take the partial answer for a complete one. The
-                // error event was flushed into the response, but an abort drops what the transport has not sent yet:
-                // give it a moment first, or the client gets the cut without the reason.
-                await WaitForErrorEventToLeaveAsync().ConfigureAwait(false);
-                context.Abort();
-            }
-            catch (Exception ex)
-            {
-                transaction.Data.Set(StreamErrorKey, ErrorCodes.PolicyError);
-                LogStreamFailed(logger, transaction.Id, ErrorCodes.PolicyError, ex);
-                var message = ex is ControlPolicyException cpe ? cpe.Message : "A policy failed while the response was streamed.";
-                await TryWriteErrorEventAsync(writer, message, "server_error", ErrorCodes.PolicyError).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (metrics.Chunks.Enabled)
-                {
-                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
-                }
-            }
-        }
-    }
-
-    /// <summary>The most bytes of events collected before they are handed to the response and flushed.</summary>
-    private const int MaxBatchBytes = 32 * 1024;
-
-    /// <summary>How long an aborted stream waits for its error event to leave; failures only, never on a good stream.</summary>
-    private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
-
-    private static Task WaitForErrorEventToLeaveAsync() => Task.Delay(ErrorEventGrace);
-
-    /// <summary>The backend failed (broke off, went silent, sent what cannot be read): not a policy's failure.</summary>
-    private static bool IsBackendFailure(ControlPolicyException ex) =>
-        ex is BackendException || ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout or ErrorCodes.BackendInvalidResponse;
-
-    /// <summary>
-    /// Writes a chunk as the client would have received it had the library not asked for usage: the backend then adds
-    /// <c>"usage":null</c> to every chunk, which is cut out (from the bytes when unchanged, else from the JSON).
-    /// </summary>
-    private static void WriteWithoutAddedUsage(SseEventWriter writer, StreamChunk chunk)
-    {
-        if (!chunk.IsModified)
-        {
-            var data = chunk.Data.Span;
-            var cut = StreamUsage.FindNullUsageMember(data, out var length);
-            if (cut < 0)
-            {
-                writer.WriteChunk(chunk);
-                return;
-            }
-
-            if (data.IndexOfAny((byte)'\n', (byte)'\r') < 0)
-            {
-                writer.WriteEvent(data[..cut], data[(cut + length)..]);
-                return;
-            }
-        }
-
-        // Rewritten by a policy, or spread over several data lines: cut it from the JSON and write that.
-        if (chunk.Json is { } json && json.TryGetPropertyValue("usage", out var usage) && usage is null)
-        {
-            json.Remove("usage");
-            chunk.MarkModified();
-        }
-
-        writer.WriteChunk(chunk);
-    }
-
-    private static async Task TryWriteErrorEventAsync(SseEventWriter writer, string message, string type, string code)
-    {
-        try
-        {
-            await writer.WriteErrorAsync(message, type, code, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-        {
-            // The client is gone; nothing more to tell it.
         }
     }
 
@@ -415,7 +237,8 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         }
     }
 
-    private static void WriteHead(HttpContext context, Transaction transaction, int status, string? contentType)
+    /// <summary>The response head: status, the backend's headers that may pass, content type, transaction id.</summary>
+    internal static void WriteHead(HttpContext context, Transaction transaction, int status, string? contentType)
     {
         var response = context.Response;
         response.StatusCode = status;
@@ -541,9 +364,6 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transaction {TransactionId}: the client went away; the backend request was cancelled.")]
     private static partial void LogClientGone(ILogger logger, string transactionId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: the backend sent an error event mid-stream; forwarded, stream ended without [DONE].")]
-    private static partial void LogUpstreamErrorEvent(ILogger logger, string transactionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: stream failed after output began ({Code}); the client got an error event, no [DONE].")]
     private static partial void LogStreamFailed(ILogger logger, string transactionId, string code, Exception exception);

@@ -91,6 +91,7 @@ public static class LuthienServiceCollectionExtensions
             return registry;
         });
         services.TryAddSingleton<RootPolicyProvider>();
+        services.TryAddSingleton<SseResponseWriter>();
         services.TryAddSingleton<LuthienRequestHandler>();
         services.AddMetrics();
         services.TryAddSingleton<LuthienMetrics>();

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using Luthien.Control.Streaming;
+using Luthien.Control.Streaming.Sse;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>
+/// Writes a streamed answer as server-sent events: flushed as events exist, batched only while the next one is already
+/// at hand and never past a bound (so the client's pace limits the backend read), the library's own usage request kept
+/// from the client, and every failure after the first byte turned into an error event.
+/// </summary>
+internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<SseResponseWriter> logger)
+{
+    /// <summary>Why a stream ended badly after output began (the HTTP status is 200 by then).</summary>
+    internal static readonly TransactionKey<string> StreamErrorKey = new("luthien.stream_error");
+
+    /// <summary>
+    /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
+    /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
+    /// </summary>
+    public async Task WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
+    {
+        var cancellationToken = transaction.CancellationToken;
+        var enumerator = stream.GetAsyncEnumerator(cancellationToken);
+        var chunks = 0L;
+        await using (enumerator.ConfigureAwait(false))
+        {
+            var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
+            if (hasChunk && metrics.TimeToFirstChunk.Enabled)
+            {
+                metrics.TimeToFirstChunk.Record(
+                    (timeProvider.GetUtcNow() - transaction.StartedAt).TotalSeconds,
+                    new("gen_ai.operation.name", "chat"),
+                    new("gen_ai.request.model", transaction.Request.Chat?.Model));
+            }
+
+            LuthienRequestHandler.WriteHead(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var writer = new SseEventWriter(context.Response.BodyWriter);
+            var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
+            var recordUsage = metrics.RecordsUsage(activity);
+
+            // Events already at hand are batched into one write, but never more than this before a flush: the flush
+            // waits while the client is behind, so a fast backend is read only as fast as the client takes the answer.
+            var flushAt = Math.Min(options.CurrentValue.Limits.MaxPendingBytes / 2, MaxBatchBytes);
+            try
+            {
+                while (hasChunk)
+                {
+                    var chunk = enumerator.Current;
+                    var isUsage = (hideUsage || recordUsage) && StreamUsage.IsUsageChunk(chunk);
+                    if (isUsage && recordUsage)
+                    {
+                        metrics.RecordUsage(chunk.Json, transaction, activity);
+                    }
+
+                    // The library asked for usage on its own: the client, which did not, does not see that chunk.
+                    var isError = false;
+                    if (!(hideUsage && isUsage))
+                    {
+                        isError = chunk.IsError;
+                        if (hideUsage)
+                        {
+                            WriteWithoutAddedUsage(writer, chunk);
+                        }
+                        else
+                        {
+                            writer.WriteChunk(chunk);
+                        }
+
+                        chunks++;
+                    }
+
+                    // The pipe holds a copy of the bytes now: the chunk's pooled buffer can be reused.
+                    chunk.Release();
+                    if (isError)
+                    {
+                        // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        transaction.Data.Set(StreamErrorKey, "upstream_error_event");
+                        LogUpstreamErrorEvent(logger, transaction.Id);
+                        return;
+                    }
+
+                    // Flush before waiting: events already at hand go out together, and none waits in the buffer.
+                    var next = enumerator.MoveNextAsync();
+                    if (!next.IsCompleted || writer.PendingBytes >= flushAt)
+                    {
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    hasChunk = await next.ConfigureAwait(false);
+                }
+
+                await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                transaction.Data.Set(StreamErrorKey, "client_disconnected");
+                LogClientGone(logger, transaction.Id);
+            }
+            catch (ControlPolicyException ex) when (IsBackendFailure(ex))
+            {
+                transaction.Data.Set(StreamErrorKey, ex.Code);
+                LogStreamFailed(logger, transaction.Id, ex.Code, ex);
+                await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
+
+                // The backend's stream broke: abort, so no client can take the partial answer for a complete one. The
+                // error event was flushed into the response, but an abort drops what the transport has not sent yet:
+                // give it a moment first, or the client gets the cut without the reason.
+                await WaitForErrorEventToLeaveAsync().ConfigureAwait(false);
+                context.Abort();
+            }
+            catch (Exception ex)
+            {
+                transaction.Data.Set(StreamErrorKey, ErrorCodes.PolicyError);
+                LogStreamFailed(logger, transaction.Id, ErrorCodes.PolicyError, ex);
+                var message = ex is ControlPolicyException cpe ? cpe.Message : "A policy failed while the response was streamed.";
+                await TryWriteErrorEventAsync(writer, message, "server_error", ErrorCodes.PolicyError).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (metrics.Chunks.Enabled)
+                {
+                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
+                }
+            }
+        }
+    }
+
+    /// <summary>The most bytes of events collected before they are handed to the response and flushed.</summary>
+    private const int MaxBatchBytes = 32 * 1024;
+
+    /// <summary>How long an aborted stream waits for its error event to leave; failures only, never on a good stream.</summary>
+    private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
+
+    private static Task WaitForErrorEventToLeaveAsync() => Task.Delay(ErrorEventGrace);
+
+    /// <summary>The backend failed (broke off, went silent, sent what cannot be read): not a policy's failure.</summary>
+    private static bool IsBackendFailure(ControlPolicyException ex) =>
+        ex is BackendException || ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout or ErrorCodes.BackendInvalidResponse;
+
+    /// <summary>
+    /// Writes a chunk as the client would have received it had the library not asked for usage: the backend then adds
+    /// <c>"usage":null</c> to every chunk, which is cut out (from the bytes when unchanged, else from the JSON).
+    /// </summary>
+    private static void WriteWithoutAddedUsage(SseEventWriter writer, StreamChunk chunk)
+    {
+        if (!chunk.IsModified)
+        {
+            var data = chunk.Data.Span;
+            var cut = StreamUsage.FindNullUsageMember(data, out var length);
+            if (cut < 0)
+            {
+                writer.WriteChunk(chunk);
+                return;
+            }
+
+            if (data.IndexOfAny((byte)'\n', (byte)'\r') < 0)
+            {
+                writer.WriteEvent(data[..cut], data[(cut + length)..]);
+                return;
+            }
+        }
+
+        // Rewritten by a policy, or spread over several data lines: cut it from the JSON and write that.
+        if (chunk.Json is { } json && json.TryGetPropertyValue("usage", out var usage) && usage is null)
+        {
+            json.Remove("usage");
+            chunk.MarkModified();
+        }
+
+        writer.WriteChunk(chunk);
+    }
+
+    private static async Task TryWriteErrorEventAsync(SseEventWriter writer, string message, string type, string code)
+    {
+        try
+        {
+            await writer.WriteErrorAsync(message, type, code, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client is gone; nothing more to tell it.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transaction {TransactionId}: the client went away; the backend request was cancelled.")]
+    private static partial void LogClientGone(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: the backend sent an error event mid-stream; forwarded, stream ended without [DONE].")]
+    private static partial void LogUpstreamErrorEvent(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: stream failed after output began ({Code}); the client got an error event, no [DONE].")]
+    private static partial void LogStreamFailed(ILogger logger, string transactionId, string code, Exception exception);
+}
