@@ -110,6 +110,22 @@ public static class ChatChunks
 
     /// <summary>The choice index of a choice entry (0 when absent).</summary>
     /// <param name="choice">A choice entry.</param>
-    public static int IndexOf(JsonNode? choice) =>
-        choice?["index"] is JsonValue v && v.TryGetValue(out int index) ? index : 0;
+    /// <exception cref="BackendException">The index is not an integer (502 <c>backend_invalid_response</c>).</exception>
+    public static int IndexOf(JsonNode? choice) => IntegerIndex(choice, "a choice");
+
+    /// <summary>
+    /// The <c>index</c> of a choice or tool call: 0 when absent; an index that is not an integer (<c>1.0</c>, <c>"1"</c>)
+    /// is refused, since reading it as another entry's index would let one entry pass under another's decision.
+    /// </summary>
+    internal static int IntegerIndex(JsonNode? entry, string what)
+    {
+        if (entry is not JsonObject o || !o.TryGetPropertyValue("index", out var index) || index is null)
+        {
+            return 0;
+        }
+
+        return index is JsonValue v && v.TryGetValue(out int value)
+            ? value
+            : throw BackendException.InvalidResponse($"{what} has an index that is not an integer.");
+    }
 }

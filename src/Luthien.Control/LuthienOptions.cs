@@ -109,9 +109,12 @@ public sealed class LimitOptions
     [Range(1, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 10 * 1024 * 1024;
 
-    /// <summary>Buffered (non-streaming) backend responses larger than this fail with 502. Default 64 MiB.</summary>
+    /// <summary>
+    /// Buffered (non-streaming) backend responses larger than this (after decoding) fail with 502. Default 16 MiB: a
+    /// parsed JSON answer takes many times its size in memory, so the bound is kept near what real answers need.
+    /// </summary>
     [Range(1, long.MaxValue)]
-    public long MaxResponseBodyBytes { get; set; } = 64 * 1024 * 1024;
+    public long MaxResponseBodyBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>A single server-sent event larger than this ends the stream with an error. Default 1 MiB.</summary>
     [Range(1, int.MaxValue)]

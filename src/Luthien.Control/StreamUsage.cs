@@ -41,7 +41,9 @@ public static class StreamUsage
     public static bool IsUsageChunk(Streaming.StreamChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        if (!chunk.IsModified && chunk.Data.Span.IndexOf("\"usage\""u8) < 0)
+        // Cheap pre-checks: no "usage" at all, or OpenAI's `,"usage":null}` ending (every chunk carries it once usage was
+        // asked for): not the usage chunk, and not parsed here.
+        if (!chunk.IsModified && (chunk.Data.Span.IndexOf("\"usage\""u8) < 0 || chunk.Data.Span.EndsWith(",\"usage\":null}"u8)))
         {
             return false;
         }

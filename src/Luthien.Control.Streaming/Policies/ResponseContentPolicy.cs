@@ -118,6 +118,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         var decisions = state.Decisions;
         decisions.Clear();
         var changed = false;
+        RefuseRepeatedIndex(state.Scratch);
         foreach (var choice in state.Scratch)
         {
             var decision = Decide(choice, state);
@@ -171,6 +172,23 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         return base.CompleteStreamAsync(context, cancellationToken);
     }
 
+    /// <summary>
+    /// A chunk that names one choice twice is refused: each entry must be judged on its own, and a client appends both.
+    /// </summary>
+    private static void RefuseRepeatedIndex(List<ChoiceDelta> choices)
+    {
+        for (var i = 1; i < choices.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (choices[i].Index == choices[j].Index)
+                {
+                    throw BackendException.InvalidResponse("a streamed chunk names the same choice twice.");
+                }
+            }
+        }
+    }
+
     /// <summary>Runs one choice's text through its filter and says what must become of the entry.</summary>
     private Decision Decide(ChoiceDelta choice, StreamState state)
     {
@@ -180,7 +198,18 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
             return new(DecisionKind.Remove, choice.Index, null);
         }
 
+        if (state.Finished.Contains(choice.Index) && !string.IsNullOrEmpty(choice.Content))
+        {
+            // Its filter was flushed at the finish: text after it could complete a match that was let out.
+            throw BackendException.InvalidResponse("a choice sent text after its finish_reason.");
+        }
+
         var finishing = choice.FinishReason is not null;
+        if (finishing)
+        {
+            state.Finished.Add(choice.Index);
+        }
+
         if (choice.Content is null && !finishing)
         {
             return new(DecisionKind.Unchanged, choice.Index, null);
@@ -297,6 +326,9 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         public Dictionary<int, StreamingPatternFilter> Filters { get; } = [];
 
         public HashSet<int> Blocked { get; } = [];
+
+        /// <summary>Choices whose finish_reason was seen (their filters are flushed).</summary>
+        public HashSet<int> Finished { get; } = [];
 
         /// <summary>A copy of the first chunk with choices, the model for chunks the policy writes itself.</summary>
         public byte[]? Template { get; set; }

@@ -53,12 +53,18 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         transaction.Response.UpdateChoiceMessages((choice, message) =>
         {
             var blocked = false;
+            if (message["tool_calls"] is { } anyCalls && anyCalls is not JsonArray)
+            {
+                throw BackendException.InvalidResponse("a message's tool_calls is not an array.");
+            }
+
             if (message["tool_calls"] is JsonArray calls)
             {
                 var firstBlocked = -1;
                 for (var i = 0; i < calls.Count && firstBlocked < 0; i++)
                 {
-                    if (!IsAllowed(calls[i]?["function"]?["name"]?.GetValue<string>() ?? string.Empty))
+                    var call = calls[i] as JsonObject ?? throw BackendException.InvalidResponse("a tool call is not an object.");
+                    if (!IsAllowed(NameOf(call["function"]) ?? string.Empty))
                     {
                         firstBlocked = i;
                     }
@@ -81,7 +87,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
                 }
             }
 
-            if (message["function_call"] is JsonObject functionCall && !IsAllowed(functionCall["name"]?.GetValue<string>() ?? string.Empty))
+            if (message["function_call"] is JsonObject functionCall && !IsAllowed(NameOf(functionCall) ?? string.Empty))
             {
                 message.Remove("function_call");
                 blocked = true;
@@ -115,8 +121,10 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
             return ValueTask.CompletedTask;
         }
 
-        // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed.
+        // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed. Not a
+        // fragment that may carry a name (a call renamed after it was judged is refused on the tree path below).
         if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
+            data.IndexOf("\"name\""u8) < 0 && data.IndexOf("\\u"u8) < 0 &&
             ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Shapes) && AllAllowed(state))
         {
             context.Emit(chunk);
@@ -161,6 +169,11 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
                 else if (!state.Allowed.Contains(key))
                 {
                     state.Pending[key] = new StringBuilder(name);
+                }
+                else if (hasName)
+                {
+                    // More of a name after the call was judged allowed: a client would show (and run) the new name.
+                    throw BackendException.InvalidResponse("a tool call's name went on after the call was judged.");
                 }
             }
 
@@ -314,17 +327,41 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         {
             foreach (var call in calls.OfType<JsonObject>())
             {
-                var index = call["index"] is JsonValue v && v.TryGetValue(out int i) ? i : 0;
-                var name = call["function"]?["name"] is JsonValue n && n.TryGetValue(out string? s) ? s : null;
+                var index = ChatChunks.IntegerIndex(call, "a tool call");
+                var name = NameOf(call["function"]);
                 yield return (index, name ?? string.Empty, !string.IsNullOrEmpty(name));
             }
         }
 
         if (delta["function_call"] is JsonObject functionCall)
         {
-            var name = functionCall["name"] is JsonValue n && n.TryGetValue(out string? s) ? s : null;
+            var name = NameOf(functionCall);
             yield return (-1, name ?? string.Empty, !string.IsNullOrEmpty(name));
         }
+    }
+
+    /// <summary>
+    /// The <c>name</c> of a function (null when absent); a function or name of another kind cannot be judged, and is
+    /// refused rather than passed on.
+    /// </summary>
+    private static string? NameOf(JsonNode? function)
+    {
+        if (function is null)
+        {
+            return null;
+        }
+
+        if (function is not JsonObject o)
+        {
+            throw BackendException.InvalidResponse("a tool call's function is not an object.");
+        }
+
+        return o["name"] switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue(out string? name) => name,
+            _ => throw BackendException.InvalidResponse("a tool call's name is not a string."),
+        };
     }
 
     private sealed class StreamState

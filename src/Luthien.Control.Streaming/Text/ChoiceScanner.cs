@@ -309,13 +309,24 @@ internal static class ChoiceScanner
                         return Scan.Malformed;
                     }
 
-                    // At the top level, a string followed by a colon is a property name.
-                    if (depth == 1 && json[(open + 1)..(i - 1)].SequenceEqual(name))
+                    // At the top level, a string followed by a colon is a property name. One with an escape may spell
+                    // the name (`"choic\u0065s"`), which a byte comparison cannot see: the caller then reads the chunk
+                    // whole, and that read refuses a name given twice.
+                    if (depth == 1)
                     {
+                        var text = json[(open + 1)..(i - 1)];
                         var colon = SkipWhitespace(json, i);
                         if (colon < json.Length && json[colon] == (byte)':')
                         {
-                            return Scan.Found;
+                            if (text.SequenceEqual(name))
+                            {
+                                return Scan.Found;
+                            }
+
+                            if (text.IndexOf((byte)'\\') >= 0)
+                            {
+                                return Scan.Malformed;
+                            }
                         }
                     }
 

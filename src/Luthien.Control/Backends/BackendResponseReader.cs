@@ -33,6 +33,15 @@ internal static class BackendResponseReader
         CancellationToken cancellationToken)
     {
         var target = transaction.Response;
+
+        // Redirects are never followed, and never passed on either: a client SDK would follow one with its own key and
+        // its request body, past every policy, to wherever the backend points (304 carries no target and may pass). The
+        // caller releases the response.
+        if (status is >= 300 and < 400 and not 304)
+        {
+            throw BackendException.InvalidResponse($"it answered with a redirect ({status}).");
+        }
+
         if (transaction.Request.Kind == RequestKind.Passthrough)
         {
             target.SetBodyStream(status, body, contentType);

@@ -126,7 +126,7 @@ public sealed partial class HttpBackendClient : IBackendClient
         source.Headers.TryGetValue("Connection", out var connection);
         foreach (var (name, values) in source.Headers)
         {
-            if (ProxyHeaders.IsHopByHop(name) || source.Credentials.Contains(name) || ProxyHeaders.IsNominated(connection, name))
+            if (ProxyHeaders.IsHopByHop(name) || source.Credentials.Contains(name) || ProxyHeaders.IsRequestOverride(name) || ProxyHeaders.IsNominated(connection, name))
             {
                 continue;
             }

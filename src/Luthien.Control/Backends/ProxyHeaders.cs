@@ -15,6 +15,22 @@ public static class ProxyHeaders
         "Set-Cookie", "Set-Cookie2",
     };
 
+    private static readonly HashSet<string> RequestOverrides = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // Headers some servers and frameworks read as the request's real path or method, or as who sent it: from a
+        // client they would let it speak past the route the library policed, or pose as someone else to the backend.
+        "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Forwarded-Port",
+        "X-Real-IP",
+    };
+
+    /// <summary>
+    /// Whether a client header would override the request's path or method, or its sender, at the backend
+    /// (<c>X-Original-URL</c>, <c>X-HTTP-Method-Override</c>, <c>X-Forwarded-*</c>, …): never forwarded.
+    /// </summary>
+    /// <param name="name">The header name.</param>
+    internal static bool IsRequestOverride(string name) => RequestOverrides.Contains(name);
+
     /// <summary>
     /// Whether a header is never forwarded in either direction: it is about one connection only, is recomputed
     /// (Content-Length), or is a backend's cookie (Set-Cookie).

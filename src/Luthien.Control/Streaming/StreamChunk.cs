@@ -99,9 +99,10 @@ public sealed class StreamChunk
             if (!_jsonParsed)
             {
                 ThrowIfReleased();
-                if (!TryParse(_data.Span, out _json))
+                if (!TryParse(_data.Span, out _json) || _json is null)
                 {
-                    throw BackendException.InvalidResponse("a streamed event is not valid JSON.");
+                    // Not one readable JSON object: a policy that meant to read it must not pass it on unread.
+                    throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
                 }
 
                 _jsonParsed = true;
@@ -111,16 +112,15 @@ public sealed class StreamChunk
         }
     }
 
-    /// <summary>Whether this event is an error (<c>event: error</c>, or a JSON object with a top-level <c>error</c>).</summary>
+    /// <summary>
+    /// Whether this event is an error: a JSON object with a top-level <c>error</c> and no <c>choices</c>. The event's
+    /// <c>event:</c> type alone does not make it one: error events skip the policies, and chat streams are written
+    /// without event types, so an <c>event: error</c> carrying a chunk would reach the client as an unpoliced chunk.
+    /// </summary>
     public bool IsError
     {
         get
         {
-            if (string.Equals(EventType, "error", StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
             // Cheap pre-check: only parse when the bytes mention "error" at all.
             if (!_jsonParsed && !IsModified && _data.Span.IndexOf(ErrorProperty) < 0)
             {

@@ -9,8 +9,12 @@ public class StreamChunkTests
 {
     [TestCase("""{"error":{"message":"x"}}""", null, true)]
     [TestCase("""{"choices":[{"delta":{"content":"the word \"error\" in text"}}]}""", null, false)]
-    [TestCase("""{"choices":[]}""", "error", true)]
+    [TestCase("""{"error":{"message":"x"}}""", "error", true)]
     [TestCase("""{"choices":[]}""", null, false)]
+
+    // The event type alone does not make an error: error events skip the policies, and chat streams are written without
+    // event types, so a chunk under `event: error` would reach the client unpoliced.
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":"x"}}]}""", "error", false)]
     public void IsError_Event_DetectsErrors(string json, string? eventType, bool expected)
     {
         Assert.That(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json), eventType).IsError, Is.EqualTo(expected));
