@@ -91,7 +91,37 @@ internal static class LiteralPath
             }
         }
 
-        return CheckSegments(path);
+        return HasInvalidEncodedUtf8(path) ? "its escapes are not valid UTF-8 (an overlong form, say)" : CheckSegments(path);
+    }
+
+    /// <summary>
+    /// Whether the path's escapes spell bytes that are not valid UTF-8: an overlong form such as <c>%C0%AE</c> is a dot to
+    /// a lenient decoder behind the library, and no client sends one for a real path.
+    /// </summary>
+    private static bool HasInvalidEncodedUtf8(ReadOnlySpan<char> path)
+    {
+        if (path.IndexOf('%') < 0)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = path.Length <= 512 ? stackalloc byte[path.Length] : new byte[path.Length];
+        var length = 0;
+        for (var i = 0; i < path.Length; i++)
+        {
+            // The loop above has refused escapes that are not two hex digits, and every character that is not ASCII.
+            if (path[i] == '%' && i + 2 < path.Length)
+            {
+                bytes[length++] = (byte)((HexValue(path[i + 1]) << 4) | HexValue(path[i + 2]));
+                i += 2;
+            }
+            else
+            {
+                bytes[length++] = (byte)path[i];
+            }
+        }
+
+        return !System.Text.Unicode.Utf8.IsValid(bytes[..length]);
     }
 
     /// <summary>Why a decoded path is not canonical, or <see langword="null"/>; catches what a server decoded its own way.</summary>

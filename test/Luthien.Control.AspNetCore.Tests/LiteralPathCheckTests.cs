@@ -35,6 +35,9 @@ public class LiteralPathCheckTests
     [TestCase("/v1/a b")]
     [TestCase("/v1/a#b")]
     [TestCase("/v1/chat/completions.")]
+    [TestCase("/v1/models/%C0%AE%C0%AE/chat")]
+    [TestCase("/v1/models/%E0%80%AE")]
+    [TestCase("/v1/models/caf%C3")]
     [TestCase("/v1/models/gpt-4o./x")]
     public void CheckRaw_NonCanonicalPath_Refuses(string path)
     {
