@@ -71,17 +71,36 @@ internal sealed class BackendReadStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_waitingForFirstEvent)
+        if (_waitingForFirstEvent && !_firstDeadlineSet)
         {
-            if (!_firstDeadlineSet)
-            {
-                _firstDeadlineSet = true;
-                _timer.CancelAfter(_firstEvent);
-            }
+            _firstDeadlineSet = true;
+            _timer.CancelAfter(_firstEvent);
         }
-        else
+
+        ValueTask<int> pending;
+        try
+        {
+            pending = _inner.ReadAsync(buffer, _timer.Token);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw BrokeOff(ex);
+        }
+
+        // Bytes already at hand cost no timer work: the clock is armed only when the read has to wait on the backend.
+        if (pending.IsCompletedSuccessfully)
+        {
+            return ValueTask.FromResult(Counted(buffer.Span, pending.Result));
+        }
+
+        return WaitAsync(pending, buffer);
+    }
+
+    private async ValueTask<int> WaitAsync(ValueTask<int> pending, Memory<byte> buffer)
+    {
+        if (!_waitingForFirstEvent)
         {
             _timer.CancelAfter(_idle);
         }
@@ -89,7 +108,7 @@ internal sealed class BackendReadStream : Stream
         int read;
         try
         {
-            read = await _inner.ReadAsync(buffer, _timer.Token).ConfigureAwait(false);
+            read = await pending.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_timer.IsCancellationRequested && !_clientToken.IsCancellationRequested)
         {
@@ -101,7 +120,7 @@ internal sealed class BackendReadStream : Stream
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
-            throw new BackendException(502, ErrorCodes.BackendUnavailable, "The backend's answer broke off.", ex);
+            throw BrokeOff(ex);
         }
         finally
         {
@@ -111,13 +130,20 @@ internal sealed class BackendReadStream : Stream
             }
         }
 
+        return Counted(buffer.Span, read);
+    }
+
+    private int Counted(ReadOnlySpan<byte> buffer, int read)
+    {
         if (_maxEventBytes > 0 && read > 0)
         {
-            CountEventBytes(buffer.Span[..read]);
+            CountEventBytes(buffer[..read]);
         }
 
         return read;
     }
+
+    private static BackendException BrokeOff(Exception ex) => new(502, ErrorCodes.BackendUnavailable, "The backend's answer broke off.", ex);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
