@@ -95,7 +95,7 @@ public class RawSseStreamingIteratorHardeningTests
         new(body, null, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), 1024 * 1024, time);
 
     /// <summary>A body the test feeds piece by piece; a read waits until the next piece.</summary>
-    private sealed class ScriptedStream : Stream
+    private sealed class ScriptedStream : AsyncReadOnlyStream
     {
         private readonly Queue<byte[]> _pieces = new();
         private TaskCompletionSource<bool> _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -139,20 +139,10 @@ public class RawSseStreamingIteratorHardeningTests
             }
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary><c>data: </c> and then up to <c>length</c> bytes of one line that never ends; counts what was served.</summary>
-    private sealed class EndlessLineStream(long length) : Stream
+    private sealed class EndlessLineStream(long length) : AsyncReadOnlyStream
     {
         public long Served { get; private set; }
 
@@ -175,6 +165,11 @@ public class RawSseStreamingIteratorHardeningTests
             return ValueTask.FromResult(n);
         }
 
+    }
+
+    /// <summary>A stream that is only read asynchronously, as the SSE reader reads a backend body.</summary>
+    private abstract class AsyncReadOnlyStream : Stream
+    {
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
