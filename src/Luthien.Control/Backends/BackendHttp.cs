@@ -3,7 +3,7 @@ using System.Net;
 namespace Luthien.Control.Backends;
 
 /// <summary>
-/// The library's own HTTP client for the backend, not one from <see cref="IHttpClientFactory"/>: a host's
+/// The library's own HTTP client for the backend, not one from <c>IHttpClientFactory</c>: a host's
 /// <c>ConfigureHttpClientDefaults</c> (retries, resilience handlers, logging) applies to every factory client and would
 /// make one chat request reach the backend several times. Like YARP's forwarder client: no redirects, no cookies, no
 /// automatic decompression, no overall timeout (the library's own timeouts apply).
