@@ -168,6 +168,22 @@ public class PolicyBypassTests
         Assert.That(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>(), Is.EqualTo("backend_invalid_response"));
     }
 
+    [Test]
+    public async Task Chat_AnswerLabelledAsHtml_GoesOutAsJson()
+    {
+        _backend.Handler = async c =>
+        {
+            c.Response.ContentType = "text/html";
+            await c.Response.WriteAsync("""{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"<script>alert(1)</script>"},"finish_reason":"stop"}]}""");
+        };
+        using var http = _app.CreateClient();
+
+        using var response = await http.PostAsync("/v1/chat/completions", Body(stream: false));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType!.MediaType, Is.EqualTo("application/json"));
+    }
+
     [TestCase("X-Original-URL", "/internal/admin")]
     [TestCase("X-HTTP-Method-Override", "DELETE")]
     [TestCase("X-Forwarded-For", "10.0.0.1")]

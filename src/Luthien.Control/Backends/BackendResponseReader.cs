@@ -92,9 +92,20 @@ internal static class BackendResponseReader
             throw BackendException.InvalidResponse(reason);
         }
 
+        // A policed answer was read as JSON, so it goes out as JSON: a backend cannot make the library serve its bytes
+        // as, say, text/html on the host's origin.
+        if (policed && !IsJson(contentType))
+        {
+            contentType = "application/json";
+        }
+
         target.SetBody(status, buffer.DetachMemory(), contentType);
         owner.Dispose();
     }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
+        string.Equals(parsed.MediaType, "application/json", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsEventStream(string? contentType) =>
         contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
