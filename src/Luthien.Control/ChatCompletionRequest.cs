@@ -45,6 +45,11 @@ public sealed class ChatCompletionRequest
     /// <exception cref="ControlPolicyException">The body is not valid (status 400, code <c>invalid_request</c>).</exception>
     public static ChatCompletionRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
+        if (JsonHygiene.HasTooManyTokens(utf8Json))
+        {
+            throw ControlPolicyException.InvalidRequest($"The request body holds more than {JsonHygiene.MaxTokens} JSON tokens.");
+        }
+
         JsonNode? node;
         try
         {

@@ -17,6 +17,48 @@ internal static class JsonHygiene
     /// </summary>
     public const int MaxDepth = 64;
 
+    /// <summary>
+    /// The most JSON tokens a body may hold. A parser keeps an index entry per token (12 bytes) in buffers that grow by
+    /// doubling and go back to the shared pool, so a 10 MiB body of <c>[0,0,…]</c> (5 M tokens) costs well over 100 MB;
+    /// no real chat request or answer comes near this bound.
+    /// </summary>
+    public const int MaxTokens = 1_000_000;
+
+    /// <summary>Bodies smaller than this cannot hold <see cref="MaxTokens"/> tokens and are not counted.</summary>
+    private const int CountTokensFrom = 1_000_000;
+
+    /// <summary>
+    /// Whether a body holds more than <see cref="MaxTokens"/> tokens, counted by a reader that allocates nothing, before
+    /// any parser builds its index. Smaller bodies are not read here; a body that is not valid JSON is left to the parser
+    /// to refuse.
+    /// </summary>
+    public static bool HasTooManyTokens(ReadOnlySpan<byte> json)
+    {
+        if (json.Length < CountTokensFrom)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var tokens = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                if (++tokens > MaxTokens)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not valid JSON: the parse refuses it with its own reason.
+        }
+
+        return false;
+    }
+
     /// <summary>The options every client or backend body is parsed with.</summary>
     public static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -91,6 +133,11 @@ internal static class JsonHygiene
     /// </summary>
     public static string? ValidateObject(ReadOnlyMemory<byte> json)
     {
+        if (HasTooManyTokens(json.Span))
+        {
+            return $"the body holds more than {MaxTokens} JSON tokens.";
+        }
+
         try
         {
             // Over the caller's memory: only the parser's index is allocated (pooled), the bytes are not copied.

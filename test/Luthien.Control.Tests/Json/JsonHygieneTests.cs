@@ -51,4 +51,46 @@ public class JsonHygieneTests
 
         Assert.That(JsonHygiene.ValidateObject(Encoding.UTF8.GetBytes(json)), Is.Not.Null);
     }
+
+    [Test]
+    public void HasTooManyTokens_ArrayOfManyZeros_IsTrue()
+    {
+        var json = ManyZeros(1_200_000);
+
+        Assert.That(JsonHygiene.HasTooManyTokens(json), Is.True);
+    }
+
+    [Test]
+    public void HasTooManyTokens_LargeBodyOfFewTokens_IsFalse()
+    {
+        // An image in base64: megabytes, a handful of tokens.
+        var json = Encoding.UTF8.GetBytes($$"""{"model":"m","messages":[{"role":"user","content":"{{new string('A', 4_000_000)}}"}]}""");
+
+        Assert.That(JsonHygiene.HasTooManyTokens(json), Is.False);
+    }
+
+    [Test]
+    public void ValidateObject_ManyTokens_SaysSoBeforeParsing()
+    {
+        var reason = JsonHygiene.ValidateObject(ManyZeros(1_200_000));
+
+        Assert.That(reason, Does.Contain("JSON tokens"));
+    }
+
+    [Test]
+    public void Parse_RequestOfManyTokens_ThrowsInvalidRequest()
+    {
+        var ex = Assert.Throws<ControlPolicyException>(() => ChatCompletionRequest.Parse(ManyZeros(1_200_000)));
+
+        Assert.That(ex!.Code, Is.EqualTo("invalid_request"));
+        Assert.That(ex.Message, Does.Contain("JSON tokens"));
+    }
+
+    /// <summary>A chat request whose extra field is an array of <paramref name="count"/> zeros.</summary>
+    private static byte[] ManyZeros(int count)
+    {
+        var text = new StringBuilder("""{"model":"m","messages":[{"role":"user","content":"hi"}],"x":[0""", count * 2 + 64);
+        text.Insert(text.Length, ",0", count - 1);
+        return Encoding.UTF8.GetBytes(text.Append("]}").ToString());
+    }
 }
