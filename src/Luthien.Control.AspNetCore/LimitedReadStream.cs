@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace Luthien.Control.AspNetCore;
 
 /// <summary>A read-only view of a request body that fails with 413 <c>request_too_large</c> past a limit.</summary>
@@ -40,7 +38,7 @@ internal sealed class LimitedReadStream(Stream inner, long limit) : Stream
         _read += read;
         if (_read > limit)
         {
-            throw new ControlPolicyException(StatusCodes.Status413PayloadTooLarge, ErrorCodes.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes.");
+            throw LuthienRequestHandler.TooLarge(limit);
         }
 
         return read;

@@ -17,7 +17,6 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 {
     internal const string TransactionIdHeader = "x-luthien-transaction-id";
 
-
     public Task HandleChatAsync(HttpContext context, string path)
     {
         // The path is checked before anything else: nothing is read, no policy runs, nothing is forwarded.
@@ -314,7 +313,8 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         LogCompleted(logger, transactionId, context.Request.Method, path, context.Response.StatusCode, elapsedMs);
     }
 
-    private static ControlPolicyException TooLarge(long limit) =>
+    /// <summary>The 413 <c>request_too_large</c> for a request body over the limit, wherever it is found.</summary>
+    internal static ControlPolicyException TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes.");
 
     /// <summary>

@@ -169,27 +169,19 @@ internal static class BackendResponseReader
     /// </summary>
     internal static async Task<BodyBuffer> ReadBoundedAsync(Stream body, long? contentLength, long limit, TimeSpan idle, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        using var idleCts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        using var forward = cancellationToken.ForwardTo(idleCts);
+        // The library's one activity timeout (and its mapping of transport failures); the caller owns the body.
+        var reading = new BackendReadStream(body, timeProvider, idle, firstEvent: null, maxEventBytes: 0, cancellationToken, leaveOpen: true);
+        await using var _ = reading.ConfigureAwait(false);
         async ValueTask<int> ReadAsync(Memory<byte> into)
         {
-            idleCts.CancelAfter(idle);
             try
             {
-                return await body.ReadAsync(into, idleCts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (idleCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw BackendException.Timeout("its response body");
+                return await reading.ReadAsync(into, cancellationToken).ConfigureAwait(false);
             }
             catch (InvalidDataException)
             {
                 // The decoder's word for compressed data that is not what its encoding says.
                 throw BackendException.InvalidResponse("the body cannot be decoded per its content-encoding.");
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException)
-            {
-                throw BackendException.Unavailable(ex);
             }
         }
 

@@ -20,6 +20,7 @@ internal sealed class BackendReadStream : Stream
     private readonly TimeSpan _idle;
     private readonly TimeSpan _firstEvent;
     private readonly long _maxEventBytes;
+    private readonly bool _leaveOpen;
     private bool _waitingForFirstEvent;
     private bool _firstDeadlineSet;
     private long _eventBytes;
@@ -33,8 +34,10 @@ internal sealed class BackendReadStream : Stream
     /// <param name="firstEvent">Deadline for the first event, or <see langword="null"/> when every read uses <paramref name="idle"/>.</param>
     /// <param name="maxEventBytes">For event streams, the largest raw event (all its lines) accepted; 0 for other bodies.</param>
     /// <param name="cancellationToken">The client's cancellation, forwarded to every read.</param>
-    public BackendReadStream(Stream inner, TimeProvider timeProvider, TimeSpan idle, TimeSpan? firstEvent, long maxEventBytes, CancellationToken cancellationToken)
+    /// <param name="leaveOpen">Whether <paramref name="inner"/> stays open when this stream is disposed.</param>
+    public BackendReadStream(Stream inner, TimeProvider timeProvider, TimeSpan idle, TimeSpan? firstEvent, long maxEventBytes, CancellationToken cancellationToken, bool leaveOpen = false)
     {
+        _leaveOpen = leaveOpen;
         _inner = inner;
         _idle = idle;
         _firstEvent = firstEvent ?? idle;
@@ -166,7 +169,10 @@ internal sealed class BackendReadStream : Stream
         {
             _forward.Dispose();
             _timer.Dispose();
-            _inner.Dispose();
+            if (!_leaveOpen)
+            {
+                _inner.Dispose();
+            }
         }
 
         base.Dispose(disposing);
@@ -176,7 +182,11 @@ internal sealed class BackendReadStream : Stream
     {
         await _forward.DisposeAsync().ConfigureAwait(false);
         _timer.Dispose();
-        await _inner.DisposeAsync().ConfigureAwait(false);
+        if (!_leaveOpen)
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+
         await base.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -20,6 +20,21 @@ public class BackendResponseReaderTests
         Assert.That(Encoding.UTF8.GetString(transaction.Response.Body.Span), Is.EqualTo(Answer));
     }
 
+    [Test]
+    public async Task ReadBoundedAsync_BackendSilentMidBody_Throws504()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var body = new SilentAfterStream(Encoding.UTF8.GetBytes("{\"id\":"));
+        var read = BackendResponseReader.ReadBoundedAsync(body, null, 1024, TimeSpan.FromSeconds(60), time, default);
+        await body.Waiting.Task;
+
+        time.Advance(TimeSpan.FromSeconds(61));
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await read);
+        Assert.That(ex!.Code, Is.EqualTo("backend_timeout"));
+        Assert.That(body.Disposed, Is.False, "the caller owns the body");
+    }
+
     [TestCase("not json")]
     [TestCase(Answer + " trailing")]
     [TestCase("[" + Answer + "]")]
@@ -160,5 +175,32 @@ public class BackendResponseReaderTests
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>Serves its bytes, then waits until cancelled, like a backend gone silent.</summary>
+    private sealed class SilentAfterStream(byte[] data) : MemoryStream(data)
+    {
+        public TaskCompletionSource Waiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Disposed { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await base.ReadAsync(buffer, cancellationToken);
+            if (read > 0)
+            {
+                return read;
+            }
+
+            Waiting.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
     }
 }
