@@ -45,32 +45,15 @@ public sealed class ChatCompletionRequest
     /// <exception cref="ControlPolicyException">The body is not valid (status 400, code <c>invalid_request</c>).</exception>
     public static ChatCompletionRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
-        if (JsonHygiene.HasTooManyTokens(utf8Json))
+        var fault = JsonHygiene.ReadNode(utf8Json, out var node);
+        if (fault != JsonFault.None)
         {
-            throw ControlPolicyException.InvalidRequest($"The request body holds more than {JsonHygiene.MaxTokens} JSON tokens.");
-        }
-
-        JsonNode? node;
-        try
-        {
-            // Syntax, depth and duplicate property names are the parser's checks; what it leaves to the first string
-            // read (UTF-8, surrogate escapes) is checked once over the raw bytes, so no later read can fail with a 500.
-            node = JsonNode.Parse(utf8Json, documentOptions: JsonHygiene.DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            throw ControlPolicyException.InvalidRequest(
-                $"The request body is not valid JSON (a single value, at most {JsonHygiene.MaxDepth} levels deep, no property name repeated).");
-        }
-        catch (InvalidOperationException)
-        {
-            // The duplicate-name check reads property names, and one with an unpaired surrogate escape cannot be read.
-            throw InvalidText();
-        }
-
-        if (!JsonHygiene.HasValidText(utf8Json))
-        {
-            throw InvalidText();
+            throw ControlPolicyException.InvalidRequest(fault switch
+            {
+                JsonFault.TooManyTokens => $"The request body holds more than {JsonHygiene.MaxTokens} JSON tokens.",
+                JsonFault.Text => "The request body is not valid UTF-8 or holds an unpaired surrogate escape.",
+                _ => $"The request body is not valid JSON (a single value, at most {JsonHygiene.MaxDepth} levels deep, no property name repeated).",
+            });
         }
 
         if (node is not JsonObject obj)
@@ -90,9 +73,6 @@ public sealed class ChatCompletionRequest
 
         return new ChatCompletionRequest(obj);
     }
-
-    private static ControlPolicyException InvalidText() =>
-        ControlPolicyException.InvalidRequest("The request body is not valid UTF-8 or holds an unpaired surrogate escape.");
 
     /// <summary>Wraps an existing JSON object without validating it.</summary>
     /// <param name="payload">The request body.</param>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Unicode;
 
 namespace Luthien.Control.Json;
@@ -127,6 +128,44 @@ internal static class JsonHygiene
     private const string InvalidText = "the body is not valid UTF-8 or holds an unpaired surrogate escape.";
 
     /// <summary>
+    /// Parses a body into a node by the library's rules: the token bound first, then the parser's syntax, depth and
+    /// repeated-name checks, then what the parser leaves to the first string read (UTF-8, surrogate escapes), so that no
+    /// later read of the node can fail. The one place requests and stream events are parsed.
+    /// </summary>
+    /// <param name="json">The bytes.</param>
+    /// <param name="node">The node, when the result is <see cref="JsonFault.None"/>.</param>
+    public static JsonFault ReadNode(ReadOnlySpan<byte> json, out JsonNode? node)
+    {
+        node = null;
+        if (HasTooManyTokens(json))
+        {
+            return JsonFault.TooManyTokens;
+        }
+
+        try
+        {
+            node = JsonNode.Parse(json, documentOptions: DocumentOptions);
+        }
+        catch (JsonException)
+        {
+            return JsonFault.Syntax;
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check reads property names, and one with an unpaired surrogate escape cannot be read.
+            return JsonFault.Text;
+        }
+
+        if (!HasValidText(json))
+        {
+            node = null;
+            return JsonFault.Text;
+        }
+
+        return JsonFault.None;
+    }
+
+    /// <summary>
     /// Checks a buffered body the library must read: one JSON object, nothing after it, readable throughout. Returns why
     /// it is not, in words that hold no part of the body (a parser's message may quote a property name), or
     /// <see langword="null"/> when it is.
@@ -189,4 +228,20 @@ internal static class JsonHygiene
 
         return true;
     }
+}
+
+/// <summary>Why a body could not be read by the library's JSON rules.</summary>
+internal enum JsonFault
+{
+    /// <summary>It was read.</summary>
+    None,
+
+    /// <summary>More than <see cref="JsonHygiene.MaxTokens"/> tokens.</summary>
+    TooManyTokens,
+
+    /// <summary>Not one JSON value, too deep, or a property name repeated.</summary>
+    Syntax,
+
+    /// <summary>Not valid UTF-8, or an unpaired surrogate escape.</summary>
+    Text,
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Luthien.Control.Json;
 
@@ -84,12 +83,12 @@ public sealed class StreamChunk
     }
 
     /// <summary>
-    /// The data parsed as a JSON object (parsed on first use; <see langword="null"/> if it is JSON but not an object). A
-    /// policy that changes the returned object must call <see cref="MarkModified"/> so that the change is written.
+    /// The data parsed as a JSON object (parsed on first use). A policy that changes the returned object must call
+    /// <see cref="MarkModified"/> so that the change is written.
     /// </summary>
     /// <exception cref="BackendException">
-    /// The data cannot be read: not JSON, not valid UTF-8, an unpaired surrogate escape, a repeated property name, or
-    /// nested deeper than 64 levels (502 <c>backend_invalid_response</c>). A policy that must read a chunk cannot let it
+    /// The data cannot be read as one JSON object: not JSON, not an object, not valid UTF-8, an unpaired surrogate escape,
+    /// a repeated property name, or nested deeper than 64 levels (502 <c>backend_invalid_response</c>). A policy that must read a chunk cannot let it
     /// pass unread, so the stream ends with an error; chunks no policy reads are never parsed.
     /// </exception>
     public JsonObject? Json
@@ -178,23 +177,9 @@ public sealed class StreamChunk
     /// <summary>Parses event data with the library's rules; false if it cannot be read, true with null if not an object.</summary>
     private static bool TryParse(ReadOnlySpan<byte> data, out JsonObject? json)
     {
-        json = null;
-        try
-        {
-            var node = JsonNode.Parse(data, documentOptions: JsonHygiene.DocumentOptions);
-            if (!JsonHygiene.HasValidText(data))
-            {
-                return false;
-            }
-
-            json = node as JsonObject;
-            return true;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: a property name with an unpaired surrogate escape, met by the duplicate check.
-            return false;
-        }
+        var read = JsonHygiene.ReadNode(data, out var node) == JsonFault.None;
+        json = node as JsonObject;
+        return read;
     }
 
     private void ThrowIfReleased()
