@@ -105,7 +105,7 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                 transaction.Data.Set(StreamErrorKey, "client_disconnected");
                 LogClientGone(logger, transaction.Id);
             }
-            catch (ControlPolicyException ex) when (IsBackendFailure(ex))
+            catch (BackendException ex)
             {
                 transaction.Data.Set(StreamErrorKey, ex.Code);
                 LogStreamFailed(logger, transaction.Id, ex.Code, ex);
@@ -141,10 +141,6 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
     private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(100);
 
     private static Task WaitForErrorEventToLeaveAsync() => Task.Delay(ErrorEventGrace);
-
-    /// <summary>The backend failed (broke off, went silent, sent what cannot be read): not a policy's failure.</summary>
-    private static bool IsBackendFailure(ControlPolicyException ex) =>
-        ex is BackendException || ex.Code is ErrorCodes.BackendUnavailable or ErrorCodes.BackendTimeout or ErrorCodes.BackendInvalidResponse;
 
     /// <summary>
     /// Writes a chunk as the client would have received it had the library not asked for usage: the backend then adds

@@ -51,7 +51,7 @@ public sealed class OpenAiSdkStreamingIterator : StreamingResponseIterator
             }
             catch (IOException ex)
             {
-                throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "The backend's stream broke off.", "server_error", innerException: ex);
+                throw BackendException.BrokeOff(ex);
             }
 
             if (!hasNext)

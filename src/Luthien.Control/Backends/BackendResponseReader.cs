@@ -150,7 +150,7 @@ internal static class BackendResponseReader
         // Even compressed, a body declared over the limit is refused unread.
         if (contentLength > limit)
         {
-            throw TooLarge(limit);
+            throw BackendException.TooLarge(limit);
         }
 
         return coding.ToLowerInvariant() switch
@@ -189,10 +189,8 @@ internal static class BackendResponseReader
             ReadAsync,
             contentLength,
             limit,
-            () => TooLarge(limit),
+            () => BackendException.TooLarge(limit),
             () => BackendException.Unavailable(new IOException("The backend's response ended before its declared length."))).ConfigureAwait(false);
     }
 
-    private static ControlPolicyException TooLarge(long limit) =>
-        new(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", "server_error");
 }

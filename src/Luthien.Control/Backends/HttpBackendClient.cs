@@ -169,7 +169,7 @@ public sealed partial class HttpBackendClient : IBackendClient
     {
         if (baseUrl is null)
         {
-            throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "No model backend is configured (Luthien:Backend:BaseUrl).", "server_error");
+            throw BackendException.NotConfigured();
         }
 
         // Almost every request goes to the same URL (chat/completions on the configured backend): reuse the last one

@@ -86,7 +86,7 @@ public sealed partial class SdkBackendClient : IBackendClient
         var options = _options.CurrentValue;
         StreamUsage.RequestIfNeeded(transaction, options);
         var baseUrl = transaction.Request.BackendUrl ?? options.Backend.BaseUrl
-            ?? throw new ControlPolicyException(502, ErrorCodes.BackendUnavailable, "No model backend is configured (Luthien:Backend:BaseUrl).", "server_error");
+            ?? throw BackendException.NotConfigured();
         var model = chat.Model ?? throw ControlPolicyException.InvalidRequest("'model' is required.", "model");
         var chatClient = GetChatClient(baseUrl, transaction.Request.BackendApiKey ?? options.Backend.ApiKey, model);
 

@@ -18,6 +18,18 @@ public sealed class BackendException : ControlPolicyException
     public static BackendException InvalidResponse(string reason) =>
         new(502, ErrorCodes.BackendInvalidResponse, $"The model backend's answer could not be read: {reason}", null);
 
+    /// <summary>A 502 <c>backend_unavailable</c>: the backend's answer broke off after it began.</summary>
+    internal static BackendException BrokeOff(Exception innerException) =>
+        new(502, ErrorCodes.BackendUnavailable, "The backend's answer broke off.", innerException);
+
+    /// <summary>A 502 <c>backend_unavailable</c>: no backend URL is configured.</summary>
+    internal static BackendException NotConfigured() =>
+        new(502, ErrorCodes.BackendUnavailable, "No model backend is configured (Luthien:Backend:BaseUrl).", null);
+
+    /// <summary>A 502 <c>backend_unavailable</c>: a buffered answer over the size limit.</summary>
+    internal static BackendException TooLarge(long limit) =>
+        new(502, ErrorCodes.BackendUnavailable, $"The backend's response is larger than the limit of {limit} bytes.", null);
+
     /// <summary>Creates a 504 <c>backend_timeout</c>.</summary>
     /// <param name="what">What the backend failed to send in time.</param>
     public static BackendException Timeout(string what = "a response") =>

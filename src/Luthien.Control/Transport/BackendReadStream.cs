@@ -89,7 +89,7 @@ internal sealed class BackendReadStream : Stream
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
-            throw BrokeOff(ex);
+            throw BackendException.BrokeOff(ex);
         }
 
         // Bytes already at hand cost no timer work: the clock is armed only when the read has to wait on the backend.
@@ -123,7 +123,7 @@ internal sealed class BackendReadStream : Stream
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
-            throw BrokeOff(ex);
+            throw BackendException.BrokeOff(ex);
         }
         finally
         {
@@ -145,8 +145,6 @@ internal sealed class BackendReadStream : Stream
 
         return read;
     }
-
-    private static BackendException BrokeOff(Exception ex) => new(502, ErrorCodes.BackendUnavailable, "The backend's answer broke off.", ex);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

@@ -115,7 +115,7 @@ public class BackendResponseReaderTests
         var bomb = Compress(new byte[64 * 1024 * 1024], "gzip");
         var before = GC.GetTotalAllocatedBytes(precise: true);
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () =>
+        var ex = Assert.ThrowsAsync<BackendException>(async () =>
             await ApplyAsync(transaction, 200, "application/json", bomb, maxResponseBytes: 1024 * 1024));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(502));

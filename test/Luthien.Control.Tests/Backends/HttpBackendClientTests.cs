@@ -40,7 +40,7 @@ public class HttpBackendClientTests
     [Test]
     public void BuildUri_NoBackend_Throws502()
     {
-        var ex = Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildUri(null, "models", null));
+        var ex = Assert.Throws<BackendException>(() => HttpBackendClient.BuildUri(null, "models", null));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(502));
     }
