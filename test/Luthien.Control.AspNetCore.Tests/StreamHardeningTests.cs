@@ -2,14 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Luthien.Control.AspNetCore.Tests;
 
@@ -31,19 +24,14 @@ public class StreamHardeningTests
         // A backend that always has the next event ready (every read completes at once), in front of a client on a real
         // socket that reads one piece and then nothing for 3 s.
         var backend = new FloodingBackend(512L * 1024 * 1024);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Luthien:Backend:BaseUrl"] = "http://flood.invalid/v1",
-            ["Luthien:Limits:MaxPendingBytes"] = "1048576",
-        });
-        builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien")).UseBackendHandler(_ => backend);
-        await using var app = builder.Build();
-        app.MapLuthienControl("/v1");
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        await using var app = await KestrelHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Luthien:Backend:BaseUrl"] = "http://flood.invalid/v1",
+                ["Luthien:Limits:MaxPendingBytes"] = "1048576",
+            },
+            luthien => luthien.UseBackendHandler(_ => backend));
+        var address = app.Address;
         using var http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = address };
         using var response = await http.SendAsync(Post(StreamRequest), HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
@@ -60,7 +48,6 @@ public class StreamHardeningTests
         await body.DisposeAsync();
         response.Dispose();
         http.Dispose();
-        await app.StopAsync();
     }
 
     [Test]
@@ -75,7 +62,8 @@ public class StreamHardeningTests
             await Task.Delay(50);
             c.Abort();
         };
-        await using var app = StartOnKestrel(backend, out var address);
+        await using var app = await StartOnKestrelAsync(backend);
+        var address = app.Address;
 
         var delivered = 0;
         const int Runs = 10;
@@ -113,7 +101,8 @@ public class StreamHardeningTests
 
             await c.Response.WriteAsync(Content("done") + "data: [DONE]\n\n");
         };
-        await using var app = StartOnKestrel(backend, out var address, new() { ["Luthien:Timeouts:IdleSeconds"] = "1" });
+        await using var app = await StartOnKestrelAsync(backend, new() { ["Luthien:Timeouts:IdleSeconds"] = "1" });
+        var address = app.Address;
         using var http = new HttpClient { BaseAddress = address };
 
         using var response = await http.SendAsync(Post(StreamRequest), HttpCompletionOption.ResponseHeadersRead);
@@ -133,7 +122,8 @@ public class StreamHardeningTests
             await c.Response.Body.FlushAsync();
             await Task.Delay(TimeSpan.FromMinutes(5), c.RequestAborted);
         };
-        await using var app = StartOnKestrel(backend, out var address, new() { ["Luthien:Timeouts:IdleSeconds"] = "1" });
+        await using var app = await StartOnKestrelAsync(backend, new() { ["Luthien:Timeouts:IdleSeconds"] = "1" });
+        var address = app.Address;
         using var http = new HttpClient { BaseAddress = address };
         var clock = Stopwatch.StartNew();
 
@@ -200,15 +190,11 @@ public class StreamHardeningTests
     private static HttpRequestMessage Post(string json) =>
         new(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
-    private static LuthienAppFactory StartOnKestrel(FakeBackend backend, out Uri address, Dictionary<string, string?>? settings = null)
+    private static Task<KestrelHost> StartOnKestrelAsync(FakeBackend backend, Dictionary<string, string?>? settings = null)
     {
         settings ??= [];
         settings["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString();
-        var app = new LuthienAppFactory(settings);
-        app.UseKestrel(0);
-        app.StartServer();
-        address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return app;
+        return KestrelHost.StartAsync(settings);
     }
 
     /// <summary>Serves a stream of chat chunks up to a length, each read completing at once; counts what was read.</summary>

@@ -6,18 +6,18 @@ using Microsoft.Extensions.Logging;
 namespace Luthien.Control.AspNetCore.Tests.Infrastructure;
 
 /// <summary>
-/// The sample app on real Kestrel (127.0.0.1, a free port) in front of a <see cref="FakeBackend"/>, with the contract's
+/// A host app on real Kestrel (127.0.0.1, a free port) in front of a <see cref="FakeBackend"/>, with the contract's
 /// request-side chain (client key <c>client-key-1</c>, leaked-key detection, logging) and every log message kept.
 /// </summary>
 internal sealed class KestrelLuthienApp : IAsyncDisposable
 {
-    private readonly LuthienAppFactory _factory;
+    private readonly KestrelHost _host;
     private readonly string _policyFile;
 
-    private KestrelLuthienApp(FakeBackend backend, LuthienAppFactory factory, string policyFile, Uri address, ListLoggerProvider logs)
+    private KestrelLuthienApp(FakeBackend backend, KestrelHost host, string policyFile, Uri address, ListLoggerProvider logs)
     {
         Backend = backend;
-        _factory = factory;
+        _host = host;
         _policyFile = policyFile;
         Address = address;
         Logs = logs;
@@ -45,11 +45,8 @@ internal sealed class KestrelLuthienApp : IAsyncDisposable
         }
 
         var logs = new ListLoggerProvider();
-        var factory = new LuthienAppFactory(all, services => services.AddSingleton<ILoggerProvider>(logs));
-        factory.UseKestrel(0);
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new KestrelLuthienApp(backend, factory, policyFile, new Uri(address), logs);
+        var host = await KestrelHost.StartAsync(all, services: services => services.AddSingleton<ILoggerProvider>(logs));
+        return new KestrelLuthienApp(backend, host, policyFile, host.Address, logs);
     }
 
     /// <summary>Sends a raw request with the right client key; <paramref name="requestLine"/> e.g. <c>GET /v1/models HTTP/1.1</c>.</summary>
@@ -58,7 +55,7 @@ internal sealed class KestrelLuthienApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _factory.DisposeAsync();
+        await _host.DisposeAsync();
         await Backend.DisposeAsync();
         File.Delete(_policyFile);
     }
