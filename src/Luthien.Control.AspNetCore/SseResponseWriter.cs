@@ -61,8 +61,9 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                     }
 
                     // The library asked for usage on its own: the client, which did not, does not see that chunk.
+                    // (Nor a chunk the policies left nothing of.)
                     var isError = false;
-                    if (!(hideUsage && isUsage))
+                    if (!(hideUsage && isUsage) && !chunk.Data.IsEmpty)
                     {
                         isError = chunk.IsError;
                         if (hideUsage)

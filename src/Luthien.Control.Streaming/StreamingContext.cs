@@ -13,12 +13,34 @@ public sealed class StreamingContext
     private readonly long _maxHeldBytes;
     private long _heldBytes;
 
-    internal StreamingContext(Transaction transaction, int maxHeldChunks, long maxHeldBytes = StreamingControlPolicy.DefaultMaxHeldBytes)
+    private readonly WireFormat _format;
+
+    internal StreamingContext(Transaction transaction, WireFormat format, int maxHeldChunks, long maxHeldBytes = StreamingControlPolicy.DefaultMaxHeldBytes)
     {
         Transaction = transaction;
+        _format = format;
         _maxHeldChunks = maxHeldChunks;
         _maxHeldBytes = maxHeldBytes;
+        AnswerCount = Wire.WireFormats.AnswerCount(transaction);
     }
+
+    /// <summary>
+    /// How many answers the model gives side by side (chat's <c>n</c>; 1 otherwise): once a policy has ended that many
+    /// slots, nothing more can reach the client and it may <see cref="Complete"/> the stream.
+    /// </summary>
+    public int AnswerCount { get; }
+
+    /// <summary>Whether this is a buffered answer, seen as a stream of one chunk.</summary>
+    public bool IsBuffered { get; internal init; }
+
+    /// <summary>
+    /// Makes an empty chunk of this answer, in its format, to <see cref="StreamChunk.Add"/> events to and then
+    /// <see cref="Emit"/> (e.g. text a policy held back, or the end of a slot it stopped).
+    /// </summary>
+    public StreamChunk CreateChunk() => _format.CreateChunk();
+
+    /// <summary>Gives a chunk this answer's format, so that its <see cref="StreamChunk.Output"/> can be read.</summary>
+    internal void Adopt(StreamChunk chunk) => chunk.Format = _format;
 
     /// <summary>The transaction whose response is streamed.</summary>
     public Transaction Transaction { get; }
@@ -108,4 +130,13 @@ public sealed class StreamingContext
     public void Complete() => IsCompleted = true;
 
     internal bool TryTakeOutput(out StreamChunk chunk) => _output.TryDequeue(out chunk!);
+
+    /// <summary>Everything emitted so far, in order (buffered answers).</summary>
+    internal IEnumerable<StreamChunk> TakeOutput()
+    {
+        while (_output.TryDequeue(out var chunk))
+        {
+            yield return chunk;
+        }
+    }
 }

@@ -79,11 +79,64 @@ public abstract class StreamingControlPolicy : ControlPolicy
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Acts on a successful buffered (non-streaming) chat answer. Default: nothing.</summary>
+    /// <summary>
+    /// Acts on a successful buffered (non-streaming) answer. Default: the answer goes through the same per-chunk path as a
+    /// stream, as one chunk holding all of it (<see cref="StreamingContext.IsBuffered"/>): <see cref="ProcessChunkAsync"/>,
+    /// then <see cref="CompleteStreamAsync"/>; what the policy emits becomes the answer (events of chunks it made are
+    /// added to it), and what it does not emit is removed. A policy written on <see cref="StreamChunk.Output"/> thus
+    /// serves buffered and streamed answers alike.
+    /// </summary>
     /// <param name="transaction">The transaction; <see cref="TransactionResponse.Payload"/> holds the answer.</param>
     /// <param name="cancellationToken">Fires when the client goes away.</param>
-    protected virtual ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    protected virtual async ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var response = transaction.Response;
+        var format = Wire.WireFormats.Create(transaction, stream: false);
+        var answer = StreamChunk.FromUtf8(response.Body);
+        var context = new StreamingContext(transaction, format, MaxHeldChunks, MaxHeldBytes) { IsBuffered = true };
+        context.Adopt(answer);
+        await ProcessChunkAsync(answer, context, cancellationToken).ConfigureAwait(false);
+        if (!context.IsCompleted)
+        {
+            await CompleteStreamAsync(context, cancellationToken).ConfigureAwait(false);
+        }
 
+        var emitted = false;
+        foreach (var chunk in context.TakeOutput())
+        {
+            if (ReferenceEquals(chunk, answer))
+            {
+                emitted = true;
+                continue;
+            }
+
+            // Chunks the policy made carry the events it added (text it held back, the end of a slot it stopped).
+            foreach (var output in chunk.Output)
+            {
+                if (output.IsAdded && !output.IsRemoved)
+                {
+                    answer.Add(output);
+                }
+            }
+        }
+
+        if (!emitted)
+        {
+            foreach (var output in answer.Output)
+            {
+                if (!output.IsAdded)
+                {
+                    output.Remove();
+                }
+            }
+        }
+
+        if (answer.Json is { } json && answer.IsModified)
+        {
+            response.Payload = json;
+        }
+    }
     /// <summary>
     /// Handles one chunk: <see cref="StreamingContext.Emit"/> it (as is or rewritten), emit nothing (drop),
     /// <see cref="StreamingContext.Hold"/> it, or <see cref="StreamingContext.Complete"/> the stream (block).

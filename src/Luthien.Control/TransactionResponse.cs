@@ -122,6 +122,9 @@ public sealed class TransactionResponse
     /// <summary>Whether the answer is a stream of chunks.</summary>
     public bool IsStream => Stream is not null;
 
+    /// <summary>The adapter that reads this answer's chunks into output events, shared by the policies of the chain.</summary>
+    internal WireFormat? Format { get; set; }
+
     /// <summary>Something to dispose once the response has been written (typically the backend's HTTP response).</summary>
     public IDisposable? Owner { get; set; }
 
@@ -139,6 +142,7 @@ public sealed class TransactionResponse
         ContentType = contentType;
         BodyStream = null;
         Stream = null;
+        Format = null;
     }
 
     /// <summary>Sets a JSON body.</summary>
@@ -152,6 +156,7 @@ public sealed class TransactionResponse
         ContentType = "application/json";
         BodyStream = null;
         Stream = null;
+        Format = null;
     }
 
     /// <summary>Sets a body that is streamed to the client as it is read.</summary>
@@ -168,6 +173,7 @@ public sealed class TransactionResponse
         _payloadParsed = false;
         _payloadAssigned = false;
         Stream = null;
+        Format = null;
     }
 
     /// <summary>Sets a streamed (server-sent events) answer.</summary>
@@ -183,5 +189,6 @@ public sealed class TransactionResponse
         _payload = null;
         _payloadParsed = false;
         _payloadAssigned = false;
+        Format = null;
     }
 }

@@ -42,7 +42,9 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
 
     private async IAsyncEnumerable<StreamChunk> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var context = new StreamingContext(_transaction, _policy.MaxHeldChunks, _policy.MaxHeldBytes);
+        // One adapter per answer, shared by every policy of the chain: a chunk is read into events once.
+        var format = _transaction.Response.Format ??= Wire.WireFormats.Create(_transaction, stream: true);
+        var context = new StreamingContext(_transaction, format, _policy.MaxHeldChunks, _policy.MaxHeldBytes);
         var completed = false;
 
         // A client that asked for usage still gets the usage chunk when a policy ends the stream early: the upstream is
@@ -66,6 +68,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
                         continue;
                     }
 
+                    context.Adopt(chunk);
                     await _policy.ProcessChunkAsync(chunk, context, cancellationToken).ConfigureAwait(false);
                     while (context.TryTakeOutput(out var output))
                     {

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Luthien.Control.Loading;
 using Luthien.Control.Streaming.Text;
 
@@ -61,34 +60,6 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     };
 
     /// <inheritdoc />
-    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        transaction.Response.UpdateChoiceMessages((choice, message) =>
-        {
-            if (message["content"] is not JsonValue v || !v.TryGetValue(out string? text))
-            {
-                return false;
-            }
-
-            var output = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, text);
-            if (output.Text == text && !output.Blocked)
-            {
-                return false;
-            }
-
-            message["content"] = output.Text;
-            if (output.Blocked)
-            {
-                choice["finish_reason"] = "content_filter";
-            }
-
-            return true;
-        });
-        return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc />
     protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
@@ -96,46 +67,52 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         if (context.State is not StreamState state)
         {
             // Not GetOrCreateState with a lambda: capturing the context would cost a closure on every chunk.
-            state = new StreamState(ChatChunks.RequestedChoices(context.Transaction));
+            state = new StreamState();
             context.State = state;
         }
 
-        // Decide from a forward-only read; build the JSON tree only when the chunk must change.
-        if (chunk.IsModified || !ChoiceScanner.TryScan(chunk.Data.Span, state.Scratch, state.Shapes, out var hasChoices))
+        var output = chunk.Output;
+        var count = output.Count;
+        for (var i = 0; i < count; i++)
         {
-            ScanTree(chunk, state.Scratch, out hasChoices);
+            var item = output[i];
+            if (item.IsRemoved)
+            {
+                continue;
+            }
+
+            if (state.Blocked.Contains(item.Slot))
+            {
+                // The slot was ended by the policy: nothing more of it is shown.
+                chunk.RemoveSlot(item.Slot);
+                continue;
+            }
+
+            if (item.Kind == OutputKind.Text)
+            {
+                FilterText(chunk, item, i, state);
+            }
+            else if (item.Kind == OutputKind.Finish && state.Finished.Add(item.Slot) && state.Filters.TryGetValue(item.Slot, out var filter))
+            {
+                // The slot ends here: nothing more can complete a match, so everything held is decided now. What is let
+                // out goes in before the end, which moves one place on.
+                var rest = filter.Flush();
+                if (rest.Text.Length > 0)
+                {
+                    Release(chunk, item.Slot, rest.Text);
+                    i++;
+                    count++;
+                }
+
+                if (rest.Blocked)
+                {
+                    Block(chunk, item.Slot, i, state);
+                }
+            }
         }
 
-        if (!hasChoices)
-        {
-            context.Emit(chunk);
-            return ValueTask.CompletedTask;
-        }
-
-        // id, created, model and system_fingerprint are the same on every chunk of a stream: one copy serves as the
-        // template for the chunks this policy writes itself (the chunk's own buffer goes back to the pool once written).
-        state.Template ??= chunk.Data.ToArray();
-        var decisions = state.Decisions;
-        decisions.Clear();
-        var changed = false;
-        RefuseRepeatedIndex(state.Scratch);
-        foreach (var choice in state.Scratch)
-        {
-            var decision = Decide(choice, state);
-            decisions.Add(decision);
-            changed |= decision.Kind != DecisionKind.Unchanged;
-        }
-
-        if (!changed)
-        {
-            context.Emit(chunk);
-        }
-        else if (Apply(chunk, decisions) is { } rewritten)
-        {
-            context.Emit(rewritten);
-        }
-
-        if (state.Blocked.Count >= state.ExpectedChoices)
+        context.Emit(chunk);
+        if (state.Blocked.Count >= context.AnswerCount)
         {
             context.Complete();
         }
@@ -147,196 +124,127 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.State is StreamState { Template: { } templateData } state && JsonNode.Parse(templateData) is JsonObject template)
+        if (context.State is StreamState state)
         {
-            foreach (var (index, filter) in state.Filters.OrderBy(f => f.Key))
+            foreach (var (slot, filter) in state.Filters.OrderBy(f => f.Key))
             {
-                if (state.Blocked.Contains(index))
+                if (state.Blocked.Contains(slot) || state.Finished.Contains(slot))
                 {
                     continue;
                 }
 
-                var output = filter.Flush();
-                if (output.Text.Length > 0)
+                var rest = filter.Flush();
+                if (rest.Text.Length == 0 && !rest.Blocked)
                 {
-                    context.Emit(ChatChunks.Text(template, index, output.Text));
+                    continue;
                 }
 
-                if (output.Blocked)
+                var chunk = context.CreateChunk();
+                Release(chunk, slot, rest.Text);
+                if (rest.Blocked)
                 {
-                    context.Emit(ChatChunks.ContentFilter(template, index));
+                    chunk.Add(OutputEvent.CreateFinish(slot));
                 }
+
+                context.Emit(chunk);
             }
         }
 
         return base.CompleteStreamAsync(context, cancellationToken);
     }
 
-    /// <summary>
-    /// A chunk that names one choice twice is refused: each entry must be judged on its own, and a client appends both.
-    /// </summary>
-    private static void RefuseRepeatedIndex(List<ChoiceDelta> choices)
+    /// <summary>Runs a piece of a slot's text through the slot's filter; the event keeps what may be sent now.</summary>
+    private void FilterText(StreamChunk chunk, OutputEvent item, int position, StreamState state)
     {
-        for (var i = 1; i < choices.Count; i++)
+        var slot = item.Slot;
+        if (state.Finished.Contains(slot))
         {
-            for (var j = 0; j < i; j++)
+            if (item.Text.Length > 0)
             {
-                if (choices[i].Index == choices[j].Index)
-                {
-                    throw BackendException.InvalidResponse("a streamed chunk names the same choice twice.");
-                }
-            }
-        }
-    }
-
-    /// <summary>Runs one choice's text through its filter and says what must become of the entry.</summary>
-    private Decision Decide(ChoiceDelta choice, StreamState state)
-    {
-        if (state.Blocked.Contains(choice.Index))
-        {
-            // The choice was ended by the policy: nothing more of it is shown.
-            return new(DecisionKind.Remove, choice.Index, null);
-        }
-
-        if (state.Finished.Contains(choice.Index) && !string.IsNullOrEmpty(choice.Content))
-        {
-            // Its filter was flushed at the finish: text after it could complete a match that was let out.
-            throw BackendException.InvalidResponse("a choice sent text after its finish_reason.");
-        }
-
-        var finishing = choice.FinishReason is not null;
-        if (finishing)
-        {
-            state.Finished.Add(choice.Index);
-        }
-
-        if (choice.Content is null && !finishing)
-        {
-            return new(DecisionKind.Unchanged, choice.Index, null);
-        }
-
-        if (!state.Filters.TryGetValue(choice.Index, out var filter))
-        {
-            filter = new StreamingPatternFilter(_patterns, Action, Replacement, _maxHoldbackChars);
-            state.Filters[choice.Index] = filter;
-        }
-
-        var output = choice.Content is null ? new FilterOutput(string.Empty, false) : filter.Append(choice.Content);
-        var text = output.Text;
-        var blocked = output.Blocked;
-        if (finishing && !blocked)
-        {
-            // The choice ends here: nothing more can complete a match, so everything held is decided now.
-            var rest = filter.Flush();
-            text += rest.Text;
-            blocked = rest.Blocked;
-        }
-
-        if (blocked)
-        {
-            state.Blocked.Add(choice.Index);
-            return new(DecisionKind.Block, choice.Index, text);
-        }
-
-        if (text == (choice.Content ?? string.Empty))
-        {
-            return new(DecisionKind.Unchanged, choice.Index, null);
-        }
-
-        // Everything this entry carried is held back: drop the entry, keep the rest of the chunk.
-        return text.Length == 0 && !choice.DeltaHasOtherFields && !finishing
-            ? new(DecisionKind.Remove, choice.Index, null)
-            : new(DecisionKind.SetContent, choice.Index, text);
-    }
-
-    /// <summary>Applies the decisions to the chunk's JSON; <see langword="null"/> when nothing is left to send.</summary>
-    private static StreamChunk? Apply(StreamChunk chunk, List<Decision> decisions)
-    {
-        var json = chunk.Json!;
-        var choices = (JsonArray)json["choices"]!;
-        for (var i = choices.Count - 1; i >= 0; i--)
-        {
-            if (choices[i] is not JsonObject choice)
-            {
-                continue;
+                // Its filter was flushed at the finish: text after it could complete a match that was let out.
+                throw BackendException.InvalidResponse("a choice sent text after its finish_reason.");
             }
 
-            var index = ChatChunks.IndexOf(choice);
-            var decision = decisions.Find(d => d.Index == index);
-            switch (decision.Kind)
-            {
-                case DecisionKind.Remove:
-                    choices.RemoveAt(i);
-                    break;
-                case DecisionKind.SetContent or DecisionKind.Block:
-                    var delta = choice["delta"] as JsonObject ?? [];
-                    delta["content"] = decision.Text;
-                    choice["delta"] = delta;
-                    if (decision.Kind == DecisionKind.Block)
-                    {
-                        choice["finish_reason"] = "content_filter";
-                    }
-
-                    break;
-            }
-        }
-
-        if (choices.Count == 0 && json["usage"] is not JsonObject)
-        {
-            return null;
-        }
-
-        chunk.MarkModified();
-        return chunk;
-    }
-
-    /// <summary>The tree path, for chunks the scanner gave up on (or that another policy already changed).</summary>
-    private static void ScanTree(StreamChunk chunk, List<ChoiceDelta> into, out bool hasChoices)
-    {
-        into.Clear();
-        hasChoices = chunk.Json?["choices"] is JsonArray;
-        if (!hasChoices)
-        {
             return;
         }
 
-        foreach (var choice in ((JsonArray)chunk.Json!["choices"]!).OfType<JsonObject>())
+        FilterOutput result;
+        if (!state.Filters.TryGetValue(slot, out var filter))
         {
-            var delta = choice["delta"] as JsonObject;
-            var content = delta?["content"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
-            var finish = choice["finish_reason"] is JsonValue f && f.TryGetValue(out string? r) ? r : null;
-            into.Add(new ChoiceDelta(ChatChunks.IndexOf(choice), content, finish, delta is not null && delta.Any(p => p.Key != "content")));
+            if (EndsInThisChunk(chunk, slot, position))
+            {
+                // The whole text of the slot is here (a buffered answer, or a stream of one chunk): one pass over it, with
+                // no hold-back limit, since nothing waits.
+                result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text);
+                state.Finished.Add(slot);
+                item.Text = result.Text;
+                if (result.Blocked)
+                {
+                    Block(chunk, slot, position, state);
+                }
+
+                return;
+            }
+
+            filter = new StreamingPatternFilter(_patterns, Action, Replacement, _maxHoldbackChars);
+            state.Filters[slot] = filter;
+        }
+
+        result = filter.Append(item.Text);
+        item.Text = result.Text;
+        if (result.Blocked)
+        {
+            Block(chunk, slot, position, state);
         }
     }
 
-    private enum DecisionKind
+    private static bool EndsInThisChunk(StreamChunk chunk, int slot, int position)
     {
-        Unchanged,
-        SetContent,
-        Remove,
-        Block,
+        var output = chunk.Output;
+        for (var i = position + 1; i < output.Count; i++)
+        {
+            if (output[i].Slot == slot && output[i].Kind == OutputKind.Finish && !output[i].IsRemoved)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
-    private readonly record struct Decision(DecisionKind Kind, int Index, string? Text);
-
-    private sealed class StreamState(int expectedChoices)
+    /// <summary>Adds text the filter let out at the end to the slot, after its own text in this chunk.</summary>
+    private static void Release(StreamChunk chunk, int slot, string text)
     {
-        public int ExpectedChoices { get; } = expectedChoices;
+        if (text.Length > 0)
+        {
+            chunk.Add(OutputEvent.CreateText(slot, text));
+        }
+    }
 
+    /// <summary>Ends a slot at a match: what came after the event at <paramref name="position"/> goes, and the slot ends with <c>content_filter</c>.</summary>
+    private static void Block(StreamChunk chunk, int slot, int position, StreamState state)
+    {
+        var output = chunk.Output;
+        for (var i = position; i < output.Count; i++)
+        {
+            // Everything of the slot after the match goes, and an end it had gives way to content_filter.
+            if (output[i].Slot == slot && (i > position || output[i].Kind == OutputKind.Finish))
+            {
+                output[i].Remove();
+            }
+        }
+
+        state.Blocked.Add(slot);
+        chunk.Add(OutputEvent.CreateFinish(slot));
+    }
+
+    private sealed class StreamState
+    {
         public Dictionary<int, StreamingPatternFilter> Filters { get; } = [];
 
         public HashSet<int> Blocked { get; } = [];
 
-        /// <summary>Choices whose finish_reason was seen (their filters are flushed).</summary>
+        /// <summary>Slots whose end was seen (their filters are flushed).</summary>
         public HashSet<int> Finished { get; } = [];
-
-        /// <summary>A copy of the first chunk with choices, the model for chunks the policy writes itself.</summary>
-        public byte[]? Template { get; set; }
-
-        public List<ChoiceDelta> Scratch { get; } = [];
-
-        public ChunkShapeCache Shapes { get; } = new();
-
-        public List<Decision> Decisions { get; } = [];
     }
 }

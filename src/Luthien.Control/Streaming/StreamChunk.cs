@@ -21,6 +21,9 @@ public sealed class StreamChunk
     private JsonObject? _json;
     private bool _jsonParsed;
     private bool _released;
+    private WireFormat? _format;
+    private List<OutputEvent>? _output;
+    private HashSet<int>? _removedSlots;
 
     private StreamChunk(ReadOnlyMemory<byte> data, JsonObject? json, string? eventType, bool modified)
     {
@@ -66,12 +69,16 @@ public sealed class StreamChunk
     /// <summary>The size of the chunk's bytes as they came (or were last written), without serializing a changed chunk.</summary>
     internal int Size => _data.Length;
 
-    /// <summary>The data bytes as they will be written: the original bytes, or the serialized JSON if modified.</summary>
+    /// <summary>
+    /// The data bytes as they will be written: the original bytes, or the serialized JSON if modified (empty when the
+    /// policies left nothing of the chunk to send).
+    /// </summary>
     public ReadOnlyMemory<byte> Data
     {
         get
         {
             ThrowIfReleased();
+            ApplyOutput();
             if (IsModified && _json is not null)
             {
                 _data = LuthienJson.ToUtf8Bytes(_json);
@@ -92,6 +99,16 @@ public sealed class StreamChunk
     /// pass unread, so the stream ends with an error; chunks no policy reads are never parsed.
     /// </exception>
     public JsonObject? Json
+    {
+        get
+        {
+            ApplyOutput();
+            return Tree;
+        }
+    }
+
+    /// <summary>The JSON as it stands, without writing pending <see cref="Output"/> changes into it first (for adapters).</summary>
+    internal JsonObject? Tree
     {
         get
         {
@@ -151,6 +168,125 @@ public sealed class StreamChunk
         }
 
         IsModified = true;
+
+        // The events are read again from the changed JSON when next asked for.
+        _output = null;
+    }
+
+    /// <summary>Marks the tree as changed by an adapter writing events back (the events themselves stay as they are).</summary>
+    internal void MarkTreeModified() => IsModified = true;
+
+    /// <summary>The answer's wire format, which reads and writes <see cref="Output"/>; set when the chunk enters the policies.</summary>
+    internal WireFormat? Format
+    {
+        get => _format;
+        set => _format ??= value;
+    }
+
+    /// <summary>
+    /// What the model said in this chunk, as API-neutral events (read on first use, then kept: every policy of the chain
+    /// sees the changes the ones before it made). Empty for a chunk that carries none, e.g. an error event.
+    /// </summary>
+    /// <exception cref="BackendException">The chunk cannot be read as its API's format (502 <c>backend_invalid_response</c>).</exception>
+    public IReadOnlyList<OutputEvent> Output => OutputList;
+
+    private List<OutputEvent> OutputList
+    {
+        get
+        {
+            if (_output is null)
+            {
+                ThrowIfReleased();
+                _output = _format is null ? [] : _format.Decode(this);
+            }
+
+            return _output;
+        }
+    }
+
+    /// <summary>Adds an event a policy made (<see cref="OutputEvent.CreateText"/>, <see cref="OutputEvent.CreateFinish"/>) to this chunk.</summary>
+    /// <param name="output">
+    /// The event: added text goes after the slot's own text in this chunk and before the slot's end, if the chunk has it;
+    /// anything else goes last.
+    /// </param>
+    /// <exception cref="InvalidOperationException">The chunk has no wire format, or the event came from a backend.</exception>
+    public void Add(OutputEvent output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (!output.IsAdded || _format is null)
+        {
+            throw new InvalidOperationException(_format is null ? "The chunk has no output format to write the event in." : "Only events made with OutputEvent.Create… can be added.");
+        }
+
+        // The list reads in the order the client will: a slot's text goes before the slot's end, if the chunk has one.
+        var list = OutputList;
+        if (output.Kind != OutputKind.Finish)
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (list[i].Kind == OutputKind.Finish && list[i].Slot == output.Slot)
+                {
+                    list.Insert(i, output);
+                    return;
+                }
+            }
+        }
+
+        list.Add(output);
+    }
+
+    /// <summary>Removes everything of one slot from this chunk: its events and whatever else the chunk says of it.</summary>
+    /// <param name="slot">The slot.</param>
+    public void RemoveSlot(int slot)
+    {
+        foreach (var output in OutputList)
+        {
+            if (output.Slot == slot)
+            {
+                output.Remove();
+            }
+        }
+
+        (_removedSlots ??= []).Add(slot);
+    }
+
+    /// <summary>Writes pending event changes into the JSON, once; a chunk left with nothing to send gets empty data.</summary>
+    private void ApplyOutput()
+    {
+        if (_output is null || _format is null || !HasOutputChanges())
+        {
+            return;
+        }
+
+        var output = _output;
+        var removedSlots = _removedSlots;
+        _output = null;
+        _removedSlots = null;
+        if (!_format.Encode(this, output, removedSlots))
+        {
+            _json = null;
+            _jsonParsed = true;
+            _data = ReadOnlyMemory<byte>.Empty;
+            IsModified = false;
+        }
+    }
+
+    private bool HasOutputChanges()
+    {
+        if (_removedSlots is { Count: > 0 })
+        {
+            return true;
+        }
+
+        foreach (var output in _output!)
+        {
+            if (output.IsModified || output.IsRemoved || output.IsAdded)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -167,6 +303,7 @@ public sealed class StreamChunk
 
         _released = true;
         _data = ReadOnlyMemory<byte>.Empty;
+        _output = null;
         if (_pooled is { } buffer)
         {
             _pooled = null;

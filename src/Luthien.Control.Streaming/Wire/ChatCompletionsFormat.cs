@@ -1,0 +1,477 @@
+using System.Text.Json.Nodes;
+using Luthien.Control.Streaming.Text;
+
+namespace Luthien.Control.Streaming.Wire;
+
+/// <summary>
+/// The chat completions adapter: a <c>chat.completion.chunk</c> (stream) or a <c>chat.completion</c> (buffered answer) to
+/// <see cref="OutputEvent"/>s and back. A slot is a choice. Text-only chunks are read without a JSON tree (the tree is
+/// built only when a chunk carries more, or must change); what the events do not cover (role, logprobs, ids, vendor
+/// fields) stays in the chunk as it came.
+/// </summary>
+internal sealed class ChatCompletionsFormat : WireFormat
+{
+    private readonly bool _stream;
+    private readonly string _member;
+    private readonly List<ChoiceDelta> _scratch = [];
+    private readonly ChunkShapeCache _shapes = new();
+    private byte[]? _template;
+
+    /// <summary>Creates the adapter for one answer.</summary>
+    /// <param name="stream">A stream of chunks (<c>delta</c>) rather than a buffered answer (<c>message</c>).</param>
+    public ChatCompletionsFormat(bool stream)
+    {
+        _stream = stream;
+        _member = stream ? "delta" : "message";
+    }
+
+    /// <inheritdoc />
+    public override List<OutputEvent> Decode(StreamChunk chunk)
+    {
+        var events = new List<OutputEvent>(2);
+        if (_stream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices) && TextOnly(_scratch))
+        {
+            // The common chunk: text and finish reasons only, read without building a tree.
+            if (hasChoices)
+            {
+                _template ??= chunk.Data.ToArray();
+            }
+
+            RefuseRepeatedIndex(_scratch);
+            foreach (var choice in _scratch)
+            {
+                if (choice.Content is { } content)
+                {
+                    events.Add(new OutputEvent(OutputKind.Text, choice.Index, content));
+                }
+
+                if (choice.FinishReason is { } reason)
+                {
+                    events.Add(new OutputEvent(OutputKind.Finish, choice.Index, string.Empty, finishReason: reason));
+                }
+            }
+
+            if (_scratch.Count == 0 && chunk.Data.Span.IndexOf("\"usage\""u8) >= 0)
+            {
+                return DecodeTree(chunk, events);
+            }
+
+            return events;
+        }
+
+        return DecodeTree(chunk, events);
+    }
+
+    /// <inheritdoc />
+    public override bool Encode(StreamChunk chunk, IReadOnlyList<OutputEvent> events, IReadOnlySet<int>? removedSlots)
+    {
+        var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
+        if (json["choices"] is not JsonArray choices)
+        {
+            json["choices"] = choices = [];
+        }
+
+        var originalCount = choices.Count;
+        if (removedSlots is not null)
+        {
+            for (var i = choices.Count - 1; i >= 0; i--)
+            {
+                if (removedSlots.Contains(ChatChunks.IndexOf(choices[i])))
+                {
+                    choices.RemoveAt(i);
+                }
+            }
+        }
+
+        // Last to first: removing a buffered message's tool call shifts the positions of the calls after it, not before.
+        var touched = new List<JsonObject>();
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            var output = events[i];
+            if (output.IsAdded || (!output.IsModified && !output.IsRemoved) || removedSlots?.Contains(output.Slot) == true)
+            {
+                continue;
+            }
+
+            if (Find(choices, output.Slot) is { } entry)
+            {
+                WriteBack(entry, output);
+                touched.Add(entry);
+            }
+        }
+
+        foreach (var output in events)
+        {
+            if (output.IsAdded && !output.IsRemoved)
+            {
+                var entry = Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
+                Append(entry, output);
+                touched.Add(entry);
+            }
+        }
+
+        if (_stream)
+        {
+            // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
+            foreach (var entry in touched)
+            {
+                if (entry[_member] is JsonObject { Count: 0 } && entry["finish_reason"] is null)
+                {
+                    choices.Remove(entry);
+                }
+            }
+
+            if (choices.Count == 0 && (originalCount > 0 || removedSlots is not null || touched.Count > 0) && json["usage"] is not JsonObject)
+            {
+                return false;
+            }
+        }
+
+        chunk.MarkTreeModified();
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override StreamChunk CreateChunk()
+    {
+        JsonObject chunk;
+        if (!_stream)
+        {
+            chunk = [];
+        }
+        else
+        {
+            var template = _template is null ? null : JsonNode.Parse(_template) as JsonObject;
+            chunk = new JsonObject
+            {
+                ["id"] = template?["id"]?.DeepClone() ?? "chatcmpl-luthien",
+                ["object"] = "chat.completion.chunk",
+                ["created"] = template?["created"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                ["model"] = template?["model"]?.DeepClone() ?? string.Empty,
+            };
+            if (template?["system_fingerprint"] is { } fingerprint)
+            {
+                chunk["system_fingerprint"] = fingerprint.DeepClone();
+            }
+
+            chunk["choices"] = new JsonArray();
+        }
+
+        var created = StreamChunk.FromJson(chunk);
+        created.Format = this;
+        return created;
+    }
+
+    private static bool TextOnly(List<ChoiceDelta> choices)
+    {
+        foreach (var choice in choices)
+        {
+            if (choice.DeltaHasOtherFields)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private List<OutputEvent> DecodeTree(StreamChunk chunk, List<OutputEvent> events)
+    {
+        events.Clear();
+        var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
+        if (json["choices"] is { } anyChoices)
+        {
+            if (anyChoices is not JsonArray choices)
+            {
+                throw BackendException.InvalidResponse("'choices' is not an array.");
+            }
+
+            if (_stream && _template is null && choices.Count > 0)
+            {
+                _template = chunk.Data.ToArray();
+            }
+
+            var seen = new HashSet<int>();
+            foreach (var node in choices)
+            {
+                var choice = node as JsonObject ?? throw BackendException.InvalidResponse("a choice is not an object.");
+                var slot = ChatChunks.IndexOf(choice);
+                if (!seen.Add(slot))
+                {
+                    throw BackendException.InvalidResponse("a chunk names the same choice twice.");
+                }
+
+                ReadChoice(choice, slot, events);
+            }
+        }
+
+        if (json["usage"] is JsonObject)
+        {
+            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty));
+        }
+
+        return events;
+    }
+
+    private void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
+    {
+        if (choice[_member] is { } anyMessage)
+        {
+            var message = anyMessage as JsonObject ?? throw BackendException.InvalidResponse($"a choice's {_member} is not an object.");
+            AddText(message, "content", OutputKind.Text, slot, events);
+            AddText(message, "refusal", OutputKind.Refusal, slot, events);
+            AddText(message, "reasoning_content", OutputKind.Reasoning, slot, events);
+            if (message["audio"] is JsonObject audio)
+            {
+                AddText(audio, "transcript", OutputKind.AudioTranscript, slot, events);
+            }
+
+            if (message["tool_calls"] is { } anyCalls)
+            {
+                var calls = anyCalls as JsonArray ?? throw BackendException.InvalidResponse("a message's tool_calls is not an array.");
+                var seenCalls = new HashSet<int>();
+                for (var i = 0; i < calls.Count; i++)
+                {
+                    var call = calls[i] as JsonObject ?? throw BackendException.InvalidResponse("a tool call is not an object.");
+
+                    // A buffered message lists its calls without an index: their position is their index.
+                    var index = _stream ? ChatChunks.IntegerIndex(call, "a tool call") : i;
+                    if (!seenCalls.Add(index))
+                    {
+                        throw BackendException.InvalidResponse("a chunk names the same tool call twice.");
+                    }
+
+                    ReadCall(call, call["function"], slot, index, events);
+                }
+            }
+
+            if (message["function_call"] is { } functionCall)
+            {
+                ReadCall(null, functionCall, slot, -1, events);
+            }
+        }
+
+        if (choice["finish_reason"] is JsonValue finish && finish.TryGetValue(out string? reason))
+        {
+            events.Add(new OutputEvent(OutputKind.Finish, slot, string.Empty, finishReason: reason));
+        }
+    }
+
+    private static void ReadCall(JsonObject? call, JsonNode? anyFunction, int slot, int index, List<OutputEvent> events)
+    {
+        if (anyFunction is not null and not JsonObject)
+        {
+            throw BackendException.InvalidResponse("a tool call's function is not an object.");
+        }
+
+        var function = anyFunction as JsonObject;
+        string? name = null;
+        if (function is not null && function.TryGetPropertyValue("name", out var anyName) && anyName is not null)
+        {
+            name = anyName is JsonValue v && v.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a tool call's name is not a string.");
+        }
+
+        var id = call?["id"] is JsonValue idValue && idValue.TryGetValue(out string? callId) ? callId : null;
+        if (name is not null || id is not null)
+        {
+            events.Add(new OutputEvent(OutputKind.ToolCall, slot, string.Empty, index, id, name ?? string.Empty));
+        }
+
+        if (function?["arguments"] is JsonValue args && args.TryGetValue(out string? arguments))
+        {
+            events.Add(new OutputEvent(OutputKind.ToolArguments, slot, arguments, index));
+        }
+    }
+
+    private static void AddText(JsonObject owner, string name, OutputKind kind, int slot, List<OutputEvent> events)
+    {
+        if (owner[name] is JsonValue value && value.TryGetValue(out string? text))
+        {
+            events.Add(new OutputEvent(kind, slot, text));
+        }
+    }
+
+    /// <summary>Writes a changed or removed event of the chunk back into its choice entry.</summary>
+    private void WriteBack(JsonObject entry, OutputEvent output)
+    {
+        var message = entry[_member] as JsonObject;
+        switch (output.Kind)
+        {
+            case OutputKind.Finish:
+                entry["finish_reason"] = null;
+                break;
+            case OutputKind.ToolCall:
+                RemoveCall(message, output.ToolIndex);
+                break;
+            case OutputKind.ToolArguments:
+                if (FindCallFunction(message, output.ToolIndex) is { } function)
+                {
+                    if (output.IsRemoved)
+                    {
+                        function.Remove("arguments");
+                    }
+                    else
+                    {
+                        function["arguments"] = output.Text;
+                    }
+                }
+
+                break;
+            case OutputKind.Usage:
+                break;
+            default:
+                if (message is not null && TextOwner(message, output.Kind, create: false) is var (owner, name) && owner is not null)
+                {
+                    if (output.IsRemoved || (_stream && output.Text.Length == 0))
+                    {
+                        if (_stream)
+                        {
+                            owner.Remove(name);
+                        }
+                        else
+                        {
+                            owner[name] = output.Kind == OutputKind.Text ? string.Empty : null;
+                        }
+                    }
+                    else
+                    {
+                        owner[name] = output.Text;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Adds an event a policy made: text goes after the slot's own text; a finish sets the reason.</summary>
+    private void Append(JsonObject entry, OutputEvent output)
+    {
+        if (output.Kind == OutputKind.Finish)
+        {
+            entry["finish_reason"] = output.FinishReason;
+            return;
+        }
+
+        if (output.Text.Length == 0)
+        {
+            return;
+        }
+
+        if (entry[_member] is not JsonObject message)
+        {
+            entry[_member] = message = [];
+        }
+
+        var (owner, name) = TextOwner(message, output.Kind, create: true);
+        var existing = owner![name] is JsonValue v && v.TryGetValue(out string? text) ? text : string.Empty;
+        owner[name] = existing + output.Text;
+    }
+
+    private static (JsonObject? Owner, string Name) TextOwner(JsonObject message, OutputKind kind, bool create)
+    {
+        switch (kind)
+        {
+            case OutputKind.Refusal:
+                return (message, "refusal");
+            case OutputKind.Reasoning:
+                return (message, "reasoning_content");
+            case OutputKind.AudioTranscript:
+                if (message["audio"] is not JsonObject audio)
+                {
+                    if (!create)
+                    {
+                        return (null, "transcript");
+                    }
+
+                    message["audio"] = audio = [];
+                }
+
+                return (audio, "transcript");
+            default:
+                return (message, "content");
+        }
+    }
+
+    private JsonObject NewEntry(JsonArray choices, int slot)
+    {
+        var entry = _stream
+            ? new JsonObject { ["index"] = slot, ["delta"] = new JsonObject(), ["logprobs"] = null, ["finish_reason"] = null }
+            : new JsonObject { ["index"] = slot, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, ["finish_reason"] = null };
+        choices.Add(entry);
+        return entry;
+    }
+
+    private static JsonObject? Find(JsonArray choices, int slot)
+    {
+        foreach (var node in choices)
+        {
+            if (node is JsonObject entry && ChatChunks.IndexOf(entry) == slot)
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
+
+    private JsonObject? FindCallFunction(JsonObject? message, int toolIndex)
+    {
+        if (toolIndex < 0)
+        {
+            return message?["function_call"] as JsonObject;
+        }
+
+        return message?["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at ? calls[at]?["function"] as JsonObject : null;
+    }
+
+    private void RemoveCall(JsonObject? message, int toolIndex)
+    {
+        if (message is null)
+        {
+            return;
+        }
+
+        if (toolIndex < 0)
+        {
+            message.Remove("function_call");
+            return;
+        }
+
+        if (message["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at)
+        {
+            calls.RemoveAt(at);
+            if (calls.Count == 0)
+            {
+                message.Remove("tool_calls");
+            }
+        }
+    }
+
+    private int? FindCall(JsonArray calls, int toolIndex)
+    {
+        for (var i = 0; i < calls.Count; i++)
+        {
+            if ((_stream ? ChatChunks.IntegerIndex(calls[i], "a tool call") : i) == toolIndex)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A chunk that names one choice twice is refused: each entry must be judged on its own, and a client appends both.</summary>
+    private static void RefuseRepeatedIndex(List<ChoiceDelta> choices)
+    {
+        for (var i = 1; i < choices.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (choices[i].Index == choices[j].Index)
+                {
+                    throw BackendException.InvalidResponse("a streamed chunk names the same choice twice.");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// Maps one answer's wire format to <see cref="OutputEvent"/>s and back. One instance per answer (it keeps what the
+/// answer's chunks repeat); an adapter per API lives with the streaming policies.
+/// </summary>
+internal abstract class WireFormat
+{
+    /// <summary>Reads the events of a chunk; an empty list when it carries none (an error, a keep-alive, metadata).</summary>
+    /// <exception cref="BackendException">The chunk cannot be read as this format (fail closed).</exception>
+    public abstract List<OutputEvent> Decode(StreamChunk chunk);
+
+    /// <summary>
+    /// Writes the changed, removed and added events of a chunk, and its removed slots, into its JSON; returns false when
+    /// nothing is left to send.
+    /// </summary>
+    public abstract bool Encode(StreamChunk chunk, IReadOnlyList<OutputEvent> events, IReadOnlySet<int>? removedSlots);
+
+    /// <summary>An empty chunk of this answer, to add events to.</summary>
+    public abstract StreamChunk CreateChunk();
+}
