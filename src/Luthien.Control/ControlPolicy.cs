@@ -11,7 +11,7 @@ namespace Luthien.Control;
 ///     public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
 ///     {
 ///         if (transaction.Request.Chat is { Model: null })
-///             throw ControlPolicyException.InvalidRequest("'model' is required.", "model");
+///             throw new InvalidRequestException("'model' is required.", "model");
 ///         return ValueTask.CompletedTask;
 ///     }
 /// }
