@@ -30,7 +30,7 @@ public class PolicyChainBenchmarks
     public async Task<int> ParseApplySerialize()
     {
         var transaction = new Transaction(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Body), _headers));
-        await _chain.ApplyAsync(transaction, default);
+        await _chain.RunAsync(transaction);
         return transaction.Request.Chat!.ToUtf8Bytes().Length;
     }
 }

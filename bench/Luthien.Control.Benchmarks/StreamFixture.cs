@@ -58,7 +58,7 @@ internal static class StreamFixture
         transaction.Response.SetStream(200, new RawSseStreamingIterator(new MemoryStream(body, writable: false), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), 1 << 20, TimeProvider.System));
         foreach (var policy in policies)
         {
-            await policy.ApplyAsync(transaction, default);
+            await policy.RunAsync(transaction);
         }
 
         var pipe = PipeWriter.Create(Stream.Null, new StreamPipeWriterOptions(leaveOpen: true));

@@ -27,12 +27,12 @@ public sealed class MaxTokensCapPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (transaction.Request.Chat is not { } chat)
         {
-            return ValueTask.CompletedTask;
+            return next(transaction, cancellationToken);
         }
 
         var capped = false;
@@ -51,6 +51,6 @@ public sealed class MaxTokensCapPolicy : ControlPolicy
             chat.Payload["max_completion_tokens"] = _maxTokens;
         }
 
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 }

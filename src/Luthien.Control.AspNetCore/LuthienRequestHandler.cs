@@ -150,10 +150,8 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         var response = transaction.Response;
         try
         {
-            await rootPolicy.Root.ApplyAsync(transaction, transaction.CancellationToken).ConfigureAwait(false);
+            await rootPolicy.Root.RunAsync(transaction, transaction.CancellationToken).ConfigureAwait(false);
 
-            // Response-side policies still waiting (the response came from a policy rather than SendBackendRequest).
-            await transaction.RunResponseHooksAsync(transaction.CancellationToken).ConfigureAwait(false);
             if (!response.HasValue)
             {
                 throw ControlFailureException.Internal("The policy chain produced no response (is SendBackendRequest missing?).");

@@ -3,10 +3,11 @@ using Luthien.Control.Streaming.Iterators;
 namespace Luthien.Control.Streaming;
 
 /// <summary>
-/// A policy that acts on the response, streamed or not. The base class does the dispatch: placed before the
-/// backend-sending policy it waits for the response; then a streamed answer is wrapped lazily (chunks pass through
-/// <see cref="ProcessChunkAsync"/> as the client reads them) and a buffered one goes to
-/// <see cref="ApplyNonStreamingAsync"/>. Backend errors and pass-through requests are left alone.
+/// A policy that acts on the response, streamed or not. The base class does the dispatch, on whichever side of the
+/// backend-sending policy it stands: it acts on the response as soon as there is one — placed after
+/// <c>SendBackendRequest</c>, before the rest of the pipeline; placed ahead of it, once <c>next</c> returns. A streamed
+/// answer is wrapped lazily (chunks pass through <see cref="ProcessChunkAsync"/> as the client reads them) and a
+/// buffered one goes to <see cref="ApplyNonStreamingAsync"/>. Backend errors and pass-through requests are left alone.
 /// </summary>
 /// <example>
 /// <code>
@@ -43,17 +44,23 @@ public abstract class StreamingControlPolicy : ControlPolicy
     public int MaxHeldBytes { get; init; } = DefaultMaxHeldBytes;
 
     /// <inheritdoc />
-    public sealed override async ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public sealed override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(next);
         await ApplyRequestAsync(transaction, cancellationToken).ConfigureAwait(false);
         if (transaction.Response.HasValue)
         {
+            // After the backend-sending policy: the answer reaches the policies listed after this one through this one.
             await ApplyResponseAsync(transaction, cancellationToken).ConfigureAwait(false);
+            await next(transaction, cancellationToken).ConfigureAwait(false);
+            return;
         }
-        else
+
+        await next(transaction, cancellationToken).ConfigureAwait(false);
+        if (transaction.Response.HasValue)
         {
-            transaction.OnResponse(ApplyResponseAsync);
+            await ApplyResponseAsync(transaction, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -42,32 +42,6 @@ public sealed class Transaction
     public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
 
     /// <summary>
-    /// Registers work to do on the response once it exists. Response-side policies placed before the backend-sending
-    /// policy in a chain use this; the hooks run in registration order, right after the response is set, so that
-    /// streams are wrapped in chain order.
-    /// </summary>
-    /// <param name="hook">The work to do on the response.</param>
-    public void OnResponse(Func<Transaction, CancellationToken, ValueTask> hook)
-    {
-        ArgumentNullException.ThrowIfNull(hook);
-        (_responseHooks ??= []).Add(hook);
-    }
-
-    /// <summary>Runs the hooks registered with <see cref="OnResponse"/> (each once) if there is a response.</summary>
-    /// <param name="cancellationToken">Cancels the hooks.</param>
-    public async ValueTask RunResponseHooksAsync(CancellationToken cancellationToken)
-    {
-        while (Response.HasValue && _responseHooks is { Count: > 0 } hooks)
-        {
-            var hook = hooks[0];
-            hooks.RemoveAt(0);
-            await hook(this, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private List<Func<Transaction, CancellationToken, ValueTask>>? _responseHooks;
-
-    /// <summary>
     /// Makes a new transaction id: <c>ltx-</c>, a random per-process prefix and a counter (unique, cheap, in order within a
     /// process). For hosts that need the id before the transaction exists, e.g. to label an error response.
     /// </summary>

@@ -58,10 +58,10 @@ public class BackendIsolationTests
     /// <summary>Picks the backend key per request, as a branch of a policy file or a rotated key would.</summary>
     private sealed class KeyFromHeaderPolicy : ControlPolicy
     {
-        public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+        public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
         {
             transaction.Request.BackendApiKey = transaction.Request.Headers["x-test-backend-key"].ToString();
-            return ValueTask.CompletedTask;
+            return next(transaction, cancellationToken);
         }
     }
 

@@ -151,7 +151,7 @@ public class LuthienTelemetryTests
 
     public sealed class BuggyPolicy : ControlPolicy
     {
-        public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken) =>
+        public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("bug in a policy, with internal details");
     }
 }

@@ -15,7 +15,7 @@ public sealed class AddApiKeyHeaderPolicy : ControlPolicy
     public AddApiKeyHeaderPolicy(string? apiKey) => _apiKey = apiKey;
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (string.IsNullOrEmpty(_apiKey))
@@ -24,7 +24,7 @@ public sealed class AddApiKeyHeaderPolicy : ControlPolicy
         }
 
         transaction.Request.BackendApiKey = _apiKey;
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 }
 
@@ -53,7 +53,7 @@ public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
     public string ApiKeyEnvVarName { get; }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var key = Environment.GetEnvironmentVariable(ApiKeyEnvVarName);
@@ -63,6 +63,6 @@ public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
         }
 
         transaction.Request.BackendApiKey = key;
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 }

@@ -3,8 +3,9 @@ using Luthien.Control.Policies.Conditions;
 namespace Luthien.Control.Policies;
 
 /// <summary>
-/// Applies the policy of the first condition that holds, else the default policy (if any). The conditions are tried
-/// in the order the policy file lists them.
+/// Applies the policy of the first condition that holds, else the default policy (if any), with whatever follows this
+/// policy as its <c>next</c>; with no branch taken the pipeline goes straight on. The conditions are tried in the order
+/// the policy file lists them.
 /// </summary>
 public sealed class BranchingPolicy : ControlPolicy
 {
@@ -27,16 +28,17 @@ public sealed class BranchingPolicy : ControlPolicy
     public ControlPolicy? DefaultPolicy { get; }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(next);
         foreach (var (condition, policy) in _branches)
         {
             if (condition.Evaluate(transaction))
             {
-                return policy.ApplyAsync(transaction, cancellationToken);
+                return policy.ApplyAsync(transaction, next, cancellationToken);
             }
         }
 
-        return DefaultPolicy?.ApplyAsync(transaction, cancellationToken) ?? ValueTask.CompletedTask;
+        return DefaultPolicy is { } fallback ? fallback.ApplyAsync(transaction, next, cancellationToken) : next(transaction, cancellationToken);
     }
 }

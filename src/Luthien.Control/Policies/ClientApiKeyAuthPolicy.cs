@@ -37,7 +37,7 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var presented = transaction.Request.ClientApiKey;
@@ -61,7 +61,7 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
             throw ControlPolicyException.InvalidApiKey("Incorrect API key provided.");
         }
 
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

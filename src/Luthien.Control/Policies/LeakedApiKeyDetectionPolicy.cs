@@ -53,12 +53,12 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (transaction.Request.Chat is not { } chat)
         {
-            return ValueTask.CompletedTask;
+            return next(transaction, cancellationToken);
         }
 
         foreach (var text in chat.EnumerateMessageTexts())
@@ -71,7 +71,7 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
             }
         }
 
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="text"/> matches any pattern.</summary>

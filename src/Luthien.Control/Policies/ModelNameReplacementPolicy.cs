@@ -23,7 +23,7 @@ public sealed class ModelNameReplacementPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (transaction.Request.Chat is { Model: { } model } chat && _mapping.TryGetValue(model, out var replacement))
@@ -31,6 +31,6 @@ public sealed class ModelNameReplacementPolicy : ControlPolicy
             chat.Model = replacement;
         }
 
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 }

@@ -4,5 +4,5 @@ namespace Luthien.Control.Policies;
 public sealed class NoopPolicy : ControlPolicy
 {
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken) => next(transaction, cancellationToken);
 }

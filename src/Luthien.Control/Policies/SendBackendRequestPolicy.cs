@@ -5,6 +5,8 @@ namespace Luthien.Control.Policies;
 /// <summary>
 /// Sends the request to the model backend and stores its answer in <see cref="Transaction.Response"/>: a buffered body,
 /// a streamed raw body (pass-through) or a stream of chunks. Backend errors (4xx/5xx) become the response as they are.
+/// Then the rest of the pipeline runs, with the response there: policies listed after this one act on it in list
+/// order, before those listed ahead of it (which act once their <c>next</c> returns, innermost first).
 /// </summary>
 public sealed class SendBackendRequestPolicy : ControlPolicy
 {
@@ -19,12 +21,11 @@ public sealed class SendBackendRequestPolicy : ControlPolicy
     }
 
     /// <inheritdoc />
-    public override async ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(next);
         await _backend.SendAsync(transaction, cancellationToken).ConfigureAwait(false);
-
-        // Response-side policies that stood earlier in the chain act now, in their chain order.
-        await transaction.RunResponseHooksAsync(cancellationToken).ConfigureAwait(false);
+        await next(transaction, cancellationToken).ConfigureAwait(false);
     }
 }

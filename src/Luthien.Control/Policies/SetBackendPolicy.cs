@@ -31,7 +31,7 @@ public sealed class SetBackendPolicy : ControlPolicy
     public Uri? BackendUrl { get; }
 
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, CancellationToken cancellationToken)
+    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (BackendUrl is not null)
@@ -39,6 +39,6 @@ public sealed class SetBackendPolicy : ControlPolicy
             transaction.Request.BackendUrl = BackendUrl;
         }
 
-        return ValueTask.CompletedTask;
+        return next(transaction, cancellationToken);
     }
 }

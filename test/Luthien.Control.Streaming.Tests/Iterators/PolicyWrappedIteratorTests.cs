@@ -122,8 +122,8 @@ public class PolicyWrappedIteratorTests
     {
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Content("SECRET-123456"), Chunks.Finish()));
-        await new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "SECRET-000000").ApplyAsync(transaction, default);
-        await new ResponseContentPolicy(["SECRET-000000"], ContentAction.Redact, "[R]").ApplyAsync(transaction, default);
+        await new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "SECRET-000000").RunAsync(transaction);
+        await new ResponseContentPolicy(["SECRET-000000"], ContentAction.Redact, "[R]").RunAsync(transaction);
 
         var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
 

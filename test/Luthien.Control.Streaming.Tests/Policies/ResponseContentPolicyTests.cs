@@ -12,7 +12,7 @@ public class ResponseContentPolicyTests
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         var upstream = new ListStreamingIterator(chunks);
         transaction.Response.SetStream(200, upstream);
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
         return (await ListStreamingIterator.CollectAsync(transaction.Response.Stream!), upstream);
     }
 
@@ -36,7 +36,7 @@ public class ResponseContentPolicyTests
         // The last chunk with choices carries no text and passes untouched; the held text is flushed at the end.
         const string emptyDelta = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":null}]}""";
         transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("tail SECRET-12"), emptyDelta));
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         var written = new List<StreamChunk>();
         await foreach (var chunk in transaction.Response.Stream!)
@@ -81,7 +81,7 @@ public class ResponseContentPolicyTests
         var transaction = TestTransactions.Chat("""{"model":"m","n":2,"stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         transaction.Response.SetStream(200, new ListStreamingIterator(
             Chunks.Content("a SECRET-", 0), Chunks.Content("fine ", 1), Chunks.Content("111111", 0), Chunks.Content("text", 1), Chunks.Finish("stop", 1), Chunks.Finish("stop", 0)));
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
 
@@ -107,7 +107,7 @@ public class ResponseContentPolicyTests
         var transaction = TestTransactions.ChatWithText("hi");
         transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"x SECRET-123456 y"},"finish_reason":"stop"}],"vendor":1}"""u8.ToArray(), "application/json");
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         var body = JsonNode.Parse(transaction.Response.Body.Span)!;
         Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x [R] y"));
@@ -121,7 +121,7 @@ public class ResponseContentPolicyTests
         var transaction = TestTransactions.ChatWithText("hi");
         transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"x SECRET-123456 y"},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         var choice = JsonNode.Parse(transaction.Response.Body.Span)!["choices"]![0]!;
         Assert.That(choice["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x "));
@@ -129,14 +129,16 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
-    public async Task ApplyAsync_BeforeResponse_WaitsForIt()
+    public async Task ApplyAsync_ResponseMadeByNext_ActsOnItAfterNext()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
         var transaction = TestTransactions.ChatWithText("hi");
 
-        await policy.ApplyAsync(transaction, default);
-        transaction.Response.SetBody(200, """{"choices":[{"message":{"content":"SECRET-000000"}}]}"""u8.ToArray(), "application/json");
-        await transaction.RunResponseHooksAsync(default);
+        await policy.ApplyAsync(transaction, (t, _) =>
+        {
+            t.Response.SetBody(200, """{"choices":[{"message":{"content":"SECRET-000000"}}]}"""u8.ToArray(), "application/json");
+            return ValueTask.CompletedTask;
+        }, default);
 
         Assert.That(JsonNode.Parse(transaction.Response.Body.Span)!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("[R]"));
     }
@@ -149,7 +151,7 @@ public class ResponseContentPolicyTests
         var error = """{"error":{"message":"SECRET-123456"}}"""u8.ToArray();
         transaction.Response.SetBody(500, error, "application/json");
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         Assert.That(transaction.Response.Body.ToArray(), Is.EqualTo(error));
     }
@@ -193,7 +195,7 @@ public class ResponseContentPolicyTests
 
         var ex = Assert.ThrowsAsync<BackendException>(async () =>
         {
-            await policy.ApplyAsync(transaction, default);
+            await policy.RunAsync(transaction);
             await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
         });
 

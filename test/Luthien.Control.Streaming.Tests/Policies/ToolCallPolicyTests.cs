@@ -10,7 +10,7 @@ public class ToolCallPolicyTests
     {
         var transaction = TestTransactions.Chat(request);
         transaction.Response.SetStream(200, new ListStreamingIterator(chunks));
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
         return await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
     }
 
@@ -105,7 +105,7 @@ public class ToolCallPolicyTests
               {"id":"b","type":"function","function":{"name":"delete_files","arguments":"{}"}}]}}]}
             """u8.ToArray(), "application/json");
 
-        await new ToolCallPolicy(["get_weather"]).ApplyAsync(transaction, default);
+        await new ToolCallPolicy(["get_weather"]).RunAsync(transaction);
 
         var choice = JsonNode.Parse(transaction.Response.Body.Span)!["choices"]![0]!;
         Assert.That(choice["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
@@ -119,7 +119,7 @@ public class ToolCallPolicyTests
         var body = """{"choices":[{"index":0,"finish_reason":"tool_calls","message":{"tool_calls":[{"id":"a","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}}]}"""u8.ToArray();
         transaction.Response.SetBody(200, body, "application/json");
 
-        await new ToolCallPolicy(["get_weather"]).ApplyAsync(transaction, default);
+        await new ToolCallPolicy(["get_weather"]).RunAsync(transaction);
 
         Assert.That(transaction.Response.Body.ToArray(), Is.EqualTo(body));
     }

@@ -12,7 +12,7 @@ public class TransactionContextLoggingPolicyTests
         var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
         var transaction = TestTransactions.ChatWithText("hello", ("Authorization", "Bearer client-secret-123"), ("api-key", "another-secret"));
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         var entry = logger.Entries[0];
         Assert.That(entry.Level, Is.EqualTo(LogLevel.Information));
@@ -28,9 +28,11 @@ public class TransactionContextLoggingPolicyTests
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         string[] upstream = [Chunks.Role(), Chunks.Content("Hello"), Chunks.Content(" you"), Chunks.Finish(), Chunks.Usage()];
 
-        await policy.ApplyAsync(transaction, default);
-        transaction.Response.SetStream(200, new ListStreamingIterator(upstream));
-        await transaction.RunResponseHooksAsync(default);
+        await policy.ApplyAsync(transaction, (t, _) =>
+        {
+            t.Response.SetStream(200, new ListStreamingIterator(upstream));
+            return ValueTask.CompletedTask;
+        }, default);
         var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
 
         Assert.That(chunks.Select(c => System.Text.Encoding.UTF8.GetString(c.Data.Span)), Is.EqualTo(upstream));
@@ -47,7 +49,7 @@ public class TransactionContextLoggingPolicyTests
         var transaction = TestTransactions.ChatWithText("hi");
         transaction.Response.SetBody(200, """{"choices":[{"message":{"content":"abc"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"""u8.ToArray(), "application/json");
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         Assert.That(logger.Entries[^1].Message, Does.Contain("status=200").And.Contain("text_length=3").And.Contain("finish_reasons=[length]").And.Contain("completion_tokens=2"));
     }

@@ -83,7 +83,7 @@ public class PolicyLoaderTests
             """);
         var transaction = TestTransactions.ChatWithText("hi");
 
-        await policy.ApplyAsync(transaction, default);
+        await policy.RunAsync(transaction);
 
         Assert.That(policy, Is.InstanceOf<BranchingPolicy>());
         Assert.That(((BranchingPolicy)policy).Branches[0].Key, Is.InstanceOf<ComparisonCondition>());

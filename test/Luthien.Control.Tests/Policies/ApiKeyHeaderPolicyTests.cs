@@ -9,7 +9,7 @@ public class ApiKeyHeaderPolicyTests
     {
         var transaction = TestTransactions.ChatWithText("hi");
 
-        await new AddApiKeyHeaderPolicy("backend-key").ApplyAsync(transaction, default);
+        await new AddApiKeyHeaderPolicy("backend-key").RunAsync(transaction);
 
         Assert.That(transaction.Request.BackendApiKey, Is.EqualTo("backend-key"));
     }
@@ -17,7 +17,7 @@ public class ApiKeyHeaderPolicyTests
     [Test]
     public void AddApiKeyHeader_NoKey_Throws500()
     {
-        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderPolicy(null).ApplyAsync(TestTransactions.ChatWithText("hi"), default));
+        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderPolicy(null).RunAsync(TestTransactions.ChatWithText("hi")));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(500));
     }
@@ -31,7 +31,7 @@ public class ApiKeyHeaderPolicyTests
         {
             var transaction = TestTransactions.ChatWithText("hi");
 
-            await new AddApiKeyHeaderFromEnvPolicy(name).ApplyAsync(transaction, default);
+            await new AddApiKeyHeaderFromEnvPolicy(name).RunAsync(transaction);
 
             Assert.That(transaction.Request.BackendApiKey, Is.EqualTo("env-key-value"));
         }
@@ -46,7 +46,7 @@ public class ApiKeyHeaderPolicyTests
     {
         var name = "LUTHIEN_TEST_UNSET_" + Guid.NewGuid().ToString("N");
 
-        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderFromEnvPolicy(name).ApplyAsync(TestTransactions.ChatWithText("hi"), default));
+        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderFromEnvPolicy(name).RunAsync(TestTransactions.ChatWithText("hi")));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(500));
         Assert.That(ex.Message, Does.Contain(name));

@@ -16,35 +16,46 @@ public class BranchingPolicyTests
     [Test]
     public async Task ApplyAsync_SecondConditionHolds_AppliesOnlyItsPolicy()
     {
-        var a = Substitute.For<ControlPolicy>();
-        var b = Substitute.For<ControlPolicy>();
-        var fallback = Substitute.For<ControlPolicy>();
-        var policy = new BranchingPolicy([new(Always(false), a), new(Always(true), b)], fallback);
+        var log = new List<string>();
+        var policy = new BranchingPolicy(
+            [new(Always(false), new RecordingPolicy("a", log)), new(Always(true), new RecordingPolicy("b", log))],
+            new RecordingPolicy("fallback", log));
 
-        await policy.ApplyAsync(TestTransactions.ChatWithText("hi"), default);
+        await policy.RunAsync(TestTransactions.ChatWithText("hi"));
 
-        await a.DidNotReceive().ApplyAsync(Arg.Any<Transaction>(), Arg.Any<CancellationToken>());
-        await b.Received(1).ApplyAsync(Arg.Any<Transaction>(), Arg.Any<CancellationToken>());
-        await fallback.DidNotReceive().ApplyAsync(Arg.Any<Transaction>(), Arg.Any<CancellationToken>());
+        Assert.That(log, Is.EqualTo(new[] { "b:request", "b:response" }));
     }
 
     [Test]
     public async Task ApplyAsync_NoConditionHolds_AppliesDefault()
     {
-        var a = Substitute.For<ControlPolicy>();
-        var fallback = Substitute.For<ControlPolicy>();
-        var policy = new BranchingPolicy([new(Always(false), a)], fallback);
+        var log = new List<string>();
+        var policy = new BranchingPolicy([new(Always(false), new RecordingPolicy("a", log))], new RecordingPolicy("fallback", log));
 
-        await policy.ApplyAsync(TestTransactions.ChatWithText("hi"), default);
+        await policy.RunAsync(TestTransactions.ChatWithText("hi"));
 
-        await fallback.Received(1).ApplyAsync(Arg.Any<Transaction>(), Arg.Any<CancellationToken>());
+        Assert.That(log, Is.EqualTo(new[] { "fallback:request", "fallback:response" }));
     }
 
     [Test]
-    public void ApplyAsync_NoConditionHoldsAndNoDefault_DoesNothing()
+    public async Task ApplyAsync_NoConditionHoldsAndNoDefault_GoesOn()
     {
-        var policy = new BranchingPolicy([new(Always(false), Substitute.For<ControlPolicy>())]);
+        var log = new List<string>();
+        var chain = new SerialPolicy([new BranchingPolicy([new(Always(false), new RecordingPolicy("a", log))]), new RecordingPolicy("after", log)]);
 
-        Assert.DoesNotThrowAsync(async () => await policy.ApplyAsync(TestTransactions.ChatWithText("hi"), default));
+        await chain.RunAsync(TestTransactions.ChatWithText("hi"));
+
+        Assert.That(log, Is.EqualTo(new[] { "after:request", "after:response" }));
+    }
+
+    [Test]
+    public async Task ApplyAsync_BranchTaken_ContinuesWithWhatFollowsIt()
+    {
+        var log = new List<string>();
+        var chain = new SerialPolicy([new BranchingPolicy([new(Always(true), new RecordingPolicy("branch", log))]), new RecordingPolicy("after", log)]);
+
+        await chain.RunAsync(TestTransactions.ChatWithText("hi"));
+
+        Assert.That(log, Is.EqualTo(new[] { "branch:request", "after:request", "after:response", "branch:response" }));
     }
 }

@@ -11,7 +11,7 @@ public class ClientApiKeyAuthPolicyTests
     {
         var transaction = TestTransactions.ChatWithText("hi");
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.ApplyAsync(transaction, default));
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.RunAsync(transaction));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(401));
         Assert.That(ex.Code, Is.EqualTo("invalid_api_key"));
@@ -22,7 +22,7 @@ public class ClientApiKeyAuthPolicyTests
     {
         var transaction = TestTransactions.ChatWithText("hi", ("Authorization", "Bearer wrong-key-value"));
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.ApplyAsync(transaction, default));
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.RunAsync(transaction));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(401));
         Assert.That(ex.Message, Does.Not.Contain("wrong-key-value"));
@@ -34,7 +34,7 @@ public class ClientApiKeyAuthPolicyTests
     {
         var transaction = TestTransactions.ChatWithText("hi", (header, value));
 
-        Assert.DoesNotThrowAsync(async () => await _policy.ApplyAsync(transaction, default));
+        Assert.DoesNotThrowAsync(async () => await _policy.RunAsync(transaction));
     }
 
     [Test]
@@ -43,7 +43,7 @@ public class ClientApiKeyAuthPolicyTests
         var policy = new ClientApiKeyAuthPolicy([]);
         var transaction = TestTransactions.ChatWithText("hi", ("Authorization", "Bearer anything"));
 
-        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.ApplyAsync(transaction, default));
+        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.RunAsync(transaction));
     }
 
     [Test]
@@ -51,7 +51,7 @@ public class ClientApiKeyAuthPolicyTests
     {
         var transaction = TestTransactions.Passthrough();
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.ApplyAsync(transaction, default));
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await _policy.RunAsync(transaction));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(401));
     }

@@ -12,7 +12,7 @@ public class LeakedApiKeyDetectionPolicyTests
         var policy = new LeakedApiKeyDetectionPolicy();
         var transaction = TestTransactions.ChatWithText($"my key is {OpenAiKey}, thanks");
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.ApplyAsync(transaction, default));
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.RunAsync(transaction));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(403));
         Assert.That(ex.Code, Is.EqualTo("content_policy_violation"));
@@ -25,7 +25,7 @@ public class LeakedApiKeyDetectionPolicyTests
         var policy = new LeakedApiKeyDetectionPolicy([]);
         var transaction = TestTransactions.ChatWithText(OpenAiKey);
 
-        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.ApplyAsync(transaction, default));
+        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.RunAsync(transaction));
     }
 
     [Test]
@@ -34,7 +34,7 @@ public class LeakedApiKeyDetectionPolicyTests
         var policy = new LeakedApiKeyDetectionPolicy();
         var transaction = TestTransactions.ChatWithText("what is the weather in Paris? sk-short");
 
-        Assert.DoesNotThrowAsync(async () => await policy.ApplyAsync(transaction, default));
+        Assert.DoesNotThrowAsync(async () => await policy.RunAsync(transaction));
     }
 
     [Test]
@@ -43,7 +43,7 @@ public class LeakedApiKeyDetectionPolicyTests
         var policy = new LeakedApiKeyDetectionPolicy([@"SECRET-\d{4}"]);
         var transaction = TestTransactions.Chat("""{"messages":[{"role":"user","content":[{"type":"text","text":"code SECRET-1234"}]}]}""");
 
-        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.ApplyAsync(transaction, default));
+        Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.RunAsync(transaction));
     }
 
     [Test]

@@ -11,7 +11,7 @@ public class ModelNameReplacementPolicyTests
     {
         var transaction = TestTransactions.Chat("""{"model":"fast","messages":[{"role":"user","content":"hi"}]}""");
 
-        await _policy.ApplyAsync(transaction, default);
+        await _policy.RunAsync(transaction);
 
         Assert.That(transaction.Request.Chat!.Model, Is.EqualTo("gpt-4o-mini"));
     }
@@ -21,7 +21,7 @@ public class ModelNameReplacementPolicyTests
     {
         var transaction = TestTransactions.Chat("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
 
-        await _policy.ApplyAsync(transaction, default);
+        await _policy.RunAsync(transaction);
 
         Assert.That(transaction.Request.Chat!.Model, Is.EqualTo("gpt-4o"));
     }

@@ -9,7 +9,7 @@ public class SetBackendPolicyTests
     {
         var transaction = TestTransactions.Passthrough();
 
-        await new SetBackendPolicy("https://api.example.test/v1/").ApplyAsync(transaction, default);
+        await new SetBackendPolicy("https://api.example.test/v1/").RunAsync(transaction);
 
         Assert.That(transaction.Request.BackendUrl, Is.EqualTo(new Uri("https://api.example.test/v1/")));
     }
@@ -26,7 +26,7 @@ public class SetBackendPolicyTests
     {
         var transaction = TestTransactions.ChatWithText("hi");
 
-        await new NoopPolicy().ApplyAsync(transaction, default);
+        await new NoopPolicy().RunAsync(transaction);
 
         Assert.That(transaction.Response.HasValue, Is.False);
         Assert.That(transaction.Request.BackendUrl, Is.Null);

@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using Luthien.Control.Backends;
+using Luthien.Control.Policies;
+
+namespace Luthien.Control.Streaming.Tests;
+
+/// <summary>The pipeline order rules for response policies, on both sides of the backend-sending policy.</summary>
+public class StreamingControlPolicyTests
+{
+    [Test]
+    public async Task ApplyAsync_StreamOnBothSidesOfSend_PoliciesAfterSendFirstInListOrderThenThoseBeforeInnermostFirst()
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var chain = Chain(new StreamBackend(Chunks.Content("x")), out _);
+
+        await chain.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("x+c+d+b+a"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_BufferedOnBothSidesOfSend_SameOrderAsStreams()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        var chain = Chain(new BufferedBackend("x"), out _);
+
+        await chain.RunAsync(transaction);
+
+        Assert.That(transaction.Response.Payload!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x+c+d+b+a"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_NoResponseAfterNext_ResponseWorkIsSkipped()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+
+        await new SerialPolicy([new TagPolicy("a")]).RunAsync(transaction);
+
+        Assert.That(transaction.Response.HasValue, Is.False);
+    }
+
+    [Test]
+    public async Task ApplyAsync_RequestWork_RunsInListOrderBeforeTheBackend()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        var backend = new BufferedBackend("x");
+        var chain = Chain(backend, out var seen);
+
+        await chain.RunAsync(transaction);
+
+        // a and b act on the request before the backend is called; c and d stand after it.
+        Assert.That(seen, Is.EqualTo(new[] { "a", "b", "c", "d" }));
+        Assert.That(backend.RequestTagsAtSend, Is.EqualTo(new[] { "a", "b" }));
+    }
+
+    /// <summary>[a, b, SendBackendRequest, c, d]: each tags the text it passes on and records the request.</summary>
+    private static SerialPolicy Chain(IRecordingBackend backend, out List<string> seen)
+    {
+        var log = new List<string>();
+        seen = log;
+        return new SerialPolicy([new TagPolicy("a", log), new TagPolicy("b", log), new SendBackendRequestPolicy(backend), new TagPolicy("c", log), new TagPolicy("d", log)]);
+    }
+
+    private interface IRecordingBackend : IBackendClient
+    {
+        List<string> RequestTagsAtSend { get; }
+    }
+
+    private static readonly TransactionKey<List<string>> RequestTags = new("test.request_tags");
+
+    private sealed class TagPolicy(string tag, List<string>? log = null) : StreamingControlPolicy
+    {
+        protected override ValueTask ApplyRequestAsync(Transaction transaction, CancellationToken cancellationToken)
+        {
+            log?.Add(tag);
+            var tags = transaction.Data.GetOrDefault(RequestTags, null!) ?? [];
+            tags.Add(tag);
+            transaction.Data.Set(RequestTags, tags);
+            return ValueTask.CompletedTask;
+        }
+
+        protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
+        {
+            transaction.Response.UpdateChoiceMessages((_, message) =>
+            {
+                message["content"] = message["content"]!.GetValue<string>() + "+" + tag;
+                return true;
+            });
+            return ValueTask.CompletedTask;
+        }
+
+        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue value)
+            {
+                chunk.Json["choices"]![0]!["delta"]!["content"] = value.GetValue<string>() + "+" + tag;
+                chunk.MarkModified();
+            }
+
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class StreamBackend(params string[] chunks) : IRecordingBackend
+    {
+        public List<string> RequestTagsAtSend { get; } = [];
+
+        public ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
+        {
+            RequestTagsAtSend.AddRange(transaction.Data.GetOrDefault(RequestTags, null!) ?? []);
+            transaction.Response.SetStream(200, new ListStreamingIterator(chunks));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class BufferedBackend(string text) : IRecordingBackend
+    {
+        public List<string> RequestTagsAtSend { get; } = [];
+
+        public ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
+        {
+            RequestTagsAtSend.AddRange(transaction.Data.GetOrDefault(RequestTags, null!) ?? []);
+            var body = new JsonObject { ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text } }) };
+            transaction.Response.SetJson(200, body);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
