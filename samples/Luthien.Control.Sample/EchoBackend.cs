@@ -46,7 +46,7 @@ public sealed partial class EchoBackend : HttpMessageHandler
                     ["message"] = $"The echo backend has no route {request.Method} {path}.",
                     ["type"] = "invalid_request_error",
                     ["param"] = null,
-                    ["code"] = ErrorCodes.NotFound,
+                    ["code"] = "not_found",
                 },
             };
             return Json(HttpStatusCode.NotFound, error.ToJsonString());

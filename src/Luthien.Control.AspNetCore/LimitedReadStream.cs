@@ -38,7 +38,7 @@ internal sealed class LimitedReadStream(Stream inner, long limit) : Stream
         _read += read;
         if (_read > limit)
         {
-            throw LuthienRequestHandler.TooLarge(limit);
+            throw InvalidRequestException.TooLarge(limit);
         }
 
         return read;

@@ -15,7 +15,7 @@ internal static class LiteralPath
     /// </summary>
     /// <param name="context">The exchange.</param>
     /// <returns><see langword="null"/> when the path is canonical; otherwise the 400 <c>invalid_request</c> to answer with.</returns>
-    public static ControlPolicyException? Check(HttpContext context)
+    public static InvalidRequestException? Check(HttpContext context)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         var reason = (string.IsNullOrEmpty(rawTarget) ? null : CheckRaw(PathOf(rawTarget))) ??
@@ -23,7 +23,7 @@ internal static class LiteralPath
             CheckDecoded(context.Request.Path.Value);
         return reason is null
             ? null
-            : ControlPolicyException.InvalidRequest($"The request path is not canonical: {reason}. Send the path exactly as the API documents it.");
+            : new InvalidRequestException($"The request path is not canonical: {reason}. Send the path exactly as the API documents it.");
     }
 
     /// <summary>The path part of a request target: origin form (<c>/a?q</c>) or absolute form (<c>http://h/a?q</c>).</summary>

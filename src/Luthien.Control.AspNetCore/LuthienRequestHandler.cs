@@ -49,7 +49,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         {
             if (context.Request.ContentLength > limit)
             {
-                throw TooLarge(limit);
+                throw InvalidRequestException.TooLarge(limit);
             }
 
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
@@ -91,12 +91,13 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         var started = Stopwatch.GetTimestamp();
         using var activity = LuthienTelemetry.Source.StartActivity(ActivityKind.Internal);
         string? model = null;
-        string? errorType = null;
-        Transaction? transaction = null;
+
+        // What went wrong, if anything: classified once, here, and recorded once (span, metrics, log).
+        ControlErrorKind? outcome = null;
         try
         {
             var request = await readRequest(options.CurrentValue.Limits.MaxRequestBodyBytes).ConfigureAwait(false);
-            transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
+            var transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
             model = request.Chat?.Model;
             if (activity is not null)
             {
@@ -107,18 +108,21 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 activity.SetTag("luthien.transaction_id", transactionId);
             }
 
-            await RunAsync(context, transaction, activity).ConfigureAwait(false);
+            outcome = await RunAsync(context, transaction, activity).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            errorType = ex is ControlPolicyException cpe ? cpe.Code : ex.GetType().Name;
-            await FailAsync(context, transactionId, ex).ConfigureAwait(false);
+            var error = ErrorMapping.Map(ex, context.RequestAborted.IsCancellationRequested, options.CurrentValue.Limits.MaxRequestBodyBytes);
+            outcome = error.Kind;
+            await FailAsync(context, transactionId, error).ConfigureAwait(false);
         }
         finally
         {
             var status = context.Response.StatusCode;
-            errorType ??= transaction?.Data.GetOrDefault(SseResponseWriter.StreamErrorKey, null!);
-            errorType ??= status >= 400 ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+
+            // No failure of ours, yet an error status: the backend's own error (or a policy's answer standing in for it).
+            outcome ??= status >= 400 ? ControlErrorKind.BackendError : null;
+            var errorType = outcome is { } kind ? ErrorMapping.Tag(kind) : null;
             if (errorType is not null)
             {
                 activity?.SetTag("error.type", errorType);
@@ -139,7 +143,9 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         }
     }
 
-    private async Task RunAsync(HttpContext context, Transaction transaction, Activity? activity)
+    /// <summary>Runs the policies and writes their answer.</summary>
+    /// <returns>The failure that ended the answer after it began (already told to the client as it could be), if any.</returns>
+    private async Task<ControlErrorKind?> RunAsync(HttpContext context, Transaction transaction, Activity? activity)
     {
         var response = transaction.Response;
         try
@@ -148,16 +154,16 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
 
             if (!response.HasValue)
             {
-                throw new ControlPolicyException("The policy chain produced no response (is SendBackendRequest missing?).");
+                throw ControlFailureException.Internal("The policy chain produced no response (is SendBackendRequest missing?).");
             }
 
             if (response.Stream is { } stream)
             {
-                await sseWriter.WriteAsync(context, transaction, stream, activity).ConfigureAwait(false);
+                return await sseWriter.WriteAsync(context, transaction, stream, activity).ConfigureAwait(false);
             }
             else if (response.BodyStream is { } bodyStream)
             {
-                await WritePassthroughAsync(context, transaction, bodyStream).ConfigureAwait(false);
+                return await WritePassthroughAsync(context, transaction, bodyStream).ConfigureAwait(false);
             }
             else
             {
@@ -170,6 +176,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 var body = response.Body;
                 context.Response.ContentLength = body.Length;
                 await context.Response.Body.WriteAsync(body, transaction.CancellationToken).ConfigureAwait(false);
+                return null;
             }
         }
         finally
@@ -188,7 +195,9 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         }
     }
 
-    private async Task WritePassthroughAsync(HttpContext context, Transaction transaction, Stream body)
+    /// <summary>Copies a pass-through answer as it arrives.</summary>
+    /// <returns>The backend failure that cut the answer after it began, if any.</returns>
+    private async Task<ControlErrorKind?> WritePassthroughAsync(HttpContext context, Transaction transaction, Stream body)
     {
         WriteHead(context, transaction, transaction.Response.StatusCode!.Value, transaction.Response.ContentType);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -213,14 +222,16 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 }
                 catch (BackendException ex)
                 {
-                    LogStreamFailed(logger, transaction.Id, ex.Code, ex);
+                    // The status is sent and a pass-through body has no error event: cut it, so no client takes it for whole.
+                    var error = ErrorMapping.MapMidStream(ex, clientGone: false);
+                    LogStreamFailed(logger, transaction.Id, error.Code, error.LoggedException);
                     context.Abort();
-                    return;
+                    return error.Kind;
                 }
 
                 if (read == 0)
                 {
-                    return;
+                    return null;
                 }
 
                 await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), transaction.CancellationToken).ConfigureAwait(false);
@@ -255,30 +266,22 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         response.Headers[TransactionIdHeader] = transaction.Id;
     }
 
-    private async Task FailAsync(HttpContext context, string transactionId, Exception exception)
+    /// <summary>Logs a failure and, while the response has not started, answers with its JSON error.</summary>
+    private async Task FailAsync(HttpContext context, string transactionId, ControlError error)
     {
-        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        if (error.Kind == ControlErrorKind.ClientDisconnected)
         {
             LogClientGone(logger, transactionId);
             return;
         }
 
-        var error = exception switch
+        if (error.IsUnexpected)
         {
-            ControlPolicyException cpe => cpe,
-            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(options.CurrentValue.Limits.MaxRequestBodyBytes),
-            BadHttpRequestException bad => ControlPolicyException.InvalidRequest($"The request could not be read ({bad.StatusCode})."),
-            _ => null,
-        };
-
-        if (error is null)
-        {
-            LogUnexpected(logger, transactionId, exception);
-            error = new ControlPolicyException("The request could not be processed.");
+            LogUnexpected(logger, transactionId, error.Exception);
         }
         else if (error.StatusCode >= 500)
         {
-            LogFailed(logger, transactionId, error.StatusCode, error.Code, error.InnerException ?? error);
+            LogFailed(logger, transactionId, error.StatusCode, error.Code, error.LoggedException);
         }
         else
         {
@@ -297,7 +300,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         context.Response.Headers[TransactionIdHeader] = transactionId;
         try
         {
-            await context.Response.Body.WriteAsync(ErrorBody.ToUtf8(error), context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(error.ToJsonUtf8(), context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
@@ -311,10 +314,6 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
         LogCompleted(logger, transactionId, context.Request.Method, path, context.Response.StatusCode, elapsedMs);
     }
 
-    /// <summary>The 413 <c>request_too_large</c> for a request body over the limit, wherever it is found.</summary>
-    internal static ControlPolicyException TooLarge(long limit) =>
-        new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.RequestTooLarge, $"The request body is larger than the limit of {limit} bytes.");
-
     /// <summary>
     /// Reads the request body into a pooled buffer that grows with the bytes that arrive: a declared length over the limit
     /// is refused unread, and never decides how much memory is taken.
@@ -326,8 +325,8 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
             into => body.ReadAsync(into, cancellationToken),
             request.ContentLength,
             limit,
-            () => TooLarge(limit),
-            () => ControlPolicyException.InvalidRequest("The request body ended before its declared length."));
+            () => InvalidRequestException.TooLarge(limit),
+            () => new InvalidRequestException("The request body ended before its declared length."));
     }
 
     private static HttpHeaderDictionary CopyHeaders(IHeaderDictionary headers)

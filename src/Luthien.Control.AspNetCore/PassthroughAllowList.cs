@@ -66,7 +66,7 @@ internal sealed class PassthroughAllowList
     /// <param name="method">The HTTP method.</param>
     /// <param name="path">The path below the route prefix, without its leading slash.</param>
     /// <returns><see langword="null"/> when allowed; otherwise the 404 <c>not_found</c> to answer with.</returns>
-    public ControlPolicyException? Check(string method, string path)
+    public InvalidRequestException? Check(string method, string path)
     {
         var segments = Trim(path);
         if (IsPoliced(segments, out var served))
@@ -92,7 +92,7 @@ internal sealed class PassthroughAllowList
         return NotFound($"{method} {segments} is not forwarded: it is not listed in {Setting}.");
     }
 
-    private static ControlPolicyException NotFound(string message) => new(404, ErrorCodes.NotFound, message);
+    private static InvalidRequestException NotFound(string message) => InvalidRequestException.NotFound(message);
 
     /// <summary>
     /// Whether a path belongs to a policed API, which is only ever served parsed: its last segment is <c>completions</c>

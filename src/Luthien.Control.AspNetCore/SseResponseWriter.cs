@@ -15,14 +15,12 @@ namespace Luthien.Control.AspNetCore;
 /// </summary>
 internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<SseResponseWriter> logger)
 {
-    /// <summary>Why a stream ended badly after output began (the HTTP status is 200 by then).</summary>
-    internal static readonly TransactionKey<string> StreamErrorKey = new("luthien.stream_error");
-
     /// <summary>
     /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
     /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
     /// </summary>
-    public async Task WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
+    /// <returns>What ended the stream after it began, if it did not end well; the caller records it.</returns>
+    public async Task<ControlErrorKind?> WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
     {
         var cancellationToken = transaction.CancellationToken;
         var enumerator = stream.GetAsyncEnumerator(cancellationToken);
@@ -84,9 +82,8 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                     {
                         // The backend reported an error mid-stream: forwarded, and the stream ends without [DONE].
                         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                        transaction.Data.Set(StreamErrorKey, "upstream_error_event");
                         LogUpstreamErrorEvent(logger, transaction.Id);
-                        return;
+                        return ControlErrorKind.BackendError;
                     }
 
                     // Flush before waiting: events already at hand go out together, and none waits in the buffer.
@@ -100,30 +97,29 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                 }
 
                 await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                transaction.Data.Set(StreamErrorKey, "client_disconnected");
-                LogClientGone(logger, transaction.Id);
-            }
-            catch (BackendException ex)
-            {
-                transaction.Data.Set(StreamErrorKey, ex.Code);
-                LogStreamFailed(logger, transaction.Id, ex.Code, ex);
-                await TryWriteErrorEventAsync(writer, ex.Message, ex.Type, ex.Code).ConfigureAwait(false);
-
-                // The backend's stream broke: abort, so no client can take the partial answer for a complete one. The
-                // error event was flushed into the response, but an abort drops what the transport has not sent yet:
-                // give it a moment first, or the client gets the cut without the reason.
-                await WaitForErrorEventToLeaveAsync().ConfigureAwait(false);
-                context.Abort();
+                return null;
             }
             catch (Exception ex)
             {
-                transaction.Data.Set(StreamErrorKey, ErrorCodes.PolicyError);
-                LogStreamFailed(logger, transaction.Id, ErrorCodes.PolicyError, ex);
-                var message = ex is ControlPolicyException cpe ? cpe.Message : "A policy failed while the response was streamed.";
-                await TryWriteErrorEventAsync(writer, message, "server_error", ErrorCodes.PolicyError).ConfigureAwait(false);
+                var error = ErrorMapping.MapMidStream(ex, cancellationToken.IsCancellationRequested);
+                if (error.Kind == ControlErrorKind.ClientDisconnected)
+                {
+                    LogClientGone(logger, transaction.Id);
+                    return error.Kind;
+                }
+
+                LogStreamFailed(logger, transaction.Id, error.Code, error.LoggedException);
+                await TryWriteErrorEventAsync(writer, error).ConfigureAwait(false);
+                if (ErrorMapping.IsBackendFailure(error.Kind))
+                {
+                    // The backend's stream broke: abort, so no client can take the partial answer for a complete one.
+                    // The error event was flushed into the response, but an abort drops what the transport has not sent
+                    // yet: give it a moment first, or the client gets the cut without the reason.
+                    await WaitForErrorEventToLeaveAsync().ConfigureAwait(false);
+                    context.Abort();
+                }
+
+                return error.Kind;
             }
             finally
             {
@@ -176,11 +172,11 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
         writer.WriteChunk(chunk);
     }
 
-    private static async Task TryWriteErrorEventAsync(SseEventWriter writer, string message, string type, string code)
+    private static async Task TryWriteErrorEventAsync(SseEventWriter writer, ControlError error)
     {
         try
         {
-            await writer.WriteErrorAsync(message, type, code, CancellationToken.None).ConfigureAwait(false);
+            await error.WriteEventAsync(writer, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {

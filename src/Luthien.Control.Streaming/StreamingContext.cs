@@ -84,19 +84,19 @@ public sealed class StreamingContext
 
     /// <summary>Keeps a chunk back until <see cref="ReleaseHeld"/> or <see cref="DiscardHeld"/>.</summary>
     /// <param name="chunk">The chunk.</param>
-    /// <exception cref="ControlPolicyException">More chunks, or more bytes of chunks, are held than the limits allow.</exception>
+    /// <exception cref="ControlException">More chunks, or more bytes of chunks, are held than the limits allow (<see cref="ControlErrorKind.PolicyFailure"/>).</exception>
     public void Hold(StreamChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         if (_held.Count >= _maxHeldChunks)
         {
-            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"A streaming policy held back more than the limit of {_maxHeldChunks} chunks.", "server_error");
+            throw ControlFailureException.PolicyFailure($"A streaming policy held back more than the limit of {_maxHeldChunks} chunks.");
         }
 
         _heldBytes += chunk.Size;
         if (_heldBytes > _maxHeldBytes)
         {
-            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"A streaming policy held back more than the limit of {_maxHeldBytes} bytes.", "server_error");
+            throw ControlFailureException.PolicyFailure($"A streaming policy held back more than the limit of {_maxHeldBytes} bytes.");
         }
 
         _held.Add(chunk);

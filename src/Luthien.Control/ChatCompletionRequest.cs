@@ -42,13 +42,13 @@ public sealed class ChatCompletionRequest
     /// </summary>
     /// <param name="utf8Json">The body bytes.</param>
     /// <returns>The parsed request.</returns>
-    /// <exception cref="ControlPolicyException">The body is not valid (status 400, code <c>invalid_request</c>).</exception>
+    /// <exception cref="InvalidRequestException">The body is not valid (status 400, code <c>invalid_request</c>).</exception>
     public static ChatCompletionRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
         var fault = JsonHygiene.ReadNode(utf8Json, out var node);
         if (fault != JsonFault.None)
         {
-            throw ControlPolicyException.InvalidRequest(fault switch
+            throw new InvalidRequestException(fault switch
             {
                 JsonFault.TooManyTokens => $"The request body holds more than {JsonHygiene.MaxTokens} JSON tokens.",
                 JsonFault.Text => "The request body is not valid UTF-8 or holds an unpaired surrogate escape.",
@@ -58,17 +58,17 @@ public sealed class ChatCompletionRequest
 
         if (node is not JsonObject obj)
         {
-            throw ControlPolicyException.InvalidRequest("The request body must be a JSON object.");
+            throw new InvalidRequestException("The request body must be a JSON object.");
         }
 
         if (obj["messages"] is not JsonArray messages || messages.Count == 0)
         {
-            throw ControlPolicyException.InvalidRequest("'messages' is required and must be a non-empty array.", param: "messages");
+            throw new InvalidRequestException("'messages' is required and must be a non-empty array.", param: "messages");
         }
 
         if (obj["stream"] is JsonNode s && s.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
         {
-            throw ControlPolicyException.InvalidRequest("'stream' must be a boolean.", param: "stream");
+            throw new InvalidRequestException("'stream' must be a boolean.", param: "stream");
         }
 
         return new ChatCompletionRequest(obj);

@@ -18,7 +18,7 @@ namespace Luthien.Control;
 ///     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
 ///     {
 ///         if (transaction.Request.Chat is { Model: null })
-///             throw ControlPolicyException.InvalidRequest("'model' is required.", "model");
+///             throw new InvalidRequestException("'model' is required.", "model");
 ///         return next(transaction, cancellationToken);
 ///     }
 /// }
@@ -40,6 +40,7 @@ public abstract class ControlPolicy
     /// <param name="next">The rest of the pipeline; call it once to go on, or not at all to end here.</param>
     /// <param name="cancellationToken">Fires when the client goes away.</param>
     /// <exception cref="ControlPolicyException">The policy rejects the transaction; the client gets the error.</exception>
+    /// <exception cref="InvalidRequestException">The policy finds the request not valid; the client gets the error.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "'next' is the name ASP.NET Core middleware gives the rest of the pipeline.")]
     public abstract ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken);
 

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 using OpenAI.Chat;
 
@@ -95,5 +98,60 @@ public class LuthienTelemetryTests
         var duration = _measurements.Single(m => m.Instrument == "gen_ai.server.request.duration" && Equals(m.Tags["error.type"], "invalid_request"));
         Assert.That(duration.Tags["http.response.status_code"], Is.EqualTo(400));
         Assert.That(_activities.Any(a => Equals(a.GetTagItem("error.type"), "invalid_request") && a.Status == ActivityStatusCode.Error), Is.True);
+    }
+
+    [Test]
+    public async Task PolicyThrowsUnexpectedly_500ServerErrorWithNoDetailAndErrorTypeInternal()
+    {
+        await using var host = await LuthienTestHost.StartAsync(
+            new() { ["Luthien:PolicyFile"] = PolicyFiles.Write("""
+                { "type": "SerialPolicy", "config": { "policies": [ { "type": "Buggy", "config": {} }, { "type": "SendBackendRequest", "config": {} } ] } }
+                """) },
+            b => b.AddPolicy<BuggyPolicy>("Buggy"));
+        using var http = host.CreateClient();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"buggy-model","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        var error = JsonNode.Parse(body)!["error"]!;
+        Assert.That(error["type"]!.GetValue<string>(), Is.EqualTo("server_error"));
+        Assert.That(error["code"]!.GetValue<string>(), Is.EqualTo("server_error"));
+        Assert.That(body, Does.Not.Contain("internal details").And.Not.Contain("Exception"));
+        var duration = _measurements.Single(m => m.Instrument == "gen_ai.server.request.duration" && Equals(m.Tags["gen_ai.request.model"], "buggy-model"));
+        Assert.That(duration.Tags["error.type"], Is.EqualTo("internal"));
+    }
+
+    [Test]
+    public async Task PolicyThrowsMidStream_RecordsPolicyFailureOnceWithStatus200()
+    {
+        await using var backend = await FakeBackend.StartAsync();
+        const string head = "\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\"";
+        backend.Handler = c => FakeBackend.Sse(
+            c,
+            $"data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"one \"}},\"finish_reason\":null}}]}}\n\n",
+            $"data: {{{head},\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"two\"}},\"finish_reason\":null}}]}}\n\n",
+            "data: [DONE]\n\n");
+        await using var host = await LuthienTestHost.StartAsync(
+            new() { ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(), ["Luthien:PolicyFile"] = PolicyFiles.Write("""
+                { "type": "SerialPolicy", "config": { "policies": [ { "type": "FailOnSecond", "config": {} }, { "type": "SendBackendRequest", "config": {} } ] } }
+                """) },
+            b => b.AddPolicy<StreamingContractTests.FailOnSecondChunkPolicy>("FailOnSecond"));
+        using var http = host.CreateClient();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"midstream-model","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var raw = await response.Content.ReadAsStringAsync();
+
+        Assert.That(raw, Does.Contain("\"code\":\"policy_error\""));
+        var duration = _measurements.Single(m => m.Instrument == "gen_ai.server.request.duration" && Equals(m.Tags["gen_ai.request.model"], "midstream-model"));
+        Assert.That(duration.Tags["error.type"], Is.EqualTo("policy_failure"));
+        Assert.That(duration.Tags["http.response.status_code"], Is.EqualTo(200));
+        Assert.That(_activities.Single(a => Equals(a.GetTagItem("gen_ai.request.model"), "midstream-model")).GetTagItem("error.type"), Is.EqualTo("policy_failure"));
+    }
+
+    public sealed class BuggyPolicy : ControlPolicy
+    {
+        public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("bug in a policy, with internal details");
     }
 }

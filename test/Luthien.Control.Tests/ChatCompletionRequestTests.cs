@@ -12,7 +12,7 @@ public class ChatCompletionRequestTests
     [TestCase("{\"model\":\"m\",\"messages\":\"hi\"}")]
     public void Parse_InvalidBody_ThrowsInvalidRequest(string body)
     {
-        var ex = Assert.Throws<ControlPolicyException>(() => ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes(body)));
+        var ex = Assert.Throws<InvalidRequestException>(() => ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes(body)));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(400));
         Assert.That(ex.Code, Is.EqualTo("invalid_request"));
@@ -85,7 +85,7 @@ public class ChatCompletionRequestTests
 
     private static void AssertInvalidRequest(byte[] body)
     {
-        var ex = Assert.Throws<ControlPolicyException>(() => ChatCompletionRequest.Parse(body));
+        var ex = Assert.Throws<InvalidRequestException>(() => ChatCompletionRequest.Parse(body));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(400));
         Assert.That(ex.Code, Is.EqualTo("invalid_request"));

@@ -33,12 +33,12 @@ public sealed class BufferingStreamingIterator : StreamingResponseIterator
     /// <param name="count">How many chunks to have in the window.</param>
     /// <param name="cancellationToken">Cancels reading.</param>
     /// <returns>A copy of the window (fewer than <paramref name="count"/> chunks when the stream ended first).</returns>
-    /// <exception cref="ControlPolicyException"><paramref name="count"/> is over the window's limit.</exception>
+    /// <exception cref="ControlException"><paramref name="count"/> is over the window's limit (<see cref="ControlErrorKind.PolicyFailure"/>).</exception>
     public async ValueTask<IReadOnlyList<StreamChunk>> PeekAsync(int count, CancellationToken cancellationToken = default)
     {
         if (count > _maxBufferedChunks)
         {
-            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"Cannot look ahead {count} chunks: the limit is {_maxBufferedChunks}.", "server_error");
+            throw ControlFailureException.PolicyFailure($"Cannot look ahead {count} chunks: the limit is {_maxBufferedChunks}.");
         }
 
         if (_enumerated != 0)

@@ -138,7 +138,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
         {
             // The drain time is over.
         }
-        catch (ControlPolicyException)
+        catch (ControlException)
         {
             // The backend failed after the answer was already complete for the client.
         }

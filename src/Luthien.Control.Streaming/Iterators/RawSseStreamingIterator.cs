@@ -99,7 +99,7 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
 
                 if (!hasEvent)
                 {
-                    throw new BackendException(502, ErrorCodes.BackendUnavailable, "The backend's stream ended without [DONE].", null);
+                    throw BackendException.EndedEarly();
                 }
 
                 body.MarkFirstEvent();

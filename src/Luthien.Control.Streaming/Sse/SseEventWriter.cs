@@ -112,17 +112,6 @@ public sealed class SseEventWriter
         return FlushAsync(cancellationToken);
     }
 
-    /// <summary>Writes an OpenAI-style error event (<c>{"error":{…}}</c>) and flushes it.</summary>
-    /// <param name="message">The message; it must hold no secret.</param>
-    /// <param name="type">The error type, e.g. <c>server_error</c>.</param>
-    /// <param name="code">The error code, e.g. <c>policy_error</c>.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    public ValueTask<FlushResult> WriteErrorAsync(string message, string type, string code, CancellationToken cancellationToken)
-    {
-        WriteEvent(ErrorBody.ToUtf8(message, type, code, null));
-        return FlushAsync(cancellationToken);
-    }
-
     /// <summary>
     /// Writes one event whose data is <paramref name="head"/> followed by <paramref name="tail"/> (a chunk with a part cut
     /// out), without copying the two into one buffer first. Both parts must hold no line break.
@@ -139,7 +128,11 @@ public sealed class SseEventWriter
         EventsWritten++;
     }
 
-    private void WriteEvent(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Writes one event whose data is <paramref name="data"/>, which must hold no line break (the hosting layer's error
+    /// event, built by its error mapping).
+    /// </summary>
+    internal void WriteEvent(ReadOnlySpan<byte> data)
     {
         var length = DataPrefix.Length + data.Length + EventEnd.Length;
         var span = Reserve(length);

@@ -60,7 +60,7 @@ public sealed class StreamingPatternFilter
 
     /// <summary>Adds text; returns what can be sent now.</summary>
     /// <param name="text">The next piece of text.</param>
-    /// <exception cref="ControlPolicyException">More text would be held back than the limit allows.</exception>
+    /// <exception cref="ControlException">More text would be held back than the limit allows (<see cref="ControlErrorKind.PolicyFailure"/>).</exception>
     public FilterOutput Append(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -82,7 +82,7 @@ public sealed class StreamingPatternFilter
         var output = Release(pendingStart, final: false);
         if (_pending.Length > _maxHoldbackChars)
         {
-            throw new ControlPolicyException(500, ErrorCodes.PolicyError, $"The content policy would hold back more than the limit of {_maxHoldbackChars} characters.", "server_error");
+            throw ControlFailureException.PolicyFailure($"The content policy would hold back more than the limit of {_maxHoldbackChars} characters.");
         }
 
         return output;

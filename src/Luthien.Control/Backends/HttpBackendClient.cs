@@ -81,7 +81,7 @@ public sealed partial class HttpBackendClient : IBackendClient
             LogBackendTimeout(_logger, transaction.Id, timeout.TotalSeconds);
             throw BackendException.Timeout();
         }
-        catch (HttpRequestException ex) when (ex.InnerException is ControlPolicyException inner)
+        catch (HttpRequestException ex) when (ex.InnerException is ControlException inner)
         {
             // Reading the client's body failed inside the send (e.g. over the size limit): report that, not the backend.
             request.Dispose();
@@ -144,7 +144,7 @@ public sealed partial class HttpBackendClient : IBackendClient
                 if (value is not null && !ProxyHeaders.IsSendableValue(value))
                 {
                     request.Dispose();
-                    throw ControlPolicyException.InvalidRequest(
+                    throw new InvalidRequestException(
                         $"The header '{name}' has a value with characters other than printable ASCII; it cannot be forwarded.");
                 }
             }
@@ -198,7 +198,7 @@ public sealed partial class HttpBackendClient : IBackendClient
         // '\' into '/', so a path can climb out of BaseUrl's own path, and the backend's key would go with it.
         return IsBelow(baseUrl, target)
             ? target
-            : throw ControlPolicyException.InvalidRequest("The request path does not stay below the backend's base URL.");
+            : throw new InvalidRequestException("The request path does not stay below the backend's base URL.");
     }
 
     /// <summary>

@@ -87,7 +87,7 @@ public sealed partial class SdkBackendClient : IBackendClient
         StreamUsage.RequestIfNeeded(transaction, options);
         var baseUrl = transaction.Request.BackendUrl ?? options.Backend.BaseUrl
             ?? throw BackendException.NotConfigured();
-        var model = chat.Model ?? throw ControlPolicyException.InvalidRequest("'model' is required.", "model");
+        var model = chat.Model ?? throw new InvalidRequestException("'model' is required.", "model");
         var chatClient = GetChatClient(baseUrl, transaction.Request.BackendApiKey ?? options.Backend.ApiKey, model);
 
         using var timeoutCts = new CancellationTokenSource(options.Timeouts.FirstChunk, _timeProvider);
@@ -195,7 +195,7 @@ public sealed partial class SdkBackendClient : IBackendClient
     }
 
     private static string RequireKey(string? apiKey) => string.IsNullOrEmpty(apiKey)
-        ? throw new ControlPolicyException("No backend API key is configured for the Azure OpenAI backend (Luthien:Backend:ApiKey), and no AzureOpenAIClient is registered.")
+        ? throw ControlFailureException.Internal("No backend API key is configured for the Azure OpenAI backend (Luthien:Backend:ApiKey), and no AzureOpenAIClient is registered.")
         : apiKey;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: backend unreachable through the SDK client: {Detail}")]

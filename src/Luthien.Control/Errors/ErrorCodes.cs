@@ -1,7 +1,7 @@
 namespace Luthien.Control;
 
-/// <summary>The <c>error.code</c> values the library produces.</summary>
-public static class ErrorCodes
+/// <summary>The <c>error.code</c> values the library produces, one per <see cref="ControlErrorKind"/> it builds.</summary>
+internal static class ErrorCodes
 {
     /// <summary>The body is not JSON, not an object, or lacks <c>messages</c>.</summary>
     public const string InvalidRequest = "invalid_request";

@@ -20,7 +20,7 @@ public sealed class AddApiKeyHeaderPolicy : ControlPolicy
         ArgumentNullException.ThrowIfNull(transaction);
         if (string.IsNullOrEmpty(_apiKey))
         {
-            throw new ControlPolicyException($"No backend API key is configured ({Name}).");
+            throw ControlFailureException.Internal($"No backend API key is configured ({Name}).");
         }
 
         transaction.Request.BackendApiKey = _apiKey;
@@ -59,7 +59,7 @@ public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
         var key = Environment.GetEnvironmentVariable(ApiKeyEnvVarName);
         if (string.IsNullOrEmpty(key))
         {
-            throw new ControlPolicyException($"API key not found: environment variable '{ApiKeyEnvVarName}' is not set or is empty ({Name}).");
+            throw ControlFailureException.Internal($"API key not found: environment variable '{ApiKeyEnvVarName}' is not set or is empty ({Name}).");
         }
 
         transaction.Request.BackendApiKey = key;

@@ -35,7 +35,9 @@ public class BufferingStreamingIteratorTests
     {
         var buffering = new BufferingStreamingIterator(new ListStreamingIterator("{}"), 2);
 
-        Assert.ThrowsAsync<ControlPolicyException>(async () => await buffering.PeekAsync(3));
+        var ex = Assert.CatchAsync<ControlException>(async () => await buffering.PeekAsync(3));
+
+        Assert.That(ex!.Kind, Is.EqualTo(ControlErrorKind.PolicyFailure));
     }
 
     [Test]

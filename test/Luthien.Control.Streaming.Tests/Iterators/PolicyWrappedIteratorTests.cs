@@ -87,9 +87,10 @@ public class PolicyWrappedIteratorTests
     {
         var policy = new ScriptedPolicy { MaxHeldChunks = 2 };
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await RunAsync(policy, new ListStreamingIterator("{}", "{}", "{}")));
+        var ex = Assert.CatchAsync<ControlException>(async () => await RunAsync(policy, new ListStreamingIterator("{}", "{}", "{}")));
 
-        Assert.That(ex!.Message, Does.Contain("limit of 2"));
+        Assert.That(ex!.Kind, Is.EqualTo(ControlErrorKind.PolicyFailure));
+        Assert.That(ex.Message, Does.Contain("limit of 2"));
     }
 
     [Test]
@@ -99,7 +100,7 @@ public class PolicyWrappedIteratorTests
         var big = $"{{\"pad\":\"{new string('x', 10_000)}\"}}";
         var policy = new ScriptedPolicy { MaxHeldChunks = 1024, MaxHeldBytes = 32 * 1024 };
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await RunAsync(policy, new ListStreamingIterator(big, big, big, big, big)));
+        var ex = Assert.CatchAsync<ControlException>(async () => await RunAsync(policy, new ListStreamingIterator(big, big, big, big, big)));
 
         Assert.That(ex!.Code, Is.EqualTo("policy_error"));
         Assert.That(ex.Message, Does.Contain("limit of 32768 bytes"));

@@ -97,18 +97,6 @@ public class SseEventWriterTests
     }
 
     [Test]
-    public async Task WriteErrorAsync_WritesOpenAiErrorEvent()
-    {
-        var text = await WriteAsync(async w => await w.WriteErrorAsync("A policy failed.", "server_error", "policy_error", default));
-
-        Assert.That(text, Does.StartWith("data: ").And.EndWith("\n\n"));
-        var error = JsonNode.Parse(text["data: ".Length..].Trim())!["error"]!;
-        Assert.That(error["type"]!.GetValue<string>(), Is.EqualTo("server_error"));
-        Assert.That(error["code"]!.GetValue<string>(), Is.EqualTo("policy_error"));
-        Assert.That(error["param"], Is.Null);
-    }
-
-    [Test]
     public void WriteChunkAsync_EachEvent_IsFlushed()
     {
         var pipe = new Pipe();

@@ -113,9 +113,10 @@ public class StreamingPatternFilterTests
     {
         var filter = new StreamingPatternFilter(new ContentPatterns(["sk-[a-z]{20,}"]), ContentAction.Redact, "[R]", 10);
 
-        var ex = Assert.Throws<ControlPolicyException>(() => filter.Append("sk-abcdefghijklm"));
+        var ex = Assert.Catch<ControlException>(() => filter.Append("sk-abcdefghijklm"));
 
-        Assert.That(ex!.Message, Does.Contain("limit of 10"));
+        Assert.That(ex!.Kind, Is.EqualTo(ControlErrorKind.PolicyFailure));
+        Assert.That(ex.Message, Does.Contain("limit of 10"));
     }
 
     [TestCase("(unclosed", "not a valid regular expression")]

@@ -15,7 +15,7 @@ public class HttpBackendClientHardeningTests
     [TestCase("models/..%5Cinternal")]
     public void BuildUri_PathLeavingBase_Throws400(string path)
     {
-        var ex = Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildUri(new Uri("http://h/v1"), path, null));
+        var ex = Assert.Throws<InvalidRequestException>(() => HttpBackendClient.BuildUri(new Uri("http://h/v1"), path, null));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(400));
         Assert.That(ex.Code, Is.EqualTo("invalid_request"));
@@ -30,7 +30,7 @@ public class HttpBackendClientHardeningTests
     [Test]
     public void BuildUri_SiblingOfBasePath_Throws400()
     {
-        Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildUri(new Uri("http://h/v1"), "../v10/models", null));
+        Assert.Throws<InvalidRequestException>(() => HttpBackendClient.BuildUri(new Uri("http://h/v1"), "../v10/models", null));
     }
 
     [Test]
@@ -72,7 +72,7 @@ public class HttpBackendClientHardeningTests
     {
         var transaction = TestTransactions.Passthrough("GET", "models", ("X-Name", "caf\u00e9-secret"));
 
-        var ex = Assert.Throws<ControlPolicyException>(() => HttpBackendClient.BuildRequest(transaction, Backend));
+        var ex = Assert.Throws<InvalidRequestException>(() => HttpBackendClient.BuildRequest(transaction, Backend));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(400));
         Assert.That(ex.Message, Does.Contain("X-Name").And.Not.Contain("secret"));

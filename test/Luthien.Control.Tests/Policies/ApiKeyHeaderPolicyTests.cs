@@ -17,7 +17,7 @@ public class ApiKeyHeaderPolicyTests
     [Test]
     public void AddApiKeyHeader_NoKey_Throws500()
     {
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await new AddApiKeyHeaderPolicy(null).RunAsync(TestTransactions.ChatWithText("hi")));
+        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderPolicy(null).RunAsync(TestTransactions.ChatWithText("hi")));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(500));
     }
@@ -46,7 +46,7 @@ public class ApiKeyHeaderPolicyTests
     {
         var name = "LUTHIEN_TEST_UNSET_" + Guid.NewGuid().ToString("N");
 
-        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await new AddApiKeyHeaderFromEnvPolicy(name).RunAsync(TestTransactions.ChatWithText("hi")));
+        var ex = Assert.ThrowsAsync<ControlFailureException>(async () => await new AddApiKeyHeaderFromEnvPolicy(name).RunAsync(TestTransactions.ChatWithText("hi")));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(500));
         Assert.That(ex.Message, Does.Contain(name));

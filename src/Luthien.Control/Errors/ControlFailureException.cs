@@ -1,0 +1,24 @@
+namespace Luthien.Control;
+
+/// <summary>
+/// A failure of the library's own making, with a message safe to show: a policy that failed (500 <c>policy_error</c>,
+/// e.g. it held back more than the limits allow) or a server that cannot serve as configured (500 <c>server_error</c>).
+/// Internal: a policy that fails throws whatever it throws, and the client sees a 500 either way.
+/// </summary>
+internal sealed class ControlFailureException : ControlException
+{
+    private ControlFailureException(ControlErrorKind kind, string code, string message)
+        : base(kind, 500, code, message, null, null)
+    {
+    }
+
+    /// <summary>A 500 <c>policy_error</c>.</summary>
+    /// <param name="message">What the policy failed at; shown to the client.</param>
+    public static ControlFailureException PolicyFailure(string message) =>
+        new(ControlErrorKind.PolicyFailure, ErrorCodes.PolicyError, message);
+
+    /// <summary>A 500 <c>server_error</c> the server can explain, e.g. a setting that is missing.</summary>
+    /// <param name="message">What is wrong; shown to the client, so it names a setting, never its value.</param>
+    public static ControlFailureException Internal(string message) =>
+        new(ControlErrorKind.Internal, ErrorCodes.ServerError, message);
+}
