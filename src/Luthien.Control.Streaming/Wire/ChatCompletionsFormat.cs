@@ -309,6 +309,12 @@ internal sealed class ChatCompletionsFormat : WireFormat
                     if (output.IsRemoved)
                     {
                         function.Remove("arguments");
+
+                        // A fragment that carried only arguments says nothing once they are gone.
+                        if (function.Count == 0 && (output.ToolIndex < 0 || function.Parent?["id"] is null))
+                        {
+                            RemoveCall(message, output.ToolIndex);
+                        }
                     }
                     else
                     {
