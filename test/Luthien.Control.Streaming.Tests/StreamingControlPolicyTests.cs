@@ -92,7 +92,7 @@ public class StreamingControlPolicyTests
     /// <summary>Written only on the neutral view: upper-cases text and adds "!" before each slot's end.</summary>
     private sealed class ShoutPolicy : StreamingControlPolicy
     {
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
         {
             var count = chunk.Output.Count;
             for (var i = 0; i < count; i++)
@@ -118,7 +118,7 @@ public class StreamingControlPolicyTests
     /// <summary>Emits nothing.</summary>
     private sealed class DropAllPolicy : StreamingControlPolicy
     {
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     /// <summary>[a, b, SendBackendRequest, c, d]: each tags the text it passes on and records the request.</summary>
@@ -157,7 +157,7 @@ public class StreamingControlPolicyTests
             return ValueTask.CompletedTask;
         }
 
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
         {
             if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue value)
             {

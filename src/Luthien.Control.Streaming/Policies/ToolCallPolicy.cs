@@ -47,7 +47,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     public bool IsAllowed(string name) => (_allowed is null || _allowed.Contains(name)) && !_blocked.Contains(name);
 
     /// <inheritdoc />
-    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
@@ -108,7 +108,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.State is StreamState state)

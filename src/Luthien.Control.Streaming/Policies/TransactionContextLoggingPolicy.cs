@@ -93,7 +93,7 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
@@ -110,7 +110,7 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         var summary = context.State as ChunkSummary ?? new ChunkSummary();
@@ -119,7 +119,7 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     }
 
     /// <inheritdoc />
-    protected internal override void OnStreamEndedEarly(StreamingContext context)
+    protected override void OnStreamEndedEarly(StreamingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var summary = context.State as ChunkSummary ?? new ChunkSummary();

@@ -56,12 +56,7 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is not { } chat)
-        {
-            return next(transaction, cancellationToken);
-        }
-
-        foreach (var text in chat.EnumerateMessageTexts())
+        foreach (var text in transaction.Request.EnumerateTexts())
         {
             if (ContainsSecret(text))
             {

@@ -26,9 +26,9 @@ public sealed class ModelNameReplacementPolicy : ControlPolicy
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is { Model: { } model } chat && _mapping.TryGetValue(model, out var replacement))
+        if (transaction.Request.Model is { } model && _mapping.TryGetValue(model, out var replacement))
         {
-            chat.Model = replacement;
+            transaction.Request.Model = replacement;
         }
 
         return next(transaction, cancellationToken);
