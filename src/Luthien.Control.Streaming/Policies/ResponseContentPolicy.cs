@@ -4,7 +4,7 @@ using Luthien.Control.Streaming.Text;
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="ResponseContentPolicy"/> (<c>ResponseContentPolicy</c> in policy files).</summary>
-public sealed class ResponseContentOptions : PolicyOptions
+internal sealed class ResponseContentOptions : PolicyOptions
 {
     /// <summary>Regular expressions to look for in assistant text.</summary>
     public IList<string> Patterns { get; set; } = [];

@@ -5,7 +5,7 @@ using Luthien.Control.Streaming.Text;
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="ToolCallPolicy"/> (<c>ToolCallPolicy</c> in policy files).</summary>
-public sealed class ToolCallOptions : PolicyOptions
+internal sealed class ToolCallOptions : PolicyOptions
 {
     /// <summary>The only tools the model may call; <see langword="null"/> for no allow-list.</summary>
     public IList<string>? AllowedTools { get; set; }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="TransactionContextLoggingPolicy"/>.</summary>
-public sealed class TransactionContextLoggingOptions : PolicyOptions
+internal sealed class TransactionContextLoggingOptions : PolicyOptions
 {
     /// <summary>
     /// The level: a .NET name (<c>Information</c>, <c>Debug</c>…) or a Python one (<c>INFO</c>, <c>DEBUG</c>,

@@ -6,7 +6,7 @@ namespace Luthien.Control.Streaming.Text;
 /// A set of regular expressions used together: one combined <see cref="Regex"/> finds matches (leftmost first), and a
 /// <see cref="PatternPrefixAutomaton"/> tells how much of a growing text could still become a match.
 /// </summary>
-public sealed class ContentPatterns
+internal sealed class ContentPatterns
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
 

@@ -15,7 +15,7 @@ namespace Luthien.Control.Streaming.Text;
 /// back more, never leak. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
 /// <c>(?i)</c>) are rejected by <see cref="TryCreate"/>.
 /// </remarks>
-public sealed partial class PatternPrefixAutomaton
+internal sealed partial class PatternPrefixAutomaton
 {
     private const int MaxStates = 20_000;
     private readonly List<State> _states;
@@ -193,7 +193,7 @@ public sealed partial class PatternPrefixAutomaton
     /// Follows text as it is appended and knows the earliest offset from which the text seen so far is still the
     /// beginning of a possible match (one that more text could complete or lengthen).
     /// </summary>
-    public sealed class Tracker
+    internal sealed class Tracker
     {
         private readonly PatternPrefixAutomaton _automaton;
         private List<(long Start, int[] States)> _threads = [];

@@ -16,14 +16,14 @@ public enum ContentAction
 /// <summary>The text a <see cref="StreamingPatternFilter"/> lets out, and whether it blocked.</summary>
 /// <param name="Text">Text safe to send now.</param>
 /// <param name="Blocked">Whether a match was found and the action is <see cref="ContentAction.Block"/>: nothing more is let out.</param>
-public readonly record struct FilterOutput(string Text, bool Blocked);
+internal readonly record struct FilterOutput(string Text, bool Blocked);
 
 /// <summary>
 /// Filters text that arrives in pieces. It lets out at once every character that cannot be part of a match, holds back
 /// only text that could still become (or lengthen) a match, and applies the action to matches as soon as they are
 /// certain. A match split across pieces is found as if the text had come whole.
 /// </summary>
-public sealed class StreamingPatternFilter
+internal sealed class StreamingPatternFilter
 {
     private readonly ContentPatterns _patterns;
     private readonly ContentAction _action;

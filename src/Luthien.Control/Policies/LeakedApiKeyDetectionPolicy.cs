@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="LeakedApiKeyDetectionPolicy"/> (<c>LeakedApiKeyDetection</c> in policy files).</summary>
-public sealed class LeakedApiKeyDetectionOptions : PolicyOptions
+internal sealed class LeakedApiKeyDetectionOptions : PolicyOptions
 {
     /// <summary>Regular expressions of secrets; empty uses <see cref="LeakedApiKeyDetectionPolicy.DefaultPatterns"/>.</summary>
     public IList<string>? Patterns { get; set; }

@@ -3,7 +3,7 @@ using Luthien.Control.Loading;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="ModelNameReplacementPolicy"/> (<c>ModelNameReplacement</c> in policy files).</summary>
-public sealed class ModelNameReplacementOptions : PolicyOptions
+internal sealed class ModelNameReplacementOptions : PolicyOptions
 {
     /// <summary>Model names clients use, mapped to the names sent to the backend.</summary>
     public IDictionary<string, string> ModelMapping { get; set; } = new Dictionary<string, string>();
