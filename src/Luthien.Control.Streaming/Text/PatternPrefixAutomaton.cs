@@ -617,7 +617,8 @@ public sealed partial class PatternPrefixAutomaton
                 case 'v': return CharMatcher.Literal('\v', false);
                 case 'e': return CharMatcher.Literal('\u001B', false);
                 case 'a': return CharMatcher.Literal('\a', false);
-                case '0': return CharMatcher.Literal('\0', false);
+                case '0': return CharMatcher.Literal(ReadOctal(c), ignoreCase);
+                case >= '1' and <= '7' when inClass: return CharMatcher.Literal(ReadOctal(c), ignoreCase);
                 case 'b' when inClass: return CharMatcher.Literal('\b', false);
                 case 'x': return CharMatcher.Literal(ReadHex(2), ignoreCase);
                 case 'u': return CharMatcher.Literal(ReadHex(4), ignoreCase);
@@ -631,6 +632,21 @@ public sealed partial class PatternPrefixAutomaton
 
                     return CharMatcher.Literal(c, ignoreCase);
             }
+        }
+
+        /// <summary>
+        /// An octal escape, read as .NET reads it: up to three octal digits (<c>\0</c>, <c>\01</c>, <c>\012</c> is a line
+        /// feed), the first already read.
+        /// </summary>
+        private char ReadOctal(char first)
+        {
+            var value = first - '0';
+            for (var digits = 1; digits < 3 && _pos < pattern.Length && pattern[_pos] is >= '0' and <= '7'; digits++)
+            {
+                value = (value * 8) + (pattern[_pos++] - '0');
+            }
+
+            return (char)(value & 0xFF);
         }
 
         private char ReadHex(int digits)

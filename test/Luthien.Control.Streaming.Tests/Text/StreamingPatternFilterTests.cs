@@ -71,6 +71,24 @@ public class StreamingPatternFilterTests
         }
     }
 
+    /// <summary>Cases the differential tests found: every split must give what the whole text gives, for both actions.</summary>
+    [TestCase(@"a\012b", "x a\nb y", Description = "an octal escape: \\012 is a line feed, not \\0 then 12")]
+    public void Append_EverySplit_SameAsWholeText(string pattern, string text)
+    {
+        var patterns = new ContentPatterns([pattern]);
+        foreach (var action in new[] { ContentAction.Redact, ContentAction.Block })
+        {
+            var expected = StreamingPatternFilter.ApplyToWhole(patterns, action, "[REDACTED]", text);
+            foreach (var split in Splits(text))
+            {
+                var output = Run(patterns, action, split, out var blocked);
+
+                Assert.That(output, Is.EqualTo(expected.Text), $"{action}: {string.Join("|", split)}");
+                Assert.That(blocked, Is.EqualTo(expected.Blocked), $"{action}: {string.Join("|", split)}");
+            }
+        }
+    }
+
     [Test]
     public void Append_TextThatCannotMatch_IsNeverHeld()
     {
