@@ -82,6 +82,12 @@ public sealed partial class PatternPrefixAutomaton
         return true;
     }
 
+    /// <summary>
+    /// Whether some pattern can match empty text somewhere: its anchors and word boundaries count as satisfied, so
+    /// <c>\b</c> or <c>a?$</c> can, though neither matches the empty string itself.
+    /// </summary>
+    internal bool MatchesEmpty => Accepts(_startClosure);
+
     /// <summary>Starts tracking a text stream.</summary>
     public Tracker CreateTracker() => new(this);
 

@@ -139,6 +139,8 @@ public class StreamingPatternFilterTests
     [TestCase("(unclosed", "not a valid regular expression")]
     [TestCase(@"(a)\1", "cannot be checked across chunk boundaries")]
     [TestCase("x*", "matches empty text")]
+    [TestCase(@"\b", "matches empty text")]
+    [TestCase(@"x|a?\b", "matches empty text")]
     public void ContentPatterns_BadPattern_SaysWhy(string pattern, string reason)
     {
         var ex = Assert.Throws<ArgumentException>(() => _ = new ContentPatterns([pattern]));
