@@ -13,7 +13,7 @@ namespace Luthien.Control.Streaming.Text;
 /// groups, alternation, <c>* + ? {n} {n,} {n,m}</c> (greedy or lazy), and anchors. The automaton may accept more than
 /// the regex (anchors and word boundaries count as always satisfied), never less, so it can only make a filter hold
 /// back more, never leak. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
-/// <c>(?i)</c>) are rejected by <see cref="TryCreate"/>.
+/// <c>(?i)</c>, <c>\G</c>) are rejected by <see cref="TryCreate"/>.
 /// </remarks>
 public sealed partial class PatternPrefixAutomaton
 {
@@ -590,7 +590,13 @@ public sealed partial class PatternPrefixAutomaton
         private Fragment ParseEscapeAtom()
         {
             var next = _pos + 1 < pattern.Length ? pattern[_pos + 1] : throw new NotSupportedException("trailing backslash.");
-            if (next is 'b' or 'B' or 'A' or 'z' or 'Z' or 'G')
+            if (next == 'G')
+            {
+                // \G holds where the previous match ended; the text a filter holds back starts elsewhere too.
+                throw new NotSupportedException("\\G is not supported: where it holds depends on where the previous match ended.");
+            }
+
+            if (next is 'b' or 'B' or 'A' or 'z' or 'Z')
             {
                 _pos += 2;
                 return builder.Empty();

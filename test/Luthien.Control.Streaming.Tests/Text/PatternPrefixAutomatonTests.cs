@@ -49,6 +49,7 @@ public class PatternPrefixAutomatonTests
     [TestCase("a(?=b)", "lookarounds")]
     [TestCase(@"\p{L}", "Unicode category")]
     [TestCase("a++", "possessive")]
+    [TestCase(@"\Ga", @"\G is not supported")]
     public void TryCreate_UnsupportedConstruct_SaysWhy(string pattern, string reason)
     {
         Assert.That(PatternPrefixAutomaton.TryCreate([pattern], false, out _, out var error), Is.False);

@@ -138,6 +138,7 @@ public class StreamingPatternFilterTests
 
     [TestCase("(unclosed", "not a valid regular expression")]
     [TestCase(@"(a)\1", "cannot be checked across chunk boundaries")]
+    [TestCase(@"\Ga", "cannot be checked across chunk boundaries")]
     [TestCase("x*", "matches empty text")]
     [TestCase(@"\b", "matches empty text")]
     [TestCase(@"x|a?\b", "matches empty text")]
