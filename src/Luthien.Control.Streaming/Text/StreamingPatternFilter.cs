@@ -128,10 +128,13 @@ public sealed class StreamingPatternFilter
         var matches = _tracker.MatchSeen ? _patterns.Combined.Matches(text) : NoMatches;
         if (_action == ContentAction.Block)
         {
-            if (matches.Count > 0)
+            // A match found is the whole text's first only when it starts before the limit, where the text begins that
+            // more characters could still make or change a match (at the end, the limit is the end). Until then only the
+            // text before the limit goes out.
+            if (matches.Count > 0 && matches[0].Index < limit)
             {
                 _blocked = true;
-                var safe = text[..Math.Min(matches[0].Index, limit)];
+                var safe = text[..matches[0].Index];
                 _pending.Clear();
                 return new(safe, true);
             }

@@ -73,6 +73,7 @@ public class StreamingPatternFilterTests
 
     /// <summary>Cases the differential tests found: every split must give what the whole text gives, for both actions.</summary>
     [TestCase(@"a\012b", "x a\nb y", Description = "an octal escape: \\012 is a line feed, not \\0 then 12")]
+    [TestCase("a.*Z|b", "xab", Description = "block: a match found while earlier text could still become one is not yet the first")]
     public void Append_EverySplit_SameAsWholeText(string pattern, string text)
     {
         var patterns = new ContentPatterns([pattern]);
