@@ -12,7 +12,8 @@ namespace Luthien.Control.Streaming.Text;
 /// subset: literals and escapes, <c>.</c>, classes (<c>[a-z]</c>, <c>[^…]</c>, <c>\d \w \s</c> and their negations),
 /// groups, alternation, <c>* + ? {n} {n,} {n,m}</c> (greedy or lazy), and anchors. The automaton may accept more than
 /// the regex (anchors and word boundaries count as always satisfied), never less, so it can only make a filter hold
-/// back more, never leak. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
+/// back more, never leak. An assertion on what follows (<c>$ \z \Z \b \B</c>) reached at the end of the text keeps
+/// its text pending until the next character (or the end of the stream) settles it. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
 /// <c>(?i)</c>, <c>\G</c>) are rejected by <see cref="TryCreate"/>.
 /// </remarks>
 public sealed partial class PatternPrefixAutomaton
@@ -186,7 +187,7 @@ public sealed partial class PatternPrefixAutomaton
     {
         foreach (var s in set)
         {
-            if (_states[s].Edge is not null)
+            if (_states[s].Edge is not null || _states[s].DecidedByNext)
             {
                 return true;
             }
@@ -306,6 +307,12 @@ public sealed partial class PatternPrefixAutomaton
         public int EdgeTarget { get; set; }
 
         public bool Accepting { get; set; }
+
+        /// <summary>
+        /// An assertion on the text that follows (<c>$ \z \Z \b \B</c>): a thread here at the end of the text so far
+        /// is pending even without an edge, because the next character decides whether the assertion holds.
+        /// </summary>
+        public bool DecidedByNext { get; set; }
     }
 
     private readonly record struct Fragment(int Start, int End);
@@ -341,6 +348,27 @@ public sealed partial class PatternPrefixAutomaton
             var s = NewState();
             var e = NewState();
             AddEpsilon(s, e);
+            return new(s, e);
+        }
+
+        /// <summary>
+        /// An assertion on the text after it: always satisfied, like every anchor here, but marked so that a thread that
+        /// reaches it stays pending until the next character. <c>$</c> and <c>\Z</c> also hold before a final line
+        /// feed, so a thread that reaches them and then a line feed waits for the character after that.
+        /// </summary>
+        public Fragment LookingAhead(bool orBeforeFinalLineFeed)
+        {
+            var s = NewState();
+            var e = NewState();
+            States[s].DecidedByNext = true;
+            AddEpsilon(s, e);
+            if (orBeforeFinalLineFeed)
+            {
+                var lineFeed = Char(CharMatcher.Literal('\n', false));
+                States[lineFeed.End].DecidedByNext = true;
+                AddEpsilon(s, lineFeed.Start);
+            }
+
             return new(s, e);
         }
 
@@ -574,9 +602,12 @@ public sealed partial class PatternPrefixAutomaton
                 case '.':
                     _pos++;
                     return builder.Char(CharMatcher.AnyButNewline);
-                case '^' or '$':
+                case '^':
                     _pos++;
                     return builder.Empty(); // anchors: treated as always satisfied (accepts more, never less)
+                case '$':
+                    _pos++;
+                    return builder.LookingAhead(orBeforeFinalLineFeed: true);
                 case '\\':
                     return ParseEscapeAtom();
                 case '*' or '+' or '?':
@@ -599,7 +630,7 @@ public sealed partial class PatternPrefixAutomaton
             if (next is 'b' or 'B' or 'A' or 'z' or 'Z')
             {
                 _pos += 2;
-                return builder.Empty();
+                return next == 'A' ? builder.Empty() : builder.LookingAhead(orBeforeFinalLineFeed: next == 'Z');
             }
 
             if (char.IsAsciiDigit(next) && next != '0' || next == 'k')

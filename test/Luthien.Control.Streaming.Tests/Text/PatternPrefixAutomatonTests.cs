@@ -25,6 +25,11 @@ public class PatternPrefixAutomatonTests
     [TestCase("[^ ]+@example\\.com", "mail bob@exa", 5)]
     [TestCase("(?i)secret", "a SeCr", 2)]
     [TestCase("^abc$", "xab", 1)]
+    [TestCase("a$", "xa", 1)]
+    [TestCase("a$", "xa\n", 1)]
+    [TestCase("a$", "xa\nb", 4)]
+    [TestCase(@"a\b", "xa", 1)]
+    [TestCase(@"a\b", "xa ", 3)]
     public void PendingStart_Text_IsEarliestPossibleMatchStart(string pattern, string text, long expected)
     {
         Assert.That(PendingStart(pattern, text), Is.EqualTo(expected));

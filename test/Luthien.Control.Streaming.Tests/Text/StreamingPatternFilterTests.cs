@@ -74,6 +74,10 @@ public class StreamingPatternFilterTests
     /// <summary>Cases the differential tests found: every split must give what the whole text gives, for both actions.</summary>
     [TestCase(@"a\012b", "x a\nb y", Description = "an octal escape: \\012 is a line feed, not \\0 then 12")]
     [TestCase("a.*Z|b", "xab", Description = "block: a match found while earlier text could still become one is not yet the first")]
+    [TestCase(@"[^A-Z]\B", "_X", Description = "\\B at the end of a piece: the next character decides it")]
+    [TestCase("_$", "_X", Description = "$ at the end of a piece is not the end of the text")]
+    [TestCase("a$", "a\nb", Description = "$ before a line feed holds only if the line feed ends the text")]
+    [TestCase(@"b\z", "bb")]
     public void Append_EverySplit_SameAsWholeText(string pattern, string text)
     {
         var patterns = new ContentPatterns([pattern]);
