@@ -78,6 +78,8 @@ public class StreamingPatternFilterTests
     [TestCase("_$", "_X", Description = "$ at the end of a piece is not the end of the text")]
     [TestCase("a$", "a\nb", Description = "$ before a line feed holds only if the line feed ends the text")]
     [TestCase(@"b\z", "bb")]
+    [TestCase("^a", "aa", Description = "^ holds at the start of the text, not at the start of the text held back")]
+    [TestCase(@"\bb", "ab c b", Description = "\\b at the start of the text held back looks at the character before it")]
     public void Append_EverySplit_SameAsWholeText(string pattern, string text)
     {
         var patterns = new ContentPatterns([pattern]);
