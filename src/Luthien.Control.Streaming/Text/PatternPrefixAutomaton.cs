@@ -802,8 +802,12 @@ public sealed partial class PatternPrefixAutomaton
             return new(x => x == c, c);
         }
 
+        /// <summary>
+        /// A range; ignoring case, a character matches when one with the same lowercase lies in the range, as .NET
+        /// matches with the invariant culture: <c>[A-Z]</c> takes the Kelvin sign, whose lowercase is k.
+        /// </summary>
         public static CharMatcher Range(char lo, char hi, bool ignoreCase) => ignoreCase
-            ? new(x => (x >= lo && x <= hi) || (char.ToLowerInvariant(x) >= lo && char.ToLowerInvariant(x) <= hi) || (char.ToUpperInvariant(x) >= lo && char.ToUpperInvariant(x) <= hi))
+            ? new(x => (x >= lo && x <= hi) || SameLowercase.Any(x, y => y >= lo && y <= hi))
             : new(x => x >= lo && x <= hi);
 
         public static CharMatcher Digit(bool negated) => new(x => char.IsDigit(x) != negated);
@@ -833,6 +837,49 @@ public sealed partial class PatternPrefixAutomaton
 
         private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_' ||
             CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
+    }
+
+    /// <summary>The characters that share a lowercase (invariant) with another one: k, K and the Kelvin sign, say.</summary>
+    private static class SameLowercase
+    {
+        private static readonly Dictionary<char, char[]> Groups = Build();
+
+        /// <summary>Whether a character with the same lowercase as <paramref name="c"/> (or <paramref name="c"/>) passes.</summary>
+        public static bool Any(char c, Func<char, bool> test)
+        {
+            if (!Groups.TryGetValue(char.ToLowerInvariant(c), out var group))
+            {
+                return test(c);
+            }
+
+            foreach (var member in group)
+            {
+                if (test(member))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static Dictionary<char, char[]> Build()
+        {
+            var groups = new Dictionary<char, List<char>>();
+            for (var i = 0; i <= char.MaxValue; i++)
+            {
+                var c = (char)i;
+                var lower = char.ToLowerInvariant(c);
+                if (!groups.TryGetValue(lower, out var group))
+                {
+                    groups[lower] = group = [];
+                }
+
+                group.Add(c);
+            }
+
+            return groups.Where(g => g.Value.Count > 1).ToDictionary(g => g.Key, g => g.Value.ToArray());
+        }
     }
 
     [GeneratedRegex(@"\{(\d+)(,(\d+)?)?\}")]
