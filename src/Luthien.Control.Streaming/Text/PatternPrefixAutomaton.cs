@@ -793,7 +793,9 @@ public sealed partial class PatternPrefixAutomaton
 
         public static CharMatcher Literal(char c, bool ignoreCase)
         {
-            if (ignoreCase && char.ToLowerInvariant(c) != char.ToUpperInvariant(c))
+            // Ignoring case, .NET (invariant culture) takes the characters with the same lowercase: ß matches ẞ too,
+            // though ß has no uppercase of its own.
+            if (ignoreCase)
             {
                 var lower = char.ToLowerInvariant(c);
                 return new(x => char.ToLowerInvariant(x) == lower, c);

@@ -81,6 +81,7 @@ public class StreamingPatternFilterTests
     [TestCase("^a", "aa", Description = "^ holds at the start of the text, not at the start of the text held back")]
     [TestCase(@"\bb", "ab c b", Description = "\\b at the start of the text held back looks at the character before it")]
     [TestCase("(?i)[A-Z]", "1 \u212a 2", Description = "ignoring case, [A-Z] takes the Kelvin sign, whose lowercase is k")]
+    [TestCase("(?i)\u00df", "a \u1e9e b", Description = "ignoring case, \u00df takes \u1e9e, whose lowercase it is")]
     public void Append_EverySplit_SameAsWholeText(string pattern, string text)
     {
         var patterns = new ContentPatterns([pattern]);
