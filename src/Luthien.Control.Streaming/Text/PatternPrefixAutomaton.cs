@@ -13,8 +13,9 @@ namespace Luthien.Control.Streaming.Text;
 /// groups, alternation, <c>* + ? {n} {n,} {n,m}</c> (greedy or lazy), and anchors. The automaton may accept more than
 /// the regex (anchors and word boundaries count as always satisfied), never less, so it can only make a filter hold
 /// back more, never leak. An assertion on what follows (<c>$ \z \Z \b \B</c>) reached at the end of the text keeps
-/// its text pending until the next character (or the end of the stream) settles it. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
-/// <c>(?i)</c>, <c>\G</c>) are rejected by <see cref="TryCreate"/>.
+/// its text pending until the next character (or the end of the stream) settles it. Patterns outside the subset
+/// (backreferences, lookarounds, inline options other than a leading <c>(?i)</c>, <c>\G</c>) are rejected by
+/// <see cref="TryCreate"/>.
 /// </remarks>
 public sealed partial class PatternPrefixAutomaton
 {
@@ -85,7 +86,7 @@ public sealed partial class PatternPrefixAutomaton
 
     /// <summary>
     /// Whether some pattern can match empty text somewhere: its anchors and word boundaries count as satisfied, so
-    /// <c>\b</c> or <c>a?$</c> can, though neither matches the empty string itself.
+    /// <c>\b</c> or <c>x|a?\b</c> can, though neither matches the empty string itself.
     /// </summary>
     internal bool MatchesEmpty => Accepts(_startClosure);
 

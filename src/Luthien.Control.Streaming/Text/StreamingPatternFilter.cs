@@ -31,11 +31,11 @@ public sealed class StreamingPatternFilter
     private readonly int _maxHoldbackChars;
     private readonly PatternPrefixAutomaton.Tracker _tracker;
     private readonly StringBuilder _pending = new();
+    private long _pendingOffset;
+    private bool _blocked;
 
     /// <summary>The character just before the held text, as it came; null at the start of the text.</summary>
     private char? _before;
-    private long _pendingOffset;
-    private bool _blocked;
 
     /// <summary>Creates a filter for one text stream (one choice).</summary>
     /// <param name="patterns">The patterns.</param>
