@@ -32,12 +32,13 @@ internal sealed class ContentPatterns
                 throw new ArgumentException($"patterns[{i}] is not a valid regular expression: {ex.Message}", nameof(patterns), ex);
             }
 
-            if (!PatternPrefixAutomaton.TryCreate([patterns[i]], ignoreCase: false, out _, out var error))
+            if (!PatternPrefixAutomaton.TryCreate([patterns[i]], ignoreCase: false, out var single, out var error))
             {
                 throw new ArgumentException($"patterns[{i}] cannot be checked across chunk boundaries: {error}", nameof(patterns));
             }
 
-            if (new Regex(patterns[i], RegexOptions.CultureInvariant).IsMatch(string.Empty))
+            // Not only the empty string: \b matches no text between two characters, and a filter cannot redact nothing.
+            if (single!.MatchesEmpty)
             {
                 throw new ArgumentException($"patterns[{i}] matches empty text.", nameof(patterns));
             }
