@@ -158,4 +158,15 @@ public class StreamingPatternFilterTests
 
         Assert.That(ex!.Message, Does.Contain("patterns[0]").And.Contain(reason));
     }
+
+    [Test]
+    public void Append_LazyLoopsOverEmptyParts_SameAsWholeText()
+    {
+        // The regex interpreter finds a match past the end of "1" here (dotnet/runtime#120872); the compiled engine does not.
+        var patterns = new ContentPatterns([@"\sb{0,0}([0]\W{0,3}|a{0,0}.1?)1|-0{0,1}?(?<g>(?<g>(?:0)[^\Sa\w]X){1,1}-)|b?(?:-)b*", @"(a0{1,3}?\b|\ *|\B|(?<g>[\w])(b|[^bX-a]))+?."]);
+
+        var output = Run(patterns, ContentAction.Redact, ["1"], out _);
+
+        Assert.That(output, Is.EqualTo(patterns.Combined.Replace("1", "[REDACTED]")));
+    }
 }
