@@ -14,6 +14,14 @@ internal sealed class ContentPatterns
     /// <param name="patterns">Regular expressions (.NET syntax, within <see cref="PatternPrefixAutomaton"/>'s subset).</param>
     /// <exception cref="ArgumentException">A pattern is invalid or outside the streaming subset; the message says which and why.</exception>
     public ContentPatterns(IReadOnlyList<string> patterns)
+        : this(patterns, compiled: true)
+    {
+    }
+
+    /// <summary>Compiles the patterns, into IL or (for tests that make a great many sets) for the interpreter.</summary>
+    /// <param name="patterns">Regular expressions.</param>
+    /// <param name="compiled">Whether the combined regex is compiled to IL, as a policy's is.</param>
+    internal ContentPatterns(IReadOnlyList<string> patterns, bool compiled)
     {
         ArgumentNullException.ThrowIfNull(patterns);
         if (patterns.Count == 0)
@@ -47,7 +55,7 @@ internal sealed class ContentPatterns
         Patterns = [.. patterns];
         // Compiled: faster on every chunk, and free of the interpreter's wrong answers for lazy loops over parts that can
         // match empty (dotnet/runtime#120872: a match past the end of the text), which the differential tests met.
-        Combined = new Regex(string.Join('|', patterns.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
+        Combined = new Regex(string.Join('|', patterns.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | (compiled ? RegexOptions.Compiled : RegexOptions.None), MatchTimeout);
         PatternPrefixAutomaton.TryCreate(Patterns, ignoreCase: false, out var automaton, out _);
         Automaton = automaton!;
     }
