@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace Luthien.Control.Streaming.Sse;
 
 /// <summary>
-/// Writes server-sent events in canonical form — <c>data: &lt;json&gt;\n\n</c>, one line of data per event — and
-/// flushes each event as soon as it is written, so the client sees it at once.
+/// Writes server-sent events in canonical form — <c>data: &lt;json&gt;\n\n</c>, one line of data per event; the caller
+/// flushes before it waits for the next event, so the client sees each one at once.
 /// </summary>
 /// <remarks>
 /// Events written without a flush collect in a buffer rented from <see cref="ArrayPool{T}.Shared"/> and reach the
@@ -24,7 +24,6 @@ internal sealed class SseEventWriter
     private readonly PipeWriter _writer;
     private byte[]? _pending;
     private int _pendingLength;
-    private bool _direct;
 
     /// <summary>Creates a writer over a response body.</summary>
     /// <param name="writer">The response body.</param>
@@ -34,33 +33,11 @@ internal sealed class SseEventWriter
         _writer = writer;
     }
 
-    /// <summary>How many events were written.</summary>
-    public int EventsWritten { get; private set; }
-
     /// <summary>
     /// Bytes written since the last flush, not yet handed to the response. A caller that writes events as fast as the
     /// backend sends them flushes when this grows, so the client's pace (the response's backpressure) limits the reading.
     /// </summary>
     public int PendingBytes => _pendingLength;
-
-    /// <summary>Writes one chunk as an event and flushes it.</summary>
-    /// <param name="chunk">The chunk.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    public ValueTask<FlushResult> WriteChunkAsync(StreamChunk chunk, CancellationToken cancellationToken)
-    {
-        // Flushed at once: with nothing pending, the event goes straight into the response (no second copy).
-        _direct = _pending is null;
-        try
-        {
-            WriteChunk(chunk);
-        }
-        finally
-        {
-            _direct = false;
-        }
-
-        return FlushAsync(cancellationToken);
-    }
 
     /// <summary>
     /// Writes one chunk as an event without flushing, for a caller that flushes itself before it waits for the next
@@ -108,7 +85,6 @@ internal sealed class SseEventWriter
     public ValueTask<FlushResult> WriteDoneAsync(CancellationToken cancellationToken)
     {
         Append(Done);
-        EventsWritten++;
         return FlushAsync(cancellationToken);
     }
 
@@ -125,7 +101,6 @@ internal sealed class SseEventWriter
         tail.CopyTo(span[(DataPrefix.Length + head.Length)..]);
         EventEnd.CopyTo(span[(DataPrefix.Length + head.Length + tail.Length)..]);
         Commit(length);
-        EventsWritten++;
     }
 
     /// <summary>
@@ -140,20 +115,11 @@ internal sealed class SseEventWriter
         data.CopyTo(span[DataPrefix.Length..]);
         EventEnd.CopyTo(span[(DataPrefix.Length + data.Length)..]);
         Commit(length);
-        EventsWritten++;
     }
 
-    /// <summary>
-    /// Room for <paramref name="length"/> more bytes: in the response itself when writing directly, else in the pending
-    /// buffer, rented or grown as needed.
-    /// </summary>
+    /// <summary>Room for <paramref name="length"/> more bytes in the pending buffer, rented or grown as needed.</summary>
     private Span<byte> Reserve(int length)
     {
-        if (_direct)
-        {
-            return _writer.GetSpan(length)[..length];
-        }
-
         var needed = _pendingLength + length;
         if (_pending is null || _pending.Length < needed)
         {
@@ -170,17 +136,7 @@ internal sealed class SseEventWriter
         return _pending.AsSpan(_pendingLength, length);
     }
 
-    private void Commit(int length)
-    {
-        if (_direct)
-        {
-            _writer.Advance(length);
-        }
-        else
-        {
-            _pendingLength += length;
-        }
-    }
+    private void Commit(int length) => _pendingLength += length;
 
     private void Append(ReadOnlySpan<byte> bytes)
     {
@@ -221,6 +177,5 @@ internal sealed class SseEventWriter
         }
 
         Append("\n"u8);
-        EventsWritten++;
     }
 }

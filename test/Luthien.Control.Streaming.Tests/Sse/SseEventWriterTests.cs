@@ -19,11 +19,11 @@ public class SseEventWriterTests
     }
 
     [Test]
-    public async Task WriteChunkAsync_UnchangedChunk_WritesExactBytes()
+    public async Task WriteChunk_UnchangedChunk_WritesExactBytes()
     {
         const string json = """{"id":"c","choices":[{"delta":{"content":"hé"}}],"vendor":{"x":[1,2]}}""";
 
-        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json)), default));
+        var text = await WriteAsync(async w => { w.WriteChunk(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json))); await w.FlushAsync(default); });
 
         Assert.That(text, Is.EqualTo($"data: {json}\n\n"));
     }
@@ -42,7 +42,6 @@ public class SseEventWriterTests
 
         Assert.That(unflushed, Is.Zero);
         Assert.That(Encoding.UTF8.GetString(output.ToArray()), Is.EqualTo("data: {\"n\":1}\n\ndata: {\"n\":2}\n\n"));
-        Assert.That(writer.EventsWritten, Is.EqualTo(2));
     }
 
     [Test]
@@ -61,29 +60,29 @@ public class SseEventWriterTests
     }
 
     [Test]
-    public async Task WriteChunkAsync_MultiLineJson_WritesOneCanonicalLine()
+    public async Task WriteChunk_MultiLineJson_WritesOneCanonicalLine()
     {
-        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8("{\"a\":\n 1,\r\n\"b\": \"é\"}"u8.ToArray()), default));
+        var text = await WriteAsync(async w => { w.WriteChunk(StreamChunk.FromUtf8("{\"a\":\n 1,\r\n\"b\": \"é\"}"u8.ToArray())); await w.FlushAsync(default); });
 
         Assert.That(text, Is.EqualTo("data: {\"a\":1,\"b\":\"é\"}\n\n"));
     }
 
     [Test]
-    public async Task WriteChunkAsync_MultiLineNonJson_WritesOneDataLinePerLine()
+    public async Task WriteChunk_MultiLineNonJson_WritesOneDataLinePerLine()
     {
-        var text = await WriteAsync(async w => await w.WriteChunkAsync(StreamChunk.FromUtf8("line one\nline two"u8.ToArray()), default));
+        var text = await WriteAsync(async w => { w.WriteChunk(StreamChunk.FromUtf8("line one\nline two"u8.ToArray())); await w.FlushAsync(default); });
 
         Assert.That(text, Is.EqualTo("data: line one\ndata: line two\n\n"));
     }
 
     [Test]
-    public async Task WriteChunkAsync_ModifiedJson_WritesSerializedJson()
+    public async Task WriteChunk_ModifiedJson_WritesSerializedJson()
     {
         var chunk = StreamChunk.FromUtf8("""{"model":"a"}"""u8.ToArray());
         chunk.Json!["model"] = "b";
         chunk.MarkModified();
 
-        var text = await WriteAsync(async w => await w.WriteChunkAsync(chunk, default));
+        var text = await WriteAsync(async w => { w.WriteChunk(chunk); await w.FlushAsync(default); });
 
         Assert.That(text, Is.EqualTo("data: {\"model\":\"b\"}\n\n"));
     }
@@ -97,12 +96,13 @@ public class SseEventWriterTests
     }
 
     [Test]
-    public void WriteChunkAsync_EachEvent_IsFlushed()
+    public void FlushAsync_AfterOneEvent_ReachesThePipeAtOnce()
     {
         var pipe = new Pipe();
         var writer = new SseEventWriter(pipe.Writer);
 
-        var flush = writer.WriteChunkAsync(StreamChunk.FromUtf8("{}"u8.ToArray()), default).AsTask();
+        writer.WriteChunk(StreamChunk.FromUtf8("{}"u8.ToArray()));
+        var flush = writer.FlushAsync(default).AsTask();
 
         Assert.That(pipe.Reader.TryRead(out var result), Is.True);
         Assert.That(Encoding.UTF8.GetString(result.Buffer.FirstSpan), Is.EqualTo("data: {}\n\n"));
@@ -123,6 +123,5 @@ public class SseEventWriterTests
 
         Assert.That(pipe.Reader.TryRead(out var result), Is.True);
         Assert.That(Encoding.UTF8.GetString(result.Buffer.ToArray()), Is.EqualTo("data: {\"a\":1}\n\ndata: {\"b\":2}\n\n"));
-        Assert.That(writer.EventsWritten, Is.EqualTo(2));
     }
 }
