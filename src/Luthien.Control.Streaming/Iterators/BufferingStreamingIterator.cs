@@ -4,11 +4,31 @@ namespace Luthien.Control.Streaming.Iterators;
 
 /// <summary>
 /// Lets code look ahead in a stream before it is sent: <see cref="PeekAsync"/> reads chunks ahead into a bounded window,
-/// and enumeration then replays them before reading on. The window is the only buffering; its size is capped.
+/// and enumeration then replays them before reading on. The window is the only buffering; its size is capped. A policy
+/// uses it to decide on the start of an answer while a failure can still be a proper HTTP error.
 /// </summary>
+/// <example>
+/// A policy that refuses an answer which begins with a refusal, before anything is sent:
+/// <code>
+/// protected override async ValueTask ApplyStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
+/// {
+///     var stream = new BufferingStreamingIterator(transaction, maxBufferedChunks: 8);
+///     var start = await stream.PeekAsync(2, cancellationToken);
+///     if (start.Any(chunk => chunk.Output.Any(o => o.Kind == OutputKind.Refusal)))
+///     {
+///         await stream.DisposeAsync();   // the backend request is cancelled
+///         throw ControlPolicyException.PolicyViolation("The model refused.");
+///     }
+///
+///     transaction.Response.Stream = stream;   // the peeked chunks are replayed first
+///     await base.ApplyStreamingAsync(transaction, cancellationToken);
+/// }
+/// </code>
+/// </example>
 public sealed class BufferingStreamingIterator : StreamingResponseIterator
 {
     private readonly StreamingResponseIterator _inner;
+    private readonly WireFormat? _format;
     private readonly int _maxBufferedChunks;
     private readonly List<StreamChunk> _window = [];
     private IAsyncEnumerator<StreamChunk>? _upstream;
@@ -24,6 +44,18 @@ public sealed class BufferingStreamingIterator : StreamingResponseIterator
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBufferedChunks);
         _inner = inner;
         _maxBufferedChunks = maxBufferedChunks;
+    }
+
+    /// <summary>
+    /// Wraps a transaction's streamed answer, so that the chunks read ahead can be read as
+    /// <see cref="StreamChunk.Output"/> events.
+    /// </summary>
+    /// <param name="transaction">The transaction; its <see cref="TransactionResponse.Stream"/> is wrapped (and disposed with this iterator).</param>
+    /// <param name="maxBufferedChunks">The most chunks held in the look-ahead window.</param>
+    public BufferingStreamingIterator(Transaction transaction, int maxBufferedChunks)
+        : this(transaction?.Response.Stream ?? throw new ArgumentException("The transaction has no streamed answer.", nameof(transaction)), maxBufferedChunks)
+    {
+        _format = transaction.Response.Format ??= Wire.WireFormats.Create(transaction, stream: true);
     }
 
     /// <summary>The chunks read ahead and not yet replayed.</summary>
@@ -51,7 +83,9 @@ public sealed class BufferingStreamingIterator : StreamingResponseIterator
         {
             if (await _upstream.MoveNextAsync().ConfigureAwait(false))
             {
-                _window.Add(_upstream.Current);
+                var chunk = _upstream.Current;
+                chunk.Format = _format;
+                _window.Add(chunk);
             }
             else
             {

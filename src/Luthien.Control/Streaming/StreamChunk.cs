@@ -188,6 +188,7 @@ public sealed class StreamChunk
     /// sees the changes the ones before it made). Empty for a chunk that carries none, e.g. an error event.
     /// </summary>
     /// <exception cref="BackendException">The chunk cannot be read as its API's format (502 <c>backend_invalid_response</c>).</exception>
+    /// <exception cref="InvalidOperationException">The chunk has not entered the policies, so its API is not known.</exception>
     public IReadOnlyList<OutputEvent> Output => OutputList;
 
     private List<OutputEvent> OutputList
@@ -197,7 +198,13 @@ public sealed class StreamChunk
             if (_output is null)
             {
                 ThrowIfReleased();
-                _output = _format is null ? [] : _format.Decode(this);
+                if (_format is null)
+                {
+                    // Read as an answer of some API, or not at all: an empty list would let a policy pass text unread.
+                    throw new InvalidOperationException("The chunk's API is not known yet: chunks are read as events once they enter the policies (or a BufferingStreamingIterator made for the transaction).");
+                }
+
+                _output = _format.Decode(this);
             }
 
             return _output;

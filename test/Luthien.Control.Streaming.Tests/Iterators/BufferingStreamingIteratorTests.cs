@@ -50,4 +50,28 @@ public class BufferingStreamingIteratorTests
 
         Assert.That(upstream.Read, Is.EqualTo(2));
     }
+
+    [Test]
+    public async Task PeekAsync_MadeForTheTransaction_ChunksReadAsEvents()
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("I can't"), Chunks.Finish()));
+        var buffering = new BufferingStreamingIterator(transaction, 8);
+
+        var start = await buffering.PeekAsync(2);
+
+        Assert.That(start[1].Output.Single().Text, Is.EqualTo("I can't"));
+        await buffering.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Output_ChunkThatNeverEnteredThePolicies_Throws()
+    {
+        var buffering = new BufferingStreamingIterator(new ListStreamingIterator(Chunks.Content("x")), 8);
+
+        var start = await buffering.PeekAsync(1);
+
+        Assert.Throws<InvalidOperationException>(() => _ = start[0].Output);
+        await buffering.DisposeAsync();
+    }
 }
