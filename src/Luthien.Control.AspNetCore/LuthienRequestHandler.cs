@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using Luthien.Control.Backends;
 using Luthien.Control.Transport;
@@ -57,7 +56,7 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
                 sizeFeature.MaxRequestBodySize = limit;
             }
 
-            var body = new LimitedReadStream(context.Request.Body, limit);
+            var body = new BoundedReadStream(context.Request.Body, limit, TooLarge);
             var request = TransactionRequest.ForPassthrough(
                 context.Request.Method, path, context.Request.QueryString.Value, CopyHeaders(context.Request.Headers), body);
             request.Credentials = rules.Credentials;
@@ -201,47 +200,25 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     {
         WriteHead(context, transaction, transaction.Response.StatusCode!.Value, transaction.Response.ContentType);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-        // The same activity timeout as streams: a backend that sends headers and then nothing does not hold the
-        // connection for ever.
-        var backend = new BackendReadStream(body, timeProvider, options.CurrentValue.Timeouts.Idle, firstEvent: null, maxEventBytes: 0, transaction.CancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            while (true)
-            {
-                int read;
-                try
-                {
-                    read = await backend.ReadAsync(buffer, transaction.CancellationToken).ConfigureAwait(false);
-                }
-                catch (BackendException) when (!context.Response.HasStarted)
-                {
-                    // Nothing sent yet (the head goes out with the first bytes): still a proper HTTP error.
-                    throw;
-                }
-                catch (BackendException ex)
-                {
-                    // The status is sent and a pass-through body has no error event: cut it, so no client takes it for whole.
-                    var error = ErrorMapping.MapMidStream(ex, clientGone: false);
-                    LogStreamFailed(logger, transaction.Id, error.Code, error.LoggedException);
-                    context.Abort();
-                    return error.Kind;
-                }
-
-                if (read == 0)
-                {
-                    return null;
-                }
-
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), transaction.CancellationToken).ConfigureAwait(false);
-                await context.Response.Body.FlushAsync(transaction.CancellationToken).ConfigureAwait(false);
-            }
+            // The same activity timeout as streams: a backend that sends headers and then nothing does not hold the
+            // connection for ever.
+            await PassthroughCopier.CopyAsync(body, context.Response.Body, timeProvider, options.CurrentValue.Timeouts.Idle, transaction.CancellationToken).ConfigureAwait(false);
+            return null;
         }
-        finally
+        catch (BackendException) when (!context.Response.HasStarted)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            await backend.DisposeAsync().ConfigureAwait(false);
+            // Nothing sent yet (the head goes out with the first bytes): still a proper HTTP error.
+            throw;
+        }
+        catch (BackendException ex)
+        {
+            // The status is sent and a pass-through body has no error event: cut it, so no client takes it for whole.
+            var error = ErrorMapping.MapMidStream(ex, clientGone: false);
+            LogStreamFailed(logger, transaction.Id, error.Code, error.LoggedException);
+            context.Abort();
+            return error.Kind;
         }
     }
 
@@ -318,16 +295,12 @@ internal sealed partial class LuthienRequestHandler(RootPolicyProvider rootPolic
     /// Reads the request body into a pooled buffer that grows with the bytes that arrive: a declared length over the limit
     /// is refused unread, and never decides how much memory is taken.
     /// </summary>
-    private static ValueTask<BodyBuffer> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        var body = request.Body;
-        return BoundedBodyReader.ReadAsync(
-            into => body.ReadAsync(into, cancellationToken),
-            request.ContentLength,
-            limit,
-            () => InvalidRequestException.TooLarge(limit),
-            () => new InvalidRequestException("The request body ended before its declared length."));
-    }
+    private static ValueTask<BodyBuffer> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken) =>
+        BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, limit, TooLarge, EndedEarly, cancellationToken);
+
+    private static readonly Func<long, Exception> TooLarge = static limit => InvalidRequestException.TooLarge(limit);
+
+    private static readonly Func<Exception> EndedEarly = static () => new InvalidRequestException("The request body ended before its declared length.");
 
     private static HttpHeaderDictionary CopyHeaders(IHeaderDictionary headers)
     {
