@@ -49,7 +49,6 @@ public sealed partial class HttpBackendClient : IBackendClient
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var options = _options.CurrentValue;
-        StreamUsage.RequestIfNeeded(transaction, options);
         var request = BuildRequest(transaction, options.Backend);
         var response = await SendWithTimeoutAsync(transaction, request, options.Timeouts.FirstChunk, cancellationToken).ConfigureAwait(false);
         var owner = new DisposableGroup(response, request);

@@ -85,7 +85,6 @@ public sealed partial class SdkBackendClient : IBackendClient
         }
 
         var options = _options.CurrentValue;
-        StreamUsage.RequestIfNeeded(transaction, options);
         var baseUrl = transaction.Request.BackendUrl ?? options.Backend.BaseUrl
             ?? throw BackendException.NotConfigured();
         var model = chat.Model ?? throw new InvalidRequestException("'model' is required.", "model");
