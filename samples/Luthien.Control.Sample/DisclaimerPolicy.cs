@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Luthien.Control.Loading;
 using Luthien.Control.Streaming;
 
@@ -12,30 +11,13 @@ public sealed class DisclaimerOptions : PolicyOptions
 }
 
 /// <summary>
-/// An example streaming policy: adds a disclaimer at the end of every choice that ends normally, in streamed answers
-/// (as one more chunk, just before the chunk that ends the choice) and in buffered ones alike. Every other chunk passes
-/// untouched, byte for byte.
+/// An example response policy written on the API-neutral output view: adds a disclaimer at the end of every slot (a
+/// choice) that ends normally, just before its end — in streamed and buffered answers alike, with one method. Every chunk
+/// it does not change passes untouched, byte for byte.
 /// </summary>
 public sealed class DisclaimerPolicy(DisclaimerOptions options) : StreamingControlPolicy
 {
     private readonly string _text = options?.Text ?? throw new ArgumentNullException(nameof(options));
-
-    /// <inheritdoc />
-    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        transaction.Response.UpdateChoiceMessages((choice, message) =>
-        {
-            if (choice["finish_reason"]?.GetValue<string>() != "stop" || message["content"] is not JsonValue content || !content.TryGetValue(out string? text))
-            {
-                return false;
-            }
-
-            message["content"] = text + _text;
-            return true;
-        });
-        return ValueTask.CompletedTask;
-    }
 
     /// <inheritdoc />
     protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
@@ -43,15 +25,13 @@ public sealed class DisclaimerPolicy(DisclaimerOptions options) : StreamingContr
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
 
-        // Only the chunk that ends a choice needs a look; the cheap byte test keeps every other chunk unparsed.
-        if (chunk.Data.Span.IndexOf("\"finish_reason\":\"stop\""u8) >= 0 && chunk.Json?["choices"] is JsonArray choices)
+        // Backwards: the text added before an end does not move what is still to visit.
+        var output = chunk.Output;
+        for (var i = output.Count - 1; i >= 0; i--)
         {
-            foreach (var choice in choices)
+            if (output[i] is { Kind: OutputKind.Finish, FinishReason: "stop", IsRemoved: false } end)
             {
-                if (choice?["finish_reason"]?.GetValue<string>() == "stop")
-                {
-                    context.Emit(ChatChunks.Text(chunk.Json, ChatChunks.IndexOf(choice), _text));
-                }
+                chunk.Add(OutputEvent.CreateText(end.Slot, _text));
             }
         }
 

@@ -6,7 +6,7 @@ namespace Luthien.Control.Streaming;
 /// Builds the <c>chat.completion.chunk</c> events the library writes itself. They copy <c>id</c>, <c>created</c>,
 /// <c>model</c> and <c>system_fingerprint</c> from a chunk of the same stream, so every official client parses them.
 /// </summary>
-public static class ChatChunks
+internal static class ChatChunks
 {
     /// <summary>The <c>finish_reason</c> values clients know.</summary>
     public static readonly IReadOnlySet<string> KnownFinishReasons = new HashSet<string>(StringComparer.Ordinal)

@@ -145,7 +145,7 @@ public abstract class StreamingControlPolicy : ControlPolicy
     /// <param name="chunk">The chunk.</param>
     /// <param name="context">This stream's context.</param>
     /// <param name="cancellationToken">Fires when the client goes away.</param>
-    protected internal virtual ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected virtual ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         context.Emit(chunk);
@@ -158,7 +158,7 @@ public abstract class StreamingControlPolicy : ControlPolicy
     /// </summary>
     /// <param name="context">This stream's context.</param>
     /// <param name="cancellationToken">Fires when the client goes away.</param>
-    protected internal virtual ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected virtual ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         context.ReleaseHeld();
@@ -170,9 +170,18 @@ public abstract class StreamingControlPolicy : ControlPolicy
     /// failed, or a policy threw or completed the stream early. For bookkeeping only; nothing can be emitted.
     /// </summary>
     /// <param name="context">This stream's context.</param>
-    protected internal virtual void OnStreamEndedEarly(StreamingContext context)
+    protected virtual void OnStreamEndedEarly(StreamingContext context)
     {
     }
+
+    // The stream iterator drives the per-chunk hooks, which stay protected: they are a policy's own business.
+    internal ValueTask ProcessChunkCoreAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) =>
+        ProcessChunkAsync(chunk, context, cancellationToken);
+
+    internal ValueTask CompleteStreamCoreAsync(StreamingContext context, CancellationToken cancellationToken) =>
+        CompleteStreamAsync(context, cancellationToken);
+
+    internal void OnStreamEndedEarlyCore(StreamingContext context) => OnStreamEndedEarly(context);
 
     private ValueTask ApplyResponseAsync(Transaction transaction, CancellationToken cancellationToken)
     {

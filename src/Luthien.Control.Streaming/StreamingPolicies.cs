@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Luthien.Control.Streaming;
 
 /// <summary>Registers the response-side built-in policies.</summary>
-public static class StreamingPolicies
+internal static class StreamingPolicies
 {
     /// <summary>
     /// Registers <c>TransactionContextLoggingPolicy</c>, <c>ResponseContentPolicy</c> and <c>ToolCallPolicy</c>, with

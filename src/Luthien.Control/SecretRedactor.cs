@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Luthien.Control;
 
 /// <summary>Finds and hides credentials before anything is logged or echoed.</summary>
-public static partial class SecretRedactor
+internal static partial class SecretRedactor
 {
     private static readonly HashSet<string> SensitiveNames = new(StringComparer.OrdinalIgnoreCase)
     {

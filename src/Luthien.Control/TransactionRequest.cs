@@ -55,6 +55,24 @@ public sealed class TransactionRequest
     /// <summary>The parsed chat completion body; <see langword="null"/> for pass-through requests.</summary>
     public ChatCompletionRequest? Chat { get; private init; }
 
+    /// <summary>
+    /// The model the request asks for, whatever the API (chat completions' <c>model</c> today); <see langword="null"/>
+    /// when it names none or the request is passed through. Setting it changes what the backend receives.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set on a pass-through request, whose body is not read.</exception>
+    public string? Model
+    {
+        get => Chat?.Model;
+        set => (Chat ?? throw new InvalidOperationException("A pass-through request has no model to set.")).Model = value;
+    }
+
+    /// <summary>
+    /// Every piece of text the client sends the model, whatever the API (chat completions: string message contents and
+    /// the <c>text</c> of content parts); nothing for a pass-through request. For request policies that look at what is
+    /// said, e.g. for secrets.
+    /// </summary>
+    public IEnumerable<string> EnumerateTexts() => Chat?.EnumerateMessageTexts() ?? [];
+
     /// <summary>The raw body of a pass-through request, streamed to the backend; <see langword="null"/> for chat requests.</summary>
     public Stream? Body { get; private init; }
 

@@ -54,6 +54,73 @@ public class StreamingControlPolicyTests
         Assert.That(backend.RequestTagsAtSend, Is.EqualTo(new[] { "a", "b" }));
     }
 
+    [Test]
+    public async Task ProcessChunk_PolicyOnTheNeutralView_ServesStreamedAnswers()
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("hello "), Chunks.Content("you"), Chunks.Finish()));
+
+        await new ShoutPolicy().RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("HELLO YOU!"));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_PolicyOnTheNeutralView_ServesBufferedAnswersUnchanged()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hello you"},"logprobs":null,"finish_reason":"stop"}],"usage":{"total_tokens":3}}"""u8.ToArray(), "application/json");
+
+        await new ShoutPolicy().RunAsync(transaction);
+
+        Assert.That(System.Text.Encoding.UTF8.GetString(transaction.Response.Body.Span),
+            Is.EqualTo("""{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"HELLO YOU!"},"logprobs":null,"finish_reason":"stop"}],"usage":{"total_tokens":3}}"""));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_PolicyDropsTheAnswer_TextRemoved()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"secret"},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await new DropAllPolicy().RunAsync(transaction);
+
+        Assert.That(transaction.Response.Payload!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.Empty);
+    }
+
+    /// <summary>Written only on the neutral view: upper-cases text and adds "!" before each slot's end.</summary>
+    private sealed class ShoutPolicy : StreamingControlPolicy
+    {
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            var count = chunk.Output.Count;
+            for (var i = 0; i < count; i++)
+            {
+                var output = chunk.Output[i];
+                if (output.Kind == OutputKind.Text)
+                {
+                    output.Text = output.Text.ToUpperInvariant();
+                }
+                else if (output.Kind == OutputKind.Finish)
+                {
+                    chunk.Add(OutputEvent.CreateText(output.Slot, "!"));
+                    i++;
+                    count++;
+                }
+            }
+
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Emits nothing.</summary>
+    private sealed class DropAllPolicy : StreamingControlPolicy
+    {
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
     /// <summary>[a, b, SendBackendRequest, c, d]: each tags the text it passes on and records the request.</summary>
     private static SerialPolicy Chain(IRecordingBackend backend, out List<string> seen)
     {
@@ -90,7 +157,7 @@ public class StreamingControlPolicyTests
             return ValueTask.CompletedTask;
         }
 
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
         {
             if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue value)
             {

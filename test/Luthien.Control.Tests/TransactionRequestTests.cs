@@ -25,4 +25,39 @@ public class TransactionRequestTests
         Assert.That(headers["api-key"], Is.EqualTo("***"));
         Assert.That(headers["User-Agent"], Is.EqualTo("ua"));
     }
+
+    [Test]
+    public void Model_SetOnChat_ChangesTheBody()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+
+        transaction.Request.Model = "other";
+
+        Assert.That(transaction.Request.Chat!.Payload["model"]!.GetValue<string>(), Is.EqualTo("other"));
+    }
+
+    [Test]
+    public void Model_SetOnPassthrough_Throws()
+    {
+        var transaction = TestTransactions.Passthrough();
+
+        Assert.That(transaction.Request.Model, Is.Null);
+        Assert.Throws<InvalidOperationException>(() => transaction.Request.Model = "m");
+    }
+
+    [Test]
+    public void EnumerateTexts_ChatWithStringAndParts_EveryText()
+    {
+        var transaction = TestTransactions.Chat("""
+            {"model":"m","messages":[{"role":"system","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"image_url","image_url":{"url":"x"}}]}]}
+            """);
+
+        Assert.That(transaction.Request.EnumerateTexts(), Is.EqualTo(new[] { "a", "b" }));
+    }
+
+    [Test]
+    public void EnumerateTexts_Passthrough_Nothing()
+    {
+        Assert.That(TestTransactions.Passthrough().Request.EnumerateTexts(), Is.Empty);
+    }
 }

@@ -68,7 +68,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
                     }
 
                     context.Adopt(chunk);
-                    await _policy.ProcessChunkAsync(chunk, context, cancellationToken).ConfigureAwait(false);
+                    await _policy.ProcessChunkCoreAsync(chunk, context, cancellationToken).ConfigureAwait(false);
                     while (context.TryTakeOutput(out var output))
                     {
                         yield return output;
@@ -87,7 +87,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
                 }
             }
 
-            await _policy.CompleteStreamAsync(context, cancellationToken).ConfigureAwait(false);
+            await _policy.CompleteStreamCoreAsync(context, cancellationToken).ConfigureAwait(false);
             completed = true;
             while (context.TryTakeOutput(out var output))
             {
@@ -98,7 +98,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
         {
             if (!completed)
             {
-                _policy.OnStreamEndedEarly(context);
+                _policy.OnStreamEndedEarlyCore(context);
             }
         }
     }

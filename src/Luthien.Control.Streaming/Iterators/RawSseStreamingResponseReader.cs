@@ -5,7 +5,7 @@ namespace Luthien.Control.Streaming.Iterators;
 /// <summary>Creates a <see cref="RawSseStreamingIterator"/> for each streamed backend response.</summary>
 /// <param name="options">Supplies the event size limit.</param>
 /// <param name="timeProvider">The clock for the timeouts.</param>
-public sealed class RawSseStreamingResponseReader(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider) : IStreamingResponseReader
+internal sealed class RawSseStreamingResponseReader(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider) : IStreamingResponseReader
 {
     /// <inheritdoc />
     public StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout) =>

@@ -4,7 +4,7 @@ using Luthien.Control.Streaming.Text;
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="ResponseContentPolicy"/> (<c>ResponseContentPolicy</c> in policy files).</summary>
-public sealed class ResponseContentOptions : PolicyOptions
+internal sealed class ResponseContentOptions : PolicyOptions
 {
     /// <summary>Regular expressions to look for in assistant text.</summary>
     public IList<string> Patterns { get; set; } = [];
@@ -60,7 +60,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     };
 
     /// <inheritdoc />
-    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
@@ -121,7 +121,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.State is StreamState state)

@@ -1,12 +1,11 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Luthien.Control.Loading;
 using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="ToolCallPolicy"/> (<c>ToolCallPolicy</c> in policy files).</summary>
-public sealed class ToolCallOptions : PolicyOptions
+internal sealed class ToolCallOptions : PolicyOptions
 {
     /// <summary>The only tools the model may call; <see langword="null"/> for no allow-list.</summary>
     public IList<string>? AllowedTools { get; set; }
@@ -17,10 +16,11 @@ public sealed class ToolCallOptions : PolicyOptions
 
 /// <summary>
 /// Lets the model call only allowed tools. A call that is not allowed is never shown to the client, not even its first
-/// fragment, and its choice ends with <c>finish_reason: "content_filter"</c>; allowed calls pass fragment for fragment
-/// as the backend sent them. In a stream, each call's fragments are reassembled per index, and a call is judged once its
-/// name is settled (its next fragment, another call, or the end of the choice arrives). Legacy <c>function_call</c>
-/// deltas are judged the same way.
+/// fragment, and its slot ends with <c>finish_reason: "content_filter"</c> (calls after it go too; allowed calls and text
+/// before it stay); allowed calls pass fragment for fragment as the backend sent them. Calls are judged on the
+/// API-neutral <see cref="StreamChunk.Output"/>, in streamed and buffered answers alike: in a stream each call's name is
+/// reassembled per slot and call, and a call is judged once its name is settled (its next fragment, another call, or
+/// the end of the slot arrives), its chunks held until then. Legacy <c>function_call</c>s are judged the same way.
 /// </summary>
 public sealed class ToolCallPolicy : StreamingControlPolicy
 {
@@ -47,147 +47,59 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     public bool IsAllowed(string name) => (_allowed is null || _allowed.Contains(name)) && !_blocked.Contains(name);
 
     /// <inheritdoc />
-    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        transaction.Response.UpdateChoiceMessages((choice, message) =>
-        {
-            var blocked = false;
-            if (message["tool_calls"] is { } anyCalls && anyCalls is not JsonArray)
-            {
-                throw BackendException.InvalidResponse("a message's tool_calls is not an array.");
-            }
-
-            if (message["tool_calls"] is JsonArray calls)
-            {
-                var firstBlocked = -1;
-                for (var i = 0; i < calls.Count && firstBlocked < 0; i++)
-                {
-                    var call = calls[i] as JsonObject ?? throw BackendException.InvalidResponse("a tool call is not an object.");
-                    if (!IsAllowed(NameOf(call["function"]) ?? string.Empty))
-                    {
-                        firstBlocked = i;
-                    }
-                }
-
-                if (firstBlocked >= 0)
-                {
-                    // The blocked call and every call after it go, as in a stream, where the choice ends at the blocked call.
-                    while (calls.Count > firstBlocked)
-                    {
-                        calls.RemoveAt(calls.Count - 1);
-                    }
-
-                    if (calls.Count == 0)
-                    {
-                        message.Remove("tool_calls");
-                    }
-
-                    blocked = true;
-                }
-            }
-
-            if (message["function_call"] is JsonObject functionCall && !IsAllowed(NameOf(functionCall) ?? string.Empty))
-            {
-                message.Remove("function_call");
-                blocked = true;
-            }
-
-            if (blocked)
-            {
-                choice["finish_reason"] = "content_filter";
-            }
-
-            return blocked;
-        });
-        return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
         var state = context.GetOrCreateState(() => new StreamState());
 
-        // Cheap pre-check: a chunk that mentions no call and nothing is held passes untouched, unparsed. A chunk with a
-        // \u escape is read: "tool\u005fcalls" is tool_calls to a client, and invisible to a byte search.
-        var data = chunk.IsModified ? default : chunk.Data.Span;
-        var mentionsCall = chunk.IsModified || data.IndexOf("\"tool_calls\""u8) >= 0 || data.IndexOf("\"function_call\""u8) >= 0 ||
-            data.IndexOf("\\u"u8) >= 0;
-        if (!mentionsCall && state.Pending.Count == 0 && state.Blocked.Count == 0)
+        // Cheap pre-checks on a stream's raw bytes, before any event is read. A chunk that mentions no call while nothing is
+        // held passes untouched, unparsed. A chunk with a \u escape is read: "tool\u005fcalls" is tool_calls to a client,
+        // and invisible to a byte search.
+        var raw = !context.IsBuffered && !chunk.IsModified;
+        var data = raw ? chunk.Data.Span : default;
+        if (raw && state.Pending.Count == 0 && state.BlockedAt.Count == 0 &&
+            data.IndexOf("\"tool_calls\""u8) < 0 && data.IndexOf("\"function_call\""u8) < 0 && data.IndexOf("\\u"u8) < 0)
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
         }
 
-        // Fast path: more fragments of calls already judged allowed, nothing held or blocked: pass them unparsed. Not a
-        // fragment that may carry a name (a call renamed after it was judged is refused on the tree path below).
-        if (!chunk.IsModified && state.Pending.Count == 0 && state.Blocked.Count == 0 &&
+        // More fragments of calls already judged allowed, nothing held or blocked: pass them unparsed. Not a fragment
+        // that may carry a name (a call renamed after it was judged is refused below).
+        if (raw && state.Pending.Count == 0 && state.BlockedAt.Count == 0 &&
             data.IndexOf("\"name\""u8) < 0 && data.IndexOf("\\u"u8) < 0 &&
-            ChoiceScanner.TryScanToolCalls(chunk.Data.Span, state.Scratch, state.Shapes) && AllAllowed(state))
+            ChoiceScanner.TryScanToolCalls(data, state.Scratch, state.Shapes) && AllAllowed(state))
         {
             context.Emit(chunk);
             return ValueTask.CompletedTask;
         }
 
-        if (chunk.Json is not { } json || json["choices"] is not JsonArray choices)
+        var output = chunk.Output;
+        foreach (var item in output)
         {
-            Forward(chunk, context, state);
-            return ValueTask.CompletedTask;
-        }
-
-        state.Template = json;
-        foreach (var choice in choices.OfType<JsonObject>())
-        {
-            var index = ChatChunks.IndexOf(choice);
-            if (state.Blocked.Contains(index))
+            if (item.IsRemoved || state.BlockedAt.ContainsKey(item.Slot))
             {
                 continue;
             }
 
-            foreach (var (call, name, hasName) in Fragments(choice))
+            if (item.Kind is OutputKind.ToolCall or OutputKind.ToolArguments)
             {
-                var key = (index, call);
-                var settledByOther = state.Pending.Keys.Where(k => k.Choice == index && k.Call != call).ToList();
-                foreach (var other in settledByOther)
-                {
-                    Judge(other, state);
-                }
-
-                if (state.Pending.TryGetValue(key, out var builder))
-                {
-                    if (!hasName)
-                    {
-                        Judge(key, state); // a later fragment without a name piece: the name is complete
-                    }
-                    else
-                    {
-                        builder.Append(name);
-                    }
-                }
-                else if (!state.Allowed.Contains(key))
-                {
-                    state.Pending[key] = new StringBuilder(name);
-                }
-                else if (hasName)
-                {
-                    // More of a name after the call was judged allowed: a client would show (and run) the new name.
-                    throw BackendException.InvalidResponse("a tool call's name went on after the call was judged.");
-                }
+                Track(item, output, state);
             }
-
-            if (choice["finish_reason"] is JsonValue finish && finish.TryGetValue(out string? _))
+            else if (item.Kind == OutputKind.Finish)
             {
-                foreach (var key in state.Pending.Keys.Where(k => k.Choice == index).ToList())
-                {
-                    Judge(key, state);
-                }
+                JudgeSlot(item.Slot, exceptCall: null, state);
             }
         }
 
-        Forward(chunk, context, state);
-        if (state.Blocked.Count >= ChatChunks.RequestedChoices(context.Transaction))
+        context.Hold(chunk);
+        if (state.Pending.Count == 0 || state.NewlyBlocked.Count > 0)
+        {
+            Release(context, state);
+        }
+
+        if (state.BlockedAt.Count >= context.AnswerCount)
         {
             context.Complete();
         }
@@ -196,7 +108,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.State is StreamState state)
@@ -206,10 +118,72 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
                 Judge(key, state);
             }
 
-            Flush(context, state);
+            Release(context, state);
         }
 
         return base.CompleteStreamAsync(context, cancellationToken);
+    }
+
+    /// <summary>Follows one fragment of a call: its name grows, or it settles (and so the call is judged).</summary>
+    private void Track(OutputEvent item, IReadOnlyList<OutputEvent> output, StreamState state)
+    {
+        var key = (item.Slot, item.ToolIndex);
+
+        // Another call of the slot has begun: the calls before it have their whole names.
+        JudgeSlot(item.Slot, exceptCall: item.ToolIndex, state);
+        var namePiece = item.Kind == OutputKind.ToolCall ? item.ToolName ?? string.Empty : string.Empty;
+        if (state.Pending.TryGetValue(key, out var name))
+        {
+            if (namePiece.Length > 0)
+            {
+                name.Append(namePiece);
+            }
+            else if (!CarriesName(output, key))
+            {
+                // A later fragment without a piece of the name: the name is complete.
+                Judge(key, state);
+            }
+        }
+        else if (!state.Allowed.Contains(key))
+        {
+            state.Pending[key] = new StringBuilder(namePiece);
+        }
+        else if (namePiece.Length > 0)
+        {
+            // More of a name after the call was judged allowed: a client would show (and run) the new name.
+            throw BackendException.InvalidResponse("a tool call's name went on after the call was judged.");
+        }
+    }
+
+    /// <summary>Whether the chunk carries a piece of this call's name (its argument fragment then does not settle it).</summary>
+    private static bool CarriesName(IReadOnlyList<OutputEvent> output, (int Slot, int Call) key)
+    {
+        foreach (var item in output)
+        {
+            if (item.Kind == OutputKind.ToolCall && item.Slot == key.Slot && item.ToolIndex == key.Call && !string.IsNullOrEmpty(item.ToolName))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Judges every pending call of a slot (but one).</summary>
+    private void JudgeSlot(int slot, int? exceptCall, StreamState state)
+    {
+        if (state.Pending.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var key in state.Pending.Keys.ToList())
+        {
+            if (key.Slot == slot && key.Call != exceptCall)
+            {
+                Judge(key, state);
+            }
+        }
     }
 
     /// <summary>Whether every call in the scanned chunk was judged allowed (a loop: a method group would allocate).</summary>
@@ -227,7 +201,7 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
     }
 
     /// <summary>Decides a pending call by its settled name.</summary>
-    private void Judge((int Choice, int Call) key, StreamState state)
+    private void Judge((int Slot, int Call) key, StreamState state)
     {
         if (!state.Pending.Remove(key, out var name))
         {
@@ -238,146 +212,108 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
         {
             state.Allowed.Add(key);
         }
-        else
+        else if (!state.BlockedAt.ContainsKey(key.Slot) && (!state.NewlyBlocked.TryGetValue(key.Slot, out var first) || key.Call < first))
         {
-            state.NewlyBlocked.Add(key.Choice);
-        }
-    }
-
-    /// <summary>Holds the chunk while any call is undecided; otherwise lets out what is decided.</summary>
-    private static void Forward(StreamChunk chunk, StreamingContext context, StreamState state)
-    {
-        context.Hold(chunk);
-        if (state.Pending.Count == 0)
-        {
-            Flush(context, state);
-        }
-        else if (state.NewlyBlocked.Count > 0)
-        {
-            // A blocked choice ends at once, even while another choice still has a call undecided.
-            EndBlockedChoices(context, state);
-        }
-    }
-
-    /// <summary>Lets out every held chunk, without the entries of blocked choices.</summary>
-    private static void Flush(StreamingContext context, StreamState state)
-    {
-        EndBlockedChoices(context, state);
-        foreach (var held in context.DiscardHeld())
-        {
-            if (ChatChunks.WithoutChoices(held, state.Blocked) is { } kept)
-            {
-                context.Emit(kept);
-            }
-        }
-    }
-
-    /// <summary>Marks newly blocked choices, drops their held entries and emits their <c>content_filter</c> end.</summary>
-    private static void EndBlockedChoices(StreamingContext context, StreamState state)
-    {
-        if (state.NewlyBlocked.Count == 0)
-        {
-            return;
-        }
-
-        var newly = state.NewlyBlocked.Order().ToList();
-        state.NewlyBlocked.Clear();
-        foreach (var index in newly)
-        {
-            state.Blocked.Add(index);
-            foreach (var key in state.Pending.Keys.Where(k => k.Choice == index).ToList())
-            {
-                state.Pending.Remove(key);
-            }
-        }
-
-        // Held chunks of the blocked choices may hold allowed fragments of other choices: keep those, in order.
-        var newlySet = newly.ToHashSet();
-        foreach (var chunk in context.DiscardHeld())
-        {
-            if (ChatChunks.WithoutChoices(chunk, newlySet) is { } kept)
-            {
-                context.Hold(kept);
-            }
-        }
-
-        foreach (var index in newly)
-        {
-            context.Emit(ChatChunks.ContentFilter(state.Template!, index));
-        }
-
-        if (state.Pending.Count == 0)
-        {
-            foreach (var chunk in context.DiscardHeld())
-            {
-                context.Emit(chunk);
-            }
-        }
-    }
-
-    /// <summary>The tool-call fragments of a choice entry: (call index, name piece, whether a name piece is present).</summary>
-    private static IEnumerable<(int Call, string Name, bool HasName)> Fragments(JsonObject choice)
-    {
-        if (choice["delta"] is not JsonObject delta)
-        {
-            yield break;
-        }
-
-        if (delta["tool_calls"] is JsonArray calls)
-        {
-            foreach (var call in calls.OfType<JsonObject>())
-            {
-                var index = ChatChunks.IntegerIndex(call, "a tool call");
-                var name = NameOf(call["function"]);
-                yield return (index, name ?? string.Empty, !string.IsNullOrEmpty(name));
-            }
-        }
-
-        if (delta["function_call"] is JsonObject functionCall)
-        {
-            var name = NameOf(functionCall);
-            yield return (-1, name ?? string.Empty, !string.IsNullOrEmpty(name));
+            state.NewlyBlocked[key.Slot] = key.Call;
         }
     }
 
     /// <summary>
-    /// The <c>name</c> of a function (null when absent); a function or name of another kind cannot be judged, and is
-    /// refused rather than passed on.
+    /// Ends newly blocked slots (what is held of them from the blocked call on goes, and the slot ends with
+    /// <c>content_filter</c>), then lets out the held chunks if no call is undecided.
     /// </summary>
-    private static string? NameOf(JsonNode? function)
+    private static void Release(StreamingContext context, StreamState state)
     {
-        if (function is null)
+        if (state.NewlyBlocked.Count > 0)
         {
-            return null;
+            foreach (var (slot, call) in state.NewlyBlocked)
+            {
+                state.BlockedAt[slot] = call;
+                foreach (var key in state.Pending.Keys.ToList())
+                {
+                    if (key.Slot == slot)
+                    {
+                        state.Pending.Remove(key);
+                    }
+                }
+            }
+
+            state.NewlyBlocked.Clear();
         }
 
-        if (function is not JsonObject o)
+        if (state.Pending.Count > 0)
         {
-            throw BackendException.InvalidResponse("a tool call's function is not an object.");
+            return;
         }
 
-        return o["name"] switch
+        StreamChunk? last = null;
+        foreach (var held in context.DiscardHeld())
         {
-            null => null,
-            JsonValue v when v.TryGetValue(out string? name) => name,
-            _ => throw BackendException.InvalidResponse("a tool call's name is not a string."),
-        };
+            Trim(held, state);
+            context.Emit(held);
+            last = held;
+        }
+
+        foreach (var (slot, _) in state.BlockedAt)
+        {
+            if (state.Ended.Add(slot))
+            {
+                var end = last ?? context.CreateChunk();
+                end.Add(OutputEvent.CreateFinish(slot));
+                if (last is null)
+                {
+                    context.Emit(end);
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes out of a chunk what a client must not see of the blocked slots.</summary>
+    private static void Trim(StreamChunk chunk, StreamState state)
+    {
+        if (state.BlockedAt.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var item in chunk.Output)
+        {
+            if (item.IsAdded || !state.BlockedAt.TryGetValue(item.Slot, out var blockedAt))
+            {
+                continue;
+            }
+
+            if (state.Ended.Contains(item.Slot))
+            {
+                // The slot ended before this chunk: nothing more of it is shown.
+                chunk.RemoveSlot(item.Slot);
+                continue;
+            }
+
+            var isCall = item.Kind is OutputKind.ToolCall or OutputKind.ToolArguments;
+            if (item.Kind == OutputKind.Finish || (isCall && (blockedAt < 0 ? item.ToolIndex < 0 : item.ToolIndex >= blockedAt)))
+            {
+                item.Remove();
+            }
+        }
     }
 
     private sealed class StreamState
     {
-        public Dictionary<(int Choice, int Call), StringBuilder> Pending { get; } = [];
+        public Dictionary<(int Slot, int Call), StringBuilder> Pending { get; } = [];
 
-        public HashSet<(int Choice, int Call)> Allowed { get; } = [];
+        public HashSet<(int Slot, int Call)> Allowed { get; } = [];
 
-        public HashSet<int> Blocked { get; } = [];
+        /// <summary>Blocked slots, with the first call not allowed.</summary>
+        public Dictionary<int, int> BlockedAt { get; } = [];
 
-        public HashSet<int> NewlyBlocked { get; } = [];
+        public Dictionary<int, int> NewlyBlocked { get; } = [];
+
+        /// <summary>Blocked slots whose content_filter end was sent.</summary>
+        public HashSet<int> Ended { get; } = [];
 
         public List<(int Choice, int Call)> Scratch { get; } = [];
 
         public ChunkShapeCache Shapes { get; } = new();
-
-        public JsonObject? Template { get; set; }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Luthien.Control.Loading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -6,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Luthien.Control.Streaming.Policies;
 
 /// <summary>Options of <see cref="TransactionContextLoggingPolicy"/>.</summary>
-public sealed class TransactionContextLoggingOptions : PolicyOptions
+internal sealed class TransactionContextLoggingOptions : PolicyOptions
 {
     /// <summary>
     /// The level: a .NET name (<c>Information</c>, <c>Debug</c>…) or a Python one (<c>INFO</c>, <c>DEBUG</c>,
@@ -74,56 +73,88 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
         _logger.IsEnabled(Level) ? base.ApplyStreamingAsync(transaction, cancellationToken) : ValueTask.CompletedTask;
 
     /// <inheritdoc />
-    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        if (!_logger.IsEnabled(Level))
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        var summary = new ChunkSummary();
-        if (transaction.Response.Payload is JsonObject payload)
-        {
-            summary.AddCompletion(payload);
-        }
-
-        LogResponse(_logger, Level, transaction.Id, transaction.Response.StatusCode, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
-        return ValueTask.CompletedTask;
-    }
+    protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken) =>
+        _logger.IsEnabled(Level) ? base.ApplyNonStreamingAsync(transaction, cancellationToken) : ValueTask.CompletedTask;
 
     /// <inheritdoc />
-    protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ArgumentNullException.ThrowIfNull(context);
-        var summary = context.GetOrCreateState(() => new ChunkSummary());
-        if (summary.Chunks == 0)
+        if (context.State is not Summary summary)
         {
             // From the start of the transaction (the client's request) to the first chunk seen here.
-            summary.FirstChunkMs = (_timeProvider.GetUtcNow() - context.Transaction.StartedAt).TotalMilliseconds;
+            summary = new Summary { FirstChunkMs = (_timeProvider.GetUtcNow() - context.Transaction.StartedAt).TotalMilliseconds };
+            context.State = summary;
         }
 
-        summary.AddChunk(chunk.Data.Span);
+        summary.Add(chunk.Output);
         context.Emit(chunk);
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    protected internal override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
+    protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var summary = context.State as ChunkSummary ?? new ChunkSummary();
-        LogStream(_logger, Level, context.Transaction.Id, "completed", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
+        var summary = context.State as Summary ?? new Summary();
+        if (context.IsBuffered)
+        {
+            LogResponse(_logger, Level, context.Transaction.Id, context.Transaction.Response.StatusCode, summary.TextLength, summary.FinishReasonsText, summary.InputTokens, summary.OutputTokens);
+        }
+        else
+        {
+            LogStream(_logger, Level, context.Transaction.Id, "completed", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.InputTokens, summary.OutputTokens);
+        }
+
         return base.CompleteStreamAsync(context, cancellationToken);
     }
 
     /// <inheritdoc />
-    protected internal override void OnStreamEndedEarly(StreamingContext context)
+    protected override void OnStreamEndedEarly(StreamingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var summary = context.State as ChunkSummary ?? new ChunkSummary();
-        LogStream(_logger, Level, context.Transaction.Id, "ended early", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.PromptTokens, summary.CompletionTokens);
+        var summary = context.State as Summary ?? new Summary();
+        LogStream(_logger, Level, context.Transaction.Id, "ended early", summary.Chunks, summary.FirstChunkMs, summary.TextLength, summary.FinishReasonsText, summary.InputTokens, summary.OutputTokens);
+    }
+
+    /// <summary>What passed, counted from the neutral output events: whatever the API, no text kept.</summary>
+    private sealed class Summary
+    {
+        private readonly SortedSet<string> _finishReasons = new(StringComparer.Ordinal);
+
+        public int Chunks { get; private set; }
+
+        public double? FirstChunkMs { get; init; }
+
+        public int TextLength { get; private set; }
+
+        public long? InputTokens { get; private set; }
+
+        public long? OutputTokens { get; private set; }
+
+        public string FinishReasonsText => string.Join(",", _finishReasons);
+
+        public void Add(IReadOnlyList<OutputEvent> output)
+        {
+            Chunks++;
+            foreach (var item in output)
+            {
+                switch (item.Kind)
+                {
+                    case OutputKind.Text or OutputKind.Refusal:
+                        TextLength += item.Text.Length;
+                        break;
+                    case OutputKind.Finish:
+                        _finishReasons.Add(item.FinishReason!);
+                        break;
+                    case OutputKind.Usage:
+                        InputTokens = item.InputTokens ?? InputTokens;
+                        OutputTokens = item.OutputTokens ?? OutputTokens;
+                        break;
+                }
+            }
+        }
     }
 
     [LoggerMessage(Message = "Transaction {TransactionId}: {Method} {Path} model={Model} stream={Stream} messages={MessageCount} headers=[{Headers}]")]

@@ -15,7 +15,7 @@ namespace Luthien.Control.Streaming.Sse;
 /// several events that arrived together then cost one. The buffer goes back to the pool at every flush, so an idle
 /// stream holds none.
 /// </remarks>
-public sealed class SseEventWriter
+internal sealed class SseEventWriter
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();

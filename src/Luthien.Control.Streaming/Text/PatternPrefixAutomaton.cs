@@ -12,10 +12,12 @@ namespace Luthien.Control.Streaming.Text;
 /// subset: literals and escapes, <c>.</c>, classes (<c>[a-z]</c>, <c>[^…]</c>, <c>\d \w \s</c> and their negations),
 /// groups, alternation, <c>* + ? {n} {n,} {n,m}</c> (greedy or lazy), and anchors. The automaton may accept more than
 /// the regex (anchors and word boundaries count as always satisfied), never less, so it can only make a filter hold
-/// back more, never leak. Patterns outside the subset (backreferences, lookarounds, inline options other than a leading
-/// <c>(?i)</c>) are rejected by <see cref="TryCreate"/>.
+/// back more, never leak. An assertion on what follows (<c>$ \z \Z \b \B</c>) reached at the end of the text keeps
+/// its text pending until the next character (or the end of the stream) settles it. Patterns outside the subset
+/// (backreferences, lookarounds, inline options other than a leading <c>(?i)</c>, <c>\G</c>) are rejected by
+/// <see cref="TryCreate"/>.
 /// </remarks>
-public sealed partial class PatternPrefixAutomaton
+internal sealed partial class PatternPrefixAutomaton
 {
     private const int MaxStates = 20_000;
     private readonly List<State> _states;
@@ -81,6 +83,12 @@ public sealed partial class PatternPrefixAutomaton
         error = null;
         return true;
     }
+
+    /// <summary>
+    /// Whether some pattern can match empty text somewhere: its anchors and word boundaries count as satisfied, so
+    /// <c>\b</c> or <c>x|a?\b</c> can, though neither matches the empty string itself.
+    /// </summary>
+    internal bool MatchesEmpty => Accepts(_startClosure);
 
     /// <summary>Starts tracking a text stream.</summary>
     public Tracker CreateTracker() => new(this);
@@ -180,7 +188,7 @@ public sealed partial class PatternPrefixAutomaton
     {
         foreach (var s in set)
         {
-            if (_states[s].Edge is not null)
+            if (_states[s].Edge is not null || _states[s].DecidedByNext)
             {
                 return true;
             }
@@ -193,7 +201,7 @@ public sealed partial class PatternPrefixAutomaton
     /// Follows text as it is appended and knows the earliest offset from which the text seen so far is still the
     /// beginning of a possible match (one that more text could complete or lengthen).
     /// </summary>
-    public sealed class Tracker
+    internal sealed class Tracker
     {
         private readonly PatternPrefixAutomaton _automaton;
         private List<(long Start, int[] States)> _threads = [];
@@ -300,6 +308,12 @@ public sealed partial class PatternPrefixAutomaton
         public int EdgeTarget { get; set; }
 
         public bool Accepting { get; set; }
+
+        /// <summary>
+        /// An assertion on the text that follows (<c>$ \z \Z \b \B</c>): a thread here at the end of the text so far
+        /// is pending even without an edge, because the next character decides whether the assertion holds.
+        /// </summary>
+        public bool DecidedByNext { get; set; }
     }
 
     private readonly record struct Fragment(int Start, int End);
@@ -335,6 +349,27 @@ public sealed partial class PatternPrefixAutomaton
             var s = NewState();
             var e = NewState();
             AddEpsilon(s, e);
+            return new(s, e);
+        }
+
+        /// <summary>
+        /// An assertion on the text after it: always satisfied, like every anchor here, but marked so that a thread that
+        /// reaches it stays pending until the next character. <c>$</c> and <c>\Z</c> also hold before a final line
+        /// feed, so a thread that reaches them and then a line feed waits for the character after that.
+        /// </summary>
+        public Fragment LookingAhead(bool orBeforeFinalLineFeed)
+        {
+            var s = NewState();
+            var e = NewState();
+            States[s].DecidedByNext = true;
+            AddEpsilon(s, e);
+            if (orBeforeFinalLineFeed)
+            {
+                var lineFeed = Char(CharMatcher.Literal('\n', false));
+                States[lineFeed.End].DecidedByNext = true;
+                AddEpsilon(s, lineFeed.Start);
+            }
+
             return new(s, e);
         }
 
@@ -568,9 +603,12 @@ public sealed partial class PatternPrefixAutomaton
                 case '.':
                     _pos++;
                     return builder.Char(CharMatcher.AnyButNewline);
-                case '^' or '$':
+                case '^':
                     _pos++;
                     return builder.Empty(); // anchors: treated as always satisfied (accepts more, never less)
+                case '$':
+                    _pos++;
+                    return builder.LookingAhead(orBeforeFinalLineFeed: true);
                 case '\\':
                     return ParseEscapeAtom();
                 case '*' or '+' or '?':
@@ -584,10 +622,16 @@ public sealed partial class PatternPrefixAutomaton
         private Fragment ParseEscapeAtom()
         {
             var next = _pos + 1 < pattern.Length ? pattern[_pos + 1] : throw new NotSupportedException("trailing backslash.");
-            if (next is 'b' or 'B' or 'A' or 'z' or 'Z' or 'G')
+            if (next == 'G')
+            {
+                // \G holds where the previous match ended; the text a filter holds back starts elsewhere too.
+                throw new NotSupportedException("\\G is not supported: where it holds depends on where the previous match ended.");
+            }
+
+            if (next is 'b' or 'B' or 'A' or 'z' or 'Z')
             {
                 _pos += 2;
-                return builder.Empty();
+                return next == 'A' ? builder.Empty() : builder.LookingAhead(orBeforeFinalLineFeed: next == 'Z');
             }
 
             if (char.IsAsciiDigit(next) && next != '0' || next == 'k')
@@ -617,7 +661,8 @@ public sealed partial class PatternPrefixAutomaton
                 case 'v': return CharMatcher.Literal('\v', false);
                 case 'e': return CharMatcher.Literal('\u001B', false);
                 case 'a': return CharMatcher.Literal('\a', false);
-                case '0': return CharMatcher.Literal('\0', false);
+                case '0': return CharMatcher.Literal(ReadOctal(c), ignoreCase);
+                case >= '1' and <= '7' when inClass: return CharMatcher.Literal(ReadOctal(c), ignoreCase);
                 case 'b' when inClass: return CharMatcher.Literal('\b', false);
                 case 'x': return CharMatcher.Literal(ReadHex(2), ignoreCase);
                 case 'u': return CharMatcher.Literal(ReadHex(4), ignoreCase);
@@ -631,6 +676,21 @@ public sealed partial class PatternPrefixAutomaton
 
                     return CharMatcher.Literal(c, ignoreCase);
             }
+        }
+
+        /// <summary>
+        /// An octal escape, read as .NET reads it: up to three octal digits (<c>\0</c>, <c>\01</c>, <c>\012</c> is a line
+        /// feed), the first already read.
+        /// </summary>
+        private char ReadOctal(char first)
+        {
+            var value = first - '0';
+            for (var digits = 1; digits < 3 && _pos < pattern.Length && pattern[_pos] is >= '0' and <= '7'; digits++)
+            {
+                value = (value * 8) + (pattern[_pos++] - '0');
+            }
+
+            return (char)(value & 0xFF);
         }
 
         private char ReadHex(int digits)
@@ -734,7 +794,9 @@ public sealed partial class PatternPrefixAutomaton
 
         public static CharMatcher Literal(char c, bool ignoreCase)
         {
-            if (ignoreCase && char.ToLowerInvariant(c) != char.ToUpperInvariant(c))
+            // Ignoring case, .NET (invariant culture) takes the characters with the same lowercase: ß matches ẞ too,
+            // though ß has no uppercase of its own.
+            if (ignoreCase)
             {
                 var lower = char.ToLowerInvariant(c);
                 return new(x => char.ToLowerInvariant(x) == lower, c);
@@ -743,8 +805,12 @@ public sealed partial class PatternPrefixAutomaton
             return new(x => x == c, c);
         }
 
+        /// <summary>
+        /// A range; ignoring case, a character matches when one with the same lowercase lies in the range, as .NET
+        /// matches with the invariant culture: <c>[A-Z]</c> takes the Kelvin sign, whose lowercase is k.
+        /// </summary>
         public static CharMatcher Range(char lo, char hi, bool ignoreCase) => ignoreCase
-            ? new(x => (x >= lo && x <= hi) || (char.ToLowerInvariant(x) >= lo && char.ToLowerInvariant(x) <= hi) || (char.ToUpperInvariant(x) >= lo && char.ToUpperInvariant(x) <= hi))
+            ? new(x => (x >= lo && x <= hi) || SameLowercase.Any(x, y => y >= lo && y <= hi))
             : new(x => x >= lo && x <= hi);
 
         public static CharMatcher Digit(bool negated) => new(x => char.IsDigit(x) != negated);
@@ -774,6 +840,49 @@ public sealed partial class PatternPrefixAutomaton
 
         private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_' ||
             CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
+    }
+
+    /// <summary>The characters that share a lowercase (invariant) with another one: k, K and the Kelvin sign, say.</summary>
+    private static class SameLowercase
+    {
+        private static readonly Dictionary<char, char[]> Groups = Build();
+
+        /// <summary>Whether a character with the same lowercase as <paramref name="c"/> (or <paramref name="c"/>) passes.</summary>
+        public static bool Any(char c, Func<char, bool> test)
+        {
+            if (!Groups.TryGetValue(char.ToLowerInvariant(c), out var group))
+            {
+                return test(c);
+            }
+
+            foreach (var member in group)
+            {
+                if (test(member))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static Dictionary<char, char[]> Build()
+        {
+            var groups = new Dictionary<char, List<char>>();
+            for (var i = 0; i <= char.MaxValue; i++)
+            {
+                var c = (char)i;
+                var lower = char.ToLowerInvariant(c);
+                if (!groups.TryGetValue(lower, out var group))
+                {
+                    groups[lower] = group = [];
+                }
+
+                group.Add(c);
+            }
+
+            return groups.Where(g => g.Value.Count > 1).ToDictionary(g => g.Key, g => g.Value.ToArray());
+        }
     }
 
     [GeneratedRegex(@"\{(\d+)(,(\d+)?)?\}")]

@@ -16,24 +16,26 @@ public enum ContentAction
 /// <summary>The text a <see cref="StreamingPatternFilter"/> lets out, and whether it blocked.</summary>
 /// <param name="Text">Text safe to send now.</param>
 /// <param name="Blocked">Whether a match was found and the action is <see cref="ContentAction.Block"/>: nothing more is let out.</param>
-public readonly record struct FilterOutput(string Text, bool Blocked);
+internal readonly record struct FilterOutput(string Text, bool Blocked);
 
 /// <summary>
 /// Filters text that arrives in pieces. It lets out at once every character that cannot be part of a match, holds back
 /// only text that could still become (or lengthen) a match, and applies the action to matches as soon as they are
 /// certain. A match split across pieces is found as if the text had come whole.
 /// </summary>
-public sealed class StreamingPatternFilter
+internal sealed class StreamingPatternFilter
 {
     private readonly ContentPatterns _patterns;
     private readonly ContentAction _action;
     private readonly string _replacement;
     private readonly int _maxHoldbackChars;
     private readonly PatternPrefixAutomaton.Tracker _tracker;
-    private static readonly MatchCollection NoMatches = new Regex("(?!)").Matches(string.Empty);
     private readonly StringBuilder _pending = new();
     private long _pendingOffset;
     private bool _blocked;
+
+    /// <summary>The character just before the held text, as it came; null at the start of the text.</summary>
+    private char? _before;
 
     /// <summary>Creates a filter for one text stream (one choice).</summary>
     /// <param name="patterns">The patterns.</param>
@@ -74,6 +76,7 @@ public sealed class StreamingPatternFilter
         {
             // The common case: nothing was held, nothing can match, nothing needs holding. The text goes out as it came.
             _pendingOffset += text.Length;
+            _before = text.Length > 0 ? text[^1] : _before;
             return new(text, false);
         }
 
@@ -98,6 +101,7 @@ public sealed class StreamingPatternFilter
 
         var output = Release(_pending.Length, final: true);
         _tracker.Reset();
+        _before = null;
         return output;
     }
 
@@ -125,13 +129,16 @@ public sealed class StreamingPatternFilter
         var text = _pending.ToString();
 
         // The automaton accepts every match the regular expressions find (and possibly more): no acceptance, no match.
-        var matches = _tracker.MatchSeen ? _patterns.Combined.Matches(text) : NoMatches;
+        var matches = _tracker.MatchSeen ? FindMatches(text) : [];
         if (_action == ContentAction.Block)
         {
-            if (matches.Count > 0)
+            // A match found is the whole text's first only when it starts before the limit, where the text begins that
+            // more characters could still make or change a match (at the end, the limit is the end). Until then only the
+            // text before the limit goes out.
+            if (matches.Length > 0 && matches[0].Index < limit)
             {
                 _blocked = true;
-                var safe = text[..Math.Min(matches[0].Index, limit)];
+                var safe = text[..matches[0].Index];
                 _pending.Clear();
                 return new(safe, true);
             }
@@ -142,9 +149,9 @@ public sealed class StreamingPatternFilter
         if (!final)
         {
             // A match that runs past the limit is not certain yet: keep it whole.
-            foreach (Match m in matches)
+            foreach (var m in matches)
             {
-                if (m.Index < limit && m.Index + m.Length > limit)
+                if (m.Index < limit && m.End > limit)
                 {
                     limit = m.Index;
                     break;
@@ -155,7 +162,23 @@ public sealed class StreamingPatternFilter
         return Take(text, limit, Redact, matches);
     }
 
-    private FilterOutput Take(string text, int limit, Func<string, int, MatchCollection, string> transform, MatchCollection matches)
+    /// <summary>
+    /// The matches in the held text, found as in the whole text: the regex also sees the character before it, so that
+    /// <c>^ \A \b \B</c> judge its first character as they would there.
+    /// </summary>
+    private Found[] FindMatches(string text)
+    {
+        var (matches, shift) = _before is { } before ? (_patterns.Combined.Matches(before + text, 1), 1) : (_patterns.Combined.Matches(text), 0);
+        var found = new Found[matches.Count];
+        for (var i = 0; i < found.Length; i++)
+        {
+            found[i] = new(matches[i].Index - shift, matches[i].Length);
+        }
+
+        return found;
+    }
+
+    private FilterOutput Take(string text, int limit, Func<string, int, Found[], string> transform, Found[] matches)
     {
         if (limit <= 0)
         {
@@ -163,6 +186,7 @@ public sealed class StreamingPatternFilter
         }
 
         var released = transform(text[..limit], limit, matches);
+        _before = text[limit - 1];
         _pending.Remove(0, limit);
         _pendingOffset += limit;
         if (_pending.Length == 0)
@@ -173,26 +197,32 @@ public sealed class StreamingPatternFilter
         return new(released, false);
     }
 
-    private string Redact(string released, int limit, MatchCollection matches)
+    private string Redact(string released, int limit, Found[] matches)
     {
-        if (matches.Count == 0)
+        if (matches.Length == 0)
         {
             return released;
         }
 
         var sb = new StringBuilder(released.Length);
         var position = 0;
-        foreach (Match m in matches)
+        foreach (var m in matches)
         {
-            if (m.Index + m.Length > limit)
+            if (m.End > limit)
             {
                 break;
             }
 
             sb.Append(released, position, m.Index - position).Append(_replacement);
-            position = m.Index + m.Length;
+            position = m.End;
         }
 
         return sb.Append(released, position, released.Length - position).ToString();
+    }
+
+    /// <summary>A match in the held text.</summary>
+    private readonly record struct Found(int Index, int Length)
+    {
+        public int End => Index + Length;
     }
 }

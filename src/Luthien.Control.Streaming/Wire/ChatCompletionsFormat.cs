@@ -205,13 +205,15 @@ internal sealed class ChatCompletionsFormat : WireFormat
             }
         }
 
-        if (json["usage"] is JsonObject)
+        if (json["usage"] is JsonObject usage)
         {
-            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty));
+            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty) { InputTokens = Tokens(usage, "prompt_tokens"), OutputTokens = Tokens(usage, "completion_tokens") });
         }
 
         return events;
     }
+
+    private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
 
     private void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
     {
@@ -309,6 +311,12 @@ internal sealed class ChatCompletionsFormat : WireFormat
                     if (output.IsRemoved)
                     {
                         function.Remove("arguments");
+
+                        // A fragment that carried only arguments says nothing once they are gone.
+                        if (function.Count == 0 && (output.ToolIndex < 0 || function.Parent?["id"] is null))
+                        {
+                            RemoveCall(message, output.ToolIndex);
+                        }
                     }
                     else
                     {

@@ -6,7 +6,7 @@ namespace Luthien.Control.Loading;
 /// Loads policies from luthien_control's serialized form: <c>{"type": "...", "config": {...}}</c>, nested for
 /// composite policies. Everything is validated when loading, so a bad file fails at start, never at first use.
 /// </summary>
-public sealed class PolicyLoader
+internal sealed class PolicyLoader
 {
     private readonly PolicyRegistry _registry;
     private readonly IServiceProvider _services;

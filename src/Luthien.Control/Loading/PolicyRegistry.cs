@@ -4,7 +4,7 @@ namespace Luthien.Control.Loading;
 /// Maps the <c>type</c> names of a policy file to factories. The built-ins are registered by the hosting layer;
 /// host apps add their own with <c>AddPolicy&lt;T&gt;(name)</c>.
 /// </summary>
-public sealed class PolicyRegistry
+internal sealed class PolicyRegistry
 {
     private readonly Dictionary<string, Func<PolicyConfig, ControlPolicy>> _factories = new(StringComparer.Ordinal);
 

@@ -29,7 +29,7 @@ public sealed class AddApiKeyHeaderPolicy : ControlPolicy
 }
 
 /// <summary>Options of <see cref="AddApiKeyHeaderFromEnvPolicy"/> (<c>AddApiKeyHeaderFromEnv</c> in policy files).</summary>
-public sealed class AddApiKeyHeaderFromEnvOptions : PolicyOptions
+internal sealed class AddApiKeyHeaderFromEnvOptions : PolicyOptions
 {
     /// <summary>The environment variable that holds the backend key.</summary>
     public string? ApiKeyEnvVarName { get; set; }

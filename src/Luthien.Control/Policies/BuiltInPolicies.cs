@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Luthien.Control.Policies;
 
 /// <summary>Registers the built-in policies under luthien_control's type names.</summary>
-public static class BuiltInPolicies
+internal static class BuiltInPolicies
 {
     /// <summary>Registers <c>SerialPolicy</c> (and its legacy alias <c>CompoundPolicy</c>), <c>BranchingPolicy</c>,
     /// <c>ClientApiKeyAuth</c>, <c>AddApiKeyHeader</c>, <c>AddApiKeyHeaderFromEnv</c>, <c>ModelNameReplacement</c>,

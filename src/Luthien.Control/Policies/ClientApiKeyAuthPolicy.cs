@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="ClientApiKeyAuthPolicy"/> (<c>ClientApiKeyAuth</c> in policy files).</summary>
-public sealed class ClientApiKeyAuthOptions : PolicyOptions
+internal sealed class ClientApiKeyAuthOptions : PolicyOptions
 {
     /// <summary>The keys clients may present. With none, every request is refused.</summary>
     public IList<string> Keys { get; set; } = [];

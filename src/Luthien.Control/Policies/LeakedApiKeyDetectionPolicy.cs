@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="LeakedApiKeyDetectionPolicy"/> (<c>LeakedApiKeyDetection</c> in policy files).</summary>
-public sealed class LeakedApiKeyDetectionOptions : PolicyOptions
+internal sealed class LeakedApiKeyDetectionOptions : PolicyOptions
 {
     /// <summary>Regular expressions of secrets; empty uses <see cref="LeakedApiKeyDetectionPolicy.DefaultPatterns"/>.</summary>
     public IList<string>? Patterns { get; set; }
@@ -56,12 +56,7 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is not { } chat)
-        {
-            return next(transaction, cancellationToken);
-        }
-
-        foreach (var text in chat.EnumerateMessageTexts())
+        foreach (var text in transaction.Request.EnumerateTexts())
         {
             if (ContainsSecret(text))
             {

@@ -3,7 +3,7 @@ using Luthien.Control.Loading;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="ModelNameReplacementPolicy"/> (<c>ModelNameReplacement</c> in policy files).</summary>
-public sealed class ModelNameReplacementOptions : PolicyOptions
+internal sealed class ModelNameReplacementOptions : PolicyOptions
 {
     /// <summary>Model names clients use, mapped to the names sent to the backend.</summary>
     public IDictionary<string, string> ModelMapping { get; set; } = new Dictionary<string, string>();
@@ -26,9 +26,9 @@ public sealed class ModelNameReplacementPolicy : ControlPolicy
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is { Model: { } model } chat && _mapping.TryGetValue(model, out var replacement))
+        if (transaction.Request.Model is { } model && _mapping.TryGetValue(model, out var replacement))
         {
-            chat.Model = replacement;
+            transaction.Request.Model = replacement;
         }
 
         return next(transaction, cancellationToken);

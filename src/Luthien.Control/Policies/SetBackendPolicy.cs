@@ -3,7 +3,7 @@ using Luthien.Control.Loading;
 namespace Luthien.Control.Policies;
 
 /// <summary>Options of <see cref="SetBackendPolicy"/>.</summary>
-public sealed class SetBackendOptions : PolicyOptions
+internal sealed class SetBackendOptions : PolicyOptions
 {
     /// <summary>The backend base URL, including its version segment (e.g. <c>https://api.openai.com/v1</c>).</summary>
     public string? BackendUrl { get; set; }

@@ -4,7 +4,7 @@ namespace Luthien.Control.Streaming;
 /// Turns a backend's server-sent-event body into a <see cref="StreamingResponseIterator"/>. The seam through which
 /// <c>Luthien.Control.Streaming</c> plugs its SSE reader into the backend-sending policy.
 /// </summary>
-public interface IStreamingResponseReader
+internal interface IStreamingResponseReader
 {
     /// <summary>Creates an iterator over the events in <paramref name="body"/>.</summary>
     /// <param name="body">The response body.</param>

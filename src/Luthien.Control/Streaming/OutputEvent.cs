@@ -92,6 +92,12 @@ public sealed class OutputEvent
     /// </summary>
     public string? FinishReason { get; }
 
+    /// <summary>For <see cref="OutputKind.Usage"/>: the input (prompt) tokens the backend reports, if it does.</summary>
+    public long? InputTokens { get; internal init; }
+
+    /// <summary>For <see cref="OutputKind.Usage"/>: the output (completion) tokens the backend reports, if it does.</summary>
+    public long? OutputTokens { get; internal init; }
+
     /// <summary>Whether <see cref="Text"/> was changed.</summary>
     public bool IsModified { get; private set; }
 

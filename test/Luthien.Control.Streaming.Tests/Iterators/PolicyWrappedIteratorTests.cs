@@ -10,7 +10,7 @@ public class PolicyWrappedIteratorTests
     /// <summary>Holds every chunk until it sees one containing "release", drops chunks containing "drop", completes on "stop".</summary>
     private sealed class ScriptedPolicy : StreamingControlPolicy
     {
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
         {
             var text = Encoding.UTF8.GetString(chunk.Data.Span);
             if (text.Contains("drop", StringComparison.Ordinal))
@@ -36,7 +36,7 @@ public class PolicyWrappedIteratorTests
 
     private sealed class ThrowingPolicy : StreamingControlPolicy
     {
-        protected internal override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) =>
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("boom");
     }
 

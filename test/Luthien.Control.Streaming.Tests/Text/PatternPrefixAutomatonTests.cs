@@ -25,6 +25,11 @@ public class PatternPrefixAutomatonTests
     [TestCase("[^ ]+@example\\.com", "mail bob@exa", 5)]
     [TestCase("(?i)secret", "a SeCr", 2)]
     [TestCase("^abc$", "xab", 1)]
+    [TestCase("a$", "xa", 1)]
+    [TestCase("a$", "xa\n", 1)]
+    [TestCase("a$", "xa\nb", 4)]
+    [TestCase(@"a\b", "xa", 1)]
+    [TestCase(@"a\b", "xa ", 3)]
     public void PendingStart_Text_IsEarliestPossibleMatchStart(string pattern, string text, long expected)
     {
         Assert.That(PendingStart(pattern, text), Is.EqualTo(expected));
@@ -49,6 +54,7 @@ public class PatternPrefixAutomatonTests
     [TestCase("a(?=b)", "lookarounds")]
     [TestCase(@"\p{L}", "Unicode category")]
     [TestCase("a++", "possessive")]
+    [TestCase(@"\Ga", @"\G is not supported")]
     public void TryCreate_UnsupportedConstruct_SaysWhy(string pattern, string reason)
     {
         Assert.That(PatternPrefixAutomaton.TryCreate([pattern], false, out _, out var error), Is.False);

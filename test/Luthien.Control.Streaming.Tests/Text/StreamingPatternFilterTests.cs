@@ -71,6 +71,33 @@ public class StreamingPatternFilterTests
         }
     }
 
+    /// <summary>Cases the differential tests found: every split must give what the whole text gives, for both actions.</summary>
+    [TestCase(@"a\012b", "x a\nb y", Description = "an octal escape: \\012 is a line feed, not \\0 then 12")]
+    [TestCase("a.*Z|b", "xab", Description = "block: a match found while earlier text could still become one is not yet the first")]
+    [TestCase(@"[^A-Z]\B", "_X", Description = "\\B at the end of a piece: the next character decides it")]
+    [TestCase("_$", "_X", Description = "$ at the end of a piece is not the end of the text")]
+    [TestCase("a$", "a\nb", Description = "$ before a line feed holds only if the line feed ends the text")]
+    [TestCase(@"b\z", "bb")]
+    [TestCase("^a", "aa", Description = "^ holds at the start of the text, not at the start of the text held back")]
+    [TestCase(@"\bb", "ab c b", Description = "\\b at the start of the text held back looks at the character before it")]
+    [TestCase("(?i)[A-Z]", "1 \u212a 2", Description = "ignoring case, [A-Z] takes the Kelvin sign, whose lowercase is k")]
+    [TestCase("(?i)\u00df", "a \u1e9e b", Description = "ignoring case, \u00df takes \u1e9e, whose lowercase it is")]
+    public void Append_EverySplit_SameAsWholeText(string pattern, string text)
+    {
+        var patterns = new ContentPatterns([pattern]);
+        foreach (var action in new[] { ContentAction.Redact, ContentAction.Block })
+        {
+            var expected = StreamingPatternFilter.ApplyToWhole(patterns, action, "[REDACTED]", text);
+            foreach (var split in Splits(text))
+            {
+                var output = Run(patterns, action, split, out var blocked);
+
+                Assert.That(output, Is.EqualTo(expected.Text), $"{action}: {string.Join("|", split)}");
+                Assert.That(blocked, Is.EqualTo(expected.Blocked), $"{action}: {string.Join("|", split)}");
+            }
+        }
+    }
+
     [Test]
     public void Append_TextThatCannotMatch_IsNeverHeld()
     {
@@ -121,11 +148,25 @@ public class StreamingPatternFilterTests
 
     [TestCase("(unclosed", "not a valid regular expression")]
     [TestCase(@"(a)\1", "cannot be checked across chunk boundaries")]
+    [TestCase(@"\Ga", "cannot be checked across chunk boundaries")]
     [TestCase("x*", "matches empty text")]
+    [TestCase(@"\b", "matches empty text")]
+    [TestCase(@"x|a?\b", "matches empty text")]
     public void ContentPatterns_BadPattern_SaysWhy(string pattern, string reason)
     {
         var ex = Assert.Throws<ArgumentException>(() => _ = new ContentPatterns([pattern]));
 
         Assert.That(ex!.Message, Does.Contain("patterns[0]").And.Contain(reason));
+    }
+
+    [Test]
+    public void Append_LazyLoopsOverEmptyParts_SameAsWholeText()
+    {
+        // The regex interpreter finds a match past the end of "1" here (dotnet/runtime#120872); the compiled engine does not.
+        var patterns = new ContentPatterns([@"\sb{0,0}([0]\W{0,3}|a{0,0}.1?)1|-0{0,1}?(?<g>(?<g>(?:0)[^\Sa\w]X){1,1}-)|b?(?:-)b*", @"(a0{1,3}?\b|\ *|\B|(?<g>[\w])(b|[^bX-a]))+?."]);
+
+        var output = Run(patterns, ContentAction.Redact, ["1"], out _);
+
+        Assert.That(output, Is.EqualTo(patterns.Combined.Replace("1", "[REDACTED]")));
     }
 }

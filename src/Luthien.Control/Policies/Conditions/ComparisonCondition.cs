@@ -11,7 +11,7 @@ namespace Luthien.Control.Policies.Conditions;
 /// <c>less_than_or_equal</c>, <c>greater_than</c>, <c>greater_than_or_equal</c>). Values of kinds that cannot be
 /// ordered or searched make the condition false rather than failing the request.
 /// </summary>
-public sealed class ComparisonCondition : Condition
+internal sealed class ComparisonCondition : Condition
 {
     private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
     private static readonly ConcurrentDictionary<string, Regex> DynamicPatterns = new(StringComparer.Ordinal);

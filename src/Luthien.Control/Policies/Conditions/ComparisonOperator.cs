@@ -1,7 +1,7 @@
 namespace Luthien.Control.Policies.Conditions;
 
 /// <summary>How a <see cref="ComparisonCondition"/> compares its two values.</summary>
-public enum ComparisonOperator
+internal enum ComparisonOperator
 {
     /// <summary><c>equals</c>: same JSON value (numbers compared by value).</summary>
     Equals,

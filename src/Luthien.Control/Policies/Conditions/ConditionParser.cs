@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Luthien.Control.Policies.Conditions;
 
 /// <summary>Reads conditions in luthien_control's serialized form.</summary>
-public static class ConditionParser
+internal static class ConditionParser
 {
     private static readonly Dictionary<string, ComparisonOperator> Comparisons = new(StringComparer.Ordinal)
     {

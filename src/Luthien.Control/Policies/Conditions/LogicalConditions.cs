@@ -2,7 +2,7 @@ namespace Luthien.Control.Policies.Conditions;
 
 /// <summary>True when every inner condition is (<c>all</c>); true for none.</summary>
 /// <param name="conditions">The inner conditions.</param>
-public sealed class AllCondition(IReadOnlyList<Condition> conditions) : Condition
+internal sealed class AllCondition(IReadOnlyList<Condition> conditions) : Condition
 {
     /// <summary>The inner conditions.</summary>
     public IReadOnlyList<Condition> Conditions { get; } = conditions ?? throw new ArgumentNullException(nameof(conditions));
@@ -13,7 +13,7 @@ public sealed class AllCondition(IReadOnlyList<Condition> conditions) : Conditio
 
 /// <summary>True when at least one inner condition is (<c>any</c>); false for none.</summary>
 /// <param name="conditions">The inner conditions.</param>
-public sealed class AnyCondition(IReadOnlyList<Condition> conditions) : Condition
+internal sealed class AnyCondition(IReadOnlyList<Condition> conditions) : Condition
 {
     /// <summary>The inner conditions.</summary>
     public IReadOnlyList<Condition> Conditions { get; } = conditions ?? throw new ArgumentNullException(nameof(conditions));
@@ -24,7 +24,7 @@ public sealed class AnyCondition(IReadOnlyList<Condition> conditions) : Conditio
 
 /// <summary>Negates its inner condition (<c>not</c>).</summary>
 /// <param name="inner">The inner condition.</param>
-public sealed class NotCondition(Condition inner) : Condition
+internal sealed class NotCondition(Condition inner) : Condition
 {
     /// <summary>The inner condition.</summary>
     public Condition Inner { get; } = inner ?? throw new ArgumentNullException(nameof(inner));

@@ -10,7 +10,7 @@ namespace Luthien.Control.Policies.Conditions;
 /// <c>response.payload.&lt;json path&gt;</c>, <c>response.status_code</c>, <c>data.&lt;key&gt;</c>. Array elements are
 /// addressed by index (<c>request.payload.messages.0.role</c>). Credentials are not reachable.
 /// </summary>
-public static class TransactionPath
+internal static class TransactionPath
 {
     /// <summary>Checks that a path is well-formed.</summary>
     /// <param name="path">The path.</param>

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace Luthien.Control.Policies.Conditions;
 
 /// <summary>Produces one side of a comparison: a static value or a value read from the transaction.</summary>
-public abstract class ValueResolver
+internal abstract class ValueResolver
 {
     /// <summary>Resolves the value; <see langword="null"/> stands for JSON null or a missing path.</summary>
     /// <param name="transaction">The transaction.</param>
@@ -12,7 +12,7 @@ public abstract class ValueResolver
 
 /// <summary>A value fixed in the policy file (<c>{"type":"static","value":…}</c>).</summary>
 /// <param name="value">The value.</param>
-public sealed class StaticValue(JsonNode? value) : ValueResolver
+internal sealed class StaticValue(JsonNode? value) : ValueResolver
 {
     /// <summary>The value.</summary>
     public JsonNode? Value { get; } = value;
@@ -22,7 +22,7 @@ public sealed class StaticValue(JsonNode? value) : ValueResolver
 }
 
 /// <summary>A value read from the transaction (<c>{"type":"transaction_path","path":"request.payload.model"}</c>).</summary>
-public sealed class TransactionPathValue : ValueResolver
+internal sealed class TransactionPathValue : ValueResolver
 {
     /// <summary>Creates the resolver.</summary>
     /// <param name="path">A dotted path with at least two parts, see <see cref="TransactionPath"/>.</param>

@@ -27,9 +27,9 @@ public class ComparisonConditionTests
     [TestCase(ComparisonOperator.GreaterThan, "3.5", "3", true)]
     [TestCase(ComparisonOperator.GreaterThanOrEqual, "\"b\"", "\"a\"", true)]
     [TestCase(ComparisonOperator.GreaterThan, "\"b\"", "1", false)]
-    public void Evaluate_StaticValues_ComparesAsLuthienControl(ComparisonOperator op, string left, string right, bool expected)
+    public void Evaluate_StaticValues_ComparesAsLuthienControl(object op, string left, string right, bool expected)
     {
-        Assert.That(Evaluate(op, left, right), Is.EqualTo(expected));
+        Assert.That(Evaluate((ComparisonOperator)op, left, right), Is.EqualTo(expected));
     }
 
     [Test]

@@ -1,4 +1,5 @@
 using Luthien.Control.Policies.Conditions;
+using Luthien.Control.Policies;
 
 namespace Luthien.Control.Tests.Policies.Conditions;
 
@@ -50,5 +51,27 @@ public class ConditionParserTests
         var ex = Assert.Throws<FormatException>(() => ConditionParser.Parse(json));
 
         Assert.That(ex!.Message, Does.Contain(reason));
+    }
+}
+
+public class ConditionTests
+{
+    [Test]
+    public async Task Parse_BranchBuiltInCode_PicksByModel()
+    {
+        var log = new List<string>();
+        var isMini = Condition.Parse("""{"type":"regex_match","left":{"type":"transaction_path","path":"request.payload.model"},"right":{"type":"static","value":"mini$"}}""");
+        var branch = new BranchingPolicy([new(isMini, new RecordingPolicy("mini", log))], new RecordingPolicy("full", log));
+
+        await branch.RunAsync(TestTransactions.Chat("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"""));
+        await branch.RunAsync(TestTransactions.Chat("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.That(log.Where(l => l.EndsWith(":request", StringComparison.Ordinal)), Is.EqualTo(new[] { "mini:request", "full:request" }));
+    }
+
+    [Test]
+    public void Parse_NotACondition_ThrowsFormatException()
+    {
+        Assert.Throws<FormatException>(() => Condition.Parse("""{"type":"nope"}"""));
     }
 }
