@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Luthien.Control.AspNetCore.Pipeline;
+using Luthien.Control.AspNetCore.Reading;
+using Luthien.Control.AspNetCore.Writing;
 using Luthien.Control.Backends;
 using Luthien.Control.Loading;
 using Luthien.Control.Policies;
@@ -91,10 +94,16 @@ public static class LuthienServiceCollectionExtensions
             return registry;
         });
         services.TryAddSingleton<RootPolicyProvider>();
-        services.TryAddSingleton<SseResponseWriter>();
-        services.TryAddSingleton<LuthienRequestHandler>();
         services.AddMetrics();
         services.TryAddSingleton<LuthienMetrics>();
+        services.TryAddSingleton<TelemetryStep>();
+        services.TryAddSingleton<UsageStep>();
+        services.TryAddSingleton<HostPipeline>();
+        services.TryAddSingleton<RequestReader>();
+        services.TryAddSingleton<PassthroughResponseWriter>();
+        services.TryAddSingleton<SseResponseWriter>();
+        services.TryAddSingleton<ErrorResponseWriter>();
+        services.TryAddSingleton<LuthienRequestHandler>();
         services.AddHostedService<LuthienStartupValidator>();
 
         return new LuthienControlBuilder(services);

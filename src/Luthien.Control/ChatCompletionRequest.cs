@@ -10,7 +10,11 @@ namespace Luthien.Control;
 /// </summary>
 public sealed class ChatCompletionRequest
 {
-    private ChatCompletionRequest(JsonObject payload) => Payload = payload;
+    private ChatCompletionRequest(JsonObject payload)
+    {
+        Payload = payload;
+        ClientAskedForUsage = IncludeUsage;
+    }
 
     /// <summary>The whole request body. Changes to it are what the backend receives.</summary>
     public JsonObject Payload { get; }
@@ -35,6 +39,18 @@ public sealed class ChatCompletionRequest
     /// <summary>Whether the client asked for a usage chunk at the end of a stream (<c>stream_options.include_usage</c>).</summary>
     public bool IncludeUsage =>
         Payload["stream_options"] is JsonObject o && o["include_usage"] is JsonValue v && v.TryGetValue(out bool b) && b;
+
+    /// <summary>
+    /// Whether the client itself asked for the usage chunk: read once, when the body was parsed, before the library could
+    /// ask the backend for usage on its own behalf.
+    /// </summary>
+    internal bool ClientAskedForUsage { get; }
+
+    /// <summary>
+    /// Whether the request, as it now stands, asks for usage the client did not ask for: the client must then get the
+    /// answer exactly as it would have without (no usage chunk, no <c>"usage":null</c> members).
+    /// </summary>
+    internal bool AsksUsageClientDidNot => !ClientAskedForUsage && IncludeUsage;
 
     /// <summary>
     /// Parses and validates a request body: it must be a JSON object with a non-empty <c>messages</c> array, valid UTF-8

@@ -2,28 +2,16 @@ using System.Text.Json.Nodes;
 
 namespace Luthien.Control;
 
-/// <summary>The library asking the backend for stream usage on its own behalf.</summary>
-public static class StreamUsage
+/// <summary>
+/// The usage chunk of a streamed chat answer: asking the backend for it, recognising it, and the <c>"usage":null</c>
+/// members a backend adds to every other chunk once it was asked.
+/// </summary>
+internal static class StreamUsage
 {
-    /// <summary>Set when the library, not the client, asked the backend for the usage chunk.</summary>
-    public static readonly TransactionKey<bool> RequestedByLibrary = new("luthien.usage_requested_by_library");
-
-    /// <summary>
-    /// Adds <c>stream_options.include_usage: true</c> to a streamed chat request that did not ask for it, and records
-    /// that it did so, so the usage chunk can be kept from the client.
-    /// </summary>
-    /// <param name="transaction">The transaction.</param>
-    /// <param name="options">The options (see <see cref="StreamingOptions.RequestUsage"/>).</param>
-    public static void RequestIfNeeded(Transaction transaction, LuthienOptions options)
+    /// <summary>Adds <c>stream_options.include_usage: true</c> to a request (other stream options are kept).</summary>
+    /// <param name="chat">The request.</param>
+    public static void Ask(ChatCompletionRequest chat)
     {
-        ArgumentNullException.ThrowIfNull(transaction);
-        ArgumentNullException.ThrowIfNull(options);
-        if (!options.Streaming.RequestUsage || transaction.Request.Chat is not { Stream: true, IncludeUsage: false } chat ||
-            transaction.Data.GetOrDefault(RequestedByLibrary, false))
-        {
-            return;
-        }
-
         if (chat.Payload["stream_options"] is JsonObject streamOptions)
         {
             streamOptions["include_usage"] = true;
@@ -32,15 +20,12 @@ public static class StreamUsage
         {
             chat.Payload["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
-
-        transaction.Data.Set(RequestedByLibrary, true);
     }
 
     /// <summary>Whether a chunk is the usage chunk (<c>choices</c> empty, <c>usage</c> set).</summary>
     /// <param name="chunk">The chunk.</param>
     public static bool IsUsageChunk(Streaming.StreamChunk chunk)
     {
-        ArgumentNullException.ThrowIfNull(chunk);
         // Cheap pre-checks: no "usage" at all, or OpenAI's `,"usage":null}` ending (every chunk carries it once usage was
         // asked for): not the usage chunk, and not parsed here.
         if (!chunk.IsModified && (chunk.Data.Span.IndexOf("\"usage\""u8) < 0 || chunk.Data.Span.EndsWith(",\"usage\":null}"u8)))
@@ -59,7 +44,7 @@ public static class StreamUsage
     /// <param name="json">The chunk's bytes.</param>
     /// <param name="length">The length of the part to cut.</param>
     /// <returns>Where the part to cut starts, or -1 when there is none.</returns>
-    internal static int FindNullUsageMember(ReadOnlySpan<byte> json, out int length)
+    public static int FindNullUsageMember(ReadOnlySpan<byte> json, out int length)
     {
         length = 0;
         var at = json.IndexOf("\"usage\""u8);

@@ -55,6 +55,37 @@ public class ChatCompletionRequestTests
     }
 
     [Test]
+    public void Parse_ClientAskedForUsage_FactKeptWhateverIsAskedLater()
+    {
+        var request = ChatCompletionRequest.Parse("""{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"""u8);
+
+        Assert.That(request.ClientAskedForUsage, Is.True);
+        Assert.That(request.AsksUsageClientDidNot, Is.False);
+    }
+
+    [Test]
+    public void AsksUsageClientDidNot_LibraryAskedAfterParse_True()
+    {
+        var request = ChatCompletionRequest.Parse("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}"""u8);
+
+        StreamUsage.Ask(request);
+
+        Assert.That(request.IncludeUsage, Is.True);
+        Assert.That(request.ClientAskedForUsage, Is.False, "the client's own request did not ask");
+        Assert.That(request.AsksUsageClientDidNot, Is.True);
+    }
+
+    [Test]
+    public void Ask_ClientStreamOptions_UsageAddedOthersKept()
+    {
+        var request = ChatCompletionRequest.Parse("""{"stream":true,"stream_options":{"x":1},"messages":[{"role":"user","content":"hi"}]}"""u8);
+
+        StreamUsage.Ask(request);
+
+        Assert.That(request.Payload["stream_options"]!.ToJsonString(), Is.EqualTo("""{"x":1,"include_usage":true}"""));
+    }
+
+    [Test]
     public void Parse_ValidBody_ExposesTypedFieldsAndKeepsUnknownOnes()
     {
         var request = ChatCompletionRequest.Parse(

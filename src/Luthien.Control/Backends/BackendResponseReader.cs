@@ -172,25 +172,18 @@ internal static class BackendResponseReader
         // The library's one activity timeout (and its mapping of transport failures); the caller owns the body.
         var reading = new BackendReadStream(body, timeProvider, idle, firstEvent: null, maxEventBytes: 0, cancellationToken, leaveOpen: true);
         await using var _ = reading.ConfigureAwait(false);
-        async ValueTask<int> ReadAsync(Memory<byte> into)
+        try
         {
-            try
-            {
-                return await reading.ReadAsync(into, cancellationToken).ConfigureAwait(false);
-            }
-            catch (InvalidDataException)
-            {
-                // The decoder's word for compressed data that is not what its encoding says.
-                throw BackendException.InvalidResponse("the body cannot be decoded per its content-encoding.");
-            }
+            return await BoundedBodyReader.ReadAsync(reading, contentLength, limit, TooLarge, EndedEarly, cancellationToken).ConfigureAwait(false);
         }
-
-        return await BoundedBodyReader.ReadAsync(
-            ReadAsync,
-            contentLength,
-            limit,
-            () => BackendException.TooLarge(limit),
-            () => BackendException.Unavailable(new IOException("The backend's response ended before its declared length."))).ConfigureAwait(false);
+        catch (InvalidDataException)
+        {
+            // The decoder's word for compressed data that is not what its encoding says.
+            throw BackendException.InvalidResponse("the body cannot be decoded per its content-encoding.");
+        }
     }
 
+    private static readonly Func<long, Exception> TooLarge = static limit => BackendException.TooLarge(limit);
+
+    private static readonly Func<Exception> EndedEarly = static () => BackendException.Unavailable(new IOException("The backend's response ended before its declared length."));
 }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Luthien.Control.Streaming;
+using Luthien.Control.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -48,7 +49,6 @@ public sealed partial class HttpBackendClient : IBackendClient
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var options = _options.CurrentValue;
-        StreamUsage.RequestIfNeeded(transaction, options);
         var request = BuildRequest(transaction, options.Backend);
         var response = await SendWithTimeoutAsync(transaction, request, options.Timeouts.FirstChunk, cancellationToken).ConfigureAwait(false);
         var owner = new DisposableGroup(response, request);
@@ -68,14 +68,13 @@ public sealed partial class HttpBackendClient : IBackendClient
 
     private async Task<HttpResponseMessage> SendWithTimeoutAsync(Transaction transaction, HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var timeoutCts = new CancellationTokenSource(timeout, _timeProvider);
-        using var forward = cancellationToken.ForwardTo(timeoutCts);
+        using var timer = BackendTimer.Started(_timeProvider, timeout, cancellationToken);
         var client = _http.Client;
         try
         {
-            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutCts.Token).ConfigureAwait(false);
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timer.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.TimedOut)
         {
             request.Dispose();
             LogBackendTimeout(_logger, transaction.Id, timeout.TotalSeconds);

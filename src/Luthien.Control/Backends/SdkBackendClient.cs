@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using Azure.AI.OpenAI;
 using Luthien.Control.Streaming;
+using Luthien.Control.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -84,17 +85,15 @@ public sealed partial class SdkBackendClient : IBackendClient
         }
 
         var options = _options.CurrentValue;
-        StreamUsage.RequestIfNeeded(transaction, options);
         var baseUrl = transaction.Request.BackendUrl ?? options.Backend.BaseUrl
             ?? throw BackendException.NotConfigured();
         var model = chat.Model ?? throw new InvalidRequestException("'model' is required.", "model");
         var chatClient = GetChatClient(baseUrl, transaction.Request.BackendApiKey ?? options.Backend.ApiKey, model);
 
-        using var timeoutCts = new CancellationTokenSource(options.Timeouts.FirstChunk, _timeProvider);
-        using var forward = cancellationToken.ForwardTo(timeoutCts);
+        using var timer = BackendTimer.Started(_timeProvider, options.Timeouts.FirstChunk, cancellationToken);
         var requestOptions = new RequestOptions
         {
-            CancellationToken = timeoutCts.Token,
+            CancellationToken = timer.Token,
             BufferResponse = false,
             ErrorOptions = ClientErrorBehaviors.NoThrow,
         };
@@ -104,7 +103,7 @@ public sealed partial class SdkBackendClient : IBackendClient
         {
             result = await chatClient.CompleteChatAsync(BinaryContent.Create(BinaryData.FromBytes(chat.ToUtf8Bytes())), requestOptions).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.TimedOut)
         {
             throw BackendException.Timeout();
         }

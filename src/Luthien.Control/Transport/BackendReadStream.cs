@@ -1,9 +1,9 @@
 namespace Luthien.Control.Transport;
 
 /// <summary>
-/// The backend's response body as the library reads it: one activity timeout, the client's cancellation, transport
-/// failures mapped to the library's errors, and (for event streams) a bound on one event's size enforced as bytes
-/// arrive, so a peer that never ends an event cannot make anything buffer more than that.
+/// The backend's response body as the library reads it: the activity timeout (<see cref="BackendTimer"/>), the client's
+/// cancellation, transport failures mapped to the library's errors, and (for event streams) a bound on one event's size
+/// enforced as bytes arrive, so a peer that never ends an event cannot make anything buffer more than that.
 /// </summary>
 /// <remarks>
 /// The clock runs only while a read is waiting on the backend: a slow client (backpressure) is never the backend's
@@ -14,9 +14,7 @@ namespace Luthien.Control.Transport;
 internal sealed class BackendReadStream : Stream
 {
     private readonly Stream _inner;
-    private readonly CancellationTokenSource _timer;
-    private readonly CancellationTokenRegistration _forward;
-    private readonly CancellationToken _clientToken;
+    private readonly BackendTimer _timer;
     private readonly TimeSpan _idle;
     private readonly TimeSpan _firstEvent;
     private readonly long _maxEventBytes;
@@ -43,9 +41,7 @@ internal sealed class BackendReadStream : Stream
         _firstEvent = firstEvent ?? idle;
         _waitingForFirstEvent = firstEvent is not null;
         _maxEventBytes = maxEventBytes;
-        _clientToken = cancellationToken;
-        _timer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        _forward = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _timer);
+        _timer = new BackendTimer(timeProvider, cancellationToken);
     }
 
     /// <summary>Cancelled when the client goes away or the backend stays silent too long; pass it to readers above.</summary>
@@ -60,7 +56,7 @@ internal sealed class BackendReadStream : Stream
         if (_waitingForFirstEvent)
         {
             _waitingForFirstEvent = false;
-            _timer.CancelAfter(Timeout.InfiniteTimeSpan);
+            _timer.Stop();
         }
     }
 
@@ -79,7 +75,7 @@ internal sealed class BackendReadStream : Stream
         if (_waitingForFirstEvent && !_firstDeadlineSet)
         {
             _firstDeadlineSet = true;
-            _timer.CancelAfter(_firstEvent);
+            _timer.Start(_firstEvent);
         }
 
         ValueTask<int> pending;
@@ -105,7 +101,7 @@ internal sealed class BackendReadStream : Stream
     {
         if (!_waitingForFirstEvent)
         {
-            _timer.CancelAfter(_idle);
+            _timer.Start(_idle);
         }
 
         int read;
@@ -113,13 +109,13 @@ internal sealed class BackendReadStream : Stream
         {
             read = await pending.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_timer.IsCancellationRequested && !_clientToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (_timer.TimedOut)
         {
             throw BackendException.Timeout(_waitingForFirstEvent ? "its first chunk" : "the next part of its answer");
         }
-        catch (OperationCanceledException) when (_clientToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (_timer.ClientToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(_clientToken);
+            throw new OperationCanceledException(_timer.ClientToken);
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
@@ -129,7 +125,7 @@ internal sealed class BackendReadStream : Stream
         {
             if (!_waitingForFirstEvent)
             {
-                _timer.CancelAfter(Timeout.InfiniteTimeSpan);
+                _timer.Stop();
             }
         }
 
@@ -165,7 +161,6 @@ internal sealed class BackendReadStream : Stream
     {
         if (disposing)
         {
-            _forward.Dispose();
             _timer.Dispose();
             if (!_leaveOpen)
             {
@@ -178,8 +173,7 @@ internal sealed class BackendReadStream : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        await _forward.DisposeAsync().ConfigureAwait(false);
-        _timer.Dispose();
+        await _timer.DisposeAsync().ConfigureAwait(false);
         if (!_leaveOpen)
         {
             await _inner.DisposeAsync().ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Luthien.Control.Streaming;
 using Luthien.Control.Streaming.Sse;
 using Microsoft.AspNetCore.Http;
@@ -6,43 +5,40 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control.AspNetCore.Writing;
 
 /// <summary>
 /// Writes a streamed answer as server-sent events: flushed as events exist, batched only while the next one is already
-/// at hand and never past a bound (so the client's pace limits the backend read), the library's own usage request kept
-/// from the client, and every failure after the first byte turned into an error event.
+/// at hand and never past a bound (so the client's pace limits the backend read), each chunk's bytes as the client would
+/// have had them had the library not asked for usage, and every failure after the first byte turned into an error event.
 /// </summary>
-internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, LuthienMetrics metrics, ILogger<SseResponseWriter> logger)
+/// <remarks>
+/// Measuring the stream and keeping the usage chunk from the client are pipeline steps (<c>TelemetryStep</c>,
+/// <c>UsageStep</c>), wrapped around the stream before it gets here; this writer only writes what it is given.
+/// </remarks>
+internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> options, ILogger<SseResponseWriter> logger)
 {
     /// <summary>
     /// Nothing is sent before the first chunk exists, so a failure before it still becomes a proper HTTP error.
     /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
     /// </summary>
     /// <returns>What ended the stream after it began, if it did not end well; the caller records it.</returns>
-    public async Task<ControlErrorKind?> WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, Activity? activity)
+    public async Task<ControlErrorKind?> WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream)
     {
         var cancellationToken = transaction.CancellationToken;
         var enumerator = stream.GetAsyncEnumerator(cancellationToken);
-        var chunks = 0L;
         await using (enumerator.ConfigureAwait(false))
         {
             var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
-            if (hasChunk && metrics.TimeToFirstChunk.Enabled)
-            {
-                metrics.TimeToFirstChunk.Record(
-                    (timeProvider.GetUtcNow() - transaction.StartedAt).TotalSeconds,
-                    new("gen_ai.operation.name", "chat"),
-                    new("gen_ai.request.model", transaction.Request.Chat?.Model));
-            }
-
-            LuthienRequestHandler.WriteHead(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
+            ResponseHead.Write(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var writer = new SseEventWriter(context.Response.BodyWriter);
-            var hideUsage = transaction.Data.GetOrDefault(StreamUsage.RequestedByLibrary, false);
-            var recordUsage = metrics.RecordsUsage(activity);
+
+            // The library asked the backend for usage on its own (UsageStep), so every chunk may carry a "usage":null
+            // the client did not ask for: cut here, from the bytes, where that costs no copy of the chunk.
+            var cutNullUsage = transaction.Request.Chat is { AsksUsageClientDidNot: true };
 
             // Events already at hand are batched into one write, but never more than this before a flush: the flush
             // waits while the client is behind, so a fast backend is read only as fast as the client takes the answer.
@@ -52,19 +48,13 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                 while (hasChunk)
                 {
                     var chunk = enumerator.Current;
-                    var isUsage = (hideUsage || recordUsage) && StreamUsage.IsUsageChunk(chunk);
-                    if (isUsage && recordUsage)
-                    {
-                        metrics.RecordUsage(chunk.Json, transaction, activity);
-                    }
 
-                    // The library asked for usage on its own: the client, which did not, does not see that chunk.
-                    // (Nor a chunk the policies left nothing of.)
+                    // A chunk the policies left nothing of is not written.
                     var isError = false;
-                    if (!(hideUsage && isUsage) && !chunk.Data.IsEmpty)
+                    if (!chunk.Data.IsEmpty)
                     {
                         isError = chunk.IsError;
-                        if (hideUsage)
+                        if (cutNullUsage)
                         {
                             WriteWithoutAddedUsage(writer, chunk);
                         }
@@ -72,8 +62,6 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                         {
                             writer.WriteChunk(chunk);
                         }
-
-                        chunks++;
                     }
 
                     // The pipe holds a copy of the bytes now: the chunk's pooled buffer can be reused.
@@ -120,13 +108,6 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                 }
 
                 return error.Kind;
-            }
-            finally
-            {
-                if (metrics.Chunks.Enabled)
-                {
-                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
-                }
             }
         }
     }

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.AspNetCore.Pipeline;
+
+/// <summary>
+/// Usage handling around the policies. Before them: a streamed chat request whose client did not ask for the usage
+/// chunk gets <c>stream_options.include_usage</c>, so that tokens can be counted and logged
+/// (<c>Luthien:Streaming:RequestUsage</c>). After them: the answer's usage is recorded when someone listens, and a usage
+/// chunk the client did not ask for is kept from it. (The <c>"usage":null</c> members the backend then adds to every
+/// other chunk are cut by the SSE writer as it writes each chunk's bytes, where that costs no copy.)
+/// </summary>
+/// <remarks>
+/// Whether the client asked is a fact of its request, read when the body was parsed
+/// (<see cref="ChatCompletionRequest.ClientAskedForUsage"/>); nothing is written into the transaction's data for it.
+/// </remarks>
+/// <param name="options">Whether to ask (<see cref="StreamingOptions.RequestUsage"/>).</param>
+/// <param name="metrics">The token instruments.</param>
+internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, LuthienMetrics metrics) : ControlPolicy
+{
+    /// <inheritdoc />
+    public override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
+    {
+        // The span as the host started it, before any policy may start one of its own.
+        var span = LuthienTelemetry.CurrentSpan;
+        if (transaction.Request.Chat is { Stream: true, IncludeUsage: false } chat && options.CurrentValue.Streaming.RequestUsage)
+        {
+            StreamUsage.Ask(chat);
+        }
+
+        await next(transaction, cancellationToken).ConfigureAwait(false);
+
+        var response = transaction.Response;
+        var record = metrics.RecordsUsage(span);
+        if (response.Stream is { } stream)
+        {
+            var hide = transaction.Request.Chat is { AsksUsageClientDidNot: true };
+            if (hide || record)
+            {
+                response.Stream = new UsageStreamingIterator(stream, transaction, hide, record ? metrics : null, span);
+            }
+        }
+        else if (record && response.BodyStream is null && response.StatusCode is >= 200 and < 300)
+        {
+            metrics.RecordUsage(response.Payload as JsonObject, transaction, span);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Luthien.Control.Streaming;
+
+namespace Luthien.Control.AspNetCore.Pipeline;
+
+/// <summary>
+/// Finds a stream's usage chunk as it passes: records its tokens when someone listens, and keeps it from a client that
+/// did not ask for it. Every other chunk passes as it is; nothing is parsed unless it may be the usage chunk.
+/// </summary>
+/// <param name="inner">The stream; disposed with this one.</param>
+/// <param name="transaction">The transaction.</param>
+/// <param name="hide">Whether the client did not ask for usage, so that its chunk is not passed on.</param>
+/// <param name="metrics">The instruments to record the usage with, or <see langword="null"/> when nobody listens.</param>
+/// <param name="span">The transaction's span, for its usage tags.</param>
+internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Transaction transaction, bool hide, LuthienMetrics? metrics, Activity? span)
+    : StreamingResponseIterator
+{
+    public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsyncCore().ConfigureAwait(false);
+    }
+
+    private async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var chunk in inner.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (StreamUsage.IsUsageChunk(chunk))
+            {
+                metrics?.RecordUsage(chunk.Json, transaction, span);
+                if (hide)
+                {
+                    // The library asked for it on its own: the client, which did not, never sees it.
+                    chunk.Release();
+                    continue;
+                }
+            }
+
+            yield return chunk;
+        }
+    }
+}
