@@ -1,6 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Luthien.Control.Streaming.Text;
+using Luthien.Control.Streaming;
 
 namespace Luthien.Control.Benchmarks;
 

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Luthien.Control.Policies;
 
 namespace Luthien.Control.Benchmarks;
 

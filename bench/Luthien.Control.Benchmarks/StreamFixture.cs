@@ -1,8 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Iterators;
-using Luthien.Control.Streaming.Sse;
 
 namespace Luthien.Control.Benchmarks;
 

@@ -1,8 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Iterators;
-using Luthien.Control.Streaming.Policies;
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Benchmarks;
 

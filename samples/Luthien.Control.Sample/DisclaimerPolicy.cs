@@ -1,4 +1,3 @@
-using Luthien.Control.Loading;
 using Luthien.Control.Streaming;
 
 namespace Luthien.Control.Sample;

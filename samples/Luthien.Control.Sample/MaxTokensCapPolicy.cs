@@ -1,4 +1,3 @@
-using Luthien.Control.Loading;
 
 namespace Luthien.Control.Sample;
 

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Text.Json;
-using Luthien.Control.Json;
-using Luthien.Control.Streaming.Sse;
+using Luthien.Control.Streaming;
 
 namespace Luthien.Control.AspNetCore;
 

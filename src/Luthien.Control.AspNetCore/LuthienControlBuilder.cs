@@ -1,4 +1,3 @@
-using Luthien.Control.Loading;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Luthien.Control.AspNetCore;
@@ -30,7 +29,7 @@ public sealed class LuthienControlBuilder
     public LuthienControlBuilder UseBackendHandler(Func<IServiceProvider, HttpMessageHandler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        Services.AddSingleton(new Backends.BackendHandlerFactory(factory));
+        Services.AddSingleton(new BackendHandlerFactory(factory));
         return this;
     }
 

@@ -1,6 +1,3 @@
-using Luthien.Control.AspNetCore.Pipeline;
-using Luthien.Control.AspNetCore.Reading;
-using Luthien.Control.AspNetCore.Writing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

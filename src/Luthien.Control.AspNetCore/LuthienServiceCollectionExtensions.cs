@@ -1,12 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using Luthien.Control.AspNetCore.Pipeline;
-using Luthien.Control.AspNetCore.Reading;
-using Luthien.Control.AspNetCore.Writing;
-using Luthien.Control.Backends;
-using Luthien.Control.Loading;
-using Luthien.Control.Policies;
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Iterators;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,7 +1,4 @@
-using Luthien.Control.Backends;
-using Luthien.Control.Loading;
-using Luthien.Control.Policies;
-using Luthien.Control.Streaming.Policies;
+using Luthien.Control.Streaming;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

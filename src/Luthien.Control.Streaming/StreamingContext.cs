@@ -21,7 +21,7 @@ public sealed class StreamingContext
         _format = format;
         _maxHeldChunks = maxHeldChunks;
         _maxHeldBytes = maxHeldBytes;
-        AnswerCount = Wire.WireFormats.AnswerCount(transaction);
+        AnswerCount = WireFormats.AnswerCount(transaction);
     }
 
     /// <summary>

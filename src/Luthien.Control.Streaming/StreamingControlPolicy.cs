@@ -1,4 +1,3 @@
-using Luthien.Control.Streaming.Iterators;
 
 namespace Luthien.Control.Streaming;
 
@@ -92,7 +91,7 @@ public abstract class StreamingControlPolicy : ControlPolicy
     {
         ArgumentNullException.ThrowIfNull(transaction);
         var response = transaction.Response;
-        var format = Wire.WireFormats.Create(transaction, stream: false);
+        var format = WireFormats.Create(transaction, stream: false);
         var answer = StreamChunk.FromUtf8(response.Body);
         var context = new StreamingContext(transaction, format, MaxHeldChunks, MaxHeldBytes) { IsBuffered = true };
         context.Adopt(answer);

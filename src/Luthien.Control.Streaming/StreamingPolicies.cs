@@ -1,5 +1,3 @@
-using Luthien.Control.Loading;
-using Luthien.Control.Streaming.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

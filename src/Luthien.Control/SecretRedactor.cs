@@ -14,7 +14,7 @@ internal static partial class SecretRedactor
 
     /// <summary>Whether a header or field with this name carries a credential.</summary>
     /// <param name="name">A header or JSON field name.</param>
-    public static bool IsSensitiveHeader(string name) => SensitiveNames.Contains(name) || Backends.CredentialHeaders.BuiltIn.Contains(name);
+    public static bool IsSensitiveHeader(string name) => SensitiveNames.Contains(name) || CredentialHeaders.BuiltIn.Contains(name);
 
     /// <summary>
     /// Whether a name merely looks like it carries a credential (<c>X-Session-Id</c>, <c>X-My-Token</c>, …). Too broad to

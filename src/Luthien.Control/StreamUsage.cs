@@ -24,7 +24,7 @@ internal static class StreamUsage
 
     /// <summary>Whether a chunk is the usage chunk (<c>choices</c> empty, <c>usage</c> set).</summary>
     /// <param name="chunk">The chunk.</param>
-    public static bool IsUsageChunk(Streaming.StreamChunk chunk)
+    public static bool IsUsageChunk(StreamChunk chunk)
     {
         // Cheap pre-checks: no "usage" at all, or OpenAI's `,"usage":null}` ending (every chunk carries it once usage was
         // asked for): not the usage chunk, and not parsed here.

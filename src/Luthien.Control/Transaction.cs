@@ -1,4 +1,3 @@
-using Luthien.Control.Streaming;
 
 namespace Luthien.Control;
 

@@ -114,7 +114,7 @@ public sealed class TransactionRequest
     /// The header names treated as credentials for this request: never forwarded, never logged. The host sets the
     /// instance built once from its options; anything else gets the built-in names.
     /// </summary>
-    internal Backends.CredentialHeaders Credentials { get; set; } = Backends.CredentialHeaders.BuiltIn;
+    internal CredentialHeaders Credentials { get; set; } = CredentialHeaders.BuiltIn;
 
     /// <summary>
     /// A redacted, log-safe view of the headers: credentials (built-in, configured, and any header whose name looks like

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Luthien.Control.Json;
-using Luthien.Control.Streaming;
 
 namespace Luthien.Control;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.Backends;
-using Luthien.Control.Policies;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Luthien.Control.AspNetCore.Tests;

@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming.Sse;
+using Luthien.Control.Streaming;
 using Microsoft.AspNetCore.Http;
 
 namespace Luthien.Control.AspNetCore.Tests;
@@ -146,7 +146,7 @@ public class ErrorMappingTests
     [Test]
     public void MapMidStream_PolicyOverItsHoldLimit_IsPolicyErrorWithItsMessage()
     {
-        var filter = new Streaming.Text.StreamingPatternFilter(new Streaming.Text.ContentPatterns(["sk-[a-z]{20,}"]), Streaming.Text.ContentAction.Redact, "[R]", 10);
+        var filter = new StreamingPatternFilter(new ContentPatterns(["sk-[a-z]{20,}"]), ContentAction.Redact, "[R]", 10);
         var thrown = Assert.Catch<ControlException>(() => filter.Append("sk-abcdefghijklm"))!;
 
         var error = ErrorMapping.MapMidStream(thrown, clientGone: false);

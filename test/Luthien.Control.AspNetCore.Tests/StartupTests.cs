@@ -1,5 +1,4 @@
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.Loading;
 using Microsoft.Extensions.Options;
 
 namespace Luthien.Control.AspNetCore.Tests;

@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Luthien.Control.Backends;
-using Luthien.Control.Policies;
 
 namespace Luthien.Control.Streaming.Tests;
 

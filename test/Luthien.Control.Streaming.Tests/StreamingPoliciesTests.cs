@@ -1,5 +1,3 @@
-using Luthien.Control.Loading;
-using Luthien.Control.Streaming.Policies;
 using NSubstitute;
 
 namespace Luthien.Control.Streaming.Tests;
@@ -20,7 +18,7 @@ public class StreamingPoliciesTests
 
         Assert.That(policy, Is.InstanceOf<ResponseContentPolicy>());
         Assert.That(policy.Name, Is.EqualTo("no-keys"));
-        Assert.That(((ResponseContentPolicy)policy).Action, Is.EqualTo(Luthien.Control.Streaming.Text.ContentAction.Block));
+        Assert.That(((ResponseContentPolicy)policy).Action, Is.EqualTo(ContentAction.Block));
     }
 
     [Test]

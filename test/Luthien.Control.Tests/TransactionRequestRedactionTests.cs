@@ -1,4 +1,3 @@
-using Luthien.Control.Backends;
 
 namespace Luthien.Control.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Luthien.Control.AspNetCore.Pipeline;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// One exchange's span and duration, as <see cref="TelemetryStep"/> begins them: before the request is read, so that a

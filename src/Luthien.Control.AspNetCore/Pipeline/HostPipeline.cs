@@ -1,6 +1,5 @@
-using Luthien.Control.Policies;
 
-namespace Luthien.Control.AspNetCore.Pipeline;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// What the host runs for a transaction: its own steps around the root policy, outermost first — telemetry, usage, then

@@ -1,4 +1,4 @@
-namespace Luthien.Control.AspNetCore.Pipeline;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// The telemetry step, outermost of what the host runs around the root policy: it begins each exchange's span and

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore.Pipeline;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Usage handling around the policies. Before them: a streamed chat request whose client did not ask for the usage

@@ -1,9 +1,8 @@
-using Luthien.Control.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore.Reading;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Turns an HTTP request into a <see cref="Transaction"/>: the path checked before anything is read, a chat body read

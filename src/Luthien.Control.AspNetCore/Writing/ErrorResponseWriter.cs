@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Luthien.Control.AspNetCore.Writing;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Tells a failure that happened before the answer began, classified by <see cref="ErrorMapping"/>: logged once by its

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Luthien.Control.AspNetCore.Writing;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>Writes a buffered answer (JSON, or a backend's error as it came) in one piece, with its length.</summary>
 internal static class JsonResponseWriter

@@ -1,10 +1,9 @@
-using Luthien.Control.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore.Writing;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Writes a pass-through answer as it arrives, with the transport's one copier (activity timeout, backpressure). A

@@ -1,7 +1,6 @@
-using Luthien.Control.Backends;
 using Microsoft.AspNetCore.Http;
 
-namespace Luthien.Control.AspNetCore.Writing;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>The head every response gets, whichever writer writes its body.</summary>
 internal static class ResponseHead

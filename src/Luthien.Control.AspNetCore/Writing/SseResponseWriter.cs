@@ -1,11 +1,10 @@
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Sse;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore.Writing;
+namespace Luthien.Control.AspNetCore;
 
 /// <summary>
 /// Writes a streamed answer as server-sent events: flushed as events exist, batched only while the next one is already

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Lets code look ahead in a stream before it is sent: <see cref="PeekAsync"/> reads chunks ahead into a bounded window,
@@ -55,7 +55,7 @@ public sealed class BufferingStreamingIterator : StreamingResponseIterator
     public BufferingStreamingIterator(Transaction transaction, int maxBufferedChunks)
         : this(transaction?.Response.Stream ?? throw new ArgumentException("The transaction has no streamed answer.", nameof(transaction)), maxBufferedChunks)
     {
-        _format = transaction.Response.Format ??= Wire.WireFormats.Create(transaction, stream: true);
+        _format = transaction.Response.Format ??= WireFormats.Create(transaction, stream: true);
     }
 
     /// <summary>The chunks read ahead and not yet replayed.</summary>

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Turns text a policy writes into a valid stream of <c>chat.completion.chunk</c> events — a role chunk, one chunk

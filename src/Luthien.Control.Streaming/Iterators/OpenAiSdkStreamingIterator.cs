@@ -3,7 +3,7 @@ using System.ClientModel.Primitives;
 using System.Runtime.CompilerServices;
 using OpenAI.Chat;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Adapts the OpenAI / Azure.AI.OpenAI client's typed stream (<see cref="StreamingChatCompletionUpdate"/>) to chunks.

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Runs a <see cref="StreamingControlPolicy"/> over another iterator, lazily: a chunk is read from upstream only when the
@@ -43,7 +43,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
     private async IAsyncEnumerable<StreamChunk> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One adapter per answer, shared by every policy of the chain: a chunk is read into events once.
-        var format = _transaction.Response.Format ??= Wire.WireFormats.Create(_transaction, stream: true);
+        var format = _transaction.Response.Format ??= WireFormats.Create(_transaction, stream: true);
         var context = new StreamingContext(_transaction, format, _policy.MaxHeldChunks, _policy.MaxHeldBytes);
         var completed = false;
 

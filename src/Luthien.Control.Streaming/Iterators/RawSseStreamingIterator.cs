@@ -1,8 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using Luthien.Control.Transport;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Reads the chunks of a backend's server-sent-event body as they arrive, with the tolerant parser of

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.Streaming.Iterators;
+namespace Luthien.Control.Streaming;
 
 /// <summary>Creates a <see cref="RawSseStreamingIterator"/> for each streamed backend response.</summary>
 /// <param name="options">Supplies the event size limit.</param>

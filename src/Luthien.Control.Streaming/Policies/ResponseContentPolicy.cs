@@ -1,7 +1,5 @@
-using Luthien.Control.Loading;
-using Luthien.Control.Streaming.Text;
 
-namespace Luthien.Control.Streaming.Policies;
+namespace Luthien.Control.Streaming;
 
 /// <summary>Options of <see cref="ResponseContentPolicy"/> (<c>ResponseContentPolicy</c> in policy files).</summary>
 internal sealed class ResponseContentOptions : PolicyOptions

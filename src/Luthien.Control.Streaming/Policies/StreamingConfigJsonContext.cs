@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Luthien.Control.Streaming.Policies;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Source-generated metadata for the streaming policies' options: the policy-file rules (snake_case keys, unknown keys

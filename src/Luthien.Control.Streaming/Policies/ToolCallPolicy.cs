@@ -1,8 +1,6 @@
 using System.Text;
-using Luthien.Control.Loading;
-using Luthien.Control.Streaming.Text;
 
-namespace Luthien.Control.Streaming.Policies;
+namespace Luthien.Control.Streaming;
 
 /// <summary>Options of <see cref="ToolCallPolicy"/> (<c>ToolCallPolicy</c> in policy files).</summary>
 internal sealed class ToolCallOptions : PolicyOptions

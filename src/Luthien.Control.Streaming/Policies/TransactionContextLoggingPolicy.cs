@@ -1,8 +1,7 @@
-using Luthien.Control.Loading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Luthien.Control.Streaming.Policies;
+namespace Luthien.Control.Streaming;
 
 /// <summary>Options of <see cref="TransactionContextLoggingPolicy"/>.</summary>
 internal sealed class TransactionContextLoggingOptions : PolicyOptions

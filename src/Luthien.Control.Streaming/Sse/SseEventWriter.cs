@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Luthien.Control.Streaming.Sse;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Writes server-sent events in canonical form — <c>data: &lt;json&gt;\n\n</c>, one line of data per event; the caller

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Luthien.Control.Streaming.Text;
+namespace Luthien.Control.Streaming;
 
 /// <summary>What a chunk says about one choice, read without building a JSON tree.</summary>
 /// <param name="Index">The choice index.</param>

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming.Text;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// What the chunks of one stream repeat, remembered from chunks read in full: the bytes that lead up to the

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Luthien.Control.Streaming.Text;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// A set of regular expressions used together: one combined <see cref="Regex"/> finds matches (leftmost first), and a

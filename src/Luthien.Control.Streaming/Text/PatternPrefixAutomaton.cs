@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Luthien.Control.Streaming.Text;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// Answers, for text that arrives piece by piece, "where does the earliest text start that could still grow into a

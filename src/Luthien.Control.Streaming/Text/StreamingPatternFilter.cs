@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Luthien.Control.Streaming.Text;
+namespace Luthien.Control.Streaming;
 
-/// <summary>What a <see cref="Policies.ResponseContentPolicy"/> does with a match.</summary>
+/// <summary>What a <see cref="ResponseContentPolicy"/> does with a match.</summary>
 public enum ContentAction
 {
     /// <summary>Replace each match with the replacement text.</summary>

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming.Text;
 
-namespace Luthien.Control.Streaming.Wire;
+namespace Luthien.Control.Streaming;
 
 /// <summary>
 /// The chat completions adapter: a <c>chat.completion.chunk</c> (stream) or a <c>chat.completion</c> (buffered answer) to

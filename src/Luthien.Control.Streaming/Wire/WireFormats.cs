@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Luthien.Control.Streaming.Wire;
+namespace Luthien.Control.Streaming;
 
 /// <summary>Picks the adapter for a transaction's API.</summary>
 internal static class WireFormats

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>
 /// The library's own HTTP client for the backend, not one from <c>IHttpClientFactory</c>: a host's

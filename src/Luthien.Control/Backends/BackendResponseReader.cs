@@ -1,10 +1,7 @@
 using System.IO.Compression;
 using System.Net.Http.Headers;
-using Luthien.Control.Json;
-using Luthien.Control.Streaming;
-using Luthien.Control.Transport;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>Stores a backend's answer in a transaction, whichever client received it.</summary>
 internal static class BackendResponseReader

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>
 /// The names of client headers that carry credentials: never forwarded to a backend, never logged. Built once from the

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>Disposes several objects once, in order.</summary>
 internal sealed class DisposableGroup(params IDisposable?[] items) : IDisposable

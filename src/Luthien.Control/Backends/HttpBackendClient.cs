@@ -1,17 +1,15 @@
 using System.Net.Http.Headers;
-using Luthien.Control.Streaming;
-using Luthien.Control.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>
 /// The default, lossless backend client: raw <see cref="HttpClient"/> with <see cref="HttpCompletionOption.ResponseHeadersRead"/>,
 /// no redirects and no decompression, on the library's own handler (a host's <c>HttpClient</c> defaults do not apply).
 /// Bodies of pass-through requests and responses are streamed; chat responses are buffered only when not streamed.
 /// </summary>
-public sealed partial class HttpBackendClient : IBackendClient
+internal sealed partial class HttpBackendClient : IBackendClient
 {
     private readonly BackendHttp _http;
     private readonly IOptionsMonitor<LuthienOptions> _options;

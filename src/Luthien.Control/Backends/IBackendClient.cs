@@ -1,4 +1,4 @@
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>Sends a transaction's request to the model backend and stores the answer in its response.</summary>
 public interface IBackendClient

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Primitives;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>Which headers a proxy must not forward.</summary>
-public static class ProxyHeaders
+internal static class ProxyHeaders
 {
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -2,15 +2,13 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using Azure.AI.OpenAI;
-using Luthien.Control.Streaming;
-using Luthien.Control.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
 
-namespace Luthien.Control.Backends;
+namespace Luthien.Control;
 
 /// <summary>
 /// Sends chat completions through the official OpenAI client, or the Azure.AI.OpenAI client when the backend is an
@@ -24,7 +22,7 @@ namespace Luthien.Control.Backends;
 /// with a <c>TokenCredential</c> (e.g. <c>DefaultAzureCredential</c>) as a singleton; this client then uses it.
 /// The SDK's own retries are turned off: a proxy should not multiply its clients' retries.
 /// </remarks>
-public sealed partial class SdkBackendClient : IBackendClient
+internal sealed partial class SdkBackendClient : IBackendClient
 {
     private readonly HttpBackendClient _httpFallback;
     private readonly BackendHttp _http;

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Luthien.Control.Loading;
-using Luthien.Control.Policies;
 
-namespace Luthien.Control.Json;
+namespace Luthien.Control;
 
 /// <summary>
 /// Source-generated metadata for the built-in policies' options, read from policy files with the same rules as

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
 
-namespace Luthien.Control.Json;
+namespace Luthien.Control;
 
 /// <summary>
 /// What JSON the library accepts from a client or a backend: the reader's own checks (syntax, nothing after the value,

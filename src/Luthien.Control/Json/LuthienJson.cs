@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Luthien.Control.Json;
+namespace Luthien.Control;
 
 /// <summary>Shared JSON settings.</summary>
 internal static class LuthienJson

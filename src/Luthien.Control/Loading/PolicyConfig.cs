@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Luthien.Control.Json;
 
-namespace Luthien.Control.Loading;
+namespace Luthien.Control;
 
 /// <summary>The <c>config</c> of one policy in a policy file, with what a factory needs to build the policy.</summary>
 public sealed class PolicyConfig

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Loading;
+namespace Luthien.Control;
 
 /// <summary>A policy file or policy definition is invalid. The message names the policy and the field at fault.</summary>
 public sealed class PolicyLoadException : Exception

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Luthien.Control.Loading;
+namespace Luthien.Control;
 
 /// <summary>
 /// Loads policies from luthien_control's serialized form: <c>{"type": "...", "config": {...}}</c>, nested for

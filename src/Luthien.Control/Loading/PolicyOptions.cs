@@ -1,4 +1,4 @@
-namespace Luthien.Control.Loading;
+namespace Luthien.Control;
 
 /// <summary>
 /// Base of every policy's options in a policy file. <c>name</c> and <c>type</c> are accepted in every <c>config</c>

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Loading;
+namespace Luthien.Control;
 
 /// <summary>
 /// Maps the <c>type</c> names of a policy file to factories. The built-ins are registered by the hosting layer;

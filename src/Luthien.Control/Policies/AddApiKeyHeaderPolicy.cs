@@ -1,6 +1,5 @@
-using Luthien.Control.Loading;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>
 /// Sends the configured backend key (<c>Luthien:Backend:ApiKey</c>, else <c>OPENAI_API_KEY</c>) as

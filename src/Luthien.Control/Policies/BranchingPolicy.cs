@@ -1,6 +1,5 @@
-using Luthien.Control.Policies.Conditions;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>
 /// Applies the policy of the first condition that holds, else the default policy (if any), with whatever follows this

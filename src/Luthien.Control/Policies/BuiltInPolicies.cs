@@ -1,12 +1,9 @@
 using System.Text.Json;
-using Luthien.Control.Backends;
-using Luthien.Control.Loading;
-using Luthien.Control.Policies.Conditions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Registers the built-in policies under luthien_control's type names.</summary>
 internal static class BuiltInPolicies

@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using Luthien.Control.Loading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Options of <see cref="ClientApiKeyAuthPolicy"/> (<c>ClientApiKeyAuth</c> in policy files).</summary>
 internal sealed class ClientApiKeyAuthOptions : PolicyOptions

@@ -1,9 +1,8 @@
 using System.Text.RegularExpressions;
-using Luthien.Control.Loading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Options of <see cref="LeakedApiKeyDetectionPolicy"/> (<c>LeakedApiKeyDetection</c> in policy files).</summary>
 internal sealed class LeakedApiKeyDetectionOptions : PolicyOptions

@@ -1,6 +1,5 @@
-using Luthien.Control.Loading;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Options of <see cref="ModelNameReplacementPolicy"/> (<c>ModelNameReplacement</c> in policy files).</summary>
 internal sealed class ModelNameReplacementOptions : PolicyOptions

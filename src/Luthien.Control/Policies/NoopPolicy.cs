@@ -1,4 +1,4 @@
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Does nothing; a placeholder in a chain or a branch.</summary>
 public sealed class NoopPolicy : ControlPolicy

@@ -1,6 +1,5 @@
-using Luthien.Control.Backends;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>
 /// Sends the request to the model backend and stores its answer in <see cref="Transaction.Response"/>: a buffered body,

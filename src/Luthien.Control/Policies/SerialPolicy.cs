@@ -1,4 +1,4 @@
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>
 /// Applies its policies in order, each with the rest of the list (and then whatever follows this policy) as its

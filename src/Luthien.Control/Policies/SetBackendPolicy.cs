@@ -1,6 +1,5 @@
-using Luthien.Control.Loading;
 
-namespace Luthien.Control.Policies;
+namespace Luthien.Control;
 
 /// <summary>Options of <see cref="SetBackendPolicy"/>.</summary>
 internal sealed class SetBackendOptions : PolicyOptions

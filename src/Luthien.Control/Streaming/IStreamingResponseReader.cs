@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>
 /// Turns a backend's server-sent-event body into a <see cref="StreamingResponseIterator"/>. The seam through which

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>
 /// One thing the model said, in an API-neutral form: a piece of text, refusal, reasoning or transcript, a tool call or a

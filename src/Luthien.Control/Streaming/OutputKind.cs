@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>What an <see cref="OutputEvent"/> carries, whatever API the answer came in.</summary>
 public enum OutputKind

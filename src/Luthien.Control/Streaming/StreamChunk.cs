@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text.Json.Nodes;
-using Luthien.Control.Json;
 
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>
 /// One server-sent event of a streamed answer: normally a <c>chat.completion.chunk</c>. The bytes it arrived with are

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>
 /// The chunks of a streamed answer, read lazily: nothing is read from upstream before the consumer asks for it.

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Streaming;
+namespace Luthien.Control;
 
 /// <summary>
 /// Maps one answer's wire format to <see cref="OutputEvent"/>s and back. One instance per answer (it keeps what the

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// The backend's response body as the library reads it: the activity timeout (<see cref="BackendTimer"/>), the client's

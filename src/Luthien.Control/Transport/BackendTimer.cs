@@ -1,4 +1,4 @@
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// The library's one clock for waiting on a backend: a token that fires when the backend stays silent past a deadline

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// A body read whole by <see cref="BoundedBodyReader"/>. Up to <see cref="MaxPooledBytes"/> its bytes live in a buffer

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// Reads a whole body (a client's request, a backend's buffered answer) within a limit. Memory follows the bytes that

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// A read-only view of a body that fails as soon as more than a limit has been read: the library's one bound on the

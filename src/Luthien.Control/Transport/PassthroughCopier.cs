@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Luthien.Control.Transport;
+namespace Luthien.Control;
 
 /// <summary>
 /// Copies a pass-through answer from the backend to the client as it arrives: through <see cref="BackendReadStream"/>

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Luthien.Control.AspNetCore.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Luthien.Control.AspNetCore.Tests.Infrastructure;

@@ -1,5 +1,4 @@
 using System.Text;
-using Luthien.Control.AspNetCore.Pipeline;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 using static Luthien.Control.AspNetCore.Tests.Infrastructure.TestChunks;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.AspNetCore.Pipeline;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 using static Luthien.Control.AspNetCore.Tests.Infrastructure.TestChunks;
 

@@ -1,4 +1,3 @@
-using Luthien.Control.AspNetCore.Reading;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Time.Testing;

@@ -1,5 +1,4 @@
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.AspNetCore.Writing;
 
 namespace Luthien.Control.AspNetCore.Tests.Writing;
 

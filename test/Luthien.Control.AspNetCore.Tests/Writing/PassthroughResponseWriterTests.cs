@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.AspNetCore.Writing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

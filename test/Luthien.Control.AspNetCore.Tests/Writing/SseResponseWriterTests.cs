@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.AspNetCore.Writing;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Luthien.Control.AspNetCore.Tests.Infrastructure.TestChunks;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Luthien.Control.Streaming.Iterators;
 
 namespace Luthien.Control.Streaming.Tests.Iterators;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Luthien.Control.Streaming.Iterators;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Luthien.Control.Streaming.Tests.Iterators;

@@ -2,7 +2,6 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
-using Luthien.Control.Streaming.Iterators;
 using OpenAI;
 using OpenAI.Chat;
 

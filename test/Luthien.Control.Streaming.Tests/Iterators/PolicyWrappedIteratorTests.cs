@@ -1,7 +1,4 @@
 using System.Text;
-using Luthien.Control.Streaming.Iterators;
-using Luthien.Control.Streaming.Policies;
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Tests.Iterators;
 

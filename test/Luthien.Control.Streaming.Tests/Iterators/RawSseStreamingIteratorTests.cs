@@ -1,6 +1,5 @@
 using System.Text;
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Iterators;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Luthien.Control.Streaming.Tests.Iterators;

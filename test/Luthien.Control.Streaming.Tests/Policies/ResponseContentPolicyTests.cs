@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming.Policies;
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Tests.Policies;
 

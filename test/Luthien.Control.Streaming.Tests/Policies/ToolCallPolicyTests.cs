@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming.Policies;
 
 namespace Luthien.Control.Streaming.Tests.Policies;
 

@@ -1,4 +1,3 @@
-using Luthien.Control.Streaming.Policies;
 using Microsoft.Extensions.Logging;
 
 namespace Luthien.Control.Streaming.Tests.Policies;

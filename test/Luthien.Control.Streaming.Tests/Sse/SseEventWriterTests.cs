@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json.Nodes;
 using Luthien.Control.Streaming;
-using Luthien.Control.Streaming.Sse;
 
 namespace Luthien.Control.Streaming.Tests.Sse;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Tests.Text;
 

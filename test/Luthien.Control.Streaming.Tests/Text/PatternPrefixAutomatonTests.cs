@@ -1,4 +1,3 @@
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Tests.Text;
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace Luthien.Control.Streaming.Tests.Text;
 
 /// <summary>
-/// Random regular expressions from <see cref="Luthien.Control.Streaming.Text.PatternPrefixAutomaton"/>'s documented
+/// Random regular expressions from <see cref="PatternPrefixAutomaton"/>'s documented
 /// subset, texts that match them (whole, cut short or slightly changed) between random noise, and random ways of
 /// cutting a text into pieces. The alphabets are small so that matches and near-matches are frequent.
 /// </summary>

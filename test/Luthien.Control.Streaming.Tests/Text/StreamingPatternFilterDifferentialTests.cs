@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Luthien.Control.Streaming.Text;
 
 namespace Luthien.Control.Streaming.Tests.Text;
 

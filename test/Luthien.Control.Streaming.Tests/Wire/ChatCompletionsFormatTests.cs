@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.Streaming.Wire;
 
 namespace Luthien.Control.Streaming.Tests.Wire;
 

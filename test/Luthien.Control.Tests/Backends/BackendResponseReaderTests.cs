@@ -1,7 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using Luthien.Control.Backends;
-using Luthien.Control.Streaming;
 using NSubstitute;
 
 namespace Luthien.Control.Tests.Backends;

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using Luthien.Control.Backends;
-using Luthien.Control.Streaming;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

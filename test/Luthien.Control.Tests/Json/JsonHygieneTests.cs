@@ -1,5 +1,4 @@
 using System.Text;
-using Luthien.Control.Json;
 
 namespace Luthien.Control.Tests.Json;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Luthien.Control.Json;
 
 namespace Luthien.Control.Tests.Json;
 

@@ -1,7 +1,3 @@
-using Luthien.Control.Backends;
-using Luthien.Control.Loading;
-using Luthien.Control.Policies;
-using Luthien.Control.Policies.Conditions;
 using NSubstitute;
 
 namespace Luthien.Control.Tests.Loading;

@@ -1,4 +1,3 @@
-using Luthien.Control.Policies;
 
 namespace Luthien.Control.Tests.Policies;
 

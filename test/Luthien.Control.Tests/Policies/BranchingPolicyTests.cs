@@ -1,5 +1,3 @@
-using Luthien.Control.Policies;
-using Luthien.Control.Policies.Conditions;
 using NSubstitute;
 
 namespace Luthien.Control.Tests.Policies;

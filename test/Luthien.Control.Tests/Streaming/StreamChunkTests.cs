@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
 
-using Luthien.Control.Streaming;
 
 namespace Luthien.Control.Tests.Streaming;
 

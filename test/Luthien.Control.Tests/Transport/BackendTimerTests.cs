@@ -1,4 +1,3 @@
-using Luthien.Control.Transport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Luthien.Control.Tests.Transport;

@@ -1,4 +1,3 @@
-using Luthien.Control.Transport;
 
 namespace Luthien.Control.Tests.Transport;
 

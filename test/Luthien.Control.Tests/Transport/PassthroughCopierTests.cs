@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using Luthien.Control.Transport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Luthien.Control.Tests.Transport;

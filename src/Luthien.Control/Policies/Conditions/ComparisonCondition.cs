@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>
 /// Compares two values (<c>equals</c>, <c>not_equals</c>, <c>contains</c>, <c>regex_match</c>, <c>less_than</c>,

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>How a <see cref="ComparisonCondition"/> compares its two values.</summary>
 internal enum ComparisonOperator

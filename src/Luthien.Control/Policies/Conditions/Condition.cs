@@ -1,4 +1,4 @@
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>
 /// A test on a transaction, used by <see cref="BranchingPolicy"/> to pick a branch. Derive from it, or build one from

@@ -1,4 +1,4 @@
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>True when every inner condition is (<c>all</c>); true for none.</summary>
 /// <param name="conditions">The inner conditions.</param>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>
 /// Reads values from a transaction by dotted path, as luthien_control's conditions do:

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Luthien.Control.Policies.Conditions;
+namespace Luthien.Control;
 
 /// <summary>Produces one side of a comparison: a static value or a value read from the transaction.</summary>
 internal abstract class ValueResolver

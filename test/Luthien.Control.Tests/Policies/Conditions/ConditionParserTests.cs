@@ -1,5 +1,3 @@
-using Luthien.Control.Policies.Conditions;
-using Luthien.Control.Policies;
 
 namespace Luthien.Control.Tests.Policies.Conditions;
 

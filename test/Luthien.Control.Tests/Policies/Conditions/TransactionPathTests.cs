@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Luthien.Control.Policies.Conditions;
 
 namespace Luthien.Control.Tests.Policies.Conditions;
 
