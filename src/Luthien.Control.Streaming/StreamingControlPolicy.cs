@@ -2,11 +2,13 @@
 namespace Luthien.Control.Streaming;
 
 /// <summary>
-/// A policy that acts on the response, streamed or not. The base class does the dispatch, on whichever side of the
-/// backend-sending policy it stands: it acts on the response as soon as there is one — placed after
-/// <c>SendBackendRequest</c>, before the rest of the pipeline; placed ahead of it, once <c>next</c> returns. A streamed
-/// answer is wrapped lazily (chunks pass through <see cref="ProcessChunkAsync"/> as the client reads them) and a
-/// buffered one goes to <see cref="ApplyNonStreamingAsync"/>. Backend errors and pass-through requests are left alone.
+/// A policy that acts on the model's output, streamed or not, through the API-neutral view: each chunk's
+/// <see cref="StreamChunk.Output"/> events (text, refusal, reasoning, transcript, tool calls, finish, usage) per slot.
+/// The base class does the dispatch, on whichever side of the backend-sending policy it stands: it acts on the response
+/// as soon as there is one — placed after <c>SendBackendRequest</c>, before the rest of the pipeline; placed ahead of it,
+/// once <c>next</c> returns. A streamed answer is wrapped lazily (chunks pass through <see cref="ProcessChunkAsync"/> as
+/// the client reads them); a buffered one goes through the same method as one chunk (<see cref="ApplyNonStreamingAsync"/>).
+/// Backend errors and pass-through requests are left alone.
 /// </summary>
 /// <example>
 /// <code>
@@ -14,12 +16,13 @@ namespace Luthien.Control.Streaming;
 /// {
 ///     protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
 ///     {
-///         if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue v &amp;&amp; v.TryGetValue(out string? text))
+///         foreach (var output in chunk.Output)
 ///         {
-///             chunk.Json["choices"]![0]!["delta"]!["content"] = text.ToUpperInvariant();
-///             chunk.MarkModified();
+///             if (output.Kind == OutputKind.Text)
+///                 output.Text = output.Text.ToUpperInvariant();   // written back in the answer's own format
 ///         }
-///         context.Emit(chunk);
+///
+///         context.Emit(chunk);                                    // untouched chunks keep their bytes
 ///         return ValueTask.CompletedTask;
 ///     }
 /// }

@@ -25,9 +25,9 @@ internal sealed class ChatCompletionsFormat : WireFormat
     }
 
     /// <inheritdoc />
-    public override List<OutputEvent> Decode(StreamChunk chunk)
+    public override OutputList Decode(StreamChunk chunk)
     {
-        var events = new List<OutputEvent>(2);
+        var events = new OutputList();
         if (_stream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices) && TextOnly(_scratch))
         {
             // The common chunk: text and finish reasons only, read without building a tree.
@@ -174,7 +174,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
         return true;
     }
 
-    private List<OutputEvent> DecodeTree(StreamChunk chunk, List<OutputEvent> events)
+    private OutputList DecodeTree(StreamChunk chunk, OutputList events)
     {
         events.Clear();
         var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
@@ -206,7 +206,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
 
         if (json["usage"] is JsonObject usage)
         {
-            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty) { InputTokens = Tokens(usage, "prompt_tokens"), OutputTokens = Tokens(usage, "completion_tokens") });
+            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, "prompt_tokens"), outputTokens: Tokens(usage, "completion_tokens")));
         }
 
         return events;

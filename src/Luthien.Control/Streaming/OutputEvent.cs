@@ -28,15 +28,19 @@ public sealed class OutputEvent
 
     private string _text;
 
-    internal OutputEvent(OutputKind kind, int slot, string text, int toolIndex = 0, string? toolCallId = null, string? toolName = null, string? finishReason = null)
+    // What only tool calls, ends and usage carry lives apart, so that a text event (most events) stays small.
+    private readonly Detail? _detail;
+
+    internal OutputEvent(OutputKind kind, int slot, string text, int toolIndex = 0, string? toolCallId = null, string? toolName = null, string? finishReason = null, long? inputTokens = null, long? outputTokens = null)
     {
         Kind = kind;
         Slot = slot;
         _text = text;
         ToolIndex = toolIndex;
-        ToolCallId = toolCallId;
-        ToolName = toolName;
-        FinishReason = finishReason;
+        if (toolCallId is not null || toolName is not null || finishReason is not null || inputTokens is not null || outputTokens is not null)
+        {
+            _detail = new Detail(toolCallId, toolName, finishReason, inputTokens, outputTokens);
+        }
     }
 
     /// <summary>What the event carries.</summary>
@@ -78,25 +82,25 @@ public sealed class OutputEvent
     public int ToolIndex { get; }
 
     /// <summary>For <see cref="OutputKind.ToolCall"/>: the call's id, if this event carries it.</summary>
-    public string? ToolCallId { get; }
+    public string? ToolCallId => _detail?.ToolCallId;
 
     /// <summary>
     /// For <see cref="OutputKind.ToolCall"/>: the tool's name, or in a stream the piece of it this chunk carries (most
     /// backends send it whole, in the call's first fragment; empty when the fragment carries none).
     /// </summary>
-    public string? ToolName { get; }
+    public string? ToolName => _detail?.ToolName;
 
     /// <summary>
     /// For <see cref="OutputKind.Finish"/>: why the slot ended, in chat completions' words (<c>stop</c>, <c>length</c>,
     /// <c>tool_calls</c>, <c>content_filter</c>); adapters of other APIs map theirs onto these.
     /// </summary>
-    public string? FinishReason { get; }
+    public string? FinishReason => _detail?.FinishReason;
 
     /// <summary>For <see cref="OutputKind.Usage"/>: the input (prompt) tokens the backend reports, if it does.</summary>
-    public long? InputTokens { get; internal init; }
+    public long? InputTokens => _detail?.InputTokens;
 
     /// <summary>For <see cref="OutputKind.Usage"/>: the output (completion) tokens the backend reports, if it does.</summary>
-    public long? OutputTokens { get; internal init; }
+    public long? OutputTokens => _detail?.OutputTokens;
 
     /// <summary>Whether <see cref="Text"/> was changed.</summary>
     public bool IsModified { get; private set; }
@@ -133,6 +137,8 @@ public sealed class OutputEvent
         ArgumentException.ThrowIfNullOrEmpty(reason);
         return new(OutputKind.Finish, slot, string.Empty, finishReason: reason) { IsAdded = true };
     }
+
+    private sealed record Detail(string? ToolCallId, string? ToolName, string? FinishReason, long? InputTokens, long? OutputTokens);
 
     /// <inheritdoc />
     public override string ToString() => Kind switch

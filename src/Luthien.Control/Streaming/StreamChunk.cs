@@ -17,19 +17,21 @@ public sealed class StreamChunk
     private static readonly byte[] ErrorProperty = "\"error\""u8.ToArray();
     private ReadOnlyMemory<byte> _data;
     private byte[]? _pooled;
-    private JsonObject? _json;
     private bool _jsonParsed;
     private bool _released;
-    private WireFormat? _format;
-    private List<OutputEvent>? _output;
-    private HashSet<int>? _removedSlots;
+
+    // Two fields carry four things, so that a chunk no policy reads is no larger than before the event view existed:
+    // _meta is the event type (string), the wire format, or both (Adopted); _parsed is the JSON tree, or the events
+    // (an OutputList, which then also holds the tree).
+    private object? _meta;
+    private object? _parsed;
 
     private StreamChunk(ReadOnlyMemory<byte> data, JsonObject? json, string? eventType, bool modified)
     {
         _data = data;
-        _json = json;
+        _parsed = json;
         _jsonParsed = json is not null;
-        EventType = eventType;
+        _meta = eventType;
         IsModified = modified;
     }
 
@@ -60,7 +62,46 @@ public sealed class StreamChunk
     }
 
     /// <summary>The event's <c>event:</c> field, if the backend sent one.</summary>
-    public string? EventType { get; }
+    public string? EventType => _meta switch
+    {
+        string eventType => eventType,
+        Adopted adopted => adopted.EventType,
+        _ => null,
+    };
+
+    private JsonObject? ParsedJson
+    {
+        get => _parsed as JsonObject ?? (_parsed as OutputList)?.Tree;
+        set
+        {
+            if (_parsed is OutputList list)
+            {
+                list.Tree = value;
+            }
+            else
+            {
+                _parsed = value;
+            }
+        }
+    }
+
+    private OutputList? ParsedOutput
+    {
+        get => _parsed as OutputList;
+        set
+        {
+            var tree = ParsedJson;
+            if (value is null)
+            {
+                _parsed = tree;
+            }
+            else
+            {
+                value.Tree = tree;
+                _parsed = value;
+            }
+        }
+    }
 
     /// <summary>Whether the JSON was changed since the chunk arrived, so that it must be serialized again.</summary>
     public bool IsModified { get; private set; }
@@ -78,9 +119,9 @@ public sealed class StreamChunk
         {
             ThrowIfReleased();
             ApplyOutput();
-            if (IsModified && _json is not null)
+            if (IsModified && ParsedJson is not null)
             {
-                _data = LuthienJson.ToUtf8Bytes(_json);
+                _data = LuthienJson.ToUtf8Bytes(ParsedJson);
                 IsModified = false;
             }
 
@@ -114,16 +155,17 @@ public sealed class StreamChunk
             if (!_jsonParsed)
             {
                 ThrowIfReleased();
-                if (!TryParse(_data.Span, out _json) || _json is null)
+                if (!TryParse(_data.Span, out var json) || json is null)
                 {
                     // Not one readable JSON object: a policy that meant to read it must not pass it on unread.
                     throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
                 }
 
+                ParsedJson = json;
                 _jsonParsed = true;
             }
 
-            return _json;
+            return ParsedJson;
         }
     }
 
@@ -146,15 +188,16 @@ public sealed class StreamChunk
             if (!_jsonParsed)
             {
                 ThrowIfReleased();
-                if (!TryParse(_data.Span, out _json))
+                if (!TryParse(_data.Span, out var json))
                 {
                     return false;
                 }
 
+                ParsedJson = json;
                 _jsonParsed = true;
             }
 
-            return _json is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
+            return ParsedJson is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
         }
     }
 
@@ -169,7 +212,7 @@ public sealed class StreamChunk
         IsModified = true;
 
         // The events are read again from the changed JSON when next asked for.
-        _output = null;
+        ParsedOutput = null;
     }
 
     /// <summary>Marks the tree as changed by an adapter writing events back (the events themselves stay as they are).</summary>
@@ -178,8 +221,22 @@ public sealed class StreamChunk
     /// <summary>The answer's wire format, which reads and writes <see cref="Output"/>; set when the chunk enters the policies.</summary>
     internal WireFormat? Format
     {
-        get => _format;
-        set => _format ??= value;
+        get => _meta switch
+        {
+            WireFormat format => format,
+            Adopted adopted => adopted.Format,
+            _ => null,
+        };
+
+        set
+        {
+            if (value is null || Format is not null)
+            {
+                return;
+            }
+
+            _meta = _meta is string eventType ? new Adopted(value, eventType) : value;
+        }
     }
 
     /// <summary>
@@ -190,23 +247,23 @@ public sealed class StreamChunk
     /// <exception cref="InvalidOperationException">The chunk has not entered the policies, so its API is not known.</exception>
     public IReadOnlyList<OutputEvent> Output => OutputList;
 
-    private List<OutputEvent> OutputList
+    private OutputList OutputList
     {
         get
         {
-            if (_output is null)
+            if (ParsedOutput is null)
             {
                 ThrowIfReleased();
-                if (_format is null)
+                if (Format is not { } format)
                 {
                     // Read as an answer of some API, or not at all: an empty list would let a policy pass text unread.
                     throw new InvalidOperationException("The chunk's API is not known yet: chunks are read as events once they enter the policies (or a BufferingStreamingIterator made for the transaction).");
                 }
 
-                _output = _format.Decode(this);
+                ParsedOutput = format.Decode(this);
             }
 
-            return _output;
+            return ParsedOutput;
         }
     }
 
@@ -219,9 +276,9 @@ public sealed class StreamChunk
     public void Add(OutputEvent output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        if (!output.IsAdded || _format is null)
+        if (!output.IsAdded || Format is null)
         {
-            throw new InvalidOperationException(_format is null ? "The chunk has no output format to write the event in." : "Only events made with OutputEvent.Create… can be added.");
+            throw new InvalidOperationException(Format is null ? "The chunk has no output format to write the event in." : "Only events made with OutputEvent.Create… can be added.");
         }
 
         // The list reads in the order the client will: a slot's text goes before the slot's end, if the chunk has one.
@@ -253,38 +310,35 @@ public sealed class StreamChunk
             }
         }
 
-        (_removedSlots ??= []).Add(slot);
+        (OutputList.RemovedSlots ??= []).Add(slot);
     }
 
     /// <summary>Writes pending event changes into the JSON, once; a chunk left with nothing to send gets empty data.</summary>
     private void ApplyOutput()
     {
-        if (_output is null || _format is null || !HasOutputChanges())
+        if (ParsedOutput is not { } output || Format is not { } format || !HasOutputChanges(output))
         {
             return;
         }
 
-        var output = _output;
-        var removedSlots = _removedSlots;
-        _output = null;
-        _removedSlots = null;
-        if (!_format.Encode(this, output, removedSlots))
+        ParsedOutput = null;
+        if (!format.Encode(this, output, output.RemovedSlots))
         {
-            _json = null;
+            ParsedJson = null;
             _jsonParsed = true;
             _data = ReadOnlyMemory<byte>.Empty;
             IsModified = false;
         }
     }
 
-    private bool HasOutputChanges()
+    private static bool HasOutputChanges(OutputList list)
     {
-        if (_removedSlots is { Count: > 0 })
+        if (list.RemovedSlots is { Count: > 0 })
         {
             return true;
         }
 
-        foreach (var output in _output!)
+        foreach (var output in list)
         {
             if (output.IsModified || output.IsRemoved || output.IsAdded)
             {
@@ -309,12 +363,20 @@ public sealed class StreamChunk
 
         _released = true;
         _data = ReadOnlyMemory<byte>.Empty;
-        _output = null;
+        ParsedOutput = null;
         if (_pooled is { } buffer)
         {
             _pooled = null;
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>A chunk's wire format together with its event type.</summary>
+    private sealed class Adopted(WireFormat format, string eventType)
+    {
+        public WireFormat Format { get; } = format;
+
+        public string EventType { get; } = eventType;
     }
 
     /// <summary>Parses event data with the library's rules; false if it cannot be read, true with null if not an object.</summary>

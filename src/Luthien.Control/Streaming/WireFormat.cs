@@ -8,7 +8,7 @@ internal abstract class WireFormat
 {
     /// <summary>Reads the events of a chunk; an empty list when it carries none (an error, a keep-alive, metadata).</summary>
     /// <exception cref="BackendException">The chunk cannot be read as this format (fail closed).</exception>
-    public abstract List<OutputEvent> Decode(StreamChunk chunk);
+    public abstract OutputList Decode(StreamChunk chunk);
 
     /// <summary>
     /// Writes the changed, removed and added events of a chunk, and its removed slots, into its JSON; returns false when
@@ -18,4 +18,19 @@ internal abstract class WireFormat
 
     /// <summary>An empty chunk of this answer, to add events to.</summary>
     public abstract StreamChunk CreateChunk();
+}
+
+/// <summary>A chunk's events, with what else the chunk keeps once they are read (its JSON tree, the slots removed whole).</summary>
+internal sealed class OutputList : List<OutputEvent>
+{
+    public OutputList()
+        : base(2)
+    {
+    }
+
+    /// <summary>The chunk's JSON tree, once parsed.</summary>
+    public System.Text.Json.Nodes.JsonObject? Tree { get; set; }
+
+    /// <summary>Slots removed whole from the chunk.</summary>
+    public HashSet<int>? RemovedSlots { get; set; }
 }
