@@ -12,22 +12,13 @@ namespace Luthien.Control.AspNetCore;
 /// <param name="metrics">The instruments.</param>
 /// <param name="timeProvider">The clock the transaction's start was read from.</param>
 internal sealed class TelemetryStreamingIterator(StreamingResponseIterator inner, Transaction transaction, LuthienMetrics metrics, TimeProvider timeProvider)
-    : StreamingResponseIterator
+    : DelegatingStreamingIterator(inner)
 {
-    public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
-        ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-
-    protected override async ValueTask DisposeAsyncCore()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsyncCore().ConfigureAwait(false);
-    }
-
-    private async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    protected override async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var chunks = 0L;
         var began = false;
-        var upstream = inner.GetAsyncEnumerator(cancellationToken);
+        var upstream = Inner.GetAsyncEnumerator(cancellationToken);
         await using (upstream.ConfigureAwait(false))
         {
             try

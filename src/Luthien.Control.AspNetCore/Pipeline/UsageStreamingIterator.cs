@@ -14,20 +14,11 @@ namespace Luthien.Control.AspNetCore;
 /// <param name="metrics">The instruments to record the usage with, or <see langword="null"/> when nobody listens.</param>
 /// <param name="span">The transaction's span, for its usage tags.</param>
 internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Transaction transaction, bool hide, LuthienMetrics? metrics, Activity? span)
-    : StreamingResponseIterator
+    : DelegatingStreamingIterator(inner)
 {
-    public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
-        ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-
-    protected override async ValueTask DisposeAsyncCore()
+    protected override async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsyncCore().ConfigureAwait(false);
-    }
-
-    private async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var chunk in inner.WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in Inner.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (StreamUsage.IsUsageChunk(chunk))
             {
