@@ -62,6 +62,26 @@ public class ChatCompletionsFormatTests
     }
 
     [Test]
+    public void Decode_ContentPartsBeforeAnotherChoice_ReadsTheOtherChoicesText()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}]}},{"index":1,"delta":{"content":"SECRET"}}]}""";
+
+        var output = Streamed(json).Output;
+
+        Assert.That(output.Select(o => (o.Kind, o.Slot, o.Text)), Does.Contain((OutputKind.Text, 1, "SECRET")));
+    }
+
+    [Test]
+    public void Decode_ContentPartsBesideToolCalls_ReadsTheCall()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}],"tool_calls":[{"index":0,"id":"t","function":{"name":"rm","arguments":"{}"}}]}}]}""";
+
+        var output = Streamed(json).Output;
+
+        Assert.That(output.Where(o => o.Kind == OutputKind.ToolCall).Select(o => o.ToolName), Is.EqualTo(new[] { "rm" }));
+    }
+
+    [Test]
     public void Decode_UsageChunk_UsageEvent()
     {
         Assert.That(Streamed(Chunks.Usage()).Output.Select(o => o.Kind), Is.EqualTo(new[] { OutputKind.Usage }));
