@@ -288,8 +288,11 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
                 continue;
             }
 
+            // Of the slot's calls only those judged allowed and made before the blocked one stay: a call never judged (begun
+            // after the blocked one under a lower index, or a legacy function_call beside tool_calls) is not "before" it.
             var isCall = item.Kind is OutputKind.ToolCall or OutputKind.ToolArguments;
-            if (item.Kind == OutputKind.Finish || (isCall && (blockedAt < 0 ? item.ToolIndex < 0 : item.ToolIndex >= blockedAt)))
+            var after = blockedAt < 0 ? item.ToolIndex < 0 : item.ToolIndex >= blockedAt;
+            if (item.Kind == OutputKind.Finish || (isCall && (after || !state.Allowed.Contains((item.Slot, item.ToolIndex)))))
             {
                 item.Remove();
             }
