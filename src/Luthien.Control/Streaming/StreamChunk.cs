@@ -270,8 +270,8 @@ public sealed class StreamChunk
         _removedSlots = null;
         if (!_format.Encode(this, output, removedSlots))
         {
-            _json = null;
-            _jsonParsed = true;
+            // Nothing to send: no bytes. The tree (left without choices) stays, so that a policy further down the chain
+            // reads the chunk as one that says nothing, and an event added to it later is written.
             _data = ReadOnlyMemory<byte>.Empty;
             IsModified = false;
         }

@@ -48,6 +48,25 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_ChunkHeldWholeThenWrittenByAnotherPolicy_NextPolicyStillReadsTheStream()
+    {
+        // The first policy holds all of a chunk's text; the tool policy reads the chunk's bytes (so the chunk is written,
+        // and left empty); the next content policy must read that chunk as one that says nothing, not fail the stream.
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("SECRET-1"), Chunks.Content("23456 ok"), Chunks.Finish()));
+        var chain = new SerialPolicy([
+            new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]"),
+            new ToolCallPolicy(["get_weather"]),
+            new ResponseContentPolicy(["forbidden"], ContentAction.Block)]);
+
+        await chain.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("[R] ok"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "stop" }));
+    }
+
+    [Test]
     public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);

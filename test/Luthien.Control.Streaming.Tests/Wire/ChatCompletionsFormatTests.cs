@@ -224,6 +224,28 @@ public class ChatCompletionsFormatTests
     }
 
     [Test]
+    public void Output_ChunkLeftWithNothingAndWritten_ReadsAsNoEvents()
+    {
+        var chunk = Streamed(Chunks.Content("SECRET-1"));
+        chunk.Output[0].Text = string.Empty;
+        Assume.That(chunk.Data.IsEmpty, "the chunk is dropped");
+
+        Assert.That(chunk.Output, Is.Empty);
+    }
+
+    [Test]
+    public void Add_ToChunkLeftWithNothingAndWritten_WritesTheEvent()
+    {
+        var chunk = Streamed(Chunks.Content("SECRET-1"));
+        chunk.Output[0].Text = string.Empty;
+        Assume.That(chunk.Data.IsEmpty, "the chunk is dropped");
+
+        chunk.Add(OutputEvent.CreateFinish(0));
+
+        Assert.That(JsonNode.Parse(chunk.Data.Span)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
     public void CreateChunk_AfterAChunk_CarriesItsIdsAndParsesAsAChunk()
     {
         var format = new ChatCompletionsFormat(stream: true);
