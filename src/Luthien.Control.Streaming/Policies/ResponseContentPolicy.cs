@@ -196,14 +196,28 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         }
     }
 
+    /// <summary>
+    /// Whether this text is the slot's last before its end in this chunk. Not when more of its text follows first (text a
+    /// policy ahead added before the end): the pieces then go through the slot's filter as one text.
+    /// </summary>
     private static bool EndsInThisChunk(StreamChunk chunk, int slot, int position)
     {
         var output = chunk.Output;
         for (var i = position + 1; i < output.Count; i++)
         {
-            if (output[i].Slot == slot && output[i].Kind == OutputKind.Finish && !output[i].IsRemoved)
+            if (output[i].Slot != slot || output[i].IsRemoved)
+            {
+                continue;
+            }
+
+            if (output[i].Kind == OutputKind.Finish)
             {
                 return true;
+            }
+
+            if (output[i].Kind == OutputKind.Text)
+            {
+                return false;
             }
         }
 

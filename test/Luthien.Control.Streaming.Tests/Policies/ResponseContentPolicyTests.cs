@@ -67,6 +67,41 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_OneChunkAnswerWithTextAddedBeforeItsEnd_FiltersTheSlotsTextAsOne()
+    {
+        // A policy ahead in the flow (the sample's Disclaimer) adds text before the end of a slot whose whole answer is
+        // one chunk: the slot then has two texts before its end, to be filtered as one text, not refused as text after it.
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        const string whole = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x SECRET-12"},"finish_reason":"stop"}]}""";
+        transaction.Response.SetStream(200, new ListStreamingIterator(whole));
+        var chain = new SerialPolicy([new AddBeforeEndPolicy("3456 y"), new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]")]);
+
+        await chain.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("x [R] y"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "stop" }));
+    }
+
+    /// <summary>Adds a text before each slot's end, as the sample's DisclaimerPolicy does.</summary>
+    private sealed class AddBeforeEndPolicy(string text) : StreamingControlPolicy
+    {
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            for (var i = chunk.Output.Count - 1; i >= 0; i--)
+            {
+                if (chunk.Output[i].Kind == OutputKind.Finish)
+                {
+                    chunk.Add(OutputEvent.CreateText(chunk.Output[i].Slot, text));
+                }
+            }
+
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Test]
     public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
