@@ -219,7 +219,15 @@ internal sealed class ChatCompletionsFormat : WireFormat
         if (choice[_member] is { } anyMessage)
         {
             var message = anyMessage as JsonObject ?? throw BackendException.InvalidResponse($"a choice's {_member} is not an object.");
-            AddText(message, "content", OutputKind.Text, slot, events);
+            if (message["content"] is JsonArray parts)
+            {
+                AddTextParts(parts, slot, events);
+            }
+            else
+            {
+                AddText(message, "content", OutputKind.Text, slot, events);
+            }
+
             AddText(message, "refusal", OutputKind.Refusal, slot, events);
             AddText(message, "reasoning_content", OutputKind.Reasoning, slot, events);
             if (message["audio"] is JsonObject audio)
@@ -284,6 +292,18 @@ internal sealed class ChatCompletionsFormat : WireFormat
         }
     }
 
+    /// <summary>Content given as parts: each part's <c>text</c> is a text event of its own, in order.</summary>
+    private static void AddTextParts(JsonArray parts, int slot, List<OutputEvent> events)
+    {
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (parts[i] is JsonObject part && part["text"] is JsonValue value && value.TryGetValue(out string? text))
+            {
+                events.Add(new OutputEvent(OutputKind.Text, slot, text) { Part = i });
+            }
+        }
+    }
+
     private static void AddText(JsonObject owner, string name, OutputKind kind, int slot, List<OutputEvent> events)
     {
         if (owner[name] is JsonValue value && value.TryGetValue(out string? text))
@@ -326,6 +346,25 @@ internal sealed class ChatCompletionsFormat : WireFormat
                 break;
             case OutputKind.Usage:
                 break;
+            case OutputKind.Text when output.Part >= 0:
+                if (message?["content"] is JsonArray parts && output.Part < parts.Count && parts[output.Part] is JsonObject part)
+                {
+                    if (_stream && (output.IsRemoved || output.Text.Length == 0))
+                    {
+                        // Parts are written last to first, so removing one moves none still to write.
+                        parts.RemoveAt(output.Part);
+                        if (parts.Count == 0)
+                        {
+                            message.Remove("content");
+                        }
+                    }
+                    else
+                    {
+                        part["text"] = output.IsRemoved ? string.Empty : output.Text;
+                    }
+                }
+
+                break;
             default:
                 if (message is not null && TextOwner(message, output.Kind, create: false) is var (owner, name) && owner is not null)
                 {
@@ -367,6 +406,13 @@ internal sealed class ChatCompletionsFormat : WireFormat
         if (entry[_member] is not JsonObject message)
         {
             entry[_member] = message = [];
+        }
+
+        if (output.Kind == OutputKind.Text && message["content"] is JsonArray parts)
+        {
+            // Content given as parts: the added text is one more part, after the others.
+            parts.Add(new JsonObject { ["type"] = "text", ["text"] = output.Text });
+            return;
         }
 
         var (owner, name) = TextOwner(message, output.Kind, create: true);

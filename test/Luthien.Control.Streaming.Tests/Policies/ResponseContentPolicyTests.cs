@@ -102,6 +102,46 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_ContentAsTextParts_SecretRedactedAcrossParts()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        const string parts = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a SECRET-1"},{"type":"text","text":"23456 b"}]},"finish_reason":null}]}""";
+
+        var (chunks, _) = await StreamAsync(policy, Chunks.Role(), parts, Chunks.Finish());
+
+        var written = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(written, Does.Not.Contain("SECRET").And.Not.Contain("23456"));
+        Assert.That(written, Does.Contain("[R]"));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_ContentAsTextParts_SecretRedacted()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"x SECRET-123456 y"}]},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = JsonNode.Parse(transaction.Response.Body.Span)!;
+        Assert.That(body["choices"]![0]!["message"]!["content"]![0]!["text"]!.GetValue<string>(), Is.EqualTo("x [R] y"));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_ContentAsTextPartsBlocked_LaterPartsEmptiedWithContentFilter()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"x SECRET-12"},{"type":"text","text":"3456 y"},{"type":"text","text":" z"}]},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = Encoding.UTF8.GetString(transaction.Response.Body.Span);
+        Assert.That(body, Does.Not.Contain("SECRET").And.Not.Contain("3456").And.Not.Contain(" z"));
+        Assert.That(JsonNode.Parse(body)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
     public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
