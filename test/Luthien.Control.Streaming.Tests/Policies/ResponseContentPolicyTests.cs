@@ -207,6 +207,21 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ApplyNonStreaming_NoFinishReasonAndAMatchLongerThanTheHoldBack_WholeTextIsFiltered()
+    {
+        // A buffered answer is whole whether or not it says how it ended: nothing waits, so no hold-back limit applies.
+        var policy = new ResponseContentPolicy(["sk-[A-Za-z0-9]{20,}"], ContentAction.Redact, "[R]", maxHoldbackChars: 16);
+        var transaction = TestTransactions.ChatWithText("hi");
+        var key = "sk-" + new string('a', 40);
+        transaction.Response.SetBody(200, Encoding.UTF8.GetBytes($$"""{"choices":[{"index":0,"message":{"role":"assistant","content":"key {{key}}"},"finish_reason":null}]}"""), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = JsonNode.Parse(transaction.Response.Body.Span)!;
+        Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("key [R]"));
+    }
+
+    [Test]
     public async Task ApplyNonStreaming_Block_RemovesBlockedTextAndSetsContentFilter()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
