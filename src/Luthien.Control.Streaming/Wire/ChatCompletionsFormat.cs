@@ -250,7 +250,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
                         throw BackendException.InvalidResponse("a chunk names the same tool call twice.");
                     }
 
-                    ReadCall(call, call["function"], slot, index, events);
+                    ReadCall(call, CallBody(call), slot, index, events);
                 }
             }
 
@@ -265,6 +265,25 @@ internal sealed class ChatCompletionsFormat : WireFormat
             events.Add(new OutputEvent(OutputKind.Finish, slot, string.Empty, finishReason: reason));
         }
     }
+
+    /// <summary>
+    /// What a tool call calls: its <c>function</c>, or for a custom tool its <c>custom</c> (name and <c>input</c>). One that
+    /// names both is refused: a client could run either.
+    /// </summary>
+    private static JsonNode? CallBody(JsonObject call)
+    {
+        var function = call["function"];
+        var custom = call["custom"];
+        if (function is not null && custom is not null)
+        {
+            throw BackendException.InvalidResponse("a tool call is both a function and a custom tool call.");
+        }
+
+        return function ?? custom;
+    }
+
+    /// <summary>The member holding a call's arguments: <c>input</c> for a custom tool, else <c>arguments</c>.</summary>
+    private static string ArgumentsName(JsonObject body) => body.Parent is JsonObject call && ReferenceEquals(call["custom"], body) ? "input" : "arguments";
 
     private static void ReadCall(JsonObject? call, JsonNode? anyFunction, int slot, int index, List<OutputEvent> events)
     {
@@ -286,7 +305,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
             events.Add(new OutputEvent(OutputKind.ToolCall, slot, string.Empty, index, id, name ?? string.Empty));
         }
 
-        if (function?["arguments"] is JsonValue args && args.TryGetValue(out string? arguments))
+        if (function?[ArgumentsName(function)] is JsonValue args && args.TryGetValue(out string? arguments))
         {
             events.Add(new OutputEvent(OutputKind.ToolArguments, slot, arguments, index));
         }
@@ -329,7 +348,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
                 {
                     if (output.IsRemoved)
                     {
-                        function.Remove("arguments");
+                        function.Remove(ArgumentsName(function));
 
                         // A fragment that carried only arguments says nothing once they are gone.
                         if (function.Count == 0 && (output.ToolIndex < 0 || function.Parent?["id"] is null))
@@ -339,7 +358,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
                     }
                     else
                     {
-                        function["arguments"] = output.Text;
+                        function[ArgumentsName(function)] = output.Text;
                     }
                 }
 
@@ -474,7 +493,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
             return message?["function_call"] as JsonObject;
         }
 
-        return message?["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at ? calls[at]?["function"] as JsonObject : null;
+        return message?["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at ? (calls[at]?["function"] ?? calls[at]?["custom"]) as JsonObject : null;
     }
 
     private void RemoveCall(JsonObject? message, int toolIndex)

@@ -171,6 +171,36 @@ public class ToolCallPolicyTests
     }
 
     [Test]
+    public async Task ApplyNonStreaming_BlockedCustomToolCall_RemovedWithContentFilter()
+    {
+        // Chat completions' custom tools: the name is in "custom", not "function".
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """
+            {"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[
+              {"id":"c","type":"custom","custom":{"name":"delete_files","input":"/"}}]}}]}
+            """u8.ToArray(), "application/json");
+
+        await new ToolCallPolicy(allowedTools: null, blockedTools: ["delete_files"]).RunAsync(transaction);
+
+        var body = Encoding.UTF8.GetString(transaction.Response.Body.Span);
+        Assert.That(body, Does.Not.Contain("delete_files"));
+        Assert.That(JsonNode.Parse(body)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
+    public async Task ProcessChunk_BlockedCustomToolCall_NeverShown()
+    {
+        const string custom = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_c","type":"custom","custom":{"name":"delete_files","input":""}}]},"finish_reason":null}]}""";
+        const string input = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":"/"}}]},"finish_reason":null}]}""";
+
+        var chunks = await StreamAsync(new ToolCallPolicy(allowedTools: null, blockedTools: ["delete_files"]), Request, custom, input, Chunks.Finish("tool_calls"));
+
+        var text = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(text, Does.Not.Contain("delete_files").And.Not.Contain("call_c").And.Not.Contain("\"input\":\"/\""));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+    }
+
+    [Test]
     public void Constructor_NoLists_Throws()
     {
         Assert.Throws<ArgumentException>(() => _ = new ToolCallPolicy(null, null));

@@ -97,6 +97,7 @@ public class ChatCompletionsFormatTests
         Assert.That(calls, Is.EqualTo(new[] { (0, "x"), (1, "y") }));
     }
 
+    [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"get_weather"},"custom":{"name":"rm"}}]}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":"0","function":{"name":"x"}}]}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":{"index":0}}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":1}}]}}]}""")]
