@@ -201,6 +201,23 @@ public class ToolCallPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_CallJudgedAtTheEndAfterTheUsageChunk_UsageChunkStaysUsageOnly()
+    {
+        // The usage chunk is kept from a client that did not ask for it (the host knows it by its empty choices): the
+        // content_filter end must not ride on it, or that client sees usage it did not ask for and no end.
+        var chunks = await StreamAsync(
+            new ToolCallPolicy(["get_weather"]),
+            Request,
+            Chunks.ToolStart(0, "call_x", "delete_files"), Chunks.Usage());
+
+        var written = chunks.Where(c => !c.Data.IsEmpty).Select(c => JsonNode.Parse(c.Data.Span)!).ToList();
+        Assert.That(written[^1]["usage"], Is.Not.Null);
+        Assert.That(written[^1]["choices"]!.AsArray(), Is.Empty);
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+        Assert.That(string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span))), Does.Not.Contain("delete_files"));
+    }
+
+    [Test]
     public void Constructor_NoLists_Throws()
     {
         Assert.Throws<ArgumentException>(() => _ = new ToolCallPolicy(null, null));
