@@ -95,7 +95,8 @@ public abstract class StreamingControlPolicy : ControlPolicy
         ArgumentNullException.ThrowIfNull(transaction);
         var response = transaction.Response;
         var format = WireFormats.Create(transaction, stream: false);
-        var answer = StreamChunk.FromUtf8(response.Body);
+        var body = response.Body;
+        var answer = StreamChunk.FromUtf8(body);
         var context = new StreamingContext(transaction, format, MaxHeldChunks, MaxHeldBytes) { IsBuffered = true };
         context.Adopt(answer);
         await ProcessChunkAsync(answer, context, cancellationToken).ConfigureAwait(false);
@@ -134,7 +135,9 @@ public abstract class StreamingControlPolicy : ControlPolicy
             }
         }
 
-        if (answer.Json is { } json && answer.IsModified)
+        // Changed since it came: pending or written (a policy that read the chunk's Data already had its change written
+        // into the bytes, which clears IsModified; the bytes then differ from the answer that came).
+        if (answer.Json is { } json && (answer.IsModified || !answer.Data.Span.SequenceEqual(body.Span)))
         {
             response.Payload = json;
         }

@@ -120,6 +120,26 @@ public class PolicyBypassTests
         AssertRefused(text, Secret);
     }
 
+    [Test]
+    public async Task Stream_ContentPartsArrayBeforeASecondChoice_SecondChoicesSecretNeverShown()
+    {
+        var text = await StreamAsync(
+            $"data: {{{H}\"choices\":[{{\"index\":0,\"delta\":{{\"content\":[{{\"type\":\"text\",\"text\":\"\"}}]}}}},{{\"index\":1,\"delta\":{{\"content\":\"{Secret}\"}}}}]}}\n\n",
+            Finish());
+
+        Assert.That(text, Does.Not.Contain(Secret));
+    }
+
+    [Test]
+    public async Task Stream_ContentPartsArrayBesideABlockedCall_CallNeverShown()
+    {
+        var text = await StreamAsync(
+            $"data: {{{H}\"choices\":[{{\"index\":0,\"delta\":{{\"content\":[{{\"type\":\"text\",\"text\":\"\"}}],\"tool_calls\":[{{\"index\":0,\"id\":\"t\",\"type\":\"function\",\"function\":{{\"name\":\"delete_all\",\"arguments\":\"{{}}\"}}}}]}}}}]}}\n\n",
+            Finish("tool_calls"));
+
+        Assert.That(text, Does.Not.Contain("delete_all"));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public async Task Chat_BackendRedirects_Gets502AndNoLocation(bool stream)

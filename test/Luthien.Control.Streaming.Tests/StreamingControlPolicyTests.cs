@@ -87,6 +87,40 @@ public class StreamingControlPolicyTests
         Assert.That(transaction.Response.Payload!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.Empty);
     }
 
+    [Test]
+    public async Task ApplyNonStreaming_PolicyReadsTheChunksBytesAfterItsChange_ChangeIsKept()
+    {
+        // Reading Data writes the change into the bytes; the buffered answer must still be the changed one.
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":"secret"},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await new ReplaceThenMeasurePolicy().RunAsync(transaction);
+
+        Assert.That(transaction.Response.Payload!["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("[X]"));
+        Assert.That(System.Text.Encoding.UTF8.GetString(transaction.Response.Body.Span), Does.Not.Contain("secret"));
+    }
+
+    /// <summary>Replaces every text, then reads the chunk's size as it will be written.</summary>
+    private sealed class ReplaceThenMeasurePolicy : StreamingControlPolicy
+    {
+        public int Size { get; private set; }
+
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            foreach (var output in chunk.Output)
+            {
+                if (output.Kind == OutputKind.Text)
+                {
+                    output.Text = "[X]";
+                }
+            }
+
+            Size += chunk.Data.Length;
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>Written only on the neutral view: upper-cases text and adds "!" before each slot's end.</summary>
     private sealed class ShoutPolicy : StreamingControlPolicy
     {

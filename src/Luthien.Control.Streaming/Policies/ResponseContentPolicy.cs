@@ -88,7 +88,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
 
             if (item.Kind == OutputKind.Text)
             {
-                FilterText(chunk, item, i, state);
+                FilterText(chunk, item, i, state, context);
             }
             else if (item.Kind == OutputKind.Finish && state.Finished.Add(item.Slot) && state.Filters.TryGetValue(item.Slot, out var filter))
             {
@@ -152,7 +152,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     }
 
     /// <summary>Runs a piece of a slot's text through the slot's filter; the event keeps what may be sent now.</summary>
-    private void FilterText(StreamChunk chunk, OutputEvent item, int position, StreamState state)
+    private void FilterText(StreamChunk chunk, OutputEvent item, int position, StreamState state, StreamingContext context)
     {
         var slot = item.Slot;
         if (state.Finished.Contains(slot))
@@ -169,10 +169,10 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         FilterOutput result;
         if (!state.Filters.TryGetValue(slot, out var filter))
         {
-            if (EndsInThisChunk(chunk, slot, position))
+            if (EndsInThisChunk(chunk, slot, position, context.IsBuffered))
             {
-                // The whole text of the slot is here (a buffered answer, or a stream of one chunk): one pass over it, with
-                // no hold-back limit, since nothing waits.
+                // The whole text of the slot is here (a buffered answer, said to end or not, or a stream of one chunk): one
+                // pass over it, with no hold-back limit, since nothing waits.
                 result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text);
                 state.Finished.Add(slot);
                 item.Text = result.Text;
@@ -196,18 +196,33 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         }
     }
 
-    private static bool EndsInThisChunk(StreamChunk chunk, int slot, int position)
+    /// <summary>
+    /// Whether this text is the slot's last before its end in this chunk (in a buffered answer, its last at all). Not when
+    /// more of its text follows first (more content parts, text a policy ahead added before the end): the pieces then go
+    /// through the slot's filter as one text.
+    /// </summary>
+    private static bool EndsInThisChunk(StreamChunk chunk, int slot, int position, bool buffered)
     {
         var output = chunk.Output;
         for (var i = position + 1; i < output.Count; i++)
         {
-            if (output[i].Slot == slot && output[i].Kind == OutputKind.Finish && !output[i].IsRemoved)
+            if (output[i].Slot != slot || output[i].IsRemoved)
+            {
+                continue;
+            }
+
+            if (output[i].Kind == OutputKind.Finish)
             {
                 return true;
             }
+
+            if (output[i].Kind == OutputKind.Text)
+            {
+                return false;
+            }
         }
 
-        return false;
+        return buffered;
     }
 
     /// <summary>Adds text the filter let out at the end to the slot, after its own text in this chunk.</summary>

@@ -244,25 +244,38 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
             return;
         }
 
-        StreamChunk? last = null;
-        foreach (var held in context.DiscardHeld())
+        var held = context.DiscardHeld();
+        foreach (var chunk in held)
         {
-            Trim(held, state);
-            context.Emit(held);
-            last = held;
+            Trim(chunk, state);
         }
 
+        // The ends ride on the last held chunk, but never on the usage chunk: the host keeps that one from a client that
+        // did not ask for usage, and knows it by its empty choices. With no other chunk held, an end of its own goes first.
+        var endAt = held.Count - 1;
+        while (endAt >= 0 && StreamUsage.IsUsageChunk(held[endAt]))
+        {
+            endAt--;
+        }
+
+        StreamChunk? end = null;
         foreach (var (slot, _) in state.BlockedAt)
         {
             if (state.Ended.Add(slot))
             {
-                var end = last ?? context.CreateChunk();
+                end ??= endAt >= 0 ? held[endAt] : context.CreateChunk();
                 end.Add(OutputEvent.CreateFinish(slot));
-                if (last is null)
-                {
-                    context.Emit(end);
-                }
             }
+        }
+
+        if (end is not null && endAt < 0)
+        {
+            context.Emit(end);
+        }
+
+        foreach (var chunk in held)
+        {
+            context.Emit(chunk);
         }
     }
 
@@ -288,8 +301,11 @@ public sealed class ToolCallPolicy : StreamingControlPolicy
                 continue;
             }
 
+            // Of the slot's calls only those judged allowed and made before the blocked one stay: a call never judged (begun
+            // after the blocked one under a lower index, or a legacy function_call beside tool_calls) is not "before" it.
             var isCall = item.Kind is OutputKind.ToolCall or OutputKind.ToolArguments;
-            if (item.Kind == OutputKind.Finish || (isCall && (blockedAt < 0 ? item.ToolIndex < 0 : item.ToolIndex >= blockedAt)))
+            var after = blockedAt < 0 ? item.ToolIndex < 0 : item.ToolIndex >= blockedAt;
+            if (item.Kind == OutputKind.Finish || (isCall && (after || !state.Allowed.Contains((item.Slot, item.ToolIndex)))))
             {
                 item.Remove();
             }

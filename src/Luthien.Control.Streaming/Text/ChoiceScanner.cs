@@ -413,8 +413,10 @@ internal static class ChoiceScanner
             }
             else if (reader.ValueTextEquals("finish_reason"u8))
             {
-                reader.Read();
-                finish = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                if (!TryReadStringOrNull(ref reader, out finish))
+                {
+                    return false;
+                }
             }
             else if (reader.ValueTextEquals("delta"u8))
             {
@@ -434,8 +436,10 @@ internal static class ChoiceScanner
 
                     if (reader.ValueTextEquals("content"u8))
                     {
-                        reader.Read();
-                        content = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        if (!TryReadStringOrNull(ref reader, out content))
+                        {
+                            return false;
+                        }
                     }
                     else
                     {
@@ -454,6 +458,18 @@ internal static class ChoiceScanner
 
         into.Add(new ChoiceDelta(index, content, finish, other));
         return reader.TokenType == JsonTokenType.EndObject;
+    }
+
+    /// <summary>
+    /// Reads the value of the property under the reader as a string or null; false for anything else (content parts, an
+    /// object): the scanner would otherwise go on reading inside that value as if it were the choice, and take the end of
+    /// a parts array for the end of <c>choices</c>, missing everything after it. The tree path reads such chunks.
+    /// </summary>
+    private static bool TryReadStringOrNull(ref Utf8JsonReader reader, out string? value)
+    {
+        reader.Read();
+        value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        return reader.TokenType is JsonTokenType.String or JsonTokenType.Null;
     }
 
     /// <summary>The fields the scanner reads, to notice one that appears twice in the same object.</summary>

@@ -219,7 +219,15 @@ internal sealed class ChatCompletionsFormat : WireFormat
         if (choice[_member] is { } anyMessage)
         {
             var message = anyMessage as JsonObject ?? throw BackendException.InvalidResponse($"a choice's {_member} is not an object.");
-            AddText(message, "content", OutputKind.Text, slot, events);
+            if (message["content"] is JsonArray parts)
+            {
+                AddTextParts(parts, slot, events);
+            }
+            else
+            {
+                AddText(message, "content", OutputKind.Text, slot, events);
+            }
+
             AddText(message, "refusal", OutputKind.Refusal, slot, events);
             AddText(message, "reasoning_content", OutputKind.Reasoning, slot, events);
             if (message["audio"] is JsonObject audio)
@@ -242,7 +250,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
                         throw BackendException.InvalidResponse("a chunk names the same tool call twice.");
                     }
 
-                    ReadCall(call, call["function"], slot, index, events);
+                    ReadCall(call, CallBody(call), slot, index, events);
                 }
             }
 
@@ -257,6 +265,25 @@ internal sealed class ChatCompletionsFormat : WireFormat
             events.Add(new OutputEvent(OutputKind.Finish, slot, string.Empty, finishReason: reason));
         }
     }
+
+    /// <summary>
+    /// What a tool call calls: its <c>function</c>, or for a custom tool its <c>custom</c> (name and <c>input</c>). One that
+    /// names both is refused: a client could run either.
+    /// </summary>
+    private static JsonNode? CallBody(JsonObject call)
+    {
+        var function = call["function"];
+        var custom = call["custom"];
+        if (function is not null && custom is not null)
+        {
+            throw BackendException.InvalidResponse("a tool call is both a function and a custom tool call.");
+        }
+
+        return function ?? custom;
+    }
+
+    /// <summary>The member holding a call's arguments: <c>input</c> for a custom tool, else <c>arguments</c>.</summary>
+    private static string ArgumentsName(JsonObject body) => body.Parent is JsonObject call && ReferenceEquals(call["custom"], body) ? "input" : "arguments";
 
     private static void ReadCall(JsonObject? call, JsonNode? anyFunction, int slot, int index, List<OutputEvent> events)
     {
@@ -278,9 +305,21 @@ internal sealed class ChatCompletionsFormat : WireFormat
             events.Add(new OutputEvent(OutputKind.ToolCall, slot, string.Empty, index, id, name ?? string.Empty));
         }
 
-        if (function?["arguments"] is JsonValue args && args.TryGetValue(out string? arguments))
+        if (function?[ArgumentsName(function)] is JsonValue args && args.TryGetValue(out string? arguments))
         {
             events.Add(new OutputEvent(OutputKind.ToolArguments, slot, arguments, index));
+        }
+    }
+
+    /// <summary>Content given as parts: each part's <c>text</c> is a text event of its own, in order.</summary>
+    private static void AddTextParts(JsonArray parts, int slot, List<OutputEvent> events)
+    {
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (parts[i] is JsonObject part && part["text"] is JsonValue value && value.TryGetValue(out string? text))
+            {
+                events.Add(new OutputEvent(OutputKind.Text, slot, text) { Part = i });
+            }
         }
     }
 
@@ -309,7 +348,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
                 {
                     if (output.IsRemoved)
                     {
-                        function.Remove("arguments");
+                        function.Remove(ArgumentsName(function));
 
                         // A fragment that carried only arguments says nothing once they are gone.
                         if (function.Count == 0 && (output.ToolIndex < 0 || function.Parent?["id"] is null))
@@ -319,12 +358,31 @@ internal sealed class ChatCompletionsFormat : WireFormat
                     }
                     else
                     {
-                        function["arguments"] = output.Text;
+                        function[ArgumentsName(function)] = output.Text;
                     }
                 }
 
                 break;
             case OutputKind.Usage:
+                break;
+            case OutputKind.Text when output.Part >= 0:
+                if (message?["content"] is JsonArray parts && output.Part < parts.Count && parts[output.Part] is JsonObject part)
+                {
+                    if (_stream && (output.IsRemoved || output.Text.Length == 0))
+                    {
+                        // Parts are written last to first, so removing one moves none still to write.
+                        parts.RemoveAt(output.Part);
+                        if (parts.Count == 0)
+                        {
+                            message.Remove("content");
+                        }
+                    }
+                    else
+                    {
+                        part["text"] = output.IsRemoved ? string.Empty : output.Text;
+                    }
+                }
+
                 break;
             default:
                 if (message is not null && TextOwner(message, output.Kind, create: false) is var (owner, name) && owner is not null)
@@ -367,6 +425,13 @@ internal sealed class ChatCompletionsFormat : WireFormat
         if (entry[_member] is not JsonObject message)
         {
             entry[_member] = message = [];
+        }
+
+        if (output.Kind == OutputKind.Text && message["content"] is JsonArray parts)
+        {
+            // Content given as parts: the added text is one more part, after the others.
+            parts.Add(new JsonObject { ["type"] = "text", ["text"] = output.Text });
+            return;
         }
 
         var (owner, name) = TextOwner(message, output.Kind, create: true);
@@ -428,7 +493,7 @@ internal sealed class ChatCompletionsFormat : WireFormat
             return message?["function_call"] as JsonObject;
         }
 
-        return message?["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at ? calls[at]?["function"] as JsonObject : null;
+        return message?["tool_calls"] is JsonArray calls && FindCall(calls, toolIndex) is { } at ? (calls[at]?["function"] ?? calls[at]?["custom"]) as JsonObject : null;
     }
 
     private void RemoveCall(JsonObject? message, int toolIndex)

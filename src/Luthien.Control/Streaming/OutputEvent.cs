@@ -102,6 +102,12 @@ public sealed class OutputEvent
     /// <summary>For <see cref="OutputKind.Usage"/>: the output (completion) tokens the backend reports, if it does.</summary>
     public long? OutputTokens => _detail?.OutputTokens;
 
+    /// <summary>
+    /// For a text given as one of several content parts (chat <c>content</c> as an array): the part's position; -1 when the
+    /// text is the field's whole string.
+    /// </summary>
+    internal int Part { get; init; } = -1;
+
     /// <summary>Whether <see cref="Text"/> was changed.</summary>
     public bool IsModified { get; private set; }
 

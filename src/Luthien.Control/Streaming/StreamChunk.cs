@@ -324,8 +324,8 @@ public sealed class StreamChunk
         ParsedOutput = null;
         if (!format.Encode(this, output, output.RemovedSlots))
         {
-            ParsedJson = null;
-            _jsonParsed = true;
+            // Nothing to send: no bytes. The tree (left without choices) stays, so that a policy further down the chain
+            // reads the chunk as one that says nothing, and an event added to it later is written.
             _data = ReadOnlyMemory<byte>.Empty;
             IsModified = false;
         }

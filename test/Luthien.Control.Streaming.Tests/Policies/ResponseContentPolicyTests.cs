@@ -48,6 +48,100 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_ChunkHeldWholeThenWrittenByAnotherPolicy_NextPolicyStillReadsTheStream()
+    {
+        // The first policy holds all of a chunk's text; the tool policy reads the chunk's bytes (so the chunk is written,
+        // and left empty); the next content policy must read that chunk as one that says nothing, not fail the stream.
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Role(), Chunks.Content("SECRET-1"), Chunks.Content("23456 ok"), Chunks.Finish()));
+        var chain = new SerialPolicy([
+            new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]"),
+            new ToolCallPolicy(["get_weather"]),
+            new ResponseContentPolicy(["forbidden"], ContentAction.Block)]);
+
+        await chain.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("[R] ok"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "stop" }));
+    }
+
+    [Test]
+    public async Task ProcessChunk_OneChunkAnswerWithTextAddedBeforeItsEnd_FiltersTheSlotsTextAsOne()
+    {
+        // A policy ahead in the flow (the sample's Disclaimer) adds text before the end of a slot whose whole answer is
+        // one chunk: the slot then has two texts before its end, to be filtered as one text, not refused as text after it.
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        const string whole = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x SECRET-12"},"finish_reason":"stop"}]}""";
+        transaction.Response.SetStream(200, new ListStreamingIterator(whole));
+        var chain = new SerialPolicy([new AddBeforeEndPolicy("3456 y"), new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]")]);
+
+        await chain.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(Chunks.Text(chunks), Is.EqualTo("x [R] y"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "stop" }));
+    }
+
+    /// <summary>Adds a text before each slot's end, as the sample's DisclaimerPolicy does.</summary>
+    private sealed class AddBeforeEndPolicy(string text) : StreamingControlPolicy
+    {
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            for (var i = chunk.Output.Count - 1; i >= 0; i--)
+            {
+                if (chunk.Output[i].Kind == OutputKind.Finish)
+                {
+                    chunk.Add(OutputEvent.CreateText(chunk.Output[i].Slot, text));
+                }
+            }
+
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Test]
+    public async Task ProcessChunk_ContentAsTextParts_SecretRedactedAcrossParts()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        const string parts = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a SECRET-1"},{"type":"text","text":"23456 b"}]},"finish_reason":null}]}""";
+
+        var (chunks, _) = await StreamAsync(policy, Chunks.Role(), parts, Chunks.Finish());
+
+        var written = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(written, Does.Not.Contain("SECRET").And.Not.Contain("23456"));
+        Assert.That(written, Does.Contain("[R]"));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_ContentAsTextParts_SecretRedacted()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Redact, "[R]");
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"x SECRET-123456 y"}]},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = JsonNode.Parse(transaction.Response.Body.Span)!;
+        Assert.That(body["choices"]![0]!["message"]!["content"]![0]!["text"]!.GetValue<string>(), Is.EqualTo("x [R] y"));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_ContentAsTextPartsBlocked_LaterPartsEmptiedWithContentFilter()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"x SECRET-12"},{"type":"text","text":"3456 y"},{"type":"text","text":" z"}]},"finish_reason":"stop"}]}"""u8.ToArray(), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = Encoding.UTF8.GetString(transaction.Response.Body.Span);
+        Assert.That(body, Does.Not.Contain("SECRET").And.Not.Contain("3456").And.Not.Contain(" z"));
+        Assert.That(JsonNode.Parse(body)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
     public async Task ProcessChunk_TextThatCannotMatch_PassesByteForByte()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"]);
@@ -110,6 +204,21 @@ public class ResponseContentPolicyTests
         var body = JsonNode.Parse(transaction.Response.Body.Span)!;
         Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("x [R] y"));
         Assert.That(body["vendor"]!.GetValue<int>(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_NoFinishReasonAndAMatchLongerThanTheHoldBack_WholeTextIsFiltered()
+    {
+        // A buffered answer is whole whether or not it says how it ended: nothing waits, so no hold-back limit applies.
+        var policy = new ResponseContentPolicy(["sk-[A-Za-z0-9]{20,}"], ContentAction.Redact, "[R]", maxHoldbackChars: 16);
+        var transaction = TestTransactions.ChatWithText("hi");
+        var key = "sk-" + new string('a', 40);
+        transaction.Response.SetBody(200, Encoding.UTF8.GetBytes($$"""{"choices":[{"index":0,"message":{"role":"assistant","content":"key {{key}}"},"finish_reason":null}]}"""), "application/json");
+
+        await policy.RunAsync(transaction);
+
+        var body = JsonNode.Parse(transaction.Response.Body.Span)!;
+        Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("key [R]"));
     }
 
     [Test]

@@ -124,6 +124,100 @@ public class ToolCallPolicyTests
     }
 
     [Test]
+    public async Task ApplyNonStreaming_BlockedCallBesideNamelessLegacyFunctionCall_CallNeverShown()
+    {
+        // The nameless function_call is blocked too: it must not make the blocked tool call look like one "before" it.
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """
+            {"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,
+              "tool_calls":[{"id":"b","type":"function","function":{"name":"delete_files","arguments":"{}"}}],
+              "function_call":{"arguments":"{}"}}}]}
+            """u8.ToArray(), "application/json");
+
+        await new ToolCallPolicy(["get_weather"]).RunAsync(transaction);
+
+        var body = Encoding.UTF8.GetString(transaction.Response.Body.Span);
+        Assert.That(body, Does.Not.Contain("delete_files"));
+        Assert.That(JsonNode.Parse(body)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
+    public async Task ProcessChunk_BlockedLegacyCallThenToolCall_ToolCallNeverShown()
+    {
+        const string legacy = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"function_call":{"name":"evil_fn","arguments":""}},"finish_reason":null}]}""";
+
+        var chunks = await StreamAsync(
+            new ToolCallPolicy(["get_weather"]),
+            Request,
+            legacy, Chunks.ToolStart(0, "call_x", "delete_files"), Chunks.ToolArgs(0, "{}"), Chunks.Finish("tool_calls"));
+
+        var text = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(text, Does.Not.Contain("evil_fn").And.Not.Contain("delete_files").And.Not.Contain("call_x"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+    }
+
+    [Test]
+    public async Task ProcessChunk_BlockedCallOneThenCallZero_CallZeroNeverShown()
+    {
+        // Call 1 comes first and is blocked; call 0, begun after it, was never judged and must not slip out as "before" it.
+        var chunks = await StreamAsync(
+            new ToolCallPolicy(["get_weather"]),
+            Request,
+            Chunks.ToolStart(1, "call_b", "delete_files"), Chunks.ToolStart(0, "call_a", "rm_rf"), Chunks.ToolArgs(0, "{}"), Chunks.Finish("tool_calls"));
+
+        var text = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(text, Does.Not.Contain("delete_files").And.Not.Contain("rm_rf").And.Not.Contain("call_a"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+    }
+
+    [Test]
+    public async Task ApplyNonStreaming_BlockedCustomToolCall_RemovedWithContentFilter()
+    {
+        // Chat completions' custom tools: the name is in "custom", not "function".
+        var transaction = TestTransactions.ChatWithText("hi");
+        transaction.Response.SetBody(200, """
+            {"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[
+              {"id":"c","type":"custom","custom":{"name":"delete_files","input":"/"}}]}}]}
+            """u8.ToArray(), "application/json");
+
+        await new ToolCallPolicy(allowedTools: null, blockedTools: ["delete_files"]).RunAsync(transaction);
+
+        var body = Encoding.UTF8.GetString(transaction.Response.Body.Span);
+        Assert.That(body, Does.Not.Contain("delete_files"));
+        Assert.That(JsonNode.Parse(body)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
+    }
+
+    [Test]
+    public async Task ProcessChunk_BlockedCustomToolCall_NeverShown()
+    {
+        const string custom = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_c","type":"custom","custom":{"name":"delete_files","input":""}}]},"finish_reason":null}]}""";
+        const string input = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":"/"}}]},"finish_reason":null}]}""";
+
+        var chunks = await StreamAsync(new ToolCallPolicy(allowedTools: null, blockedTools: ["delete_files"]), Request, custom, input, Chunks.Finish("tool_calls"));
+
+        var text = string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+        Assert.That(text, Does.Not.Contain("delete_files").And.Not.Contain("call_c").And.Not.Contain("\"input\":\"/\""));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+    }
+
+    [Test]
+    public async Task ProcessChunk_CallJudgedAtTheEndAfterTheUsageChunk_UsageChunkStaysUsageOnly()
+    {
+        // The usage chunk is kept from a client that did not ask for it (the host knows it by its empty choices): the
+        // content_filter end must not ride on it, or that client sees usage it did not ask for and no end.
+        var chunks = await StreamAsync(
+            new ToolCallPolicy(["get_weather"]),
+            Request,
+            Chunks.ToolStart(0, "call_x", "delete_files"), Chunks.Usage());
+
+        var written = chunks.Where(c => !c.Data.IsEmpty).Select(c => JsonNode.Parse(c.Data.Span)!).ToList();
+        Assert.That(written[^1]["usage"], Is.Not.Null);
+        Assert.That(written[^1]["choices"]!.AsArray(), Is.Empty);
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+        Assert.That(string.Concat(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span))), Does.Not.Contain("delete_files"));
+    }
+
+    [Test]
     public void Constructor_NoLists_Throws()
     {
         Assert.Throws<ArgumentException>(() => _ = new ToolCallPolicy(null, null));

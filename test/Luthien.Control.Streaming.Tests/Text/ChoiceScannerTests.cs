@@ -179,6 +179,17 @@ public class ChoiceScannerTests
         Assert.That(Scan(json).Ok, Is.False);
     }
 
+    // A value the scanner does not read as a string must be skipped whole: read token by token, the scanner lost its
+    // place and took the end of the parts array for the end of `choices`, missing whatever came after it.
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}]}},{"index":1,"delta":{"content":"SECRET"}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}],"tool_calls":[{"index":0,"function":{"name":"rm"}}]}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"content":{"text":"x"}}}]}""")]
+    [TestCase("""{"choices":[{"index":0,"finish_reason":{"a":{}},"delta":{"content":"x"}}]}""")]
+    public void TryScan_ContentOrFinishReasonNotAString_GivesUp(string json)
+    {
+        Assert.That(Scan(json).Ok, Is.False);
+    }
+
     [Test]
     public void TryScanToolCalls_ToolCallsRepeated_GivesUp()
     {

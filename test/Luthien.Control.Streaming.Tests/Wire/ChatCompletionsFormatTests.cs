@@ -62,6 +62,26 @@ public class ChatCompletionsFormatTests
     }
 
     [Test]
+    public void Decode_ContentPartsBeforeAnotherChoice_ReadsTheOtherChoicesText()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}]}},{"index":1,"delta":{"content":"SECRET"}}]}""";
+
+        var output = Streamed(json).Output;
+
+        Assert.That(output.Select(o => (o.Kind, o.Slot, o.Text)), Does.Contain((OutputKind.Text, 1, "SECRET")));
+    }
+
+    [Test]
+    public void Decode_ContentPartsBesideToolCalls_ReadsTheCall()
+    {
+        const string json = """{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":""}],"tool_calls":[{"index":0,"id":"t","function":{"name":"rm","arguments":"{}"}}]}}]}""";
+
+        var output = Streamed(json).Output;
+
+        Assert.That(output.Where(o => o.Kind == OutputKind.ToolCall).Select(o => o.ToolName), Is.EqualTo(new[] { "rm" }));
+    }
+
+    [Test]
     public void Decode_UsageChunk_UsageEvent()
     {
         Assert.That(Streamed(Chunks.Usage()).Output.Select(o => o.Kind), Is.EqualTo(new[] { OutputKind.Usage }));
@@ -77,6 +97,7 @@ public class ChatCompletionsFormatTests
         Assert.That(calls, Is.EqualTo(new[] { (0, "x"), (1, "y") }));
     }
 
+    [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":"get_weather"},"custom":{"name":"rm"}}]}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":"0","function":{"name":"x"}}]}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":{"index":0}}}]}""")]
     [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"name":1}}]}}]}""")]
@@ -201,6 +222,28 @@ public class ChatCompletionsFormatTests
         }
 
         Assert.That(Written(chunk), Is.EqualTo("""{"choices":[{"index":0,"message":{"tool_calls":[{"id":"b","function":{"name":"y","arguments":"2"}}]}}]}"""));
+    }
+
+    [Test]
+    public void Output_ChunkLeftWithNothingAndWritten_ReadsAsNoEvents()
+    {
+        var chunk = Streamed(Chunks.Content("SECRET-1"));
+        chunk.Output[0].Text = string.Empty;
+        Assume.That(chunk.Data.IsEmpty, "the chunk is dropped");
+
+        Assert.That(chunk.Output, Is.Empty);
+    }
+
+    [Test]
+    public void Add_ToChunkLeftWithNothingAndWritten_WritesTheEvent()
+    {
+        var chunk = Streamed(Chunks.Content("SECRET-1"));
+        chunk.Output[0].Text = string.Empty;
+        Assume.That(chunk.Data.IsEmpty, "the chunk is dropped");
+
+        chunk.Add(OutputEvent.CreateFinish(0));
+
+        Assert.That(JsonNode.Parse(chunk.Data.Span)!["choices"]![0]!["finish_reason"]!.GetValue<string>(), Is.EqualTo("content_filter"));
     }
 
     [Test]
