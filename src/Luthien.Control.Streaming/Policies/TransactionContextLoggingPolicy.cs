@@ -87,7 +87,17 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
             context.State = summary;
         }
 
-        summary.Add(chunk.Output);
+        try
+        {
+            summary.Add(chunk.Output);
+        }
+        catch (BackendException)
+        {
+            // Logging only observes: a chunk it cannot read is counted and passed on as it is. A policy that must read
+            // it refuses it itself; a chain that only logs forwards it, as a pass-through chain does.
+            summary.CountUnreadable();
+        }
+
         context.Emit(chunk);
         return ValueTask.CompletedTask;
     }
@@ -133,6 +143,8 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
         public long? OutputTokens { get; private set; }
 
         public string FinishReasonsText => string.Join(",", _finishReasons);
+
+        public void CountUnreadable() => Chunks++;
 
         public void Add(IReadOnlyList<OutputEvent> output)
         {

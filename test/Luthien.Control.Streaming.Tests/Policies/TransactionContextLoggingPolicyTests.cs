@@ -69,4 +69,19 @@ public class TransactionContextLoggingPolicyTests
     {
         Assert.Throws<ArgumentException>(() => TransactionContextLoggingPolicy.ParseLevel("LOUD"));
     }
+
+    [Test]
+    public async Task ProcessChunk_ChunkNotJson_CountedAndPassedOnAsItIs()
+    {
+        var logger = new ListLogger<TransactionContextLoggingPolicy>();
+        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Content("a"), "not json", Chunks.Finish()));
+
+        await policy.RunAsync(transaction);
+        var chunks = await ListStreamingIterator.CollectAsync(transaction.Response.Stream!);
+
+        Assert.That(chunks.Select(c => System.Text.Encoding.UTF8.GetString(c.Data.Span)), Has.Member("not json"));
+        Assert.That(logger.Entries[^1].Message, Does.Contain("stream completed").And.Contain("chunks=3"));
+    }
 }
