@@ -50,7 +50,10 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
                 }
             }
 
-            if (_scratch.Count == 0 && chunk.Data.Span.IndexOf("\"usage\""u8) >= 0)
+            // Usage (tokens) is read from the tree, whichever chunk carries it: the usage chunk, or a text chunk some
+            // backends put it on. OpenAI's "usage":null on every chunk is no usage, and is not worth a tree.
+            var data = chunk.Data.Span;
+            if (data.IndexOf("\"usage\""u8) >= 0 && !data.EndsWith(",\"usage\":null}"u8))
             {
                 return DecodeTree(chunk, events);
             }
