@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Luthien.Control.Streaming.Tests.Wire;
 
@@ -49,8 +48,9 @@ public class ChatCompletionsFormatDifferentialTests
     {
         try
         {
-            var node = JsonNode.Parse(json) as JsonObject;
-            var chunk = StreamChunk.FromJson(node!);
+            // The library's own parse (duplicate names, bad text refused), then marked changed: the adapter reads the tree.
+            var chunk = StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json));
+            chunk.MarkModified();
             chunk.Format = new ChatCompletionsFormat(stream: true);
             return Describe(chunk.Output);
         }
@@ -73,6 +73,7 @@ public class ChatCompletionsFormatDifferentialTests
             _ => string.Empty,
         };
         var choices = new List<string>();
+        var choicesName = random.Next(15) == 0 ? "\"choic\\u0065s\"" : "\"choices\"";
         var count = random.Next(10) == 0 ? 2 : 1;
         for (var c = 0; c < count; c++)
         {
@@ -86,7 +87,9 @@ public class ChatCompletionsFormatDifferentialTests
             2 => ",\"x_vendor\":{\"content\":\"hidden?\"}",
             _ => string.Empty,
         };
-        return "{" + head + "\"choices\":[" + string.Join(",", choices) + "]" + tail + "}";
+        // Now and then a second, different choices array, which a client may read instead of the first.
+        var second = random.Next(25) == 0 ? ",\"choices\":[" + RandomChoice(random, 0) + "]" : string.Empty;
+        return "{" + head + choicesName + ":[" + string.Join(",", choices) + "]" + second + tail + "}";
     }
 
     private static string RandomChoice(Random random, int index)
@@ -98,7 +101,7 @@ public class ChatCompletionsFormatDifferentialTests
         }
 
         var delta = new List<string>();
-        switch (random.Next(8))
+        switch (random.Next(9))
         {
             case 0:
                 delta.Add("\"role\":\"assistant\"");
@@ -116,9 +119,22 @@ public class ChatCompletionsFormatDifferentialTests
             case 4:
                 delta.Add("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":" + Text(random) + "}}]");
                 break;
+            case 5:
+                delta.Add("\"tool_calls\":[{\"index\":" + random.Next(2) + ",\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":" + Text(random) + ",\"arguments\":\"\"}}]");
+                break;
+            case 6:
+                // A name a byte search would not see as "content".
+                delta.Add("\"cont\\u0065nt\":" + Text(random));
+                break;
             default:
                 delta.Add("\"content\":" + Text(random));
                 break;
+        }
+
+        if (random.Next(30) == 0)
+        {
+            // The same name twice: the library refuses it wherever it is read.
+            delta.Add("\"content\":" + Text(random));
         }
 
         parts.Add("\"delta\":{" + string.Join(",", delta) + "}");
