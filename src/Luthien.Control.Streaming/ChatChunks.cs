@@ -27,18 +27,7 @@ internal static class ChatChunks
             throw new ArgumentException($"'{finishReason}' is not a finish_reason clients know.", nameof(finishReason));
         }
 
-        var chunk = new JsonObject
-        {
-            ["id"] = template["id"]?.DeepClone() ?? "chatcmpl-luthien",
-            ["object"] = "chat.completion.chunk",
-            ["created"] = template["created"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            ["model"] = template["model"]?.DeepClone() ?? string.Empty,
-        };
-        if (template["system_fingerprint"] is { } fingerprint)
-        {
-            chunk["system_fingerprint"] = fingerprint.DeepClone();
-        }
-
+        var chunk = Head(template);
         chunk["choices"] = new JsonArray(new JsonObject
         {
             ["index"] = index,
@@ -56,55 +45,25 @@ internal static class ChatChunks
     public static StreamChunk Text(JsonObject template, int index, string text) =>
         Choice(template, index, new JsonObject { ["content"] = text }, null);
 
-    /// <summary>A chunk that ends a choice because a policy filtered it (<c>finish_reason: "content_filter"</c>).</summary>
-    /// <param name="template">A chunk of the same stream.</param>
-    /// <param name="index">The choice index.</param>
-    public static StreamChunk ContentFilter(JsonObject template, int index) => Choice(template, index, null, "content_filter");
-
-    /// <summary>How many choices the client asked for (<c>n</c>, default 1).</summary>
-    /// <param name="transaction">The transaction.</param>
-    public static int RequestedChoices(Transaction transaction)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        return transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
-    }
-
     /// <summary>
-    /// Removes the entries of some choices from a chunk: returns the chunk itself when none was there, the chunk
-    /// rewritten when others remain (or it carries usage), and <see langword="null"/> when nothing is left to send.
+    /// The head of a chunk the library writes itself, <c>choices</c> still to add: <c>id</c>, <c>created</c>, <c>model</c> and
+    /// <c>system_fingerprint</c> from a chunk of the same stream (made up when there is none yet).
     /// </summary>
-    /// <param name="chunk">The chunk.</param>
-    /// <param name="indexes">The choice indexes to remove.</param>
-    public static StreamChunk? WithoutChoices(StreamChunk chunk, IReadOnlySet<int> indexes)
+    /// <param name="template">A chunk of the same stream, or <see langword="null"/>.</param>
+    public static JsonObject Head(JsonObject? template)
     {
-        ArgumentNullException.ThrowIfNull(chunk);
-        ArgumentNullException.ThrowIfNull(indexes);
-        if (indexes.Count == 0 || chunk.Json is not { } json || json["choices"] is not JsonArray choices)
+        var chunk = new JsonObject
         {
-            return chunk;
+            ["id"] = template?["id"]?.DeepClone() ?? "chatcmpl-luthien",
+            ["object"] = "chat.completion.chunk",
+            ["created"] = template?["created"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = template?["model"]?.DeepClone() ?? string.Empty,
+        };
+        if (template?["system_fingerprint"] is { } fingerprint)
+        {
+            chunk["system_fingerprint"] = fingerprint.DeepClone();
         }
 
-        var removed = false;
-        for (var i = choices.Count - 1; i >= 0; i--)
-        {
-            if (indexes.Contains(IndexOf(choices[i])))
-            {
-                choices.RemoveAt(i);
-                removed = true;
-            }
-        }
-
-        if (!removed)
-        {
-            return chunk;
-        }
-
-        if (choices.Count == 0 && json["usage"] is not JsonObject)
-        {
-            return null;
-        }
-
-        chunk.MarkModified();
         return chunk;
     }
 

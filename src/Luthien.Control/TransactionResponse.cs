@@ -48,7 +48,8 @@ public sealed class TransactionResponse
     /// The buffered body parsed as JSON (parsed on first use); <see langword="null"/> if there is no buffered body or it
     /// is not JSON (or is deeper than 64 levels, or repeats a property name: a backend's chat answer that is any of these is
     /// refused before policies run). Reading it leaves the body's bytes as they are; to change the answer, change the node and assign it
-    /// back (or use <see cref="UpdateChoiceMessages"/>), and the client receives its serialized form.
+    /// back, and the client receives its serialized form. (Response policies normally change answers through
+    /// <c>StreamChunk.Output</c>, which serves every API, buffered or streamed.)
     /// </summary>
     public JsonNode? Payload
     {
@@ -78,37 +79,6 @@ public sealed class TransactionResponse
             _payloadAssigned = true;
             ContentType ??= "application/json";
         }
-    }
-
-    /// <summary>
-    /// Visits each choice of a buffered chat completion with its <c>message</c>, for policies that change answers; the
-    /// payload is written back when any visit reports a change.
-    /// </summary>
-    /// <param name="update">Gets the choice and its message; returns whether it changed them.</param>
-    /// <returns>Whether anything changed.</returns>
-    public bool UpdateChoiceMessages(Func<JsonObject, JsonObject, bool> update)
-    {
-        ArgumentNullException.ThrowIfNull(update);
-        if (Payload is not JsonObject payload || payload["choices"] is not JsonArray choices)
-        {
-            return false;
-        }
-
-        var changed = false;
-        foreach (var choice in choices)
-        {
-            if (choice is JsonObject c && c["message"] is JsonObject message)
-            {
-                changed |= update(c, message);
-            }
-        }
-
-        if (changed)
-        {
-            Payload = payload;
-        }
-
-        return changed;
     }
 
     /// <summary>A raw body streamed to the client as it arrives (pass-through requests).</summary>

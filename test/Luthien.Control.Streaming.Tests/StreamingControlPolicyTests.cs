@@ -179,22 +179,15 @@ public class StreamingControlPolicyTests
             return ValueTask.CompletedTask;
         }
 
-        protected override ValueTask ApplyNonStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
-        {
-            transaction.Response.UpdateChoiceMessages((_, message) =>
-            {
-                message["content"] = message["content"]!.GetValue<string>() + "+" + tag;
-                return true;
-            });
-            return ValueTask.CompletedTask;
-        }
-
         protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
         {
-            if (chunk.Json?["choices"]?[0]?["delta"]?["content"] is JsonValue value)
+            // On the neutral view, so the same method tags streamed and buffered answers.
+            foreach (var output in chunk.Output)
             {
-                chunk.Json["choices"]![0]!["delta"]!["content"] = value.GetValue<string>() + "+" + tag;
-                chunk.MarkModified();
+                if (output.Kind == OutputKind.Text && output.Text.Length > 0)
+                {
+                    output.Text += "+" + tag;
+                }
             }
 
             context.Emit(chunk);

@@ -19,30 +19,27 @@ public class TransactionResponseTests
     }
 
     [Test]
-    public void UpdateChoiceMessages_Changed_BodyIsTheNewPayload()
+    public void Payload_ChangedAndAssigned_BodyIsTheNewPayload()
     {
         var response = new TransactionResponse();
         response.SetBody(200, Encoding.UTF8.GetBytes(Completion), "application/json");
 
-        var changed = response.UpdateChoiceMessages((_, message) =>
-        {
-            message["content"] = "bye";
-            return true;
-        });
+        var payload = response.Payload!;
+        payload["choices"]![0]!["message"]!["content"] = "bye";
+        response.Payload = payload;
 
-        Assert.That(changed, Is.True);
         var body = JsonNode.Parse(response.Body.Span)!;
         Assert.That(body["choices"]![0]!["message"]!["content"]!.GetValue<string>(), Is.EqualTo("bye"));
         Assert.That(body["x"]!.GetValue<int>(), Is.EqualTo(1));
     }
 
     [Test]
-    public void UpdateChoiceMessages_NotJson_ChangesNothing()
+    public void Payload_NotJson_IsNullAndBodyStays()
     {
         var response = new TransactionResponse();
         response.SetBody(200, "plain text"u8.ToArray(), "text/plain");
 
-        Assert.That(response.UpdateChoiceMessages((_, _) => true), Is.False);
+        Assert.That(response.Payload, Is.Null);
         Assert.That(Encoding.UTF8.GetString(response.Body.Span), Is.EqualTo("plain text"));
     }
 }

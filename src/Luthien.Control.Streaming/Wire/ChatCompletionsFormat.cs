@@ -143,19 +143,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         }
         else
         {
-            var template = _template is null ? null : JsonNode.Parse(_template) as JsonObject;
-            chunk = new JsonObject
-            {
-                ["id"] = template?["id"]?.DeepClone() ?? "chatcmpl-luthien",
-                ["object"] = "chat.completion.chunk",
-                ["created"] = template?["created"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-                ["model"] = template?["model"]?.DeepClone() ?? string.Empty,
-            };
-            if (template?["system_fingerprint"] is { } fingerprint)
-            {
-                chunk["system_fingerprint"] = fingerprint.DeepClone();
-            }
-
+            chunk = ChatChunks.Head(_template is null ? null : JsonNode.Parse(_template) as JsonObject);
             chunk["choices"] = new JsonArray();
         }
 
