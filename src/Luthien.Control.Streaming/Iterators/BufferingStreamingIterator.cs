@@ -55,7 +55,7 @@ public sealed class BufferingStreamingIterator : StreamingResponseIterator
     public BufferingStreamingIterator(Transaction transaction, int maxBufferedChunks)
         : this(transaction?.Response.Stream ?? throw new ArgumentException("The transaction has no streamed answer.", nameof(transaction)), maxBufferedChunks)
     {
-        _format = transaction.Response.Format ??= WireFormats.Create(transaction, stream: true);
+        _format = WireFormats.ForStream(transaction);
     }
 
     /// <summary>The chunks read ahead and not yet replayed.</summary>

@@ -43,7 +43,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
     private async IAsyncEnumerable<StreamChunk> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One adapter per answer, shared by every policy of the chain: a chunk is read into events once.
-        var format = _transaction.Response.Format ??= WireFormats.Create(_transaction, stream: true);
+        var format = WireFormats.ForStream(_transaction);
         var context = new StreamingContext(_transaction, format, _policy.MaxHeldChunks, _policy.MaxHeldBytes);
         var completed = false;
 
