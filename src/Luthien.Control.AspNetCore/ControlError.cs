@@ -61,12 +61,33 @@ internal sealed class ControlError
         new(ControlErrorKind.ClientDisconnected, 499, "client_disconnected", "The client went away.", null, exception);
 
     /// <summary>The envelope <c>{"error":{"message","type","param","code"}}</c> as UTF-8 JSON, on one line.</summary>
-    public byte[] ToJsonUtf8()
+    public byte[] ToJsonUtf8() => ToJsonUtf8(responsesEvent: false);
+
+    /// <summary>
+    /// The envelope; as a Responses API error event, the event's own fields (<c>type</c> <c>error</c>, <c>code</c>,
+    /// <c>message</c>, <c>param</c>) come first, so that Responses clients read it as the error it is.
+    /// </summary>
+    private byte[] ToJsonUtf8(bool responsesEvent)
     {
         using var buffer = new MemoryStream(128 + Message.Length);
         using (var writer = new Utf8JsonWriter(buffer, LuthienJson.WriterOptions))
         {
             writer.WriteStartObject();
+            if (responsesEvent)
+            {
+                writer.WriteString("type", "error");
+                writer.WriteString("code", Code);
+                writer.WriteString("message", Message);
+                if (Param is null)
+                {
+                    writer.WriteNull("param");
+                }
+                else
+                {
+                    writer.WriteString("param", Param);
+                }
+            }
+
             writer.WriteStartObject("error");
             writer.WriteString("message", Message);
             writer.WriteString("type", Type);
@@ -92,7 +113,15 @@ internal sealed class ControlError
     /// <param name="cancellationToken">Cancels the write.</param>
     public ValueTask<FlushResult> WriteEventAsync(SseEventWriter writer, CancellationToken cancellationToken)
     {
-        writer.WriteEvent(ToJsonUtf8());
+        if (writer.WriteEventTypes)
+        {
+            writer.WriteEvent("error", ToJsonUtf8(responsesEvent: true));
+        }
+        else
+        {
+            writer.WriteEvent(ToJsonUtf8());
+        }
+
         return writer.FlushAsync(cancellationToken);
     }
 }

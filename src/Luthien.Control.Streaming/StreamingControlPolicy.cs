@@ -77,7 +77,16 @@ public abstract class StreamingControlPolicy : ControlPolicy
     protected virtual ValueTask ApplyStreamingAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        transaction.Response.Stream = new PolicyWrappedIterator(transaction.Response.Stream!, this, transaction);
+        var inner = transaction.Response.Stream!;
+
+        // A Responses stream is finished once, after the last policy: the finisher moves out to wrap this policy too.
+        if (inner is ResponsesStreamFinisher finisher)
+        {
+            inner = finisher.Inner;
+        }
+
+        var policed = new PolicyWrappedIterator(inner, this, transaction);
+        transaction.Response.Stream = WireFormats.ForStream(transaction) is ResponsesFormat responses ? new ResponsesStreamFinisher(policed, responses) : policed;
         return ValueTask.CompletedTask;
     }
 

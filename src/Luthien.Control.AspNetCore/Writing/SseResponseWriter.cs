@@ -33,7 +33,9 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            var writer = new SseEventWriter(context.Response.BodyWriter);
+            // A Responses stream names each event's type, and ends with its last event rather than [DONE].
+            var responses = transaction.Request.Kind == RequestKind.Responses;
+            var writer = new SseEventWriter(context.Response.BodyWriter) { WriteEventTypes = responses };
 
             // The library asked the backend for usage on its own (UsageStep), so every chunk may carry a "usage":null
             // the client did not ask for: cut here, from the bytes, where that costs no copy of the chunk.
@@ -83,7 +85,15 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                     hasChunk = await next.ConfigureAwait(false);
                 }
 
-                await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
+                if (responses)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await writer.WriteDoneAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 return null;
             }
             catch (Exception ex)

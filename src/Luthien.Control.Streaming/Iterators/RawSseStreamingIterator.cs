@@ -6,8 +6,8 @@ namespace Luthien.Control.Streaming;
 /// <summary>
 /// Reads the chunks of a backend's server-sent-event body as they arrive, with the tolerant parser of
 /// <see cref="System.Net.ServerSentEvents"/> (BOM, CRLF, <c>data:</c> without a space, comments, multi-line data, UTF-8
-/// split across reads). Each chunk keeps its exact bytes. Ends normally only after the backend's <c>[DONE]</c>;
-/// a connection that dies, a silence past the timeout, or an end without <c>[DONE]</c> throws.
+/// split across reads). Each chunk keeps its exact bytes. Ends normally only after the backend's <c>[DONE]</c> (a
+/// Responses stream: its last event); a connection that dies, a silence past the timeout, or an end before that throws.
 /// </summary>
 public sealed class RawSseStreamingIterator : StreamingResponseIterator
 {
@@ -45,6 +45,13 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
     /// When a policy ends the stream early and the client asked for usage, how long to keep reading for the usage chunk.
     /// </summary>
     internal TimeSpan UsageDrain { get; init; }
+
+    /// <summary>
+    /// The stream ends well after its last event (a Responses stream's <c>response.completed</c>,
+    /// <c>response.incomplete</c> or <c>response.failed</c>) and the end of the body, with no <c>[DONE]</c>; anything after
+    /// that event is not read. Without it, only <c>[DONE]</c> ends a stream well.
+    /// </summary>
+    internal bool EndsAtLastEvent { get; init; }
 
     /// <summary>The clock of this stream's timeouts.</summary>
     internal TimeProvider TimeProvider => _timeProvider;
@@ -109,7 +116,12 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
                     yield break;
                 }
 
+                var last = EndsAtLastEvent && ResponsesEvents.IsTerminal(chunk.EventType ?? ResponsesEvents.ReadType(chunk.Data.Span));
                 yield return chunk;
+                if (last)
+                {
+                    yield break;
+                }
             }
         }
     }

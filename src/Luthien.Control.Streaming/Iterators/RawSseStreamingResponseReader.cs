@@ -8,9 +8,10 @@ namespace Luthien.Control.Streaming;
 internal sealed class RawSseStreamingResponseReader(IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider) : IStreamingResponseReader
 {
     /// <inheritdoc />
-    public StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout) =>
+    public StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout, bool endsAtLastEvent = false) =>
         new RawSseStreamingIterator(body, owner, firstChunkTimeout, idleTimeout, options.CurrentValue.Limits.MaxEventBytes, timeProvider)
         {
             UsageDrain = options.CurrentValue.Streaming.UsageDrain,
+            EndsAtLastEvent = endsAtLastEvent,
         };
 }

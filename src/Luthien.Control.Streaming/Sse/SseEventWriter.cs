@@ -18,6 +18,7 @@ namespace Luthien.Control.Streaming;
 internal sealed class SseEventWriter
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventPrefix = "event: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
     private const int MinimumBuffer = 4096;
@@ -48,6 +49,11 @@ internal sealed class SseEventWriter
     {
         ArgumentNullException.ThrowIfNull(chunk);
         var data = chunk.Data.Span;
+        if (WriteEventTypes)
+        {
+            WriteEventType(ResponsesEvents.ReadType(data) ?? chunk.EventType);
+        }
+
         if (data.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
         {
             // Upstream multi-line data: one canonical line. Data that is not JSON keeps its lines, each as a data: line.
@@ -63,6 +69,28 @@ internal sealed class SseEventWriter
         }
 
         WriteEvent(data);
+    }
+
+    /// <summary>
+    /// Whether each event gets an <c>event:</c> line naming its type (the Responses API's framing), taken from the data's
+    /// <c>type</c>, which is what clients act on.
+    /// </summary>
+    public bool WriteEventTypes { get; init; }
+
+    private void WriteEventType(string? type)
+    {
+        // A type that could break the framing (a line break) or says nothing gets no event line; the data still has it.
+        if (string.IsNullOrEmpty(type) || type.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            return;
+        }
+
+        var length = EventPrefix.Length + System.Text.Encoding.UTF8.GetByteCount(type) + 1;
+        var span = Reserve(length);
+        EventPrefix.CopyTo(span);
+        var written = System.Text.Encoding.UTF8.GetBytes(type, span[EventPrefix.Length..]);
+        span[EventPrefix.Length + written] = (byte)'\n';
+        Commit(length);
     }
 
     /// <summary>Sends what has been written.</summary>
@@ -115,6 +143,13 @@ internal sealed class SseEventWriter
         data.CopyTo(span[DataPrefix.Length..]);
         EventEnd.CopyTo(span[(DataPrefix.Length + data.Length)..]);
         Commit(length);
+    }
+
+    /// <summary>Writes one event with an <c>event:</c> line; the data must hold no line break.</summary>
+    internal void WriteEvent(string eventType, ReadOnlySpan<byte> data)
+    {
+        WriteEventType(eventType);
+        WriteEvent(data);
     }
 
     /// <summary>Room for <paramref name="length"/> more bytes in the pending buffer, rented or grown as needed.</summary>

@@ -6,7 +6,11 @@ namespace Luthien.Control.Streaming;
 internal static class WireFormats
 {
     /// <summary>The adapter for one answer of this transaction (one instance per answer: it keeps what the answer repeats).</summary>
-    public static WireFormat Create(Transaction transaction, bool stream) => new ChatCompletionsFormat(stream);
+    public static WireFormat Create(Transaction transaction, bool stream) => transaction.Request.Kind switch
+    {
+        RequestKind.Responses => new ResponsesFormat(stream),
+        _ => new ChatCompletionsFormat(stream),
+    };
 
     /// <summary>The adapter of the transaction's streamed answer, shared by everything that reads its chunks.</summary>
     public static WireFormat ForStream(Transaction transaction) =>

@@ -58,7 +58,7 @@ internal static class BackendResponseReader
         if (policed && isEventStream)
         {
             // The iterator owns the backend response from here on and releases it when disposed.
-            target.SetStream(status, streamReader.Read(body, owner, options.Timeouts.FirstChunk, options.Timeouts.Idle));
+            target.SetStream(status, streamReader.Read(body, owner, options.Timeouts.FirstChunk, options.Timeouts.Idle, transaction.Request.Kind == RequestKind.Responses));
             return;
         }
 

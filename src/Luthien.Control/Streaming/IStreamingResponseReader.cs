@@ -11,5 +11,9 @@ internal interface IStreamingResponseReader
     /// <param name="owner">Disposed together with the iterator (typically the HTTP response).</param>
     /// <param name="firstChunkTimeout">How long the backend may stay silent before its first event.</param>
     /// <param name="idleTimeout">How long the backend may stay silent between two events.</param>
-    StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout);
+    /// <param name="endsAtLastEvent">
+    /// The stream ends well with its last event (<c>response.completed</c>, <c>response.incomplete</c>,
+    /// <c>response.failed</c>: the Responses API) rather than with <c>[DONE]</c>.
+    /// </param>
+    StreamingResponseIterator Read(Stream body, IDisposable? owner, TimeSpan firstChunkTimeout, TimeSpan idleTimeout, bool endsAtLastEvent = false);
 }

@@ -61,6 +61,9 @@ public sealed class StreamChunk
         return new(ReadOnlyMemory<byte>.Empty, json, null, true);
     }
 
+    /// <summary>Creates a chunk from JSON the library built, with its event's <c>event:</c> type.</summary>
+    internal static StreamChunk FromJson(JsonObject json, string? eventType) => new(ReadOnlyMemory<byte>.Empty, json, eventType, true);
+
     /// <summary>The event's <c>event:</c> field, if the backend sent one.</summary>
     public string? EventType => _meta switch
     {
@@ -170,7 +173,8 @@ public sealed class StreamChunk
     }
 
     /// <summary>
-    /// Whether this event is an error: a JSON object with a top-level <c>error</c> and no <c>choices</c>. The event's
+    /// Whether this event is an error: a JSON object with a top-level <c>error</c>, or (Responses API) the type
+    /// <c>error</c>, and no <c>choices</c>. The event's
     /// <c>event:</c> type alone does not make it one: error events skip the policies, and chat streams are written
     /// without event types, so an <c>event: error</c> carrying a chunk would reach the client as an unpoliced chunk.
     /// </summary>
@@ -197,7 +201,9 @@ public sealed class StreamChunk
                 _jsonParsed = true;
             }
 
-            return ParsedJson is { } o && o.ContainsKey("error") && !o.ContainsKey("choices");
+            // A Responses stream's error event says so in its type, with its fields at the top level.
+            return ParsedJson is { } o && !o.ContainsKey("choices") &&
+                (o.ContainsKey("error") || (o["type"] is JsonValue t && t.TryGetValue(out string? type) && type == "error"));
         }
     }
 

@@ -33,4 +33,12 @@ internal sealed class OutputList : List<OutputEvent>
 
     /// <summary>Slots removed whole from the chunk.</summary>
     public HashSet<int>? RemovedSlots { get; set; }
+
+    /// <summary>For adapters that need it: where in the JSON each event read from it sits.</summary>
+    public Dictionary<OutputEvent, TextSource>? Sources { get; set; }
 }
+
+/// <summary>Where an event sits in a chunk's JSON: the object that holds it, and the member with its text (if any).</summary>
+/// <param name="Owner">The object.</param>
+/// <param name="Member">The member that holds the event's text, or <see langword="null"/>.</param>
+internal readonly record struct TextSource(System.Text.Json.Nodes.JsonObject Owner, string? Member);

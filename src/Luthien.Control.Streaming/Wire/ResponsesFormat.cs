@@ -1,0 +1,370 @@
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.Streaming;
+
+/// <summary>
+/// The Responses API adapter: a stream's typed events (<c>response.output_text.delta</c>, …) or a buffered
+/// <c>response</c> object to <see cref="OutputEvent"/>s and back.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A slot is one text-bearing part of the answer: a message's <c>output_text</c> or <c>refusal</c> part, a reasoning
+/// item's summary or reasoning-text part, or a tool call (its arguments, or a custom tool's input). Slots are numbered
+/// as the parts appear; each ends (<see cref="OutputKind.Finish"/>) where its text is done, so a policy that holds text
+/// back lets it out before the event that repeats the part's whole text. The answer is one: ending any slot ends it
+/// (the stream closes <c>incomplete</c>, reason <c>content_filter</c>).
+/// </para>
+/// <para>
+/// Policies see each piece of text once, where it first arrives (the deltas; a part's whole text only if no delta
+/// carried it). The events that repeat text (<c>*.done</c>, <c>response.content_part.done</c>,
+/// <c>response.output_item.done</c>, <c>response.completed</c>) are made to say what the deltas said after the policies
+/// by <see cref="ResponsesStreamFinisher"/>, which also writes what policies added and removed as whole events.
+/// </para>
+/// </remarks>
+internal sealed partial class ResponsesFormat : WireFormat
+{
+    private readonly bool _stream;
+    private readonly Dictionary<PartKey, SlotInfo> _byKey = [];
+    private readonly List<SlotInfo> _slots = [];
+
+    /// <summary>Creates the adapter for one answer.</summary>
+    /// <param name="stream">A stream of events rather than a buffered <c>response</c> object.</param>
+    public ResponsesFormat(bool stream) => _stream = stream;
+
+    /// <summary>What the adapter knows of a slot it made.</summary>
+    public SlotInfo? Slot(int slot) => slot >= 0 && slot < _slots.Count ? _slots[slot] : null;
+
+    /// <summary>The slot of a part, if it was seen.</summary>
+    public SlotInfo? Slot(PartKey key) => _byKey.GetValueOrDefault(key);
+
+    /// <inheritdoc />
+    public override OutputList Decode(StreamChunk chunk)
+    {
+        var json = chunk.Tree ?? throw BackendException.InvalidResponse("a Responses event is not a readable JSON object.");
+        var events = new OutputList { Sources = [] };
+        if (!_stream)
+        {
+            DecodeResponse(json, json, events);
+            foreach (var slot in _slots)
+            {
+                Finish(slot, json, events);
+            }
+
+            return events;
+        }
+
+        if (json[ResponsesEvents.Before] is JsonArray before)
+        {
+            foreach (var node in before)
+            {
+                DecodeEvent(node as JsonObject ?? throw new InvalidOperationException("An added event is not an object."), events);
+            }
+        }
+
+        if (json[ResponsesEvents.Dropped] is null)
+        {
+            DecodeEvent(json, events);
+        }
+
+        if (json[ResponsesEvents.After] is JsonArray after)
+        {
+            foreach (var node in after)
+            {
+                DecodeEvent(node as JsonObject ?? throw new InvalidOperationException("An added event is not an object."), events);
+            }
+        }
+
+        return events;
+    }
+
+    /// <inheritdoc />
+    public override StreamChunk CreateChunk()
+    {
+        var chunk = StreamChunk.FromJson(_stream ? new JsonObject { ["type"] = ResponsesEvents.None } : []);
+        chunk.Format = this;
+        return chunk;
+    }
+
+    private void DecodeEvent(JsonObject json, OutputList events)
+    {
+        var type = ResponsesEvents.TypeOf(json) ?? throw BackendException.InvalidResponse("a Responses event has no 'type'.");
+        switch (type)
+        {
+            case ResponsesEvents.None:
+                return;
+            case ResponsesEvents.Block:
+                var blocked = ResponsesEvents.RequireInt(json, ResponsesEvents.SlotMember, type);
+                Add(events, new OutputEvent(OutputKind.Finish, blocked, string.Empty, finishReason: OutputEvent.ContentFilter), json, null);
+                return;
+            case "response.output_item.added":
+            case "response.output_item.done":
+            {
+                var index = ResponsesEvents.RequireInt(json, "output_index", type);
+                var item = json["item"] as JsonObject ?? throw BackendException.InvalidResponse($"a '{type}' event has no item.");
+                ReadItem(item, index, json, events);
+                if (type == "response.output_item.done")
+                {
+                    FinishItem(index, json, events);
+                }
+
+                return;
+            }
+
+            case "response.content_part.added":
+            case "response.content_part.done":
+            case "response.reasoning_summary_part.added":
+            case "response.reasoning_summary_part.done":
+            {
+                var summary = type.StartsWith("response.reasoning_summary", StringComparison.Ordinal);
+                var index = ResponsesEvents.RequireInt(json, "output_index", type);
+                var part = ResponsesEvents.RequireInt(json, summary ? "summary_index" : "content_index", type);
+                var body = json["part"] as JsonObject ?? throw BackendException.InvalidResponse($"a '{type}' event has no part.");
+                var key = new PartKey(index, summary ? PartFamily.Summary : PartFamily.Content, part);
+                if (ReadPart(body, key, json, events) is { } slot && type.EndsWith(".done", StringComparison.Ordinal))
+                {
+                    Finish(slot, json, events);
+                }
+
+                return;
+            }
+
+            case "response.completed":
+            case "response.incomplete":
+            case "response.failed":
+            {
+                if (json["response"] is JsonObject response)
+                {
+                    DecodeResponse(response, json, events);
+                }
+
+                // Whatever was not said to end has ended: held text is let out (or not) before the last event.
+                foreach (var slot in _slots)
+                {
+                    Finish(slot, json, events);
+                }
+
+                return;
+            }
+        }
+
+        if (PieceOf(type) is { } piece)
+        {
+            var slot = json[ResponsesEvents.SlotMember] is not null
+                ? Slot(ResponsesEvents.RequireInt(json, ResponsesEvents.SlotMember, type)) ?? throw new InvalidOperationException("Text was added to a slot the answer does not have.")
+                : SlotOf(json, type, piece.Family, piece.Kind, piece.Custom);
+            var member = piece.Done ? slot.DoneMember : "delta";
+            var text = ResponsesEvents.OptionalString(json, member, $"a '{type}' event") ?? (piece.Done ? null : throw BackendException.InvalidResponse($"a '{type}' event has no '{member}'."));
+            if (!piece.Done)
+            {
+                // Every delta is new text.
+                slot.FirstSight ??= json;
+                Add(events, new OutputEvent(slot.Kind, slot.Slot, text!), json, member);
+                return;
+            }
+
+            if (text is not null)
+            {
+                See(slot, text, json, json, member, events);
+            }
+
+            Finish(slot, json, events);
+        }
+    }
+
+    /// <summary>A delta or done event of a part's text: which part, what it carries, and whether it ends it.</summary>
+    private static (PartFamily Family, OutputKind Kind, bool Custom, bool Done)? PieceOf(string type) => type switch
+    {
+        "response.output_text.delta" => (PartFamily.Content, OutputKind.Text, false, false),
+        "response.output_text.done" => (PartFamily.Content, OutputKind.Text, false, true),
+        "response.refusal.delta" => (PartFamily.Content, OutputKind.Refusal, false, false),
+        "response.refusal.done" => (PartFamily.Content, OutputKind.Refusal, false, true),
+        "response.reasoning_text.delta" => (PartFamily.Content, OutputKind.Reasoning, false, false),
+        "response.reasoning_text.done" => (PartFamily.Content, OutputKind.Reasoning, false, true),
+        "response.reasoning_summary_text.delta" => (PartFamily.Summary, OutputKind.Reasoning, false, false),
+        "response.reasoning_summary_text.done" => (PartFamily.Summary, OutputKind.Reasoning, false, true),
+        "response.function_call_arguments.delta" => (PartFamily.Call, OutputKind.ToolArguments, false, false),
+        "response.function_call_arguments.done" => (PartFamily.Call, OutputKind.ToolArguments, false, true),
+        "response.custom_tool_call_input.delta" => (PartFamily.Call, OutputKind.ToolArguments, true, false),
+        "response.custom_tool_call_input.done" => (PartFamily.Call, OutputKind.ToolArguments, true, true),
+        _ => null,
+    };
+
+    private SlotInfo SlotOf(JsonObject json, string type, PartFamily family, OutputKind kind, bool custom)
+    {
+        var index = ResponsesEvents.RequireInt(json, "output_index", type);
+        var part = family switch
+        {
+            PartFamily.Summary => ResponsesEvents.RequireInt(json, "summary_index", type),
+            PartFamily.Content => ResponsesEvents.RequireInt(json, "content_index", type),
+            _ => 0,
+        };
+        return SlotFor(new PartKey(index, family, part), kind, custom);
+    }
+
+    private SlotInfo SlotFor(PartKey key, OutputKind kind, bool custom)
+    {
+        if (_byKey.TryGetValue(key, out var slot))
+        {
+            if (slot.Kind != kind)
+            {
+                // A part that said it was text and now carries a refusal (or the reverse) would be judged by the wrong rules.
+                throw BackendException.InvalidResponse($"output {key.OutputIndex} part {key.Index} changed what it carries ({slot.Kind} to {kind}).");
+            }
+
+            return slot;
+        }
+
+        slot = new SlotInfo(_slots.Count, key, kind, custom);
+        _slots.Add(slot);
+        _byKey[key] = slot;
+        return slot;
+    }
+
+    /// <summary>Reads an output item: its tool call, and the text of its parts not yet seen.</summary>
+    private void ReadItem(JsonObject item, int index, JsonObject root, OutputList events)
+    {
+        var type = ResponsesEvents.TypeOf(item);
+        switch (type)
+        {
+            case "message":
+            case "reasoning":
+                if (item["content"] is { } anyContent)
+                {
+                    ReadParts(anyContent, index, PartFamily.Content, root, events);
+                }
+
+                if (type == "reasoning" && item["summary"] is { } anySummary)
+                {
+                    ReadParts(anySummary, index, PartFamily.Summary, root, events);
+                }
+
+                return;
+            case "function_call":
+            case "custom_tool_call":
+            {
+                var custom = type == "custom_tool_call";
+                var slot = SlotFor(new PartKey(index, PartFamily.Call, 0), OutputKind.ToolArguments, custom);
+                if (slot.Custom != custom)
+                {
+                    throw BackendException.InvalidResponse($"output {index} changed from one kind of tool call to another.");
+                }
+
+                if (slot.Announced is null || ReferenceEquals(slot.Announced, root))
+                {
+                    slot.Announced = root;
+                    var name = ResponsesEvents.OptionalString(item, "name", "a tool call") ?? string.Empty;
+                    var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
+                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, name), item, null);
+                }
+
+                var member = slot.DoneMember;
+                slot.Location = new TextSource(item, member);
+                if (ResponsesEvents.OptionalString(item, member, "a tool call") is { } arguments)
+                {
+                    See(slot, arguments, root, item, member, events);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private void ReadParts(JsonNode anyParts, int index, PartFamily family, JsonObject root, OutputList events)
+    {
+        var parts = anyParts as JsonArray ?? throw BackendException.InvalidResponse($"output {index}'s parts are not an array.");
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var part = parts[i] as JsonObject ?? throw BackendException.InvalidResponse($"output {index} has a part that is not an object.");
+            ReadPart(part, new PartKey(index, family, i), root, events);
+        }
+    }
+
+    /// <summary>Reads a part's text if it is new to the policies; returns the part's slot, or null for a part that carries no text kind the adapter knows.</summary>
+    private SlotInfo? ReadPart(JsonObject part, PartKey key, JsonObject root, OutputList events)
+    {
+        var (kind, member) = ResponsesEvents.TypeOf(part) switch
+        {
+            "output_text" => (OutputKind.Text, "text"),
+            "refusal" => (OutputKind.Refusal, "refusal"),
+            "summary_text" or "reasoning_text" => (OutputKind.Reasoning, "text"),
+            _ => (OutputKind.Usage, null),
+        };
+        if (member is null)
+        {
+            return null;
+        }
+
+        var slot = SlotFor(key, kind, custom: false);
+        slot.Location = new TextSource(part, member);
+        if (ResponsesEvents.OptionalString(part, member, "a part") is { } text)
+        {
+            See(slot, text, root, part, member, events);
+        }
+
+        return slot;
+    }
+
+    /// <summary>
+    /// A part's whole text, in an event that may repeat it: read only where it is new to the policies (no delta or earlier
+    /// event carried it), or where it was read before (the same event read again).
+    /// </summary>
+    private static void See(SlotInfo slot, string text, JsonObject root, JsonObject owner, string member, OutputList events)
+    {
+        if (text.Length == 0 || (slot.FirstSight is not null && !ReferenceEquals(slot.FirstSight, root)))
+        {
+            return;
+        }
+
+        slot.FirstSight = root;
+        Add(events, new OutputEvent(slot.Kind, slot.Slot, text), owner, member);
+    }
+
+    private static void Finish(SlotInfo slot, JsonObject root, OutputList events)
+    {
+        if (slot.FinishedAt is not null && !ReferenceEquals(slot.FinishedAt, root))
+        {
+            return;
+        }
+
+        slot.FinishedAt = root;
+        Add(events, new OutputEvent(OutputKind.Finish, slot.Slot, string.Empty, finishReason: slot.FinishReason), root, null);
+    }
+
+    private void FinishItem(int index, JsonObject root, OutputList events)
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot.Key.OutputIndex == index)
+            {
+                Finish(slot, root, events);
+            }
+        }
+    }
+
+    /// <summary>A buffered answer, or the response a stream's last event carries: its items, then its usage.</summary>
+    private void DecodeResponse(JsonObject response, JsonObject root, OutputList events)
+    {
+        if (response["output"] is { } anyOutput)
+        {
+            var output = anyOutput as JsonArray ?? throw BackendException.InvalidResponse("a response's 'output' is not an array.");
+            for (var i = 0; i < output.Count; i++)
+            {
+                var item = output[i] as JsonObject ?? throw BackendException.InvalidResponse("a response's output item is not an object.");
+                ReadItem(item, i, root, events);
+            }
+        }
+
+        if (response["usage"] is JsonObject usage)
+        {
+            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, "input_tokens"), outputTokens: Tokens(usage, "output_tokens")));
+        }
+    }
+
+    private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
+
+    private static void Add(OutputList events, OutputEvent output, JsonObject owner, string? member)
+    {
+        events.Add(output);
+        events.Sources![output] = new TextSource(owner, member);
+    }
+}

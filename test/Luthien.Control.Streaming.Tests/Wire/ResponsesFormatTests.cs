@@ -1,0 +1,171 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.Streaming.Tests.Wire;
+
+public class ResponsesFormatTests
+{
+    private const string Secret = "SECRET-[0-9]{6}";
+
+    private sealed record Written(List<string> Raw, List<JsonObject> Events)
+    {
+        public string All => string.Join("\n", Raw);
+
+        public IEnumerable<string> Types => Events.Select(e => (string)e["type"]!);
+
+        public JsonObject Last => Events[^1];
+
+        public string Deltas(string type) => string.Concat(Events.Where(e => (string)e["type"]! == type).Select(e => (string)e["delta"]!));
+
+        public JsonObject Single(string type) => Events.Single(e => (string)e["type"]! == type);
+    }
+
+    private static async Task<Written> StreamAsync(ControlPolicy policy, string[] events)
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        transaction.Response.SetStream(200, new ListStreamingIterator(events));
+        transaction.Response.Format = new ResponsesFormat(stream: true);
+        await policy.RunAsync(transaction);
+        var raw = new List<string>();
+        await foreach (var chunk in transaction.Response.Stream!)
+        {
+            if (!chunk.Data.IsEmpty)
+            {
+                raw.Add(Encoding.UTF8.GetString(chunk.Data.Span));
+            }
+
+            chunk.Release();
+        }
+
+        await transaction.Response.Stream!.DisposeAsync();
+        return new Written(raw, [.. raw.Select(r => (JsonObject)JsonNode.Parse(r)!)]);
+    }
+
+    private static ResponseContentPolicy Redact() => new([Secret], ContentAction.Redact, "[R]");
+
+    [Test]
+    public async Task Stream_NoPolicyMatches_EveryEventPassesByteForByte()
+    {
+        var events = new ResponsesStream().Reasoning(["think ", "more"], ["again"]).Message("Hello ", "world").Call("get_weather", "{\"city\":", "\"Paris\"}").Completed();
+
+        var written = await StreamAsync(new SerialPolicy([Redact(), new ToolCallPolicy(["get_weather"])]), events);
+
+        Assert.That(written.Raw, Is.EqualTo(events));
+    }
+
+    [Test]
+    public async Task Stream_RedactAcrossDeltas_EveryRepeatSaysWhatTheDeltasSaid()
+    {
+        var events = new ResponsesStream().Message("code SEC", "RET-123", "456 ok").Completed();
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("code [R] ok"));
+        Assert.That((string?)written.Single("response.output_text.done")["text"], Is.EqualTo("code [R] ok"));
+        Assert.That((string?)written.Single("response.content_part.done")["part"]!["text"], Is.EqualTo("code [R] ok"));
+        Assert.That((string?)written.Single("response.output_item.done")["item"]!["content"]![0]!["text"], Is.EqualTo("code [R] ok"));
+        Assert.That((string?)written.Last["response"]!["output"]![0]!["content"]![0]!["text"], Is.EqualTo("code [R] ok"));
+        Assert.That(written.All, Does.Not.Contain("SEC").And.Not.Contain("123"));
+        Assert.That(written.Types.Last(), Is.EqualTo("response.completed"));
+    }
+
+    [Test]
+    public async Task Stream_TextHeldAtPartEnd_ReleasedAsDeltaBeforeTheDoneEvent()
+    {
+        // "SECRET-12" could still become a match until the part ends: held, then let out as a delta of its own before .done.
+        var events = new ResponsesStream().Message("tail ", "SECRET-12").Completed();
+
+        var written = await StreamAsync(Redact(), events);
+
+        var types = written.Types.ToList();
+        var done = types.IndexOf("response.output_text.done");
+        Assert.That(types[done - 1], Is.EqualTo("response.output_text.delta"));
+        Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("tail SECRET-12"));
+        Assert.That((string?)written.Single("response.output_text.done")["text"], Is.EqualTo("tail SECRET-12"));
+        var released = written.Events[done - 1];
+        Assert.That((string?)released["item_id"], Is.EqualTo("msg_0"));
+        Assert.That((int)released["content_index"]!, Is.EqualTo(0));
+        Assert.That(written.Raw, Has.None.Contains("luthien"));
+    }
+
+    [Test]
+    public async Task Stream_AfterChanges_SequenceNumbersStayContiguous()
+    {
+        var events = new ResponsesStream().Message("a SECRET-1", "23456 b", " SECRET-9").Completed();
+
+        var written = await StreamAsync(Redact(), events);
+
+        var numbers = written.Events.Select(e => (int)e["sequence_number"]!).ToList();
+        Assert.That(numbers, Is.EqualTo(Enumerable.Range(0, numbers.Count)));
+    }
+
+    [Test]
+    public async Task Stream_ChangedDelta_LogprobsGo()
+    {
+        var events = new ResponsesStream().Message("x SECRET-123456 y").Completed();
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written.All, Does.Not.Contain("SECRET"));
+        Assert.That(written.Single("response.output_text.delta")["logprobs"]!.AsArray(), Is.Empty);
+    }
+
+    [Test]
+    public async Task Stream_Block_EndsIncompleteForContentFilterWithNothingOfTheMatch()
+    {
+        var events = new ResponsesStream().Message("fine ", "then SECRET-123456 and more").Message("second item").Completed();
+
+        var written = await StreamAsync(new ResponseContentPolicy([Secret], ContentAction.Block), events);
+
+        Assert.That(written.All, Does.Not.Contain("SECRET").And.Not.Contain("second item"));
+        Assert.That(written.Types.Last(), Is.EqualTo("response.incomplete"));
+        Assert.That(written.Types, Does.Not.Contain("response.completed"));
+        var response = written.Last["response"]!;
+        Assert.That((string?)response["status"], Is.EqualTo("incomplete"));
+        Assert.That((string?)response["incomplete_details"]!["reason"], Is.EqualTo("content_filter"));
+        Assert.That((string?)response["output"]![0]!["content"]![0]!["text"], Is.EqualTo(written.Deltas("response.output_text.delta")));
+        Assert.That((string?)response["id"], Is.EqualTo("resp_1"));
+        var numbers = written.Events.Select(e => (int)e["sequence_number"]!).ToList();
+        Assert.That(numbers, Is.EqualTo(Enumerable.Range(0, numbers.Count)));
+    }
+
+    [Test]
+    public async Task Stream_CallNotAllowed_NeverShownNotEvenItsItemAdded()
+    {
+        var events = new ResponsesStream().Message("Let me clean up.").Call("delete_files", "{\"path\":", "\"/\"}").Completed();
+
+        var written = await StreamAsync(new ToolCallPolicy(["get_weather"]), events);
+
+        Assert.That(written.All, Does.Not.Contain("delete_files").And.Not.Contain("fc_1"));
+        Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("Let me clean up."));
+        Assert.That(written.Types.Last(), Is.EqualTo("response.incomplete"));
+        Assert.That((string?)written.Last["response"]!["incomplete_details"]!["reason"], Is.EqualTo("content_filter"));
+        Assert.That(written.Last["response"]!["output"]!.AsArray(), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Stream_RedactInReasoningSummaryParts_EachPartItsOwn()
+    {
+        var events = new ResponsesStream().Reasoning(["key SECRET-1", "23456."], ["next part"]).Message("ok").Completed();
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written.All, Does.Not.Contain("SECRET"));
+        var summary = written.Single("response.output_item.done")["item"]!["summary"]!;
+        Assert.That((string?)summary[0]!["text"], Is.EqualTo("key [R]."));
+        Assert.That((string?)summary[1]!["text"], Is.EqualTo("next part"));
+    }
+
+    [Test]
+    public async Task Stream_UpstreamErrorEvent_PassedAndTheStreamEnds()
+    {
+        var events = new ResponsesStream().Message("hi").Open()
+            .Append("""{"type":"error","code":"server_error","message":"boom","param":null,"sequence_number":99}""")
+            .Append("""{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"late","sequence_number":100}""").ToArray();
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written.Types.Last(), Is.EqualTo("error"));
+        Assert.That(written.All, Does.Not.Contain("late"));
+    }
+}
