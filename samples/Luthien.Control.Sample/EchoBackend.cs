@@ -11,7 +11,8 @@ namespace Luthien.Control.Sample;
 
 /// <summary>
 /// An OpenAI-compatible backend inside the process: it answers a chat completion with the text of the last user
-/// message. It sits under the library's real HTTP backend client as its message handler, so requests and streams take
+/// message, a Responses API request with the text of its last user input, and a legacy completion with its prompt,
+/// buffered or streamed (one event per word) as OpenAI shapes them. It sits under the library's real HTTP backend client as its message handler, so requests and streams take
 /// the same path as with a remote backend.
 /// </summary>
 public sealed partial class EchoBackend : HttpMessageHandler
@@ -37,7 +38,12 @@ public sealed partial class EchoBackend : HttpMessageHandler
             return Json(HttpStatusCode.OK, """{"object":"list","data":[{"id":"echo","object":"model","created":1700000000,"owned_by":"luthien"}]}""");
         }
 
-        if (request.Method != HttpMethod.Post || !path.EndsWith("/v1/chat/completions", StringComparison.Ordinal))
+        var api = request.Method != HttpMethod.Post ? null
+            : path.EndsWith("/v1/chat/completions", StringComparison.Ordinal) ? "chat"
+            : path.EndsWith("/v1/responses", StringComparison.Ordinal) ? "responses"
+            : path.EndsWith("/v1/completions", StringComparison.Ordinal) ? "completions"
+            : null;
+        if (api is null)
         {
             var error = new JsonObject
             {
@@ -53,6 +59,16 @@ public sealed partial class EchoBackend : HttpMessageHandler
         }
 
         var body = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))!.AsObject();
+        if (api == "responses")
+        {
+            return EchoResponses.Answer(body);
+        }
+
+        if (api == "completions")
+        {
+            return EchoResponses.Completion(body);
+        }
+
         var model = body["model"]?.GetValue<string>() ?? "echo";
         var text = LastUserText(body["messages"] as JsonArray);
         var id = "chatcmpl-echo" + Guid.NewGuid().ToString("N")[..20];
@@ -139,14 +155,14 @@ public sealed partial class EchoBackend : HttpMessageHandler
         return string.Empty;
     }
 
-    private static int CountTokens(string text) => WordPattern().Count(text);
+    internal static int CountTokens(string text) => WordPattern().Count(text);
 
-    private static HttpResponseMessage Json(HttpStatusCode status, string json) =>
+    internal static HttpResponseMessage Json(HttpStatusCode status, string json) =>
         new(status) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
     [GeneratedRegex(@"\S+")]
     private static partial Regex WordPattern();
 
     [GeneratedRegex(@"\S+\s*|\s+")]
-    private static partial Regex ChunkPattern();
+    internal static partial Regex ChunkPattern();
 }
