@@ -30,7 +30,8 @@ internal sealed partial class ResponsesFormat
                 continue;
             }
 
-            var (owner, member) = sources[output];
+            var (source, member) = sources[output];
+            var owner = source ?? root;
             if (removed && (member is null or "delta"))
             {
                 // A piece of text, a call or the end of a part: its whole event goes.
@@ -79,7 +80,7 @@ internal sealed partial class ResponsesFormat
     {
         foreach (var output in events)
         {
-            if (output.Kind == OutputKind.Finish && output.Slot == slot && !output.IsAdded && !output.IsRemoved && ReferenceEquals(sources[output].Owner, root))
+            if (output.Kind == OutputKind.Finish && output.Slot == slot && !output.IsAdded && !output.IsRemoved && ReferenceEquals(sources[output].Owner ?? root, root))
             {
                 return true;
             }
@@ -151,8 +152,9 @@ internal sealed partial class ResponsesFormat
                     throw new InvalidOperationException($"Text was added to slot {output.Slot}, which has no text to add it to.");
                 }
 
-                location.Owner[name] = (ResponsesEvents.OptionalString(location.Owner, name, "a part") ?? string.Empty) + output.Text;
-                ClearLogprobs(location.Owner);
+                var at = location.Owner ?? root;
+                at[name] = (ResponsesEvents.OptionalString(at, name, "a part") ?? string.Empty) + output.Text;
+                ClearLogprobs(at);
                 continue;
             }
 
@@ -161,7 +163,8 @@ internal sealed partial class ResponsesFormat
                 continue;
             }
 
-            var (owner, member) = sources[output];
+            var (source, member) = sources[output];
+            var owner = source ?? root;
             if (output.Kind == OutputKind.ToolCall && removed)
             {
                 dropped.Add(owner);

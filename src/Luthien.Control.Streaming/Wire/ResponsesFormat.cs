@@ -40,6 +40,11 @@ internal sealed partial class ResponsesFormat : WireFormat
     /// <inheritdoc />
     public override OutputList Decode(StreamChunk chunk)
     {
+        if (_stream && !chunk.IsModified && TryDecodeDelta(chunk) is { } scanned)
+        {
+            return scanned;
+        }
+
         var json = chunk.Tree ?? throw BackendException.InvalidResponse("a Responses event is not a readable JSON object.");
         var events = new OutputList { Sources = [] };
         if (!_stream)
@@ -83,6 +88,29 @@ internal sealed partial class ResponsesFormat : WireFormat
         var chunk = StreamChunk.FromJson(_stream ? new JsonObject { ["type"] = ResponsesEvents.None } : []);
         chunk.Format = this;
         return chunk;
+    }
+
+    /// <summary>Marks a part whose text arrived in deltas (no event object repeats it as its first sight).</summary>
+    private static readonly JsonObject DeltaSight = [];
+
+    /// <summary>The common event, a piece of a part's text, read without a tree.</summary>
+    private ResponsesEventList? TryDecodeDelta(StreamChunk chunk)
+    {
+        var events = new ResponsesEventList { Sources = [] };
+        if (!ResponsesEventScanner.TryScan(chunk.Data.Span, events) || PieceOf(events.Type!) is not { Done: false } piece)
+        {
+            return null;
+        }
+
+        if (piece.Family != PartFamily.Call && (events.Part < 0 || events.PartIsSummary != (piece.Family == PartFamily.Summary)))
+        {
+            return null;
+        }
+
+        var slot = SlotFor(new PartKey(events.OutputIndex, piece.Family, piece.Family == PartFamily.Call ? 0 : events.Part), piece.Kind, piece.Custom);
+        slot.FirstSight ??= DeltaSight;
+        Add(events, new OutputEvent(slot.Kind, slot.Slot, events.Delta!), null, "delta");
+        return events;
     }
 
     private void DecodeEvent(JsonObject json, OutputList events)
@@ -157,7 +185,7 @@ internal sealed partial class ResponsesFormat : WireFormat
             if (!piece.Done)
             {
                 // Every delta is new text.
-                slot.FirstSight ??= json;
+                slot.FirstSight ??= DeltaSight;
                 Add(events, new OutputEvent(slot.Kind, slot.Slot, text!), json, member);
                 return;
             }
@@ -362,7 +390,7 @@ internal sealed partial class ResponsesFormat : WireFormat
 
     private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
 
-    private static void Add(OutputList events, OutputEvent output, JsonObject owner, string? member)
+    private static void Add(OutputList events, OutputEvent output, JsonObject? owner, string? member)
     {
         events.Add(output);
         events.Sources![output] = new TextSource(owner, member);

@@ -78,7 +78,15 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             }
 
             chunk.Format ??= format;
-            _ = chunk.Output;
+            if (chunk.Output is ResponsesEventList { Count: 1 } scanned && Untouched(chunk, scanned))
+            {
+                // The common event, a delta no policy changed, where nothing before it moved: counted, passed as it came.
+                Said(format.Slot(scanned[0].Slot)!.Key).Append(scanned[0].Text);
+                _nextSequence = scanned.Sequence + 1;
+                output.Add(chunk);
+                return;
+            }
+
             var root = chunk.Json ?? throw BackendException.InvalidResponse("a Responses event is not a readable JSON object.");
             if (!chunk.IsModified && chunk.Size == 0)
             {
@@ -107,6 +115,14 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             }
 
             Each(after, output);
+        }
+
+        private bool Untouched(StreamChunk chunk, ResponsesEventList scanned)
+        {
+            var output = scanned[0];
+            return !chunk.IsModified && !output.IsModified && !output.IsRemoved && scanned.RemovedSlots is null
+                && scanned.Sequence >= 0 && (_nextSequence < 0 || scanned.Sequence == _nextSequence)
+                && _indexes.TryGetValue(scanned.OutputIndex, out var written) && written == scanned.OutputIndex;
         }
 
         private static JsonArray? Take(JsonObject root, string name)

@@ -21,7 +21,7 @@ internal abstract class WireFormat
 }
 
 /// <summary>A chunk's events, with what else the chunk keeps once they are read (its JSON tree, the slots removed whole).</summary>
-internal sealed class OutputList : List<OutputEvent>
+internal class OutputList : List<OutputEvent>
 {
     public OutputList()
         : base(2)
@@ -39,6 +39,6 @@ internal sealed class OutputList : List<OutputEvent>
 }
 
 /// <summary>Where an event sits in a chunk's JSON: the object that holds it, and the member with its text (if any).</summary>
-/// <param name="Owner">The object.</param>
+/// <param name="Owner">The object; <see langword="null"/> for the chunk's own (read without a tree).</param>
 /// <param name="Member">The member that holds the event's text, or <see langword="null"/>.</param>
-internal readonly record struct TextSource(System.Text.Json.Nodes.JsonObject Owner, string? Member);
+internal readonly record struct TextSource(System.Text.Json.Nodes.JsonObject? Owner, string? Member);

@@ -168,4 +168,34 @@ public class ResponsesFormatTests
         Assert.That(written.Types.Last(), Is.EqualTo("error"));
         Assert.That(written.All, Does.Not.Contain("late"));
     }
+
+    [Test]
+    public void Stream_DeltaNamedTwice_Refused()
+    {
+        // A client takes the last "delta"; a reader that took the first would police other text than the client shows.
+        var events = new ResponsesStream().Message("ok").Open().ToList();
+        var index = events.FindIndex(e => e.Contains("output_text.delta"));
+        events[index] = events[index].Replace("\"delta\":\"ok\"", "\"delta\":\"ok\",\"delta\":\"SECRET-123456\"");
+
+        Assert.ThrowsAsync<BackendException>(() => StreamAsync(Redact(), [.. events]));
+    }
+
+    [Test]
+    public async Task Stream_EscapedDeltaAndMemberNames_ReadAndRedactedLikePlainOnes()
+    {
+        // \u escapes take the tree path, plain events the scanner: both must see the same text.
+        var events = new ResponsesStream().Message("a SECRET-1", "23456 b").Completed().ToList();
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i].Contains("output_text.delta"))
+            {
+                events[i] = events[i].Replace("\"delta\":", "\"d\\u0065lta\":").Replace("SECRET", "S\\u0045CRET");
+            }
+        }
+
+        var written = await StreamAsync(Redact(), [.. events]);
+
+        Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("a [R] b"));
+        Assert.That((string?)written.Single("response.output_text.done")["text"], Is.EqualTo("a [R] b"));
+    }
 }
