@@ -112,6 +112,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
             }
         }
 
+        ForgetWhatRepeatsChangedText(choices, events, removedSlots);
         if (_stream)
         {
             // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
@@ -307,19 +308,27 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
     {
         for (var i = 0; i < parts.Count; i++)
         {
-            if (parts[i] is JsonObject part && part["text"] is JsonValue value && value.TryGetValue(out string? text))
+            if (parts[i] is JsonObject part && part["text"] is { } node)
             {
+                var text = node is JsonValue value && value.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a content part's text is not a string.");
                 events.Add(new OutputEvent(OutputKind.Text, slot, text) { Part = i });
             }
         }
     }
 
+    /// <summary>
+    /// A text field's event; a field that is there but neither a string nor null is refused: a client may show it anyway
+    /// (a number, as digits), and the policies would not have read it.
+    /// </summary>
     private static void AddText(JsonObject owner, string name, OutputKind kind, int slot, List<OutputEvent> events)
     {
-        if (owner[name] is JsonValue value && value.TryGetValue(out string? text))
+        if (owner[name] is not { } node)
         {
-            events.Add(new OutputEvent(kind, slot, text));
+            return;
         }
+
+        var text = node is JsonValue value && value.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse($"a message's {name} is not a string.");
+        events.Add(new OutputEvent(kind, slot, text));
     }
 
     /// <summary>A chunk that names one choice twice is refused: each entry must be judged on its own, and a client appends both.</summary>
