@@ -9,6 +9,7 @@ internal static class WireFormats
     public static WireFormat Create(Transaction transaction, bool stream) => transaction.Request.Kind switch
     {
         RequestKind.Responses => new ResponsesFormat(stream),
+        RequestKind.Completion => new CompletionsFormat(stream),
         _ => new ChatCompletionsFormat(stream),
     };
 
