@@ -23,7 +23,7 @@ internal static class StreamingPolicies
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
         registry.Register("ResponseContentPolicy", StreamingConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
-            new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars)
+            new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars, ResponseContentPolicy.ParseScope(o.Scope))
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
