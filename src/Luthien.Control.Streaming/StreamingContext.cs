@@ -102,6 +102,9 @@ public sealed class StreamingContext
         _held.Add(chunk);
     }
 
+    /// <summary>Whether <see cref="Hold"/> would take one more chunk within the limits.</summary>
+    internal bool CanHold(StreamChunk chunk) => _held.Count < _maxHeldChunks && _heldBytes + chunk.Size <= _maxHeldBytes;
+
     /// <summary>Emits every held chunk, in arrival order.</summary>
     public void ReleaseHeld()
     {

@@ -23,14 +23,36 @@ internal static class StreamingPolicies
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
         registry.Register("ResponseContentPolicy", StreamingConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
-            new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars)
+            new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars, ResponseContentPolicy.ParseScope(o.Scope))
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
         registry.Register("ToolCallPolicy", StreamingConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
-            new ToolCallPolicy(o.AllowedTools, o.BlockedTools) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
+            new ToolCallPolicy(o.AllowedTools, o.BlockedTools, ArgumentRules(o.ArgumentRules)) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
         return registry;
+    }
+
+    /// <summary>Reads <c>argument_rules</c>; an entry without patterns is an error naming its tool.</summary>
+    private static Dictionary<string, ToolArgumentRules>? ArgumentRules(IDictionary<string, ToolArgumentRuleOptions>? options)
+    {
+        if (options is null)
+        {
+            return null;
+        }
+
+        var rules = new Dictionary<string, ToolArgumentRules>(StringComparer.Ordinal);
+        foreach (var (tool, rule) in options)
+        {
+            if (rule?.Allow is not { Count: > 0 } && rule?.Block is not { Count: > 0 })
+            {
+                throw new ArgumentException($"argument_rules['{tool}'] needs 'allow' or 'block' patterns.");
+            }
+
+            rules[tool] = new ToolArgumentRules(rule.Allow, rule.Block);
+        }
+
+        return rules;
     }
 
     private static LimitOptions Limits(IServiceProvider services) =>

@@ -12,16 +12,45 @@ internal sealed class ResponseContentOptions : PolicyOptions
 
     /// <summary>The text that replaces a match when redacting. Default <c>[REDACTED]</c>.</summary>
     public string Replacement { get; set; } = "[REDACTED]";
+
+    /// <summary>
+    /// Which text to read: <c>text</c>, <c>refusal</c>, <c>tool_arguments</c>, <c>reasoning</c>, <c>audio_transcript</c>;
+    /// all when left out.
+    /// </summary>
+    public IList<string>? Scope { get; set; }
 }
 
 /// <summary>
-/// Finds patterns in the assistant's text and redacts them or blocks the rest of the answer, in streamed and buffered
-/// answers alike. In a stream, a match split across chunks is still found; only text that could still become a match is
-/// held back (for <c>SECRET-[0-9]{6}</c>, "one two" goes out at once). <c>block</c> ends the choice before the match
-/// with <c>finish_reason: "content_filter"</c>; no part of a blocked match reaches the client.
+/// Finds patterns in the text the model produces and redacts them or blocks the rest of the answer, in streamed and
+/// buffered answers alike, on every API the adapters read: answer text, refusals, tool-call arguments, reasoning and
+/// audio transcripts (<see cref="Scope"/> narrows it). Each is a channel of its own, per slot and, for arguments, per
+/// call: a match split across chunks of one channel is still found; text of two channels never joins into one match.
+/// Only text that could still become a match is held back (for <c>SECRET-[0-9]{6}</c>, "one two" goes out at once);
+/// a slot's end lets out what its channels held (text, refusal, reasoning, transcript, then arguments by call), and the
+/// end of the stream what is left. <c>block</c> on any channel ends the slot before the match with
+/// <c>finish_reason: "content_filter"</c> (what its other channels held before is let out first); no part of a blocked
+/// match reaches the client.
 /// </summary>
+/// <remarks>
+/// Tool-call arguments are matched as the client receives them (JSON text for function tools, escapes as sent). A
+/// redaction there keeps JSON text JSON: inside a string the replacement is JSON-escaped; quotes, brackets, colons and
+/// commas a match spans are kept, each run of string content it covers becoming one replacement; a number or literal it
+/// covers becomes the replacement as a JSON string. Only a match covering part of a number or literal (say the last
+/// digits of <c>12345</c>) can leave the arguments invalid JSON, so patterns for arguments should match whole values.
+/// Arguments whose first non-blank character is not <c>{</c> or <c>[</c> (a custom tool's free-form input) get the
+/// replacement as it is.
+/// </remarks>
 public sealed class ResponseContentPolicy : StreamingControlPolicy
 {
+    private static readonly (string Name, ContentScope Scope)[] ScopeNames =
+    [
+        ("text", ContentScope.Text),
+        ("refusal", ContentScope.Refusal),
+        ("tool_arguments", ContentScope.ToolArguments),
+        ("reasoning", ContentScope.Reasoning),
+        ("audio_transcript", ContentScope.AudioTranscript),
+    ];
+
     private readonly ContentPatterns _patterns;
     private readonly int _maxHoldbackChars;
 
@@ -29,17 +58,27 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     /// <param name="patterns">Regular expressions (see <see cref="PatternPrefixAutomaton"/> for the supported subset).</param>
     /// <param name="action">Redact or block.</param>
     /// <param name="replacement">The replacement text for redaction.</param>
-    /// <param name="maxHoldbackChars">The most text held back per choice.</param>
-    /// <exception cref="ArgumentException">A pattern is invalid.</exception>
-    public ResponseContentPolicy(IReadOnlyList<string> patterns, ContentAction action = ContentAction.Redact, string replacement = "[REDACTED]", int maxHoldbackChars = 16 * 1024)
+    /// <param name="maxHoldbackChars">The most text held back per channel (a slot's text, refusal, … or one call's arguments).</param>
+    /// <param name="scope">Which text to read; all by default.</param>
+    /// <exception cref="ArgumentException">A pattern is invalid, or the scope is empty or names no known kind.</exception>
+    public ResponseContentPolicy(IReadOnlyList<string> patterns, ContentAction action = ContentAction.Redact, string replacement = "[REDACTED]", int maxHoldbackChars = 16 * 1024, ContentScope scope = ContentScope.All)
     {
         ArgumentNullException.ThrowIfNull(replacement);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHoldbackChars);
+        if (scope == ContentScope.None || (scope & ~ContentScope.All) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(scope), scope, "scope must name at least one of the kinds of ContentScope, and nothing else.");
+        }
+
         _patterns = new ContentPatterns(patterns);
         Action = action;
         Replacement = replacement;
+        Scope = scope;
         _maxHoldbackChars = maxHoldbackChars;
     }
+
+    /// <summary>Which text the policy reads.</summary>
+    public ContentScope Scope { get; }
 
     /// <summary>Redact or block.</summary>
     public ContentAction Action { get; }
@@ -57,6 +96,37 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         _ => throw new ArgumentException($"action '{action}' is not 'redact' or 'block'.", nameof(action)),
     };
 
+    /// <summary>Reads the <c>scope</c> field.</summary>
+    /// <param name="scope">
+    /// Names of <c>text</c>, <c>refusal</c>, <c>tool_arguments</c>, <c>reasoning</c>, <c>audio_transcript</c> (case and
+    /// surrounding blanks ignored); <see langword="null"/> for all.
+    /// </param>
+    /// <exception cref="ArgumentException">An unknown name, or an empty list.</exception>
+    public static ContentScope ParseScope(IEnumerable<string?>? scope)
+    {
+        if (scope is null)
+        {
+            return ContentScope.All;
+        }
+
+        var result = ContentScope.None;
+        foreach (var name in scope)
+        {
+            var key = name?.Trim().ToLowerInvariant();
+            var found = Array.Find(ScopeNames, n => n.Name == key);
+            if (found.Name is null)
+            {
+                throw new ArgumentException($"scope '{name}' is not one of {string.Join(", ", ScopeNames.Select(n => n.Name))}.", nameof(scope));
+            }
+
+            result |= found.Scope;
+        }
+
+        return result != ContentScope.None
+            ? result
+            : throw new ArgumentException("scope is empty: name at least one kind of text, or leave it out for all.", nameof(scope));
+    }
+
     /// <inheritdoc />
     protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
     {
@@ -70,11 +140,14 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         }
 
         var output = chunk.Output;
-        var count = output.Count;
-        for (var i = 0; i < count; i++)
+        state.Added.Clear();
+
+        // Not a count taken first: events this policy adds (released text, the end of a blocked slot) land anywhere in the
+        // list, and are known by reference so that they are not filtered twice.
+        for (var i = 0; i < output.Count; i++)
         {
             var item = output[i];
-            if (item.IsRemoved)
+            if (item.IsRemoved || (state.Added.Count > 0 && state.Added.Contains(item)))
             {
                 continue;
             }
@@ -86,25 +159,17 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
                 continue;
             }
 
-            if (item.Kind == OutputKind.Text)
+            if (item.HasText && InScope(item.Kind))
             {
                 FilterText(chunk, item, i, state, context);
             }
-            else if (item.Kind == OutputKind.Finish && state.Finished.Add(item.Slot) && state.Filters.TryGetValue(item.Slot, out var filter))
+            else if (item.Kind == OutputKind.Finish && state.Finished.Add(item.Slot) && state.Filters.Count > 0)
             {
-                // The slot ends here: nothing more can complete a match, so everything held is decided now. What is let
-                // out goes in before the end, which moves one place on.
-                var rest = filter.Flush();
-                if (rest.Text.Length > 0)
+                // The slot ends here: nothing more can complete a match, so everything its channels hold is decided now and
+                // let out before the end.
+                if (FlushSlot(chunk, item.Slot, state))
                 {
-                    Release(chunk, item.Slot, rest.Text);
-                    i++;
-                    count++;
-                }
-
-                if (rest.Blocked)
-                {
-                    Block(chunk, item.Slot, i, state);
+                    Block(chunk, item.Slot, PositionOf(output, item), state);
                 }
             }
         }
@@ -122,36 +187,57 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     protected override ValueTask CompleteStreamAsync(StreamingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.State is StreamState state)
+        if (context.State is StreamState state && state.Filters.Count > 0)
         {
-            foreach (var (slot, filter) in state.Filters.OrderBy(f => f.Key))
+            foreach (var slot in state.Filters.Keys.Select(c => c.Slot).Distinct().Order().ToList())
             {
                 if (state.Blocked.Contains(slot) || state.Finished.Contains(slot))
                 {
                     continue;
                 }
 
-                var rest = filter.Flush();
-                if (rest.Text.Length == 0 && !rest.Blocked)
-                {
-                    continue;
-                }
-
                 var chunk = context.CreateChunk();
-                Release(chunk, slot, rest.Text);
-                if (rest.Blocked)
+                state.Added.Clear();
+                if (FlushSlot(chunk, slot, state))
                 {
+                    state.Blocked.Add(slot);
                     chunk.Add(OutputEvent.CreateFinish(slot));
                 }
 
-                context.Emit(chunk);
+                if (chunk.Output.Count > 0)
+                {
+                    context.Emit(chunk);
+                }
             }
         }
 
         return base.CompleteStreamAsync(context, cancellationToken);
     }
 
-    /// <summary>Runs a piece of a slot's text through the slot's filter; the event keeps what may be sent now.</summary>
+    private static int PositionOf(IReadOnlyList<OutputEvent> output, OutputEvent item)
+    {
+        for (var i = 0; i < output.Count; i++)
+        {
+            if (ReferenceEquals(output[i], item))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private bool InScope(OutputKind kind) => kind switch
+    {
+        OutputKind.Text => (Scope & ContentScope.Text) != 0,
+        OutputKind.Refusal => (Scope & ContentScope.Refusal) != 0,
+        OutputKind.ToolArguments => (Scope & ContentScope.ToolArguments) != 0,
+        OutputKind.Reasoning => (Scope & ContentScope.Reasoning) != 0,
+        OutputKind.AudioTranscript => (Scope & ContentScope.AudioTranscript) != 0,
+        _ => false,
+    };
+
+    /// <summary>Runs a piece of a channel's text through the channel's filter; the event keeps what may be sent now.</summary>
     private void FilterText(StreamChunk chunk, OutputEvent item, int position, StreamState state, StreamingContext context)
     {
         var slot = item.Slot;
@@ -159,22 +245,23 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         {
             if (item.Text.Length > 0)
             {
-                // Its filter was flushed at the finish: text after it could complete a match that was let out.
+                // Its channels were flushed at the finish: text after it could complete a match that was let out.
                 throw BackendException.InvalidResponse("a choice sent text after its finish_reason.");
             }
 
             return;
         }
 
+        var channel = Channel.Of(item);
+        var arguments = item.Kind == OutputKind.ToolArguments;
         FilterOutput result;
-        if (!state.Filters.TryGetValue(slot, out var filter))
+        if (!state.Filters.TryGetValue(channel, out var filter))
         {
-            if (EndsInThisChunk(chunk, slot, position, context.IsBuffered))
+            if (EndsInThisChunk(chunk, channel, position, context.IsBuffered))
             {
-                // The whole text of the slot is here (a buffered answer, said to end or not, or a stream of one chunk): one
-                // pass over it, with no hold-back limit, since nothing waits.
-                result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text);
-                state.Finished.Add(slot);
+                // The channel's whole text is here (a buffered answer, said to end or not, or a stream whose slot ends in
+                // this chunk): one pass over it, with no hold-back limit, since nothing waits.
+                result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text, arguments);
                 item.Text = result.Text;
                 if (result.Blocked)
                 {
@@ -184,8 +271,8 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
                 return;
             }
 
-            filter = new StreamingPatternFilter(_patterns, Action, Replacement, _maxHoldbackChars);
-            state.Filters[slot] = filter;
+            filter = new StreamingPatternFilter(_patterns, Action, Replacement, _maxHoldbackChars, arguments);
+            state.Filters[channel] = filter;
         }
 
         result = filter.Append(item.Text);
@@ -197,26 +284,27 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
     }
 
     /// <summary>
-    /// Whether this text is the slot's last before its end in this chunk (in a buffered answer, its last at all). Not when
-    /// more of its text follows first (more content parts, text a policy ahead added before the end): the pieces then go
-    /// through the slot's filter as one text.
+    /// Whether this text is its channel's last before the slot's end in this chunk (in a buffered answer, its last at
+    /// all). Not when more of the channel follows first (more content parts, text a policy ahead added before the end):
+    /// the pieces then go through the channel's filter as one text.
     /// </summary>
-    private static bool EndsInThisChunk(StreamChunk chunk, int slot, int position, bool buffered)
+    private static bool EndsInThisChunk(StreamChunk chunk, Channel channel, int position, bool buffered)
     {
         var output = chunk.Output;
         for (var i = position + 1; i < output.Count; i++)
         {
-            if (output[i].Slot != slot || output[i].IsRemoved)
+            var other = output[i];
+            if (other.Slot != channel.Slot || other.IsRemoved)
             {
                 continue;
             }
 
-            if (output[i].Kind == OutputKind.Finish)
+            if (other.Kind == OutputKind.Finish)
             {
                 return true;
             }
 
-            if (output[i].Kind == OutputKind.Text)
+            if (other.HasText && Channel.Of(other) == channel)
             {
                 return false;
             }
@@ -225,39 +313,89 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         return buffered;
     }
 
-    /// <summary>Adds text the filter let out at the end to the slot, after its own text in this chunk.</summary>
-    private static void Release(StreamChunk chunk, int slot, string text)
+    /// <summary>
+    /// Decides what a slot's channels hold, in a fixed order, and adds what they let out to the chunk (before the slot's
+    /// end, if the chunk has it); returns whether one of them blocked.
+    /// </summary>
+    private static bool FlushSlot(StreamChunk chunk, int slot, StreamState state)
     {
-        if (text.Length > 0)
+        List<Channel>? channels = null;
+        foreach (var channel in state.Filters.Keys)
         {
-            chunk.Add(OutputEvent.CreateText(slot, text));
+            if (channel.Slot == slot)
+            {
+                (channels ??= []).Add(channel);
+            }
         }
+
+        if (channels is null)
+        {
+            return false;
+        }
+
+        channels.Sort();
+        var blocked = false;
+        foreach (var channel in channels)
+        {
+            state.Filters.Remove(channel, out var filter);
+            var rest = filter!.Flush();
+            blocked |= rest.Blocked;
+            if (rest.Text.Length > 0)
+            {
+                var released = channel.Kind == OutputKind.ToolArguments
+                    ? OutputEvent.CreateToolArguments(slot, channel.Tool, rest.Text)
+                    : OutputEvent.CreateText(slot, rest.Text, channel.Kind);
+                chunk.Add(released);
+                state.Added.Add(released);
+            }
+        }
+
+        return blocked;
     }
 
-    /// <summary>Ends a slot at a match: what came after the event at <paramref name="position"/> goes, and the slot ends with <c>content_filter</c>.</summary>
+    /// <summary>
+    /// Ends a slot at a match: what came after the event at <paramref name="position"/> goes, what its other channels held
+    /// (from before the match) is let out, and the slot ends with <c>content_filter</c>.
+    /// </summary>
     private static void Block(StreamChunk chunk, int slot, int position, StreamState state)
     {
         var output = chunk.Output;
         for (var i = position; i < output.Count; i++)
         {
             // Everything of the slot after the match goes, and an end it had gives way to content_filter.
-            if (output[i].Slot == slot && (i > position || output[i].Kind == OutputKind.Finish))
+            if (output[i].Slot == slot && (i > position || output[i].Kind == OutputKind.Finish) && !state.Added.Contains(output[i]))
             {
                 output[i].Remove();
             }
         }
 
+        // A second match in another channel's held text only shortens what is let out of it.
+        FlushSlot(chunk, slot, state);
         state.Blocked.Add(slot);
-        chunk.Add(OutputEvent.CreateFinish(slot));
+        var end = OutputEvent.CreateFinish(slot);
+        chunk.Add(end);
+        state.Added.Add(end);
+    }
+
+    /// <summary>One text of a slot: its kind, and for arguments the call.</summary>
+    private readonly record struct Channel(int Slot, OutputKind Kind, int Tool) : IComparable<Channel>
+    {
+        public static Channel Of(OutputEvent item) => new(item.Slot, item.Kind, item.Kind == OutputKind.ToolArguments ? item.ToolIndex : 0);
+
+        // Within a slot: the kinds in OutputKind's order (text, refusal, reasoning, transcript, arguments), calls in order.
+        public int CompareTo(Channel other) => (Slot, (int)Kind, Tool).CompareTo((other.Slot, (int)other.Kind, other.Tool));
     }
 
     private sealed class StreamState
     {
-        public Dictionary<int, StreamingPatternFilter> Filters { get; } = [];
+        public Dictionary<Channel, StreamingPatternFilter> Filters { get; } = [];
 
         public HashSet<int> Blocked { get; } = [];
 
-        /// <summary>Slots whose end was seen (their filters are flushed).</summary>
+        /// <summary>Slots whose end was seen (their channels are flushed).</summary>
         public HashSet<int> Finished { get; } = [];
+
+        /// <summary>Events this policy added to the chunk at hand.</summary>
+        public List<OutputEvent> Added { get; } = [];
     }
 }

@@ -34,6 +34,10 @@ internal sealed class StreamingPatternFilter
     private long _pendingOffset;
     private bool _blocked;
 
+    /// <summary>For tool-call arguments: the replacement JSON-escaped, and where the text let out so far stands in JSON.</summary>
+    private readonly string? _jsonReplacement;
+    private JsonTextCursor _cursor;
+
     /// <summary>The character just before the held text, as it came; null at the start of the text.</summary>
     private char? _before;
 
@@ -42,7 +46,10 @@ internal sealed class StreamingPatternFilter
     /// <param name="action">What to do with a match.</param>
     /// <param name="replacement">The text that replaces a match, for <see cref="ContentAction.Redact"/>.</param>
     /// <param name="maxHoldbackChars">The most text held back at once.</param>
-    public StreamingPatternFilter(ContentPatterns patterns, ContentAction action, string replacement, int maxHoldbackChars)
+    /// <param name="jsonArguments">
+    /// The text is a tool call's arguments: a redaction keeps JSON text JSON (<see cref="JsonArgumentsRedaction"/>).
+    /// </param>
+    public StreamingPatternFilter(ContentPatterns patterns, ContentAction action, string replacement, int maxHoldbackChars, bool jsonArguments = false)
     {
         ArgumentNullException.ThrowIfNull(patterns);
         ArgumentNullException.ThrowIfNull(replacement);
@@ -52,6 +59,7 @@ internal sealed class StreamingPatternFilter
         _replacement = replacement;
         _maxHoldbackChars = maxHoldbackChars;
         _tracker = patterns.Automaton.CreateTracker();
+        _jsonReplacement = jsonArguments ? JsonArgumentsRedaction.Escape(replacement) : null;
     }
 
     /// <summary>How many characters are held back.</summary>
@@ -77,6 +85,11 @@ internal sealed class StreamingPatternFilter
             // The common case: nothing was held, nothing can match, nothing needs holding. The text goes out as it came.
             _pendingOffset += text.Length;
             _before = text.Length > 0 ? text[^1] : _before;
+            if (_jsonReplacement is not null)
+            {
+                _cursor.Advance(text);
+            }
+
             return new(text, false);
         }
 
@@ -102,6 +115,7 @@ internal sealed class StreamingPatternFilter
         var output = Release(_pending.Length, final: true);
         _tracker.Reset();
         _before = null;
+        _cursor = default;
         return output;
     }
 
@@ -110,7 +124,8 @@ internal sealed class StreamingPatternFilter
     /// <param name="action">The action.</param>
     /// <param name="replacement">The replacement, for redaction.</param>
     /// <param name="text">The text.</param>
-    public static FilterOutput ApplyToWhole(ContentPatterns patterns, ContentAction action, string replacement, string text)
+    /// <param name="jsonArguments">The text is a tool call's arguments (see the constructor).</param>
+    public static FilterOutput ApplyToWhole(ContentPatterns patterns, ContentAction action, string replacement, string text, bool jsonArguments = false)
     {
         ArgumentNullException.ThrowIfNull(patterns);
         ArgumentNullException.ThrowIfNull(text);
@@ -118,6 +133,14 @@ internal sealed class StreamingPatternFilter
         {
             var match = patterns.Combined.Match(text);
             return match.Success ? new(text[..match.Index], true) : new(text, false);
+        }
+
+        if (jsonArguments)
+        {
+            var matches = patterns.Combined.Matches(text);
+            return matches.Count == 0
+                ? new(text, false)
+                : new(JsonArgumentsRedaction.Redact(text, matches.Select(m => (m.Index, m.Length)), default, replacement, JsonArgumentsRedaction.Escape(replacement)), false);
         }
 
         return new(patterns.Combined.Replace(text, _ => replacement), false);
@@ -186,6 +209,11 @@ internal sealed class StreamingPatternFilter
         }
 
         var released = transform(text[..limit], limit, matches);
+        if (_jsonReplacement is not null)
+        {
+            _cursor.Advance(text.AsSpan(0, limit));
+        }
+
         _before = text[limit - 1];
         _pending.Remove(0, limit);
         _pendingOffset += limit;
@@ -202,6 +230,11 @@ internal sealed class StreamingPatternFilter
         if (matches.Length == 0)
         {
             return released;
+        }
+
+        if (_jsonReplacement is not null)
+        {
+            return JsonArgumentsRedaction.Redact(released, matches.Select(m => (m.Index, m.Length)), _cursor, _replacement, _jsonReplacement);
         }
 
         var sb = new StringBuilder(released.Length);

@@ -101,6 +101,12 @@ internal sealed partial class ChatCompletionsFormat
             entry[_member] = message = [];
         }
 
+        if (output.Kind == OutputKind.ToolArguments)
+        {
+            AppendArguments(message, entry, output);
+            return;
+        }
+
         if (output.Kind == OutputKind.Text && message["content"] is JsonArray parts)
         {
             // Content given as parts: the added text is one more part, after the others.
@@ -111,6 +117,39 @@ internal sealed partial class ChatCompletionsFormat
         var (owner, name) = TextOwner(message, output.Kind, create: true);
         var existing = owner![name] is JsonValue v && v.TryGetValue(out string? text) ? text : string.Empty;
         owner[name] = existing + output.Text;
+    }
+
+    /// <summary>
+    /// Adds arguments a policy made to their call: after the call's own fragment in this entry, or as a fragment of its
+    /// own (<c>{"index", "function": {"arguments"}}</c>, <c>custom.input</c> for a custom tool, <c>function_call</c> for a
+    /// legacy call).
+    /// </summary>
+    private void AppendArguments(JsonObject message, JsonObject entry, OutputEvent output)
+    {
+        if (FindCallFunction(message, output.ToolIndex) is not { } function)
+        {
+            var custom = _customCalls?.Contains((ChatChunks.IndexOf(entry), output.ToolIndex)) == true;
+            function = [];
+            if (output.ToolIndex < 0)
+            {
+                message["function_call"] = function;
+            }
+            else
+            {
+                if (message["tool_calls"] is not JsonArray calls)
+                {
+                    message["tool_calls"] = calls = [];
+                }
+
+                var call = _stream ? new JsonObject { ["index"] = output.ToolIndex } : new JsonObject { ["type"] = custom ? "custom" : "function" };
+                call[custom ? "custom" : "function"] = function;
+                calls.Add(call);
+            }
+        }
+
+        var name = ArgumentsName(function);
+        var existing = function[name] is JsonValue v && v.TryGetValue(out string? text) ? text : string.Empty;
+        function[name] = existing + output.Text;
     }
 
     private static (JsonObject? Owner, string Name) TextOwner(JsonObject message, OutputKind kind, bool create)

@@ -14,6 +14,8 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
     private readonly string _member;
     private readonly List<ChoiceDelta> _scratch = [];
     private readonly ChunkShapeCache _shapes = new();
+    private readonly ChunkShapeCache _toolShapes = new();
+    private HashSet<(int Slot, int Call)>? _customCalls;
     private byte[]? _template;
 
     /// <summary>Creates the adapter for one answer.</summary>
@@ -153,6 +155,17 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         return created;
     }
 
+    /// <summary>
+    /// Chat names calls in <c>tool_calls</c> or a legacy <c>function_call</c>. A chunk with a <c>\u</c> escape is read
+    /// too: <c>"tool\u005fcalls"</c> is <c>tool_calls</c> to a client, and invisible to a byte search.
+    /// </summary>
+    public override bool MayCarryToolCalls(ReadOnlySpan<byte> data) =>
+        data.IndexOf("\"tool_calls\""u8) >= 0 || data.IndexOf("\"function_call\""u8) >= 0 || data.IndexOf("\\u"u8) >= 0;
+
+    /// <inheritdoc />
+    public override bool TryListNamelessToolFragments(ReadOnlySpan<byte> data, List<(int Slot, int Call)> calls) =>
+        _stream && data.IndexOf("\"name\""u8) < 0 && data.IndexOf("\\u"u8) < 0 && ChoiceScanner.TryScanToolCalls(data, calls, _toolShapes);
+
     private static bool TextOnly(List<ChoiceDelta> choices)
     {
         foreach (var choice in choices)
@@ -243,6 +256,11 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
                     }
 
                     ReadCall(call, CallBody(call), slot, index, events);
+                    if (_stream && call["custom"] is not null)
+                    {
+                        // Arguments a policy adds to this call later go in its "input".
+                        (_customCalls ??= []).Add((slot, index));
+                    }
                 }
             }
 

@@ -123,7 +123,10 @@ public sealed class OutputEvent
     /// <summary>Makes a text-bearing event to add to a chunk (<see cref="StreamChunk.Add"/>).</summary>
     /// <param name="slot">The slot.</param>
     /// <param name="text">The text.</param>
-    /// <param name="kind">A text-bearing kind other than tool arguments; <see cref="OutputKind.Text"/> by default.</param>
+    /// <param name="kind">
+    /// A text-bearing kind other than tool arguments (those belong to a call: <see cref="CreateToolArguments"/>);
+    /// <see cref="OutputKind.Text"/> by default.
+    /// </param>
     public static OutputEvent CreateText(int slot, string text, OutputKind kind = OutputKind.Text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -133,6 +136,20 @@ public sealed class OutputEvent
         }
 
         return new(kind, slot, text) { IsAdded = true };
+    }
+
+    /// <summary>
+    /// Makes a fragment of a tool call's arguments to add to a chunk (<see cref="StreamChunk.Add"/>), e.g. arguments a
+    /// policy held back: it goes after the call's own arguments in this chunk, as the call's next fragment.
+    /// </summary>
+    /// <param name="slot">The slot.</param>
+    /// <param name="toolIndex">Which call of the slot (<see cref="ToolIndex"/>; -1 for a legacy <c>function_call</c>).</param>
+    /// <param name="text">The arguments' text (for a function tool, a piece of JSON text).</param>
+    public static OutputEvent CreateToolArguments(int slot, int toolIndex, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfLessThan(toolIndex, -1);
+        return new(OutputKind.ToolArguments, slot, text, toolIndex) { IsAdded = true };
     }
 
     /// <summary>Makes an event that ends a slot, e.g. with <see cref="ContentFilter"/> when a policy stops it.</summary>

@@ -18,6 +18,22 @@ internal abstract class WireFormat
 
     /// <summary>An empty chunk of this answer, to add events to.</summary>
     public abstract StreamChunk CreateChunk();
+
+    /// <summary>
+    /// Whether a chunk's bytes, as they came, may carry a tool call or a fragment of one: false only when the format can
+    /// tell from the bytes alone that they do not (so a policy may pass the chunk unread). Default true: read it.
+    /// </summary>
+    /// <param name="data">The chunk's data as it came (not changed by a policy).</param>
+    public virtual bool MayCarryToolCalls(ReadOnlySpan<byte> data) => true;
+
+    /// <summary>
+    /// Lists the tool calls (slot, call) a chunk's bytes carry fragments of, without reading its events, when the format
+    /// can tell from the bytes that no fragment carries a piece of a call's name; false otherwise (the caller then reads
+    /// the events). Default false.
+    /// </summary>
+    /// <param name="data">The chunk's data as it came (not changed by a policy).</param>
+    /// <param name="calls">Filled with the calls.</param>
+    public virtual bool TryListNamelessToolFragments(ReadOnlySpan<byte> data, List<(int Slot, int Call)> calls) => false;
 }
 
 /// <summary>A chunk's events, with what else the chunk keeps once they are read (its JSON tree, the slots removed whole).</summary>
