@@ -83,6 +83,14 @@ internal sealed partial class ResponsesFormat : WireFormat
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A call starts with its item (<c>"type":"function_call"</c> or <c>"custom_tool_call"</c>); the events of its arguments
+    /// only matter to a policy already holding or judging it. A chunk with a <c>\u</c> escape is always read.
+    /// </remarks>
+    public override bool MayCarryToolCalls(ReadOnlySpan<byte> data) =>
+        data.IndexOf("\"function_call\""u8) >= 0 || data.IndexOf("\"custom_tool_call\""u8) >= 0 || data.IndexOf("\\u"u8) >= 0;
+
+    /// <inheritdoc />
     public override StreamChunk CreateChunk()
     {
         var chunk = StreamChunk.FromJson(_stream ? new JsonObject { ["type"] = ResponsesEvents.None } : []);

@@ -151,7 +151,7 @@ public class ResponsesFormatTests
         var written = await StreamAsync(Redact(), events);
 
         Assert.That(written.All, Does.Not.Contain("SECRET"));
-        var summary = written.Single("response.output_item.done")["item"]!["summary"]!;
+        var summary = written.Events.First(e => (string)e["type"]! == "response.output_item.done")["item"]!["summary"]!;
         Assert.That((string?)summary[0]!["text"], Is.EqualTo("key [R]."));
         Assert.That((string?)summary[1]!["text"], Is.EqualTo("next part"));
     }
