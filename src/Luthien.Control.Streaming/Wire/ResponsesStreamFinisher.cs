@@ -15,12 +15,23 @@ namespace Luthien.Control.Streaming;
 internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
 {
     private readonly ResponsesFormat _format;
+    private readonly long _maxSaidChars;
 
-    public ResponsesStreamFinisher(StreamingResponseIterator inner, ResponsesFormat format)
+    /// <param name="inner">The policed stream.</param>
+    /// <param name="format">The answer's adapter, which the policies read its events with.</param>
+    /// <param name="maxSaidChars">The most text kept of what the stream said (<see cref="MaxSaidChars"/>).</param>
+    public ResponsesStreamFinisher(StreamingResponseIterator inner, ResponsesFormat format, long maxSaidChars = MaxSaidChars)
     {
         Inner = inner;
         _format = format;
+        _maxSaidChars = maxSaidChars;
     }
+
+    /// <summary>
+    /// The most text kept of what a stream said (UTF-16 characters over all its parts), to make its repeats agree: far
+    /// above any answer a model gives today, and a bound on what a backend can make the library keep.
+    /// </summary>
+    public const long MaxSaidChars = 8 * 1024 * 1024;
 
     /// <summary>The policed stream this finishes.</summary>
     public StreamingResponseIterator Inner { get; }
@@ -38,7 +49,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
 
     private async IAsyncEnumerable<StreamChunk> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var state = new Writer(_format);
+        var state = new Writer(_format, _maxSaidChars);
         var output = new List<StreamChunk>(2);
         await using var upstream = Inner.GetAsyncEnumerator(cancellationToken);
         while (!state.Ended && await upstream.MoveNextAsync().ConfigureAwait(false))
@@ -55,7 +66,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
     }
 
     /// <summary>The state of one stream as the client has received it.</summary>
-    private sealed class Writer(ResponsesFormat format)
+    private sealed class Writer(ResponsesFormat format, long maxSaidChars)
     {
         private readonly Dictionary<int, int> _indexes = [];
         private readonly Dictionary<int, Item> _items = [];
@@ -81,7 +92,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             if (chunk.Output is ResponsesEventList { Count: 1 } scanned && Untouched(chunk, scanned))
             {
                 // The common event, a delta no policy changed, where nothing before it moved: counted, passed as it came.
-                Said(format.Slot(scanned[0].Slot)!.Key).Append(scanned[0].Text);
+                Remember(format.Slot(scanned[0].Slot)!.Key, scanned[0].Text);
                 _nextSequence = scanned.Sequence + 1;
                 output.Add(chunk);
                 return;
@@ -294,7 +305,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
 
             if (!done)
             {
-                Said(part2).Append(ResponsesEvents.OptionalString(json, "delta", "a delta"));
+                Remember(part2, ResponsesEvents.OptionalString(json, "delta", "a delta"));
                 return false;
             }
 
@@ -316,6 +327,19 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
                     new PartKey(index, PartFamily.Call, 0),
                 _ => null,
             };
+        }
+
+        private long _saidChars;
+
+        private void Remember(PartKey key, string? text)
+        {
+            _saidChars += text?.Length ?? 0;
+            if (_saidChars > maxSaidChars)
+            {
+                throw BackendException.InvalidResponse($"its answer is longer than the {maxSaidChars} characters a policed Responses stream keeps to make its repeated text agree.");
+            }
+
+            Said(key).Append(text);
         }
 
         private StringBuilder Said(PartKey key)
@@ -348,7 +372,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             {
                 if (!_said.ContainsKey(key))
                 {
-                    Said(key).Append(text);
+                    Remember(key, text);
                 }
 
                 return false;

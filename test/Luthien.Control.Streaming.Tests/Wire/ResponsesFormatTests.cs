@@ -198,4 +198,19 @@ public class ResponsesFormatTests
         Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("a [R] b"));
         Assert.That((string?)written.Single("response.output_text.done")["text"], Is.EqualTo("a [R] b"));
     }
+
+    [Test]
+    public async Task Stream_LongerThanTheTextKept_EndsAsBackendFailure()
+    {
+        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var format = new ResponsesFormat(stream: true);
+        transaction.Response.SetStream(200, new ListStreamingIterator(new ResponsesStream().Message("0123456789", "0123456789", "x").Completed()));
+        transaction.Response.Format = format;
+        await Redact().RunAsync(transaction);
+        var finisher = new ResponsesStreamFinisher(((ResponsesStreamFinisher)transaction.Response.Stream!).Inner, format, maxSaidChars: 20);
+
+        var error = Assert.ThrowsAsync<BackendException>(() => ListStreamingIterator.CollectAsync(finisher));
+
+        Assert.That(error!.Kind, Is.EqualTo(ControlErrorKind.BackendInvalidResponse));
+    }
 }
