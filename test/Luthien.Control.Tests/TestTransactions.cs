@@ -13,7 +13,7 @@ internal static class TestTransactions
             h[name] = value;
         }
 
-        return new Transaction(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes(json)), h));
+        return new Transaction(TransactionRequest.Parse(RequestKind.ChatCompletion, Encoding.UTF8.GetBytes(json), h));
     }
 
     public static Transaction ChatWithText(string userText, params (string Name, string Value)[] headers) =>

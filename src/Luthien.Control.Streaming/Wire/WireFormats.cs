@@ -14,5 +14,5 @@ internal static class WireFormats
 
     /// <summary>How many answers the model gives side by side: chat's <c>n</c>, default 1.</summary>
     public static int AnswerCount(Transaction transaction) =>
-        transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
+        transaction.Request.Payload?["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
 }
