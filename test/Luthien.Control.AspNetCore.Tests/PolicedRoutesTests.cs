@@ -200,6 +200,25 @@ public class PolicedRoutesTests
         Assert.That(_app.Logs.Messages, Has.None.Contain("client-key-1"));
     }
 
+    [Test]
+    public async Task Post_LegacyStreamClientDidNotAskForUsage_BackendAskedClientGetsExactlyItsOwnBytes()
+    {
+        const string textChunk = """{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"hi","finish_reason":"stop","logprobs":null}]}""";
+        _app.Backend.Handler = c => FakeBackend.Sse(
+            c,
+            "data: " + textChunk[..^1] + ",\"usage\":null}\n\n",
+            "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}\n\n",
+            "data: [DONE]\n\n");
+
+        var response = await _app.SendAsync("POST /v1/completions HTTP/1.1", """{"model":"m","stream":true,"prompt":"hi"}""");
+
+        Assert.That(response.Status, Is.EqualTo(200), response.Body);
+        Assert.That(JsonNode.Parse(_app.Backend.Requests.Single().Body)!["stream_options"]!["include_usage"]!.GetValue<bool>(), Is.True);
+        Assert.That(response.Body, Does.Contain("data: " + textChunk + "\n\n"));
+        Assert.That(response.Body, Does.Not.Contain("usage"));
+        Assert.That(response.Body, Does.EndWith("data: [DONE]\n\n"));
+    }
+
     private async Task AssertRefusedAsync(string target, string body)
     {
         var response = await _app.SendAsync($"POST {target} HTTP/1.1", body);
