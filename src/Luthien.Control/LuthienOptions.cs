@@ -113,7 +113,8 @@ public enum BackendStyle
     /// completions go to <c>/openai/deployments/{model}/chat/completions?api-version=…</c> (the request's model names
     /// the deployment), Responses to <c>/openai/responses?api-version=…</c> (or <c>/openai/v1/responses</c> when no
     /// version is known), with the key as <c>api-key: …</c>. The version is the client's <c>api-version</c>, else
-    /// <see cref="BackendOptions.ApiVersion"/>. Applies to every backend URL, a <c>SetBackendPolicy</c> one included.
+    /// <see cref="BackendOptions.ApiVersion"/>. Pass-through requests go to <c>/openai/&lt;path&gt;</c>, their query kept.
+    /// Applies to every backend URL, a <c>SetBackendPolicy</c> one included.
     /// </summary>
     Azure,
 }

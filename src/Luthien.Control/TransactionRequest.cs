@@ -189,14 +189,16 @@ public sealed class TransactionRequest
     }
 
     /// <summary>
-    /// The backend base URL for this transaction (including its version segment, e.g. <c>https://api.openai.com/v1</c>);
-    /// <see langword="null"/> uses the configured backend. Set by <c>SetBackendPolicy</c>.
+    /// The backend base URL for this transaction (including its version segment, e.g. <c>https://api.openai.com/v1</c>,
+    /// or an Azure OpenAI resource's endpoint); <see langword="null"/> uses the configured backend. Set by
+    /// <c>SetBackendPolicy</c>. It is called in the configured <see cref="BackendOptions.Style"/> (<c>Auto</c>: its own).
     /// </summary>
     public Uri? BackendUrl { get; set; }
 
     /// <summary>
-    /// The key sent to the backend as <c>Authorization: Bearer …</c>; <see langword="null"/> uses the configured backend key.
-    /// Set by <c>AddApiKeyHeader</c> and <c>AddApiKeyHeaderFromEnv</c>. Never logged.
+    /// The key sent to the backend as <c>Authorization: Bearer …</c> (to an Azure backend as <c>api-key: …</c>);
+    /// <see langword="null"/> uses the configured backend key. Set by <c>AddApiKeyHeader</c> and
+    /// <c>AddApiKeyHeaderFromEnv</c>. Never logged.
     /// </summary>
     public string? BackendApiKey { get; set; }
 

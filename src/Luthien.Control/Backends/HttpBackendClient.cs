@@ -107,7 +107,8 @@ internal sealed partial class HttpBackendClient : IBackendClient
         var azure = BackendStyles.Resolve(baseUrl, backend.Style) == BackendStyle.Azure;
 
         // A policed request's query (an Azure client's api-version) is the client's business with us, not the backend's.
-        var target = source.Payload is null ? BuildUri(baseUrl, source.Path, source.QueryString)
+        // Pass-through to an Azure resource goes below its /openai root, as every Azure route does.
+        var target = source.Payload is null ? BuildUri(azure ? BackendStyles.AzureRoot(baseUrl) : baseUrl, source.Path, source.QueryString)
             : azure ? BuildAzureUri(baseUrl, source, backend.ApiVersion)
             : BuildUri(baseUrl, source.Path, null);
         var request = new HttpRequestMessage(new HttpMethod(source.Method), target)

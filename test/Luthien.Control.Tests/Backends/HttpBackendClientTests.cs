@@ -86,6 +86,18 @@ public class HttpBackendClientTests
         Assert.That(request.Headers.Authorization, Is.Null);
     }
 
+    [TestCase("https://res.openai.azure.com")]
+    [TestCase("https://res.openai.azure.com/openai/")]
+    public void BuildRequest_AzureBackendPassthrough_BelowOpenAiRootQueryKept(string baseUrl)
+    {
+        var transaction = new Transaction(TransactionRequest.ForPassthrough("GET", "models", "?api-version=2024-10-21", null, null));
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri(baseUrl), ApiKey = "backend-key" });
+
+        Assert.That(request.RequestUri!.ToString(), Is.EqualTo("https://res.openai.azure.com/openai/models?api-version=2024-10-21"));
+        Assert.That(request.Headers.GetValues("api-key"), Is.EqualTo(new[] { "backend-key" }));
+    }
+
     [Test]
     public void BuildRequest_AzureBackendConfiguredVersion_UsedWhenClientSentNone()
     {
