@@ -22,14 +22,14 @@ public class PolicyChainBenchmarks
 
     /// <summary>Parse the request body into a transaction.</summary>
     [Benchmark(Baseline = true)]
-    public Transaction ParseOnly() => new(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Body), _headers));
+    public Transaction ParseOnly() => new(TransactionRequest.Parse(RequestKind.ChatCompletion, Body, _headers));
 
     /// <summary>Parse, run the request-side chain, serialize the body for the backend.</summary>
     [Benchmark]
     public async Task<int> ParseApplySerialize()
     {
-        var transaction = new Transaction(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Body), _headers));
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.ChatCompletion, Body, _headers));
         await _chain.RunAsync(transaction);
-        return transaction.Request.Chat!.ToUtf8Bytes().Length;
+        return transaction.Request.ToUtf8Bytes().Length;
     }
 }

@@ -43,8 +43,7 @@ internal static class StreamFixture
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
-    public static Transaction StreamingTransaction() => new(TransactionRequest.ForChat(
-        ChatCompletionRequest.Parse("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""u8)));
+    public static Transaction StreamingTransaction() => new(TransactionRequest.Parse(RequestKind.ChatCompletion, """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""u8));
 
     /// <summary>
     /// Reads the body, applies the policies in order, writes canonical SSE to a sink (flushing every event, and releasing

@@ -9,8 +9,9 @@ public sealed class MaxTokensCapOptions : PolicyOptions
 }
 
 /// <summary>
-/// An example of a host app's own policy: caps <c>max_tokens</c> and <c>max_completion_tokens</c>, and sets
-/// <c>max_completion_tokens</c> when the client asked for no limit.
+/// An example of a host app's own policy: caps the answer length each API's request asks for (chat
+/// <c>max_completion_tokens</c> and <c>max_tokens</c>, Responses <c>max_output_tokens</c>, legacy <c>max_tokens</c>),
+/// and sets it when the client asked for no limit.
 /// </summary>
 public sealed class MaxTokensCapPolicy : ControlPolicy
 {
@@ -29,25 +30,32 @@ public sealed class MaxTokensCapPolicy : ControlPolicy
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is not { } chat)
+        if (transaction.Request.Payload is not { } payload)
         {
             return next(transaction, cancellationToken);
         }
 
-        var capped = false;
-        foreach (var field in (string[])["max_tokens", "max_completion_tokens"])
+        // Each API names its limit its own way; the first field listed is the one added when the client set none.
+        string[] fields = transaction.Request.Kind switch
         {
-            if (chat.Payload[field] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out long requested) && requested > _maxTokens)
+            RequestKind.Responses => ["max_output_tokens"],
+            RequestKind.Completion => ["max_tokens"],
+            _ => ["max_completion_tokens", "max_tokens"],
+        };
+        var capped = false;
+        foreach (var field in fields)
+        {
+            if (payload[field] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out long requested) && requested > _maxTokens)
             {
-                chat.Payload[field] = _maxTokens;
+                payload[field] = _maxTokens;
             }
 
-            capped |= chat.Payload.ContainsKey(field);
+            capped |= payload.ContainsKey(field);
         }
 
         if (!capped)
         {
-            chat.Payload["max_completion_tokens"] = _maxTokens;
+            payload[fields[0]] = _maxTokens;
         }
 
         return next(transaction, cancellationToken);

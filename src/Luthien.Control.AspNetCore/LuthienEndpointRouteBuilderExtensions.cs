@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -8,23 +9,39 @@ namespace Luthien.Control.AspNetCore;
 /// <summary>Maps the Luthien.Control routes.</summary>
 public static class LuthienEndpointRouteBuilderExtensions
 {
+    /// <summary>The builders whose Azure routes are mapped already: mapping them twice would make every Azure request ambiguous.</summary>
+    private static readonly ConditionalWeakTable<IEndpointRouteBuilder, object> AzureMapped = [];
+
     /// <summary>
-    /// Maps <c>POST {prefix}/chat/completions</c> (parsed; every policy applies) and, under <paramref name="prefix"/>, the
-    /// routes <c>Luthien:Passthrough:Allow</c> lists (forwarded to the backend with bodies streamed; request-side
-    /// policies apply); any other path gets 404 <c>not_found</c>.
+    /// Maps the policed routes — <c>POST {prefix}/chat/completions</c>, <c>POST {prefix}/responses</c> and
+    /// <c>POST {prefix}/completions</c>, and the same three as Azure OpenAI clients call them, at the root of
+    /// <paramref name="endpoints"/>: <c>POST /openai/deployments/{deployment}/chat/completions|completions|responses</c>
+    /// (the deployment names the model when the body names none), <c>POST /openai/v1/chat/completions|responses|completions</c>
+    /// and <c>POST /openai/responses</c> — where every policy applies; and, under <paramref name="prefix"/>, the routes
+    /// <c>Luthien:Passthrough:Allow</c> lists (forwarded to the backend with bodies streamed; request-side policies
+    /// apply). Any other path under the prefix or under <c>/openai/</c> gets 404 <c>not_found</c> and is never forwarded.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// Paths are taken literally: a path with an empty, <c>.</c> or <c>..</c> segment, a backslash, an encoded
     /// <c>/</c>, <c>\</c>, <c>.</c>, <c>?</c>, <c>#</c> or <c>%</c>, or whitespace or control characters gets 400
-    /// <c>invalid_request</c> on every route mapped here, and nothing is forwarded.
+    /// <c>invalid_request</c> on every route mapped here, and nothing is forwarded. Matching ignores case and one
+    /// trailing slash, as routing does. Paths below a policed API (<c>responses/{id}</c>, say) are never passed through,
+    /// whatever the allow list says: what they return is model output.
+    /// </para>
+    /// <para>
+    /// The Azure routes are mapped by the first call on a given <paramref name="endpoints"/> only; the returned group
+    /// holds them with the prefix's routes, so metadata added to it applies to both.
+    /// </para>
     /// </remarks>
     /// <param name="endpoints">The app's endpoints.</param>
-    /// <param name="prefix">The route prefix clients use as their base URL's path, e.g. <c>/v1</c>.</param>
-    /// <returns>The route group, to add metadata such as authorization or rate limiting.</returns>
+    /// <param name="prefix">The route prefix clients use as their base URL's path, e.g. <c>/v1</c>; not <c>/openai</c>, which Azure's routes take.</param>
+    /// <returns>The route group of every route mapped here, to add metadata such as authorization or rate limiting.</returns>
+    /// <exception cref="ArgumentException"><paramref name="prefix"/> is <c>/openai</c> or below it.</exception>
     /// <example>
     /// <code>
     /// var app = builder.Build();
-    /// app.MapLuthienControl("/v1");
+    /// app.MapLuthienControl("/v1").RequireAuthorization();   // the Azure routes too
     /// app.Run();
     /// </code>
     /// </example>
@@ -32,16 +49,48 @@ public static class LuthienEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
-        var group = endpoints.MapGroup(prefix);
+        var trimmed = prefix.Trim('/');
+        if (trimmed.Equals("openai", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("openai/", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"The prefix '{prefix}' collides with the Azure OpenAI routes under /openai; use another, e.g. /v1.", nameof(prefix));
+        }
 
         // The handler is a singleton: taken from the root provider once, on first use. Asking each request's
         // RequestServices would create a DI scope per request (and its dispose registration) for nothing.
         var services = endpoints.ServiceProvider;
         LuthienRequestHandler? handler = null;
         LuthienRequestHandler Handler() => handler ??= services.GetRequiredService<LuthienRequestHandler>();
-        group.MapPost("/chat/completions", context => Handler().HandleChatAsync(context, "chat/completions"));
+
+        // One group around both sets of routes, so that what the host adds to it reaches every route mapped here.
+        var all = endpoints.MapGroup(string.Empty);
+        var group = all.MapGroup(prefix);
+        group.MapPost("/chat/completions", context => Handler().HandlePolicedAsync(context, RequestKind.ChatCompletion));
+        group.MapPost("/responses", context => Handler().HandlePolicedAsync(context, RequestKind.Responses));
+        group.MapPost("/completions", context => Handler().HandlePolicedAsync(context, RequestKind.Completion));
         group.Map("/{**rest}", context =>
             Handler().HandlePassthroughAsync(context, context.Request.RouteValues["rest"] as string ?? string.Empty));
-        return group;
+
+        if (AzureMapped.TryAdd(endpoints, new object()))
+        {
+            MapAzure(all.MapGroup("/openai"), Handler);
+        }
+
+        return all;
+    }
+
+    /// <summary>The Azure OpenAI routes: the policed three in each of Azure's spellings, and nothing else.</summary>
+    private static void MapAzure(RouteGroupBuilder azure, Func<LuthienRequestHandler> handler)
+    {
+        foreach (var (path, kind) in new[] { ("chat/completions", RequestKind.ChatCompletion), ("completions", RequestKind.Completion), ("responses", RequestKind.Responses) })
+        {
+            azure.MapPost("/deployments/{deployment}/" + path, context =>
+                handler().HandlePolicedAsync(context, kind, context.Request.RouteValues["deployment"] as string));
+            azure.MapPost("/v1/" + path, context => handler().HandlePolicedAsync(context, kind));
+        }
+
+        azure.MapPost("/responses", context => handler().HandlePolicedAsync(context, RequestKind.Responses));
+        azure.Map("/{**rest}", context => handler().HandleNotServedAsync(context, InvalidRequestException.NotFound(
+            "Under /openai/ this proxy serves only POST deployments/{deployment}/chat/completions, …/completions and …/responses, " +
+            "v1/chat/completions, v1/completions, v1/responses and responses; other Azure OpenAI paths are never forwarded.")));
     }
 }

@@ -19,16 +19,26 @@ internal sealed partial class LuthienRequestHandler(
     IOptionsMonitor<LuthienOptions> options,
     ILogger<LuthienRequestHandler> logger)
 {
-    public Task HandleChatAsync(HttpContext context, string path) => HandleAsync(context, path, RequestKind.ChatCompletion);
+    /// <summary>A policed API's route, OpenAI's or Azure's: the request gets the API's own path whichever route it came by.</summary>
+    /// <param name="context">The exchange.</param>
+    /// <param name="kind">The API.</param>
+    /// <param name="deployment">The deployment an Azure route names, if any.</param>
+    public Task HandlePolicedAsync(HttpContext context, RequestKind kind, string? deployment = null) =>
+        HandleAsync(context, RequestPayloads.DefaultPath(kind), kind, deployment, null);
 
-    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, RequestKind.Passthrough);
+    /// <summary>Any other path below the prefix: forwarded unparsed if the allow list says so.</summary>
+    public Task HandlePassthroughAsync(HttpContext context, string path) => HandleAsync(context, path, RequestKind.Passthrough, null, null);
 
-    private async Task HandleAsync(HttpContext context, string path, RequestKind kind)
+    /// <summary>A route that serves nothing (other Azure paths): refused with <paramref name="refusal"/>, after the literal-path check.</summary>
+    public Task HandleNotServedAsync(HttpContext context, InvalidRequestException refusal) =>
+        HandleAsync(context, RequestReader.RefusedPath, RequestKind.Passthrough, null, refusal);
+
+    private async Task HandleAsync(HttpContext context, string path, RequestKind kind, string? deployment, InvalidRequestException? notServed)
     {
         var transactionId = ResponseHead.StartTransaction(context);
 
         // The path is checked before anything else: nothing is read, no policy runs, nothing is forwarded.
-        var refusal = reader.Check(context, path, kind);
+        var refusal = reader.Check(context, path, kind, notServed);
         var label = refusal is null ? path : RequestReader.RefusedPath;
         using var exchange = telemetry.Begin(label);
 
@@ -36,7 +46,7 @@ internal sealed partial class LuthienRequestHandler(
         ControlErrorKind? failure = null;
         try
         {
-            var transaction = refusal is null ? await reader.ReadAsync(context, path, kind, transactionId).ConfigureAwait(false) : throw refusal;
+            var transaction = refusal is null ? await reader.ReadAsync(context, path, kind, transactionId, deployment).ConfigureAwait(false) : throw refusal;
             exchange.Attach(transaction);
             failure = await RunAsync(context, transaction).ConfigureAwait(false);
         }

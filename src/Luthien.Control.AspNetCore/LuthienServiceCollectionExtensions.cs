@@ -125,6 +125,16 @@ public static class LuthienServiceCollectionExtensions
             {
                 failures.Add($"Luthien:Backend:BaseUrl must be an absolute http or https URL, e.g. http://127.0.0.1:6590/v1 (got '{url}').");
             }
+            else if (options.Backend.BaseUrl is { } baseUrl && BackendStyles.Resolve(baseUrl, options.Backend.Style) == BackendStyle.Azure &&
+                BackendStyles.CheckAzureBaseUrl(baseUrl) is { } azureProblem)
+            {
+                failures.Add($"Luthien:Backend:BaseUrl is called in Azure style (Luthien:Backend:Style {options.Backend.Style}), but {azureProblem}.");
+            }
+
+            if (options.Backend.ApiVersion is { } apiVersion && !BackendStyles.IsApiVersion(apiVersion))
+            {
+                failures.Add($"Luthien:Backend:ApiVersion must be a plain version such as {BackendOptions.DefaultAzureApiVersion} or 2025-04-01-preview (got '{apiVersion}').");
+            }
 
             // Parsed here so that a bad entry stops the app at start; the request handler parses the same list again.
             var allow = PassthroughAllowList.TryParse(options.Passthrough.Allow, failures);

@@ -8,8 +8,12 @@ internal sealed class PassthroughAllowList
 {
     private const string Setting = "Luthien:Passthrough:Allow";
 
-    /// <summary>Last segments of the policed APIs (chat/completions, completions, responses, and their Azure spellings).</summary>
-    private static readonly string[] PolicedLastSegments = ["completions", "responses"];
+    /// <summary>
+    /// Segments of the policed APIs' paths (chat/completions, completions, responses, and their Azure spellings): a path
+    /// holding one is the API itself or below it (a stored response, a stored chat completion's messages), whose answer
+    /// is model output.
+    /// </summary>
+    private static readonly string[] PolicedSegments = ["completions", "responses"];
 
     private readonly Entry[] _entries;
 
@@ -73,7 +77,7 @@ internal sealed class PassthroughAllowList
         {
             return NotFound(served
                 ? $"Only POST {segments} is served here; it is never forwarded unparsed."
-                : $"{LastSegment(segments)} is not served yet by this proxy; it is never forwarded unparsed.");
+                : $"{segments} is a policed API's path or below one (chat/completions, completions, responses): what it returns, a stored answer say, is model output that would reach you unpoliced, so it is never forwarded, whatever {Setting} says.");
         }
 
         if (AllowsAll)
@@ -95,37 +99,39 @@ internal sealed class PassthroughAllowList
     private static InvalidRequestException NotFound(string message) => InvalidRequestException.NotFound(message);
 
     /// <summary>
-    /// Whether a path belongs to a policed API, which is only ever served parsed: its last segment is <c>completions</c>
-    /// or <c>responses</c> (ignoring case and matrix parameters such as <c>;x=1</c>, which some servers drop).
+    /// Whether a path belongs to a policed API, which is only ever served parsed: one of its segments is
+    /// <c>completions</c> or <c>responses</c> (ignoring case and matrix parameters such as <c>;x=1</c>, which some
+    /// servers drop), so the APIs themselves, their Azure spellings and everything below them (<c>responses/{id}</c>).
     /// </summary>
+    /// <param name="segments">The path, without leading and trailing slash.</param>
+    /// <param name="served">Whether the path is one this proxy serves policed (with POST).</param>
     private static bool IsPoliced(ReadOnlySpan<char> segments, out bool served)
     {
-        var last = LastSegment(segments);
-        var semicolon = last.IndexOf(';');
-        if (semicolon >= 0)
-        {
-            last = last[..semicolon];
-        }
-
         served = false;
-        foreach (var policed in PolicedLastSegments)
+        var policed = false;
+        foreach (var range in segments.Split('/'))
         {
-            if (last.Equals(policed, StringComparison.OrdinalIgnoreCase))
+            var segment = segments[range];
+            var semicolon = segment.IndexOf(';');
+            if (semicolon >= 0)
             {
-                var rest = segments[..^LastSegment(segments).Length].TrimEnd('/');
-                served = policed == "completions" && LastSegment(rest).Equals("chat", StringComparison.OrdinalIgnoreCase) &&
-                    rest.Length == "chat".Length;
-                return true;
+                segment = segment[..semicolon];
+            }
+
+            foreach (var name in PolicedSegments)
+            {
+                policed |= segment.Equals(name, StringComparison.OrdinalIgnoreCase);
             }
         }
 
-        return false;
-    }
+        if (policed)
+        {
+            served = segments.Equals("completions", StringComparison.OrdinalIgnoreCase) ||
+                segments.Equals("responses", StringComparison.OrdinalIgnoreCase) ||
+                segments.Equals("chat/completions", StringComparison.OrdinalIgnoreCase);
+        }
 
-    private static ReadOnlySpan<char> LastSegment(ReadOnlySpan<char> path)
-    {
-        var slash = path.LastIndexOf('/');
-        return slash < 0 ? path : path[(slash + 1)..];
+        return policed;
     }
 
     /// <summary>The path without its leading slash and one trailing slash.</summary>
@@ -213,9 +219,9 @@ internal sealed class PassthroughAllowList
             return "has no path (use \"*\" to allow every path)";
         }
 
-        if (!prefix && IsPoliced(path, out _))
+        if (IsPoliced(path, out _))
         {
-            return "names a policed route (chat/completions, completions, responses), which is never forwarded unparsed";
+            return "names a policed route or one below it (chat/completions, completions, responses), which is never forwarded unparsed";
         }
 
         entry = new Entry(method.ToString().ToUpperInvariant(), [.. segments], prefix);

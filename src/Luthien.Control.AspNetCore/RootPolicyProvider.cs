@@ -60,14 +60,39 @@ internal sealed partial class RootPolicyProvider(IServiceProvider services, IOpt
     private static partial void LogSource(ILogger logger, string source);
 }
 
-/// <summary>Builds the root policy at start, so that a bad policy file stops the app before it takes traffic.</summary>
-internal sealed class LuthienStartupValidator(RootPolicyProvider provider) : IHostedService
+/// <summary>
+/// Builds the root policy at start, so that a bad policy file stops the app before it takes traffic, and says once how
+/// the backend will be called where that is not plain (the SDK client's reach, an Azure backend without a key).
+/// </summary>
+internal sealed partial class LuthienStartupValidator(
+    RootPolicyProvider provider,
+    IOptions<LuthienOptions> options,
+    IServiceProvider services,
+    ILogger<LuthienStartupValidator> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = provider.Root;
+        var backend = options.Value.Backend;
+        if (backend.Client == BackendClientKind.Sdk)
+        {
+            LogSdkReach(logger);
+            if (backend.BaseUrl is { } url && BackendStyles.Resolve(url, backend.Style) == BackendStyle.Azure &&
+                string.IsNullOrEmpty(backend.ApiKey) && services.GetService<Azure.AI.OpenAI.AzureOpenAIClient>() is null)
+            {
+                // Not a start failure: a policy (AddApiKeyHeader, AddApiKeyHeaderFromEnv) may give each request its key.
+                LogAzureWithoutKey(logger, SdkBackendClient.NoAzureKeyMessage);
+            }
+        }
+
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Luthien:Backend:Client is Sdk: chat completions go through the OpenAI / Azure.AI.OpenAI client; Responses, legacy completions and pass-through requests go to the same backend as raw HTTP (the SDK has no protocol method for them).")]
+    private static partial void LogSdkReach(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Message} Until a request brings one, chat completions to it fail with 502 backend_unavailable.")]
+    private static partial void LogAzureWithoutKey(ILogger logger, string message);
 }

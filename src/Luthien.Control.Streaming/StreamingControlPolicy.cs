@@ -200,8 +200,9 @@ public abstract class StreamingControlPolicy : ControlPolicy
     private ValueTask ApplyResponseAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         var response = transaction.Response;
-        if (transaction.Request.Kind != RequestKind.ChatCompletion)
+        if (transaction.Request.Kind == RequestKind.Passthrough)
         {
+            // Answers passed through unparsed are not read by response policies (only allow-listed, non-model routes are).
             return ValueTask.CompletedTask;
         }
 

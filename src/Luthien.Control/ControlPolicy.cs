@@ -17,7 +17,7 @@ namespace Luthien.Control;
 /// {
 ///     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
 ///     {
-///         if (transaction.Request.Chat is { Model: null })
+///         if (transaction.Request is { Payload: not null, Model: null })
 ///             throw new InvalidRequestException("'model' is required.", "model");
 ///         return next(transaction, cancellationToken);
 ///     }

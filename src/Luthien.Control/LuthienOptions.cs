@@ -82,24 +82,82 @@ public enum BackendClientKind
     /// <summary>Raw <see cref="HttpClient"/>: lossless, every field and header passes through. The default.</summary>
     Http,
 
-    /// <summary>Chat completions through the OpenAI / Azure.AI.OpenAI client; other paths still use raw HTTP.</summary>
+    /// <summary>
+    /// Chat completions through the OpenAI / Azure.AI.OpenAI client (the SDK's protocol methods: the JSON passes whole);
+    /// Responses, legacy completions and pass-through requests still go to the same backend as raw HTTP, because
+    /// those SDK versions have no protocol method for them.
+    /// </summary>
     Sdk,
+}
+
+/// <summary>How the backend is called: which paths, which key header.</summary>
+public enum BackendStyle
+{
+    /// <summary>
+    /// <see cref="Azure"/> when the base URL's host is an Azure OpenAI resource (<c>*.openai.azure.com</c>,
+    /// <c>*.cognitiveservices.azure.com</c>, <c>*.services.ai.azure.com</c>) and its path does not end in <c>/v1</c>
+    /// (Azure's <c>/openai/v1</c> endpoint is OpenAI-compatible); <see cref="OpenAI"/> otherwise. Decided per URL, so a
+    /// URL set by <c>SetBackendPolicy</c> gets its own. The default.
+    /// </summary>
+    Auto,
+
+    /// <summary>
+    /// An OpenAI-compatible server: <c>POST &lt;BaseUrl&gt;/chat/completions</c> (or <c>responses</c>,
+    /// <c>completions</c>) with <c>model</c> in the body and the key as <c>Authorization: Bearer …</c>.
+    /// </summary>
+    OpenAI,
+
+    /// <summary>
+    /// An Azure OpenAI resource, <see cref="BackendOptions.BaseUrl"/> its endpoint (e.g.
+    /// <c>https://my-resource.openai.azure.com/openai</c>; <c>/openai</c> is added when missing): chat and legacy
+    /// completions go to <c>/openai/deployments/{model}/chat/completions?api-version=…</c> (the request's model names
+    /// the deployment), Responses to <c>/openai/responses?api-version=…</c> (or <c>/openai/v1/responses</c> when no
+    /// version is known), with the key as <c>api-key: …</c>. The version is the client's <c>api-version</c>, else
+    /// <see cref="BackendOptions.ApiVersion"/>. Pass-through requests go to <c>/openai/&lt;path&gt;</c>, their query kept.
+    /// Applies to every backend URL, a <c>SetBackendPolicy</c> one included.
+    /// </summary>
+    Azure,
 }
 
 /// <summary>The model backend.</summary>
 public sealed class BackendOptions
 {
-    /// <summary>OpenAI-compatible base URL including its version segment, e.g. <c>http://127.0.0.1:6590/v1</c>.</summary>
+    /// <summary>The default <see cref="ApiVersion"/> for Azure chat and legacy completions: the newest generally available data-plane version.</summary>
+    public const string DefaultAzureApiVersion = "2024-10-21";
+
+    /// <summary>
+    /// The backend's base URL: for an OpenAI-style backend including its version segment (e.g.
+    /// <c>http://127.0.0.1:6590/v1</c>, <c>https://api.openai.com/v1</c>); for an Azure OpenAI resource its endpoint
+    /// (e.g. <c>https://my-resource.openai.azure.com/openai</c>, see <see cref="Style"/>).
+    /// </summary>
     public Uri? BaseUrl { get; set; }
 
-    /// <summary>Sent to the backend as <c>Authorization: Bearer …</c>. Never logged.</summary>
+    /// <summary>
+    /// The backend's key: sent as <c>Authorization: Bearer …</c>, or as <c>api-key: …</c> to an Azure backend. Never
+    /// logged. The client's own credentials are never forwarded.
+    /// </summary>
     public string? ApiKey { get; set; }
 
     /// <summary>Which client talks to the backend.</summary>
     public BackendClientKind Client { get; set; } = BackendClientKind.Http;
 
+    /// <summary>
+    /// How the backend is called: <see cref="BackendStyle.OpenAI"/> paths and <c>Authorization: Bearer</c>, or
+    /// <see cref="BackendStyle.Azure"/> deployment paths, <c>api-version</c> and <c>api-key</c>. Default
+    /// <see cref="BackendStyle.Auto"/> (Azure for an Azure OpenAI host, else OpenAI). Whatever route the client used
+    /// (OpenAI's or Azure's), the backend is called in its own style.
+    /// </summary>
+    public BackendStyle Style { get; set; } = BackendStyle.Auto;
+
+    /// <summary>
+    /// The <c>api-version</c> sent to an Azure backend when the client sent none (a client calling the OpenAI routes,
+    /// or Azure's <c>/openai/v1</c> ones). Unset: <see cref="DefaultAzureApiVersion"/> for chat and legacy completions,
+    /// and Responses go to Azure's version-less <c>/openai/v1/responses</c>. Never sent to an OpenAI-style backend.
+    /// </summary>
+    public string? ApiVersion { get; set; }
+
     /// <inheritdoc />
-    public override string ToString() => $"{BaseUrl} ({Client}, key {(string.IsNullOrEmpty(ApiKey) ? "unset" : "set")})";
+    public override string ToString() => $"{BaseUrl} ({Client}, {Style}, key {(string.IsNullOrEmpty(ApiKey) ? "unset" : "set")})";
 }
 
 /// <summary>Size limits.</summary>

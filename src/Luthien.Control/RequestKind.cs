@@ -1,17 +1,17 @@
 namespace Luthien.Control;
 
-/// <summary>What the library knows of a request's shape.</summary>
+/// <summary>What the library knows of a request's shape: which policed API it calls, or that it is passed through.</summary>
 public enum RequestKind
 {
-    /// <summary>A chat completion request: the body is parsed and typed policies apply.</summary>
+    /// <summary>A chat completion (<c>POST chat/completions</c>): the body is parsed and every policy applies.</summary>
     ChatCompletion,
-
-    /// <summary>A Responses API request (<c>POST responses</c>): parsed, and every policy applies.</summary>
-    Responses,
-
-    /// <summary>A legacy completion request (<c>POST completions</c>): parsed, and every policy applies.</summary>
-    Completion,
 
     /// <summary>Any other request: forwarded with its body and response streamed through unchanged.</summary>
     Passthrough,
+
+    /// <summary>A Responses API request (<c>POST responses</c>): the body is parsed and every policy applies.</summary>
+    Responses,
+
+    /// <summary>A legacy completion (<c>POST completions</c>): the body is parsed and every policy applies.</summary>
+    Completion,
 }

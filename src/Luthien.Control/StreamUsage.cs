@@ -3,22 +3,27 @@ using System.Text.Json.Nodes;
 namespace Luthien.Control;
 
 /// <summary>
-/// The usage chunk of a streamed chat answer: asking the backend for it, recognising it, and the <c>"usage":null</c>
+/// The usage chunk of a streamed chat or legacy completion answer: asking the backend for it, recognising it, and the <c>"usage":null</c>
 /// members a backend adds to every other chunk once it was asked.
 /// </summary>
 internal static class StreamUsage
 {
     /// <summary>Adds <c>stream_options.include_usage: true</c> to a request (other stream options are kept).</summary>
-    /// <param name="chat">The request.</param>
-    public static void Ask(ChatCompletionRequest chat)
+    /// <param name="request">The request: a chat or legacy completion.</param>
+    public static void Ask(TransactionRequest request)
     {
-        if (chat.Payload["stream_options"] is JsonObject streamOptions)
+        if (!request.TakesStreamOptions || request.Payload is not { } payload)
+        {
+            throw new InvalidOperationException("Only chat and legacy completions take stream_options.");
+        }
+
+        if (payload["stream_options"] is JsonObject streamOptions)
         {
             streamOptions["include_usage"] = true;
         }
         else
         {
-            chat.Payload["stream_options"] = new JsonObject { ["include_usage"] = true };
+            payload["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
     }
 

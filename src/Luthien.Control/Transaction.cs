@@ -32,7 +32,7 @@ public sealed class Transaction
     public TransactionData Data { get; } = new();
 
     /// <summary>Whether the client asked for a streamed (server-sent events) answer.</summary>
-    public bool IsStreaming => Request.Chat?.Stream ?? false;
+    public bool IsStreaming => Request.IsStreaming;
 
     /// <summary>Fires when the client disconnects; every backend call made for this transaction observes it.</summary>
     public CancellationToken CancellationToken { get; }

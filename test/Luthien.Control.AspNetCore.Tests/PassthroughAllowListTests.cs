@@ -60,12 +60,32 @@ public class PassthroughAllowListTests
         Assert.That(list.Check("DELETE", "files/f-1"), Is.Null);
     }
 
-    [Test]
-    public void Check_StoredCompletionRetrieval_CanBeAllowed()
+    [TestCase("GET", "responses/resp_1")]
+    [TestCase("GET", "Responses/resp_1/input_items/")]
+    [TestCase("DELETE", "responses/resp_1")]
+    [TestCase("GET", "chat/completions/c_1")]
+    [TestCase("GET", "chat/completions/c_1/messages")]
+    [TestCase("GET", "completions/x")]
+    [TestCase("GET", "responses;x=1/resp_1")]
+    public void Check_AllowAllBelowPolicedPath_Returns404SayingWhy(string method, string path)
     {
-        var list = PassthroughAllowList.Parse(["GET chat/completions/*"]);
+        var list = PassthroughAllowList.Parse(["*"]);
 
-        Assert.That(list.Check("GET", "chat/completions/abc"), Is.Null);
+        var refusal = list.Check(method, path);
+
+        Assert.That(refusal?.StatusCode, Is.EqualTo(404));
+        Assert.That(refusal!.Code, Is.EqualTo("not_found"));
+        Assert.That(refusal.Message, Does.Contain("model output").And.Contain("unpoliced"));
+    }
+
+    [TestCase("GET chat/completions/*")]
+    [TestCase("GET responses/*")]
+    [TestCase("DELETE responses/*")]
+    public void Parse_EntryBelowPolicedPath_Refused(string entry)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => PassthroughAllowList.Parse([entry]));
+
+        Assert.That(ex!.Message, Does.Contain(entry));
     }
 
     [Test]

@@ -30,13 +30,13 @@ public class PassthroughAllowTests
     }
 
     [Test]
-    public async Task Passthrough_PostResponses_Gets404NotServedYetAndNothingForwarded()
+    public async Task Passthrough_GetResponses_Gets404ServedOnlyAsPostAndNothingForwarded()
     {
-        var response = await _app.SendAsync("POST /v1/responses HTTP/1.1", """{"model":"m","input":"hi"}""");
+        var response = await _app.SendAsync("GET /v1/responses HTTP/1.1");
 
         Assert.That(response.Status, Is.EqualTo(404));
         Assert.That(response.ErrorCode, Is.EqualTo("not_found"));
-        Assert.That(response.ErrorMessage, Does.Contain("not served yet"));
+        Assert.That(response.ErrorMessage, Does.Contain("Only POST responses"));
         Assert.That(_app.Backend.Requests, Is.Empty);
     }
 
@@ -96,9 +96,14 @@ public class PassthroughAllowAllTests
 
     [TestCase("GET /v1/chat/completions HTTP/1.1")]
     [TestCase("PUT /v1/Chat/Completions/ HTTP/1.1")]
-    [TestCase("POST /v1/completions HTTP/1.1")]
-    [TestCase("POST /v1/responses HTTP/1.1")]
+    [TestCase("GET /v1/completions HTTP/1.1")]
+    [TestCase("DELETE /v1/Responses/ HTTP/1.1")]
     [TestCase("POST /v1/openai/deployments/d/chat/completions HTTP/1.1")]
+    [TestCase("GET /v1/responses/abc HTTP/1.1")]
+    [TestCase("GET /v1/responses/abc/input_items HTTP/1.1")]
+    [TestCase("DELETE /v1/responses/abc HTTP/1.1")]
+    [TestCase("GET /v1/chat/completions/abc/messages HTTP/1.1")]
+    [TestCase("POST /v1/responses/abc/cancel HTTP/1.1")]
     [TestCase("POST /v1/chat/completions;x=1 HTTP/1.1")]
     public async Task Passthrough_AllowAllOnPolicedPath_Gets404AndNothingForwarded(string requestLine)
     {

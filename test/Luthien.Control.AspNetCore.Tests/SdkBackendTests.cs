@@ -96,4 +96,20 @@ public class SdkBackendTests
         Assert.That(ex!.Status, Is.EqualTo(500));
         Assert.That(ex.Message, Does.Contain("boom"));
     }
+
+    [TestCase("/v1/responses", """{"model":"m","input":"hi"}""", "/v1/responses")]
+    [TestCase("/v1/completions", """{"model":"m","prompt":"hi"}""", "/v1/completions")]
+    [TestCase("/openai/deployments/d/completions?api-version=2024-10-21", """{"prompt":"hi"}""", "/v1/completions")]
+    public async Task ResponsesOrLegacy_SdkClient_GoesAsRawHttpToTheSameBackendWithItsKey(string target, string body, string expected)
+    {
+        using var http = _app.CreateClient();
+
+        using var response = await http.PostAsync(target, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), await response.Content.ReadAsStringAsync());
+        var recorded = _backend.Requests.Single();
+        Assert.That(recorded.PathAndQuery, Is.EqualTo(expected));
+        Assert.That(recorded.Headers["Authorization"], Is.EqualTo("Bearer backend-key"));
+        Assert.That(recorded.Headers.GetValueOrDefault("User-Agent") ?? string.Empty, Does.Not.Contain("OpenAI"), "not through the SDK");
+    }
 }

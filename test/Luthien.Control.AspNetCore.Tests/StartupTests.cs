@@ -1,4 +1,5 @@
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Luthien.Control.AspNetCore.Tests;
@@ -76,5 +77,64 @@ public class StartupTests
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => StartAppAsync(new() { ["Luthien:Backend:BaseUrl"] = "ftp://example.test/v1" }));
 
         Assert.That(ex!.Message, Does.Contain("BaseUrl"));
+    }
+
+    [TestCase("https://res.openai.azure.com/openai/deployments/gpt-4o", "Azure", "deployment")]
+    [TestCase("https://res.openai.azure.com/openai/deployments/gpt-4o", "Auto", "deployment")]
+    [TestCase("https://res.openai.azure.com/openai/v1", "Azure", "/v1")]
+    [TestCase("http://127.0.0.1:1234/v1", "Azure", "/v1")]
+    public void Start_AzureBaseUrlNotAnEndpoint_FailsSayingWhy(string baseUrl, string style, string reason)
+    {
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => StartAppAsync(new()
+        {
+            ["Luthien:Backend:BaseUrl"] = baseUrl,
+            ["Luthien:Backend:Style"] = style,
+        }));
+
+        Assert.That(ex!.Message, Does.Contain("Luthien:Backend:BaseUrl").And.Contain("Azure").And.Contain(reason));
+    }
+
+    [Test]
+    public void Start_ApiVersionNotAVersion_FailsValidation()
+    {
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => StartAppAsync(new() { ["Luthien:Backend:ApiVersion"] = "2024-10-21&x=1" }));
+
+        Assert.That(ex!.Message, Does.Contain("Luthien:Backend:ApiVersion"));
+    }
+
+    [Test]
+    public void Start_UnknownStyle_Fails()
+    {
+        var ex = Assert.CatchAsync<InvalidOperationException>(() => StartAppAsync(new() { ["Luthien:Backend:Style"] = "Bedrock" }));
+
+        Assert.That(ex!.Message, Does.Contain("Style"));
+    }
+
+    [TestCase("https://res.openai.azure.com/openai", "Auto")]
+    [TestCase("https://res.openai.azure.com/openai/v1", "Auto")]
+    [TestCase("http://127.0.0.1:1234/", "Azure")]
+    [TestCase("http://127.0.0.1:1234/v1", "OpenAI")]
+    public void Start_GoodBackendStyle_Starts(string baseUrl, string style)
+    {
+        Assert.DoesNotThrowAsync(() => StartAppAsync(new()
+        {
+            ["Luthien:Backend:BaseUrl"] = baseUrl,
+            ["Luthien:Backend:Style"] = style,
+            ["Luthien:Backend:ApiVersion"] = "2025-04-01-preview",
+        }));
+    }
+
+    [Test]
+    public async Task Start_SdkClientAzureBackendWithoutKey_WarnsOnceNamingWhatToSet()
+    {
+        Assume.That(Environment.GetEnvironmentVariable("OPENAI_API_KEY"), Is.Null.Or.Empty, "the key would default to OPENAI_API_KEY");
+        var logs = new ListLoggerProvider();
+
+        await using var host = await LuthienTestHost.StartAsync(
+            new() { ["Luthien:Backend:BaseUrl"] = "https://res.openai.azure.com/openai", ["Luthien:Backend:Client"] = "Sdk" },
+            services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+        Assert.That(logs.Messages, Has.Exactly(1).Contain("Luthien:Backend:Client is Sdk"));
+        Assert.That(logs.Messages, Has.Exactly(1).Contain("Warning").And.Contain("has no key").And.Contain("Luthien:Backend:ApiKey"));
     }
 }

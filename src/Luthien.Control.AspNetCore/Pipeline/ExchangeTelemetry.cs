@@ -14,6 +14,7 @@ internal sealed class ExchangeTelemetry : IDisposable
     private readonly string _path;
     private readonly long _started;
     private string? _model;
+    private string? _operation;
 
     /// <summary>Starts the clock and the span.</summary>
     /// <param name="metrics">The instruments.</param>
@@ -36,10 +37,11 @@ internal sealed class ExchangeTelemetry : IDisposable
     /// <param name="transaction">The transaction.</param>
     public void Attach(Transaction transaction)
     {
-        _model = transaction.Request.Chat?.Model;
+        _model = transaction.Request.Model;
+        _operation = LuthienMetrics.Operation(transaction.Request.Kind);
         if (Span is { } activity)
         {
-            var operation = transaction.Request.Kind == RequestKind.ChatCompletion ? "chat" : _path;
+            var operation = _operation ?? _path;
             activity.DisplayName = _model is null ? operation : $"{operation} {_model}";
             activity.SetTag("gen_ai.operation.name", operation);
             activity.SetTag("gen_ai.request.model", _model);
@@ -65,7 +67,7 @@ internal sealed class ExchangeTelemetry : IDisposable
         {
             _metrics.Duration.Record(
                 Elapsed.TotalSeconds,
-                new("gen_ai.operation.name", _model is null ? _path : "chat"),
+                new("gen_ai.operation.name", _model is null ? _path : _operation ?? _path),
                 new("gen_ai.request.model", _model),
                 new("http.response.status_code", status),
                 new("error.type", errorType));

@@ -36,21 +36,36 @@ internal sealed class LuthienMetrics
             return;
         }
 
-        var input = usage["prompt_tokens"] is JsonValue p && p.TryGetValue(out long pt) ? pt : (long?)null;
-        var output = usage["completion_tokens"] is JsonValue c && c.TryGetValue(out long ct) ? ct : (long?)null;
-        var model = transaction.Request.Chat?.Model;
+        // Chat and legacy completions count prompt and completion tokens; the Responses API, input and output tokens.
+        var input = Count(usage["prompt_tokens"]) ?? Count(usage["input_tokens"]);
+        var output = Count(usage["completion_tokens"]) ?? Count(usage["output_tokens"]);
+        var model = transaction.Request.Model;
+        var operation = Operation(transaction.Request.Kind) ?? "chat";
         if (input is { } i)
         {
             activity?.SetTag("gen_ai.usage.input_tokens", i);
-            Tokens.Record(i, new("gen_ai.operation.name", "chat"), new("gen_ai.request.model", model), new("gen_ai.token.type", "input"));
+            Tokens.Record(i, new("gen_ai.operation.name", operation), new("gen_ai.request.model", model), new("gen_ai.token.type", "input"));
         }
 
         if (output is { } o)
         {
             activity?.SetTag("gen_ai.usage.output_tokens", o);
-            Tokens.Record(o, new("gen_ai.operation.name", "chat"), new("gen_ai.request.model", model), new("gen_ai.token.type", "output"));
+            Tokens.Record(o, new("gen_ai.operation.name", operation), new("gen_ai.request.model", model), new("gen_ai.token.type", "output"));
         }
     }
+
+    /// <summary>
+    /// The GenAI semantic conventions' operation name of a policed API (the Responses API is a chat too);
+    /// <see langword="null"/> for pass-through.
+    /// </summary>
+    public static string? Operation(RequestKind kind) => kind switch
+    {
+        RequestKind.ChatCompletion or RequestKind.Responses => "chat",
+        RequestKind.Completion => "text_completion",
+        _ => null,
+    };
+
+    private static long? Count(JsonNode? node) => node is JsonValue v && v.TryGetValue(out long count) ? count : null;
 
     /// <summary>Whether anyone listens for token usage, so that it is worth reading from the answer.</summary>
     public bool RecordsUsage(Activity? activity) => Tokens.Enabled || activity is { IsAllDataRequested: true };

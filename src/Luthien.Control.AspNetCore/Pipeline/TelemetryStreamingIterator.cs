@@ -29,8 +29,8 @@ internal sealed class TelemetryStreamingIterator(StreamingResponseIterator inner
                 {
                     metrics.TimeToFirstChunk.Record(
                         (timeProvider.GetUtcNow() - transaction.StartedAt).TotalSeconds,
-                        new("gen_ai.operation.name", "chat"),
-                        new("gen_ai.request.model", transaction.Request.Chat?.Model));
+                        new("gen_ai.operation.name", LuthienMetrics.Operation(transaction.Request.Kind) ?? "chat"),
+                        new("gen_ai.request.model", transaction.Request.Model));
                 }
 
                 while (hasChunk)
@@ -52,7 +52,7 @@ internal sealed class TelemetryStreamingIterator(StreamingResponseIterator inner
                 // A stream that failed before its first chunk was never written as one: nothing to count.
                 if (began && metrics.Chunks.Enabled)
                 {
-                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Chat?.Model));
+                    metrics.Chunks.Add(chunks, new KeyValuePair<string, object?>("gen_ai.request.model", transaction.Request.Model));
                 }
             }
         }

@@ -4,15 +4,16 @@ using Microsoft.Extensions.Options;
 namespace Luthien.Control.AspNetCore;
 
 /// <summary>
-/// Usage handling around the policies. Before them: a streamed chat request whose client did not ask for the usage
-/// chunk gets <c>stream_options.include_usage</c>, so that tokens can be counted and logged
+/// Usage handling around the policies. Before them: a streamed chat or legacy completion whose client did not ask for
+/// the usage chunk gets <c>stream_options.include_usage</c> (a Responses stream always ends with usage, in
+/// <c>response.completed</c>), so that tokens can be counted and logged
 /// (<c>Luthien:Streaming:RequestUsage</c>). After them: the answer's usage is recorded when someone listens, and a usage
 /// chunk the client did not ask for is kept from it. (The <c>"usage":null</c> members the backend then adds to every
 /// other chunk are cut by the SSE writer as it writes each chunk's bytes, where that costs no copy.)
 /// </summary>
 /// <remarks>
 /// Whether the client asked is a fact of its request, read when the body was parsed
-/// (<see cref="ChatCompletionRequest.ClientAskedForUsage"/>); nothing is written into the transaction's data for it.
+/// (<see cref="TransactionRequest.ClientAskedForUsage"/>); nothing is written into the transaction's data for it.
 /// </remarks>
 /// <param name="options">Whether to ask (<see cref="StreamingOptions.RequestUsage"/>).</param>
 /// <param name="metrics">The token instruments.</param>
@@ -23,9 +24,9 @@ internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, Luthien
     {
         // The span as the host started it, before any policy may start one of its own.
         var span = LuthienTelemetry.CurrentSpan;
-        if (transaction.Request.Chat is { Stream: true, IncludeUsage: false } chat && options.CurrentValue.Streaming.RequestUsage)
+        if (transaction.Request is { TakesStreamOptions: true, IsStreaming: true, IncludeUsage: false } request && options.CurrentValue.Streaming.RequestUsage)
         {
-            StreamUsage.Ask(chat);
+            StreamUsage.Ask(request);
         }
 
         await next(transaction, cancellationToken).ConfigureAwait(false);
@@ -34,7 +35,7 @@ internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, Luthien
         var record = metrics.RecordsUsage(span);
         if (response.Stream is { } stream)
         {
-            var hide = transaction.Request.Chat is { AsksUsageClientDidNot: true };
+            var hide = transaction.Request.AsksUsageClientDidNot;
             if (hide || record)
             {
                 response.Stream = new UsageStreamingIterator(stream, transaction, hide, record ? metrics : null, span);

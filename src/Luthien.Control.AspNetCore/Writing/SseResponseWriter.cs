@@ -39,7 +39,7 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
 
             // The library asked the backend for usage on its own (UsageStep), so every chunk may carry a "usage":null
             // the client did not ask for: cut here, from the bytes, where that costs no copy of the chunk.
-            var cutNullUsage = transaction.Request.Chat is { AsksUsageClientDidNot: true };
+            var cutNullUsage = transaction.Request.AsksUsageClientDidNot;
 
             // Events already at hand are batched into one write, but never more than this before a flush: the flush
             // waits while the client is behind, so a fast backend is read only as fast as the client takes the answer.

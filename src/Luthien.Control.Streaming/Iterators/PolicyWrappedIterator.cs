@@ -50,7 +50,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
         // A client that asked for usage still gets the usage chunk when a policy ends the stream early: the upstream is
         // then read on for a bounded time, which needs a token of our own to stop it.
         // (Not when the library asked for usage on its own: the client would wait for a chunk it never sees.)
-        var drain = _transaction.Request.Chat is { ClientAskedForUsage: true } ? Source(_inner) : null;
+        var drain = _transaction.Request.ClientAskedForUsage ? Source(_inner) : null;
         using var stop = drain is null ? null : new CancellationTokenSource();
         using var forward = stop is null ? default : cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), stop);
         try

@@ -61,7 +61,7 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
         {
             var request = transaction.Request;
             var headers = string.Join(", ", request.GetRedactedHeaders().Select(h => $"{h.Key}: {h.Value}"));
-            LogRequest(_logger, Level, transaction.Id, request.Method, request.Path, request.Chat?.Model, transaction.IsStreaming, request.Chat?.Messages.Count, headers);
+            LogRequest(_logger, Level, transaction.Id, request.Method, request.Path, request.Model, transaction.IsStreaming, request.InputCount, headers);
         }
 
         return ValueTask.CompletedTask;

@@ -17,7 +17,11 @@ internal static class WireFormats
     public static WireFormat ForStream(Transaction transaction) =>
         transaction.Response.Format ??= Create(transaction, stream: true);
 
-    /// <summary>How many answers the model gives side by side: chat's <c>n</c>, default 1.</summary>
+    /// <summary>
+    /// How many answers the model gives side by side: <c>n</c> of chat and legacy completions, default 1; a Responses
+    /// answer is one (its parts are slots, and ending any ends it).
+    /// </summary>
     public static int AnswerCount(Transaction transaction) =>
-        transaction.Request.Chat?.Payload["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
+        transaction.Request.Kind is RequestKind.ChatCompletion or RequestKind.Completion &&
+        transaction.Request.Payload?["n"] is JsonValue v && v.TryGetValue(out int n) && n > 0 ? n : 1;
 }

@@ -12,7 +12,7 @@ internal static class BackendResponseReader
     /// answer has been consumed (by the iterator, for streams).
     /// </summary>
     /// <remarks>
-    /// A successful answer to a chat request is what policies read, so it must be readable or it is refused (502
+    /// A successful answer to a policed request is what policies read, so it must be readable or it is refused (502
     /// <c>backend_invalid_response</c>) rather than passed on unread: the kind the request asked for (an event stream for
     /// <c>"stream": true</c>, else not), and a buffered body that is one valid JSON object, decoded first if it came
     /// compressed. Backend errors (non-2xx) pass as they are.
@@ -48,7 +48,7 @@ internal static class BackendResponseReader
 
         var isEventStream = IsEventStream(contentType);
         var policed = status is >= 200 and < 300;
-        if (policed && (transaction.Request.Chat?.Stream ?? false) != isEventStream)
+        if (policed && transaction.Request.IsStreaming != isEventStream)
         {
             throw BackendException.InvalidResponse(isEventStream
                 ? "a request without \"stream\": true was answered with an event stream."

@@ -7,7 +7,8 @@ namespace Luthien.Control;
 /// <summary>
 /// The default, lossless backend client: raw <see cref="HttpClient"/> with <see cref="HttpCompletionOption.ResponseHeadersRead"/>,
 /// no redirects and no decompression, on the library's own handler (a host's <c>HttpClient</c> defaults do not apply).
-/// Bodies of pass-through requests and responses are streamed; chat responses are buffered only when not streamed.
+/// Bodies of pass-through requests and responses are streamed; policed answers are buffered only when not streamed.
+/// The backend is called in its own style (<see cref="BackendStyle"/>), whichever route the client came by.
 /// </summary>
 internal sealed partial class HttpBackendClient : IBackendClient
 {
@@ -98,20 +99,27 @@ internal sealed partial class HttpBackendClient : IBackendClient
         }
     }
 
-    /// <summary>Builds the backend request: URL from the backend base, headers filtered, backend key set.</summary>
+    /// <summary>Builds the backend request: URL in the backend's style, headers filtered, backend key set in its style.</summary>
     internal static HttpRequestMessage BuildRequest(Transaction transaction, BackendOptions backend)
     {
         var source = transaction.Request;
-        var target = BuildUri(source.BackendUrl ?? backend.BaseUrl, source.Path, source.QueryString);
+        var baseUrl = source.BackendUrl ?? backend.BaseUrl ?? throw BackendException.NotConfigured();
+        var azure = BackendStyles.Resolve(baseUrl, backend.Style) == BackendStyle.Azure;
+
+        // A policed request's query (an Azure client's api-version) is the client's business with us, not the backend's.
+        // Pass-through to an Azure resource goes below its /openai root, as every Azure route does.
+        var target = source.Payload is null ? BuildUri(azure ? BackendStyles.AzureRoot(baseUrl) : baseUrl, source.Path, source.QueryString)
+            : azure ? BuildAzureUri(baseUrl, source, backend.ApiVersion)
+            : BuildUri(baseUrl, source.Path, null);
         var request = new HttpRequestMessage(new HttpMethod(source.Method), target)
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
         };
 
-        if (source.Chat is { } chat)
+        if (source.Payload is not null)
         {
-            request.Content = new ByteArrayContent(chat.ToUtf8Bytes());
+            request.Content = new ByteArrayContent(source.ToUtf8Bytes());
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         }
         else if (source.Body is { } body && HasBody(source))
@@ -128,8 +136,8 @@ internal sealed partial class HttpBackendClient : IBackendClient
                 continue;
             }
 
-            // The chat body is parsed and re-serialized, so the library reads the answer itself: ask for it uncompressed.
-            if (source.Chat is not null && (name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase) ||
+            // A policed body is parsed and re-serialized, so the library reads the answer itself: ask for it uncompressed.
+            if (source.Payload is not null && (name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase) ||
                 name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
@@ -155,10 +163,39 @@ internal sealed partial class HttpBackendClient : IBackendClient
         var key = source.BackendApiKey ?? backend.ApiKey;
         if (!string.IsNullOrEmpty(key))
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            if (azure)
+            {
+                request.Headers.TryAddWithoutValidation("api-key", key);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            }
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// The URL of a policed request on an Azure OpenAI resource: <c>/openai/deployments/{model}/chat/completions</c> (or
+    /// <c>completions</c>) with an <c>api-version</c>, or <c>/openai/responses?api-version=…</c>, or, with no version
+    /// known, <c>/openai/v1/responses</c>.
+    /// </summary>
+    /// <param name="baseUrl">The resource's endpoint.</param>
+    /// <param name="request">The policed request.</param>
+    /// <param name="configuredVersion">The configured <c>api-version</c>, used when the client sent none.</param>
+    internal static Uri BuildAzureUri(Uri baseUrl, TransactionRequest request, string? configuredVersion)
+    {
+        var root = BackendStyles.AzureRoot(baseUrl);
+        var version = request.ApiVersion ?? configuredVersion;
+        if (request.Kind == RequestKind.Responses)
+        {
+            return version is null ? JoinUri(root, "v1/responses", null) : JoinUri(root, "responses", "?api-version=" + Uri.EscapeDataString(version));
+        }
+
+        var deployment = BackendStyles.Deployment(request.Model);
+        var path = request.Kind == RequestKind.Completion ? "completions" : "chat/completions";
+        return JoinUri(root, $"deployments/{deployment}/{path}", "?api-version=" + Uri.EscapeDataString(version ?? BackendOptions.DefaultAzureApiVersion));
     }
 
     /// <summary>Joins the backend base URL (with its version segment) and a path below it.</summary>

@@ -11,11 +11,12 @@ using OpenAI.Chat;
 namespace Luthien.Control;
 
 /// <summary>
-/// Sends chat completions through the official OpenAI client, or the Azure.AI.OpenAI client when the backend is an
-/// Azure OpenAI resource (<c>*.openai.azure.com</c>, <c>*.cognitiveservices.azure.com</c>), where the request's
-/// <c>model</c> names the deployment. The SDK's protocol methods are used, so the JSON still passes whole in both
-/// directions; the SDK contributes authentication, Azure URL shapes and API versions. Every other path goes through
-/// <see cref="HttpBackendClient"/>.
+/// Sends chat completions through the official OpenAI client, or the Azure.AI.OpenAI client when the backend is called
+/// in Azure style (<see cref="BackendStyle"/>), where the request's <c>model</c> names the deployment. The SDK's
+/// protocol methods are used, so the JSON still passes whole in both directions; the SDK contributes authentication,
+/// Azure URL shapes and its own API version. Responses, legacy completions and pass-through requests go through
+/// <see cref="HttpBackendClient"/> to the same backend, in the same style, with the same key: the SDK versions the
+/// library builds against have no protocol method for them.
 /// </summary>
 /// <remarks>
 /// To authenticate to Azure with Entra ID instead of a key, register your own <see cref="AzureOpenAIClient"/> built
@@ -31,14 +32,14 @@ internal sealed partial class SdkBackendClient : IBackendClient
     private readonly TimeProvider _timeProvider;
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
-    /// <summary>SDK clients by backend URL and key, so a rotated or per-branch key is used, not the first one seen.</summary>
-    private readonly ConcurrentDictionary<(Uri Url, string? Key), object> _clients = new();
+    /// <summary>SDK clients by backend URL, style and key, so a rotated or per-branch key is used, not the first one seen.</summary>
+    private readonly ConcurrentDictionary<(Uri Url, bool Azure, string? Key), Func<string, ChatClient>> _clients = new();
 
     /// <summary>Past this many URL/key pairs, clients are made per request rather than kept (bounded memory).</summary>
     private const int MaxCachedClients = 64;
 
     /// <summary>Creates the client.</summary>
-    /// <param name="httpFallback">Used for every request that is not a chat completion.</param>
+    /// <param name="httpFallback">Used for every request that is not a chat completion (Responses, legacy completions, pass-through).</param>
     /// <param name="http">The library's own HTTP client, under the SDK's pipeline.</param>
     /// <param name="options">The backend's URL, key, limits and timeouts.</param>
     /// <param name="streamReader">Reads server-sent events from streamed responses.</param>
@@ -63,30 +64,22 @@ internal sealed partial class SdkBackendClient : IBackendClient
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
 
-    /// <summary>Whether a base URL is an Azure OpenAI resource.</summary>
-    /// <param name="baseUrl">The backend base URL.</param>
-    public static bool IsAzureEndpoint(Uri baseUrl)
-    {
-        ArgumentNullException.ThrowIfNull(baseUrl);
-        return baseUrl.Host.EndsWith(".openai.azure.com", StringComparison.OrdinalIgnoreCase) ||
-               baseUrl.Host.EndsWith(".cognitiveservices.azure.com", StringComparison.OrdinalIgnoreCase);
-    }
-
     /// <inheritdoc />
     public async ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        if (transaction.Request.Chat is not { } chat)
+        var request = transaction.Request;
+        if (request.Kind != RequestKind.ChatCompletion || request.Payload is null)
         {
             await _httpFallback.SendAsync(transaction, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var options = _options.CurrentValue;
-        var baseUrl = transaction.Request.BackendUrl ?? options.Backend.BaseUrl
-            ?? throw BackendException.NotConfigured();
-        var model = chat.Model ?? throw new InvalidRequestException("'model' is required.", "model");
-        var chatClient = GetChatClient(baseUrl, transaction.Request.BackendApiKey ?? options.Backend.ApiKey, model);
+        var baseUrl = request.BackendUrl ?? options.Backend.BaseUrl ?? throw BackendException.NotConfigured();
+        var azure = BackendStyles.Resolve(baseUrl, options.Backend.Style) == BackendStyle.Azure;
+        var model = azure ? BackendStyles.Deployment(request.Model) : request.Model ?? throw new InvalidRequestException("'model' is required.", "model");
+        var chatClient = GetClient(baseUrl, azure, request.BackendApiKey ?? options.Backend.ApiKey)(model);
 
         using var timer = BackendTimer.Started(_timeProvider, options.Timeouts.FirstChunk, cancellationToken);
         var requestOptions = new RequestOptions
@@ -99,7 +92,7 @@ internal sealed partial class SdkBackendClient : IBackendClient
         ClientResult result;
         try
         {
-            result = await chatClient.CompleteChatAsync(BinaryContent.Create(BinaryData.FromBytes(chat.ToUtf8Bytes())), requestOptions).ConfigureAwait(false);
+            result = await chatClient.CompleteChatAsync(BinaryContent.Create(BinaryData.FromBytes(request.ToUtf8Bytes())), requestOptions).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timer.TimedOut)
         {
@@ -145,55 +138,56 @@ internal sealed partial class SdkBackendClient : IBackendClient
         }
     }
 
-    private ChatClient GetChatClient(Uri baseUrl, string? apiKey, string model)
+    /// <summary>The SDK client for a backend URL, style and key, as a way to get the chat client of a model.</summary>
+    private Func<string, ChatClient> GetClient(Uri baseUrl, bool azure, string? apiKey)
     {
-        var key = (baseUrl, apiKey);
+        var key = (baseUrl, azure, apiKey);
         if (!_clients.TryGetValue(key, out var client))
         {
-            client = CreateClient(baseUrl, apiKey);
+            client = CreateClient(baseUrl, azure, apiKey);
             if (_clients.Count < MaxCachedClients)
             {
                 client = _clients.GetOrAdd(key, client);
             }
         }
 
-        return client switch
-        {
-            AzureOpenAIClient azure => azure.GetChatClient(model),
-            OpenAIClient openAi => openAi.GetChatClient(model),
-            _ => throw new InvalidOperationException("Unexpected SDK client."),
-        };
+        return client;
     }
 
-    private object CreateClient(Uri baseUrl, string? apiKey)
+    private Func<string, ChatClient> CreateClient(Uri baseUrl, bool azure, string? apiKey)
     {
         var transport = new HttpClientPipelineTransport(_http.Client);
-        if (IsAzureEndpoint(baseUrl))
+        if (azure)
         {
             if (_services.GetService<AzureOpenAIClient>() is { } registered)
             {
-                return registered;
+                return registered.GetChatClient;
             }
 
-            var endpoint = new Uri(baseUrl.GetLeftPart(UriPartial.Authority));
+            if (string.IsNullOrEmpty(apiKey))
+            {
+                // A configuration problem, not the client's: a proper error naming what to set, never a 500.
+                throw BackendException.Misconfigured(NoAzureKeyMessage);
+            }
+
             var azureOptions = new AzureOpenAIClientOptions { Transport = transport, RetryPolicy = new ClientRetryPolicy(0) };
-            return new AzureOpenAIClient(endpoint, new ApiKeyCredential(RequireKey(apiKey)), azureOptions);
+            return new AzureOpenAIClient(BackendStyles.AzureEndpoint(baseUrl), new ApiKeyCredential(apiKey), azureOptions).GetChatClient;
         }
 
         if (_services.GetService<OpenAIClient>() is { } openAi)
         {
-            return openAi;
+            return openAi.GetChatClient;
         }
 
         var clientOptions = new OpenAIClientOptions { Endpoint = baseUrl, Transport = transport, RetryPolicy = new ClientRetryPolicy(0) };
 
         // OpenAI-compatible servers without authentication still need a credential object; nothing secret is sent.
-        return new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(apiKey) ? "no-key" : apiKey), clientOptions);
+        return new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(apiKey) ? "no-key" : apiKey), clientOptions).GetChatClient;
     }
 
-    private static string RequireKey(string? apiKey) => string.IsNullOrEmpty(apiKey)
-        ? throw ControlFailureException.Internal("No backend API key is configured for the Azure OpenAI backend (Luthien:Backend:ApiKey), and no AzureOpenAIClient is registered.")
-        : apiKey;
+    /// <summary>What a request to an Azure backend through the SDK without any key is told (and the start-up warning says).</summary>
+    internal const string NoAzureKeyMessage =
+        "The Azure OpenAI backend has no key: set Luthien:Backend:ApiKey, add one per request with the AddApiKeyHeader policy, or register an AzureOpenAIClient (e.g. with Entra ID).";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transaction {TransactionId}: backend unreachable through the SDK client: {Detail}")]
     private static partial void LogUnavailable(ILogger logger, string transactionId, string detail);

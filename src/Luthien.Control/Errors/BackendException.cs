@@ -39,6 +39,10 @@ public sealed class BackendException : ControlException
     internal static BackendException NotConfigured() =>
         Unavailable("No model backend is configured (Luthien:Backend:BaseUrl).", null);
 
+    /// <summary>A 502 <c>backend_unavailable</c>: the backend cannot be called as configured (the message says what to set).</summary>
+    internal static BackendException Misconfigured(string message) =>
+        Unavailable(message, null);
+
     /// <summary>A 502 <c>backend_unavailable</c>: a buffered answer over the size limit.</summary>
     internal static BackendException TooLarge(long limit) =>
         Unavailable($"The backend's response is larger than the limit of {limit} bytes.", null);

@@ -7,7 +7,7 @@ namespace Luthien.Control;
 /// </summary>
 /// <example>
 /// <code>
-/// if (transaction.Request.Chat?.Model is "forbidden-model")
+/// if (transaction.Request.Model is "forbidden-model")
 ///     throw ControlPolicyException.PolicyViolation("This model is not available to you.");
 /// if (tooManyRequests)
 ///     throw ControlPolicyException.PolicyViolation("Too many requests; try again in a minute.", statusCode: 429);

@@ -6,7 +6,7 @@ namespace Luthien.Control;
 /// </summary>
 /// <example>
 /// <code>
-/// if (transaction.Request.Chat is { Model: null })
+/// if (transaction.Request is { Payload: not null, Model: null })
 ///     throw new InvalidRequestException("'model' is required.", "model");
 /// </code>
 /// </example>

@@ -43,7 +43,7 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
         if (presented is null)
         {
             LogRejected(_logger, transaction.Id, "missing");
-            throw ControlPolicyException.InvalidApiKey("Missing API key. Send it as 'Authorization: Bearer <key>'.");
+            throw ControlPolicyException.InvalidApiKey("Missing API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
         }
 
         var hash = Hash(presented);

@@ -13,7 +13,7 @@ public class HostPipelineTests
         using var telemetry = new TelemetryRecorder(spans: false);
         var root = new StreamingRoot(new TestChunks(Content("a"), Content("b"), Usage()));
         var pipeline = new HostPipeline(() => root, new TelemetryStep(telemetry.Metrics, new FakeTimeProvider()), new UsageStep(TestExchange.Monitor(), telemetry.Metrics));
-        var transaction = new Transaction(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"""))));
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.ChatCompletion, Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""")));
 
         await pipeline.RunAsync(transaction, CancellationToken.None);
         var received = await ReadAllAsync(transaction.Response.Stream!);
@@ -30,7 +30,7 @@ public class HostPipelineTests
 
         public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
         {
-            SawUsageRequested = transaction.Request.Chat!.IncludeUsage;
+            SawUsageRequested = transaction.Request.IncludeUsage;
             transaction.Response.SetStream(200, stream);
             return next(transaction, cancellationToken);
         }

@@ -163,7 +163,7 @@ public class TelemetryStepTests
     private TelemetryStep Step(TelemetryRecorder telemetry) => new(telemetry.Metrics, _clock);
 
     private static Transaction Chat(DateTimeOffset? startedAt = null) =>
-        new(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"""))), "ltx-telemetry")
+        new(TransactionRequest.Parse(RequestKind.ChatCompletion, Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""")), "ltx-telemetry")
         {
             StartedAt = startedAt ?? DateTimeOffset.UtcNow,
         };

@@ -15,7 +15,7 @@ public class UsageStepTests
         var transaction = Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         JsonNode? sent = null;
 
-        await Step(telemetry).ApplyAsync(transaction, (t, _) => { sent = t.Request.Chat!.Payload.DeepClone(); return Answer(t); }, CancellationToken.None);
+        await Step(telemetry).ApplyAsync(transaction, (t, _) => { sent = t.Request.Payload!.DeepClone(); return Answer(t); }, CancellationToken.None);
 
         Assert.That(sent!["stream_options"]!["include_usage"]!.GetValue<bool>(), Is.True);
     }
@@ -28,7 +28,7 @@ public class UsageStepTests
 
         await Step(telemetry).ApplyAsync(transaction, (t, _) => Answer(t), CancellationToken.None);
 
-        Assert.That(transaction.Request.Chat!.Payload["stream_options"]!.ToJsonString(), Is.EqualTo("""{"vendor":1,"include_usage":true}"""));
+        Assert.That(transaction.Request.Payload!["stream_options"]!.ToJsonString(), Is.EqualTo("""{"vendor":1,"include_usage":true}"""));
     }
 
     [Test]
@@ -40,7 +40,32 @@ public class UsageStepTests
 
         await Step(telemetry).ApplyAsync(transaction, (t, _) => Answer(t), CancellationToken.None);
 
-        Assert.That(transaction.Request.Chat!.Payload.ToJsonString(), Is.EqualTo(body));
+        Assert.That(transaction.Request.Payload!.ToJsonString(), Is.EqualTo(body));
+    }
+
+    [Test]
+    public async Task ApplyAsync_LegacyStreamClientDidNotAskForUsage_BackendIsAskedClientNotShown()
+    {
+        using var telemetry = new TelemetryRecorder(spans: false, metrics: false);
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.Completion, """{"model":"m","stream":true,"prompt":"hi"}"""u8), "ltx-usage");
+        JsonNode? sent = null;
+
+        await Step(telemetry).ApplyAsync(transaction, (t, _) => { sent = t.Request.Payload!.DeepClone(); return Answer(t); }, CancellationToken.None);
+
+        Assert.That(sent!["stream_options"]!["include_usage"]!.GetValue<bool>(), Is.True);
+        Assert.That(transaction.Request.AsksUsageClientDidNot, Is.True, "the usage chunk and the added usage:null members are kept from the client");
+    }
+
+    [Test]
+    public async Task ApplyAsync_ResponsesStream_RequestUnchanged()
+    {
+        using var telemetry = new TelemetryRecorder(spans: false, metrics: false);
+        const string body = """{"model":"m","stream":true,"input":"hi"}""";
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.Responses, Encoding.UTF8.GetBytes(body)), "ltx-usage");
+
+        await Step(telemetry).ApplyAsync(transaction, (t, _) => Answer(t), CancellationToken.None);
+
+        Assert.That(transaction.Request.Payload!.ToJsonString(), Is.EqualTo(body), "a Responses stream has its usage in response.completed");
     }
 
     [TestCase("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", true)]
@@ -53,7 +78,7 @@ public class UsageStepTests
 
         await Step(telemetry, options).ApplyAsync(transaction, (t, _) => Answer(t), CancellationToken.None);
 
-        Assert.That(transaction.Request.Chat!.Payload.ToJsonString(), Is.EqualTo(body));
+        Assert.That(transaction.Request.Payload!.ToJsonString(), Is.EqualTo(body));
     }
 
     [Test]
@@ -151,7 +176,7 @@ public class UsageStepTests
         new(TestExchange.Monitor(options), telemetry.Metrics);
 
     private static Transaction Chat(string body) =>
-        new(TransactionRequest.ForChat(ChatCompletionRequest.Parse(Encoding.UTF8.GetBytes(body))), "ltx-usage");
+        new(TransactionRequest.Parse(RequestKind.ChatCompletion, Encoding.UTF8.GetBytes(body)), "ltx-usage");
 
     private static ValueTask Answer(Transaction transaction, TestChunks? stream = null)
     {

@@ -59,7 +59,7 @@ public class RequestReaderTests
 
         Assert.That(transaction.Id, Is.EqualTo("ltx-test"));
         Assert.That(transaction.Request.Kind, Is.EqualTo(RequestKind.ChatCompletion));
-        Assert.That(transaction.Request.Chat?.Model, Is.EqualTo("m"));
+        Assert.That(transaction.Request.Model, Is.EqualTo("m"));
         Assert.That(transaction.Request.Path, Is.EqualTo("chat/completions"));
         Assert.That(transaction.Request.ClientApiKey, Is.EqualTo("client-key"));
         Assert.That(transaction.StartedAt, Is.EqualTo(_clock.GetUtcNow()));

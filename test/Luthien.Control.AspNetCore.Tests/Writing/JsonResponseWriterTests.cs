@@ -8,7 +8,7 @@ public class JsonResponseWriterTests
     public async Task WriteAsync_BufferedAnswer_StatusHeadersLengthAndBody()
     {
         var exchange = new TestExchange();
-        var transaction = new Transaction(TransactionRequest.ForChat(ChatCompletionRequest.Parse("""{"messages":[{"role":"user","content":"hi"}]}"""u8)), "ltx-json");
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.ChatCompletion, """{"messages":[{"role":"user","content":"hi"}]}"""u8), "ltx-json");
         transaction.Response.SetBody(429, """{"error":{"message":"slow down"}}"""u8.ToArray(), "application/json");
         transaction.Response.Headers["retry-after"] = "3";
         transaction.Response.Headers["Connection"] = "close";

@@ -27,7 +27,7 @@ public class SseResponseWriterTests
     {
         var exchange = new TestExchange();
         var transaction = Streamed(clientAsksUsage: false);
-        transaction.Request.Chat!.Payload["stream_options"] = new JsonObject { ["include_usage"] = true };
+        transaction.Request.Payload!["stream_options"] = new JsonObject { ["include_usage"] = true };
 
         await Writer().WriteAsync(exchange.Context, transaction, new TestChunks(Content("a", ",\"usage\":null")));
 
@@ -137,8 +137,8 @@ public class SseResponseWriterTests
     private static Transaction Streamed(bool clientAsksUsage)
     {
         var options = clientAsksUsage ? ""","stream_options":{"include_usage":true}""" : string.Empty;
-        var chat = ChatCompletionRequest.Parse(System.Text.Encoding.UTF8.GetBytes($$"""{"model":"m","stream":true{{options}},"messages":[{"role":"user","content":"hi"}]}"""));
-        var transaction = new Transaction(TransactionRequest.ForChat(chat), "ltx-sse");
+        var request = TransactionRequest.Parse(RequestKind.ChatCompletion, System.Text.Encoding.UTF8.GetBytes($$"""{"model":"m","stream":true{{options}},"messages":[{"role":"user","content":"hi"}]}"""));
+        var transaction = new Transaction(request, "ltx-sse");
         return transaction;
     }
 }

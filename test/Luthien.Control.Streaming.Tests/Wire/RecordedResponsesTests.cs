@@ -103,9 +103,8 @@ public class RecordedResponsesTests
     /// <summary>As the host writes a Responses stream: event lines, no [DONE], ending after the last event.</summary>
     private static async Task<byte[]> StreamAsync(byte[] sse, ControlPolicy policy)
     {
-        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var transaction = TestTransactions.Responses();
         transaction.Response.SetStream(200, new RawSseStreamingIterator(new MemoryStream(sse), null, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 4 * 1024 * 1024, TimeProvider.System) { EndsAtLastEvent = true });
-        transaction.Response.Format = new ResponsesFormat(stream: true);
         await policy.RunAsync(transaction);
         using var output = new MemoryStream();
         var pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(leaveOpen: true));

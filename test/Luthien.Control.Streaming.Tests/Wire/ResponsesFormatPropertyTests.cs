@@ -201,9 +201,8 @@ public class ResponsesFormatPropertyTests
 
     private static async Task<(List<string> Raw, List<JsonObject> Events)> RunAsync(ControlPolicy policy, string[] events)
     {
-        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var transaction = TestTransactions.Responses();
         transaction.Response.SetStream(200, new ListStreamingIterator(events));
-        transaction.Response.Format = new ResponsesFormat(stream: true);
         await policy.RunAsync(transaction);
         var raw = new List<string>();
         await foreach (var chunk in transaction.Response.Stream!)

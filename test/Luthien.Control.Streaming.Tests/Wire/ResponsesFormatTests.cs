@@ -22,9 +22,8 @@ public class ResponsesFormatTests
 
     private static async Task<Written> StreamAsync(ControlPolicy policy, string[] events)
     {
-        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var transaction = TestTransactions.Responses();
         transaction.Response.SetStream(200, new ListStreamingIterator(events));
-        transaction.Response.Format = new ResponsesFormat(stream: true);
         await policy.RunAsync(transaction);
         var raw = new List<string>();
         await foreach (var chunk in transaction.Response.Stream!)
@@ -202,15 +201,72 @@ public class ResponsesFormatTests
     [Test]
     public async Task Stream_LongerThanTheTextKept_EndsAsBackendFailure()
     {
-        var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
-        var format = new ResponsesFormat(stream: true);
+        var transaction = TestTransactions.Responses();
         transaction.Response.SetStream(200, new ListStreamingIterator(new ResponsesStream().Message("0123456789", "0123456789", "x").Completed()));
-        transaction.Response.Format = format;
         await Redact().RunAsync(transaction);
-        var finisher = new ResponsesStreamFinisher(((ResponsesStreamFinisher)transaction.Response.Stream!).Inner, format, maxSaidChars: 20);
+        var finisher = new ResponsesStreamFinisher(((ResponsesStreamFinisher)transaction.Response.Stream!).Inner, (ResponsesFormat)transaction.Response.Format!, maxSaidChars: 20);
 
         var error = Assert.ThrowsAsync<BackendException>(() => ListStreamingIterator.CollectAsync(finisher));
 
         Assert.That(error!.Kind, Is.EqualTo(ControlErrorKind.BackendInvalidResponse));
+    }
+
+    [Test]
+    public async Task Buffered_Redact_ChangesTextAndClearsLogprobs()
+    {
+        var answer = BufferedAnswer("x SECRET-123456 y");
+
+        var result = await BufferedAsync(Redact(), answer);
+
+        Assert.That((string?)result["output"]![0]!["content"]![0]!["text"], Is.EqualTo("x [R] y"));
+        Assert.That(result["output"]![0]!["content"]![0]!["logprobs"]!.AsArray(), Is.Empty);
+        Assert.That((string?)result["status"], Is.EqualTo("completed"));
+    }
+
+    [Test]
+    public async Task Buffered_Block_EndsIncompleteAndDropsLaterItems()
+    {
+        var answer = BufferedAnswer("x SECRET-123456 y", extraCall: "get_weather");
+
+        var result = await BufferedAsync(new ResponseContentPolicy([Secret], ContentAction.Block), answer);
+
+        Assert.That(result.ToJsonString(), Does.Not.Contain("SECRET").And.Not.Contain("get_weather"));
+        Assert.That((string?)result["status"], Is.EqualTo("incomplete"));
+        Assert.That((string?)result["incomplete_details"]!["reason"], Is.EqualTo("content_filter"));
+    }
+
+    [Test]
+    public async Task Buffered_CallNotAllowed_ItemRemovedAnswerIncomplete()
+    {
+        var answer = BufferedAnswer("Cleaning up.", extraCall: "delete_files");
+
+        var result = await BufferedAsync(new ToolCallPolicy(["get_weather"]), answer);
+
+        Assert.That(result.ToJsonString(), Does.Not.Contain("delete_files"));
+        Assert.That(result["output"]!.AsArray(), Has.Count.EqualTo(1));
+        Assert.That((string?)result["status"], Is.EqualTo("incomplete"));
+    }
+
+    private static string BufferedAnswer(string text, string? extraCall = null)
+    {
+        var output = new JsonArray(new JsonObject
+        {
+            ["id"] = "msg_0", ["type"] = "message", ["status"] = "completed", ["role"] = "assistant",
+            ["content"] = new JsonArray(new JsonObject { ["type"] = "output_text", ["text"] = text, ["annotations"] = new JsonArray(), ["logprobs"] = new JsonArray(new JsonObject { ["token"] = text, ["logprob"] = -0.5 }) }),
+        });
+        if (extraCall is not null)
+        {
+            output.Add(new JsonObject { ["id"] = "fc_1", ["type"] = "function_call", ["status"] = "completed", ["call_id"] = "call_1", ["name"] = extraCall, ["arguments"] = "{}" });
+        }
+
+        return new JsonObject { ["id"] = "resp_1", ["object"] = "response", ["created_at"] = 1, ["status"] = "completed", ["model"] = "m", ["output"] = output, ["usage"] = new JsonObject { ["input_tokens"] = 3, ["output_tokens"] = 4 } }.ToJsonString();
+    }
+
+    private static async Task<JsonObject> BufferedAsync(ControlPolicy policy, string answer)
+    {
+        var transaction = TestTransactions.Responses(stream: false);
+        transaction.Response.SetBody(200, Encoding.UTF8.GetBytes(answer), "application/json");
+        await policy.RunAsync(transaction);
+        return (JsonObject)JsonNode.Parse(transaction.Response.Body.Span)!;
     }
 }

@@ -69,6 +69,67 @@ public class HttpBackendClientTests
         Assert.That(request.RequestUri, Is.EqualTo(new Uri("http://other/v2/chat/completions")));
     }
 
+    [TestCase(RequestKind.ChatCompletion, """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", null, "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21")]
+    [TestCase(RequestKind.ChatCompletion, """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", "2025-04-01-preview", "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2025-04-01-preview")]
+    [TestCase(RequestKind.Completion, """{"model":"davinci","prompt":"hi"}""", null, "https://res.openai.azure.com/openai/deployments/davinci/completions?api-version=2024-10-21")]
+    [TestCase(RequestKind.Responses, """{"model":"gpt-4o","input":"hi"}""", null, "https://res.openai.azure.com/openai/v1/responses")]
+    [TestCase(RequestKind.Responses, """{"model":"gpt-4o","input":"hi"}""", "2025-04-01-preview", "https://res.openai.azure.com/openai/responses?api-version=2025-04-01-preview")]
+    public void BuildRequest_AzureBackend_AzurePathVersionAndApiKey(RequestKind kind, string body, string? clientVersion, string expected)
+    {
+        var transaction = new Transaction(TransactionRequest.Parse(kind, Encoding.UTF8.GetBytes(body), new HttpHeaderDictionary { ["api-key"] = "client-key", ["Authorization"] = "Bearer client-key" }));
+        transaction.Request.ApiVersion = clientVersion;
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("https://res.openai.azure.com/openai"), ApiKey = "backend-key" });
+
+        Assert.That(request.RequestUri!.ToString(), Is.EqualTo(expected));
+        Assert.That(request.Headers.GetValues("api-key"), Is.EqualTo(new[] { "backend-key" }));
+        Assert.That(request.Headers.Authorization, Is.Null);
+    }
+
+    [TestCase("https://res.openai.azure.com")]
+    [TestCase("https://res.openai.azure.com/openai/")]
+    public void BuildRequest_AzureBackendPassthrough_BelowOpenAiRootQueryKept(string baseUrl)
+    {
+        var transaction = new Transaction(TransactionRequest.ForPassthrough("GET", "models", "?api-version=2024-10-21", null, null));
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri(baseUrl), ApiKey = "backend-key" });
+
+        Assert.That(request.RequestUri!.ToString(), Is.EqualTo("https://res.openai.azure.com/openai/models?api-version=2024-10-21"));
+        Assert.That(request.Headers.GetValues("api-key"), Is.EqualTo(new[] { "backend-key" }));
+    }
+
+    [Test]
+    public void BuildRequest_AzureBackendConfiguredVersion_UsedWhenClientSentNone()
+    {
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.Responses, """{"model":"m","input":"hi"}"""u8));
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("http://h/"), Style = BackendStyle.Azure, ApiVersion = "2025-04-01-preview" });
+
+        Assert.That(request.RequestUri!.ToString(), Is.EqualTo("http://h/openai/responses?api-version=2025-04-01-preview"));
+    }
+
+    [Test]
+    public void BuildRequest_AzureBackendModelNotADeployment_Throws400()
+    {
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.ChatCompletion, """{"model":"../x","messages":[{"role":"user","content":"hi"}]}"""u8));
+
+        var ex = Assert.Throws<InvalidRequestException>(() => HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("http://h/"), Style = BackendStyle.Azure }));
+
+        Assert.That(ex!.Param, Is.EqualTo("model"));
+    }
+
+    [Test]
+    public void BuildRequest_OpenAiBackendClientApiVersion_NotSent()
+    {
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.Completion, """{"model":"m","prompt":"hi"}"""u8));
+        transaction.Request.ApiVersion = "2024-10-21";
+
+        using var request = HttpBackendClient.BuildRequest(transaction, new BackendOptions { BaseUrl = new Uri("http://h/v1"), ApiKey = "k" });
+
+        Assert.That(request.RequestUri!.ToString(), Is.EqualTo("http://h/v1/completions"));
+        Assert.That(request.Headers.Authorization?.ToString(), Is.EqualTo("Bearer k"));
+    }
+
     [Test]
     public async Task SendAsync_JsonAnswer_IsBuffered()
     {

@@ -79,7 +79,7 @@ public class JsonHygieneTests
     [Test]
     public void Parse_RequestOfManyTokens_ThrowsInvalidRequest()
     {
-        var ex = Assert.Throws<InvalidRequestException>(() => ChatCompletionRequest.Parse(ManyZeros(1_200_000)));
+        var ex = Assert.Throws<InvalidRequestException>(() => TransactionRequest.Parse(RequestKind.ChatCompletion, ManyZeros(1_200_000)));
 
         Assert.That(ex!.Code, Is.EqualTo("invalid_request"));
         Assert.That(ex.Message, Does.Contain("JSON tokens"));

@@ -83,7 +83,7 @@ public class PolicyLoaderTests
 
         Assert.That(policy, Is.InstanceOf<BranchingPolicy>());
         Assert.That(((BranchingPolicy)policy).Branches[0].Key, Is.InstanceOf<ComparisonCondition>());
-        Assert.That(transaction.Request.Chat!.Model, Is.EqualTo("routed"));
+        Assert.That(transaction.Request.Model, Is.EqualTo("routed"));
     }
 
     [Test]

@@ -12,7 +12,7 @@ public class ModelNameReplacementPolicyTests
 
         await _policy.RunAsync(transaction);
 
-        Assert.That(transaction.Request.Chat!.Model, Is.EqualTo("gpt-4o-mini"));
+        Assert.That(transaction.Request.Model, Is.EqualTo("gpt-4o-mini"));
     }
 
     [Test]
@@ -22,6 +22,6 @@ public class ModelNameReplacementPolicyTests
 
         await _policy.RunAsync(transaction);
 
-        Assert.That(transaction.Request.Chat!.Model, Is.EqualTo("gpt-4o"));
+        Assert.That(transaction.Request.Model, Is.EqualTo("gpt-4o"));
     }
 }

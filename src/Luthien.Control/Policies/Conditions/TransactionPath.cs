@@ -48,7 +48,7 @@ internal static class TransactionPath
         switch (parts[0], parts[1])
         {
             case ("request", "payload"):
-                root = transaction.Request.Chat?.Payload;
+                root = transaction.Request.Payload;
                 next = 2;
                 break;
             case ("request", "method"):

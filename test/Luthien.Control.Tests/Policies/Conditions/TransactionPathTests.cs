@@ -58,4 +58,17 @@ public class TransactionPathTests
     {
         Assert.Throws<ArgumentException>(() => TransactionPath.Validate(path));
     }
+
+    [TestCase(RequestKind.Responses, """{"model":"gpt-4o","input":"hi"}""", "request.payload.input", "\"hi\"")]
+    [TestCase(RequestKind.Completion, """{"model":"gpt-4o","prompt":["a"]}""", "request.payload.prompt.0", "\"a\"")]
+    [TestCase(RequestKind.Responses, """{"model":"gpt-4o","input":"hi"}""", "request.payload.model", "\"gpt-4o\"")]
+    [TestCase(RequestKind.Responses, """{"model":"gpt-4o","input":"hi"}""", "request.path", "\"responses\"")]
+    public void Resolve_OtherApis_ReadsTheirPayload(RequestKind kind, string body, string path, string expectedJson)
+    {
+        var transaction = new Transaction(TransactionRequest.Parse(kind, System.Text.Encoding.UTF8.GetBytes(body)));
+
+        var value = TransactionPath.Resolve(transaction, path);
+
+        Assert.That(JsonNode.DeepEquals(value, JsonNode.Parse(expectedJson)), Is.True, value?.ToJsonString());
+    }
 }
