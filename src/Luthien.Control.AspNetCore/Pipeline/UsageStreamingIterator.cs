@@ -18,8 +18,21 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
 {
     protected override async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var responses = transaction.Request.Kind == RequestKind.Responses;
         await foreach (var chunk in Inner.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
+            if (responses)
+            {
+                // A Responses stream reports usage in the response its last event carries; the client always gets it.
+                if (metrics is not null && IsLastEvent(chunk))
+                {
+                    metrics.RecordUsage(chunk.Json?["response"] as System.Text.Json.Nodes.JsonObject, transaction, span);
+                }
+
+                yield return chunk;
+                continue;
+            }
+
             if (StreamUsage.IsUsageChunk(chunk))
             {
                 metrics?.RecordUsage(chunk.Json, transaction, span);
@@ -33,5 +46,13 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
 
             yield return chunk;
         }
+    }
+
+    /// <summary>Whether a Responses event ends the stream (completed, incomplete or failed); parsed only when its bytes say so.</summary>
+    private static bool IsLastEvent(StreamChunk chunk)
+    {
+        var data = chunk.Data.Span;
+        return (data.IndexOf("\"response.completed\""u8) >= 0 || data.IndexOf("\"response.incomplete\""u8) >= 0 || data.IndexOf("\"response.failed\""u8) >= 0)
+            && ResponsesEvents.IsTerminal(ResponsesEvents.ReadType(data));
     }
 }

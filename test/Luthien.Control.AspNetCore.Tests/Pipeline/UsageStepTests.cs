@@ -137,6 +137,23 @@ public class UsageStepTests
     }
 
     [Test]
+    public async Task ApplyAsync_ResponsesStreamAndSpanListened_TokensOfTheLastEventOnTheSpan()
+    {
+        using var telemetry = new TelemetryRecorder(metrics: false);
+        var transaction = new Transaction(TransactionRequest.Parse(RequestKind.Responses, """{"model":"m","stream":true,"input":"hi"}"""u8), "ltx-usage");
+        using var span = LuthienTelemetry.Source.StartActivity(ActivityKind.Internal);
+        const string delta = """{"type":"response.output_text.delta","sequence_number":0,"output_index":0,"content_index":0,"delta":"\"response.completed\""}""";
+        const string completed = """{"type":"response.completed","sequence_number":1,"response":{"id":"r","object":"response","status":"completed","output":[],"usage":{"input_tokens":9,"output_tokens":3,"total_tokens":12}}}""";
+
+        await Step(telemetry).ApplyAsync(transaction, (t, _) => Answer(t, new TestChunks(delta, completed)), CancellationToken.None);
+        var chunks = await ReadAllAsync(transaction.Response.Stream!);
+
+        Assert.That(chunks, Has.Count.EqualTo(2), "the client gets every event, usage included");
+        Assert.That(span!.GetTagItem("gen_ai.usage.input_tokens"), Is.EqualTo(9L));
+        Assert.That(span.GetTagItem("gen_ai.usage.output_tokens"), Is.EqualTo(3L));
+    }
+
+    [Test]
     public async Task ApplyAsync_BufferedAnswerAndTokensListened_UsageRecorded()
     {
         using var telemetry = new TelemetryRecorder(spans: false);
