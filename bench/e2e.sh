@@ -90,6 +90,26 @@ for round in $(seq 1 "$ROUNDS"); do
     errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t had $errs failed streams"
   done
 done
+# The Responses API: the same answer as OpenAI streams it (a delta per word, repeats, usage at the end), through the
+# same proxies; RESPONSES=0 skips it.
+declare -A RRPSR RTP50R RTP99R RFP50R RFP99R RRPS RTP50 RTP99 RFP50 RFP99
+RTARGETS="direct yarp pass policies"
+if [ "${RESPONSES:-1}" != "0" ]; then
+  for round in $(seq 1 "$ROUNDS"); do
+    for t in $RTARGETS; do
+      echo "e2e: round $round/$ROUNDS: $t (Responses API)"
+      line=$($LOAD stream --api responses --url "http://127.0.0.1:${PORT[$t]}/v1/responses" --concurrency "$CONC" --seconds "$RUN_SECONDS")
+      RRPSR[$t]+=" $(echo "$line" | field rps)"; RTP50R[$t]+=" $(echo "$line" | field total_p50)"; RTP99R[$t]+=" $(echo "$line" | field total_p99)"
+      RFP50R[$t]+=" $(echo "$line" | field ttfc_p50)"; RFP99R[$t]+=" $(echo "$line" | field ttfc_p99)"
+      errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t (Responses) had $errs failed streams"
+    done
+  done
+  for t in $RTARGETS; do
+    RRPS[$t]=$(echo "${RRPSR[$t]}" | median); RTP50[$t]=$(echo "${RTP50R[$t]}" | median); RTP99[$t]=$(echo "${RTP99R[$t]}" | median)
+    RFP50[$t]=$(echo "${RFP50R[$t]}" | median); RFP99[$t]=$(echo "${RFP99R[$t]}" | median)
+  done
+fi
+
 for t in direct yarp pass default policies; do
   NS[$t]=$(echo "${NSR[$t]}" | median); SRPS[$t]=$(echo "${SRPSR[$t]}" | median)
   TP50[$t]=$(echo "${TP50R[$t]}" | median); TP99[$t]=$(echo "${TP99R[$t]}" | median)
@@ -134,6 +154,18 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
     case $t in pass) name="Luthien, pass-through chain";; default) name="Luthien, default chain";; policies) name="Luthien, content + tool policies";; yarp) name="YARP";; direct) name="direct";; esac
     echo "| $name | ${NS[$t]} | $(ratio "${NS[$t]}" "${NS[yarp]}") | ${SRPS[$t]} | $(ratio "${SRPS[$t]}" "${SRPS[yarp]}") | ${TP50[$t]} / ${TP99[$t]} | ${FP50[$t]} / ${FP99[$t]} | ${LAT50[$t]} / ${LAT99[$t]} |"
   done
+  if [ "${RESPONSES:-1}" != "0" ]; then
+    echo
+    echo "Responses API streams (\`POST /v1/responses\`, $CHUNKS deltas, OpenAI's event sequence with its repeats):"
+    echo
+    echo "| target | streams/s | × YARP | × the same target's chat streams | stream p50 / p99 ms | TTFC under load p50 / p99 ms |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for t in $RTARGETS; do
+      name=$t
+      case $t in pass) name="Luthien, pass-through chain";; policies) name="Luthien, content + tool policies";; yarp) name="YARP";; direct) name="direct";; esac
+      echo "| $name | ${RRPS[$t]} | $(ratio "${RRPS[$t]}" "${RRPS[yarp]}") | $(ratio "${RRPS[$t]}" "${SRPS[$t]}") | ${RTP50[$t]} / ${RTP99[$t]} | ${RFP50[$t]} / ${RFP99[$t]} |"
+    done
+  fi
   echo
   echo "Added time to first chunk over YARP, one request at a time: pass-through $(diff "${LAT50[pass]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[pass]}" "${LAT99[yarp]}") ms at p99; with content + tool policies $(diff "${LAT50[policies]}" "${LAT50[yarp]}") ms at p50, $(diff "${LAT99[policies]}" "${LAT99[yarp]}") ms at p99."
   echo

@@ -12,6 +12,7 @@ public class StreamingBenchmarks
 {
     private byte[] _text = null!;
     private byte[] _tools = null!;
+    private byte[] _responses = null!;
     private ResponseContentPolicy _redact = null!;
     private ToolCallPolicy _toolPolicy = null!;
 
@@ -23,9 +24,10 @@ public class StreamingBenchmarks
     {
         _text = StreamFixture.TextStream(Chunks);
         _tools = StreamFixture.ToolStream(Chunks);
+        _responses = StreamFixture.ResponsesStream(Chunks);
         _redact = new ResponseContentPolicy(["sk-[A-Za-z0-9]{20,}", "SECRET-[0-9]{6}"], ContentAction.Redact);
         _toolPolicy = new ToolCallPolicy(["get_weather"]);
-        Console.WriteLine($"// text stream: {_text.Length} bytes, tool stream: {_tools.Length} bytes, {Chunks} content chunks");
+        Console.WriteLine($"// text stream: {_text.Length} bytes, tool stream: {_tools.Length} bytes, Responses stream: {_responses.Length} bytes, {Chunks} content chunks");
     }
 
     /// <summary>The SSE reader alone: parse every event, copy its bytes into a pooled buffer, release it.</summary>
@@ -62,4 +64,16 @@ public class StreamingBenchmarks
     /// <summary>Content and tool policies together.</summary>
     [Benchmark]
     public Task<int> ContentAndToolPolicies() => StreamFixture.RunAsync(_text, _redact, _toolPolicy);
+
+    /// <summary>Pass-through of the same answer through the Responses API (its events, with their repeats), no policy.</summary>
+    [Benchmark]
+    public Task<int> ResponsesPassThrough() => StreamFixture.RunResponsesAsync(_responses);
+
+    /// <summary>ResponseContentPolicy on the Responses stream: its deltas read without a tree, its repeats kept consistent.</summary>
+    [Benchmark]
+    public Task<int> ResponsesContentPolicy() => StreamFixture.RunResponsesAsync(_responses, _redact);
+
+    /// <summary>Content and tool policies together on the Responses stream.</summary>
+    [Benchmark]
+    public Task<int> ResponsesContentAndToolPolicies() => StreamFixture.RunResponsesAsync(_responses, _redact, _toolPolicy);
 }

@@ -66,6 +66,35 @@ app.MapPost("/v1/chat/completions", async context =>
     }
 });
 
+// The same answer through the Responses API: OpenAI's event sequence, a delta per word, the repeats, usage at the end.
+var responses = ResponsesAnswer.Events(chunks, words);
+var responseBody = ResponsesAnswer.Buffered(text, chunks);
+app.MapPost("/v1/responses", async context =>
+{
+    using var reader = new StreamReader(context.Request.Body);
+    var body = await reader.ReadToEndAsync();
+    if (!body.Contains("\"stream\":true") && !body.Contains("\"stream\": true"))
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = responseBody.Length;
+        await context.Response.Body.WriteAsync(responseBody);
+        return;
+    }
+
+    context.Response.ContentType = "text/event-stream";
+    context.Response.Headers.CacheControl = "no-cache";
+    foreach (var e in responses)
+    {
+        if (delayMs > 0)
+        {
+            await Task.Delay(delayMs, context.RequestAborted);
+        }
+
+        await context.Response.Body.WriteAsync(e, context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+});
+
 app.MapGet("/bench/active", () => LargeAnswer.Active.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
 app.Run();
@@ -157,4 +186,44 @@ internal static class LargeAnswer
 
     // Kestrel reports a reader that went away in the flush result rather than by throwing.
     private static bool Stopped(System.IO.Pipelines.FlushResult result) => result.IsCompleted || result.IsCanceled;
+}
+
+internal static class ResponsesAnswer
+{
+    private const string Id = "resp_bench000000000000000000000000000000000000001";
+    private const string Item = "msg_bench000000000000000000000000000000000000001";
+
+    private static string Response(string status, string output, string usage) =>
+        $"{{\"id\":\"{Id}\",\"object\":\"response\",\"created_at\":1700000000,\"status\":\"{status}\",\"error\":null,\"incomplete_details\":null,\"model\":\"gpt-4o-mini\",\"output\":[{output}],\"parallel_tool_calls\":true,\"store\":false,\"temperature\":1.0,\"tool_choice\":\"auto\",\"tools\":[],\"top_p\":1.0,\"usage\":{usage}}}";
+
+    private static string Message(string status, string text) =>
+        $"{{\"id\":\"{Item}\",\"type\":\"message\",\"status\":\"{status}\",\"content\":[{(text.Length == 0 && status == "in_progress" ? string.Empty : Part(text))}],\"role\":\"assistant\"}}";
+
+    private static string Part(string text) => $"{{\"type\":\"output_text\",\"annotations\":[],\"logprobs\":[],\"text\":\"{text}\"}}";
+
+    public static List<byte[]> Events(int chunks, string[] words)
+    {
+        var text = string.Concat(Enumerable.Range(0, chunks).Select(i => words[i % words.Length]));
+        var usage = $"{{\"input_tokens\":10,\"output_tokens\":{chunks},\"total_tokens\":{chunks + 10}}}";
+        var list = new List<string>
+        {
+            $"{{\"type\":\"response.created\",\"sequence_number\":0,\"response\":{Response("in_progress", string.Empty, "null")}}}",
+            $"{{\"type\":\"response.in_progress\",\"sequence_number\":1,\"response\":{Response("in_progress", string.Empty, "null")}}}",
+            $"{{\"type\":\"response.output_item.added\",\"sequence_number\":2,\"output_index\":0,\"item\":{Message("in_progress", string.Empty)}}}",
+            $"{{\"type\":\"response.content_part.added\",\"sequence_number\":3,\"item_id\":\"{Item}\",\"output_index\":0,\"content_index\":0,\"part\":{Part(string.Empty)}}}",
+        };
+        for (var i = 0; i < chunks; i++)
+        {
+            list.Add($"{{\"type\":\"response.output_text.delta\",\"sequence_number\":{list.Count},\"item_id\":\"{Item}\",\"output_index\":0,\"content_index\":0,\"delta\":\"{words[i % words.Length]}\",\"logprobs\":[],\"obfuscation\":\"aBcDeFgHiJ\"}}");
+        }
+
+        list.Add($"{{\"type\":\"response.output_text.done\",\"sequence_number\":{list.Count},\"item_id\":\"{Item}\",\"output_index\":0,\"content_index\":0,\"text\":\"{text}\",\"logprobs\":[]}}");
+        list.Add($"{{\"type\":\"response.content_part.done\",\"sequence_number\":{list.Count},\"item_id\":\"{Item}\",\"output_index\":0,\"content_index\":0,\"part\":{Part(text)}}}");
+        list.Add($"{{\"type\":\"response.output_item.done\",\"sequence_number\":{list.Count},\"output_index\":0,\"item\":{Message("completed", text)}}}");
+        list.Add($"{{\"type\":\"response.completed\",\"sequence_number\":{list.Count},\"response\":{Response("completed", Message("completed", text), usage)}}}");
+        return [.. list.Select(json => Encoding.UTF8.GetBytes($"event: {System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("type").GetString()}\ndata: {json}\n\n"))];
+    }
+
+    public static byte[] Buffered(string text, int chunks) =>
+        Encoding.UTF8.GetBytes(Response("completed", Message("completed", text), $"{{\"input_tokens\":10,\"output_tokens\":{chunks},\"total_tokens\":{chunks + 10}}}"));
 }

@@ -2,6 +2,7 @@
 // the first data event and to the end of the stream. Loopback only; bounded by --seconds or --requests.
 //   stream  --url http://127.0.0.1:6592/v1/chat/completions --concurrency 32 --seconds 10
 //   hold    --url ... --concurrency 2000 --seconds 20     (opens slow streams and keeps them open)
+//   --api responses   streamed Responses API requests (the url then ends in /v1/responses; a stream ends with response.completed)
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -13,7 +14,11 @@ var url = options.GetValueOrDefault("url", "http://127.0.0.1:6592/v1/chat/comple
 var concurrency = int.Parse(options.GetValueOrDefault("concurrency", "32"));
 var seconds = double.Parse(options.GetValueOrDefault("seconds", "10"));
 var maxRequests = int.Parse(options.GetValueOrDefault("requests", "0"));
-var body = """{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Tell me about foxes."}]}""";
+var responsesApi = options.GetValueOrDefault("api", "chat") == "responses";
+var body = responsesApi
+    ? """{"model":"gpt-4o-mini","stream":true,"input":"Tell me about foxes."}"""
+    : """{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Tell me about foxes."}]}""";
+var endMarker = responsesApi ? "event: response.completed\n" : "data: [DONE]\n\n";
 
 using var http = new HttpClient(new SocketsHttpHandler
 {
@@ -93,13 +98,16 @@ var workers = Enumerable.Range(0, concurrency).Select(async _ =>
             {
                 first ??= Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 tail.Append(Encoding.UTF8.GetString(buffer, 0, read));
+
+                // A chat stream ends with [DONE]; a Responses stream with its response.completed event (and its data).
+                done |= responsesApi && tail.ToString().Contains(endMarker, StringComparison.Ordinal);
                 if (tail.Length > 64)
                 {
                     tail.Remove(0, tail.Length - 64);
                 }
             }
 
-            done = tail.ToString().EndsWith("data: [DONE]\n\n", StringComparison.Ordinal);
+            done |= !responsesApi && tail.ToString().EndsWith(endMarker, StringComparison.Ordinal);
             if (!response.IsSuccessStatusCode || !done)
             {
                 Interlocked.Increment(ref errors);

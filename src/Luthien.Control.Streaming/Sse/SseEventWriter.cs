@@ -51,7 +51,16 @@ internal sealed class SseEventWriter
         var data = chunk.Data.Span;
         if (WriteEventTypes)
         {
-            WriteEventType(ResponsesEvents.ReadType(data) ?? chunk.EventType);
+            // The type as the data says it, copied from its bytes; an escaped one (rare) is read as a string.
+            var type = ResponsesEvents.ReadTypeBytes(data);
+            if (type.IsEmpty)
+            {
+                WriteEventType(ResponsesEvents.ReadType(data) ?? chunk.EventType);
+            }
+            else
+            {
+                WriteEventType(type);
+            }
         }
 
         if (data.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
@@ -76,6 +85,17 @@ internal sealed class SseEventWriter
     /// <c>type</c>, which is what clients act on.
     /// </summary>
     public bool WriteEventTypes { get; init; }
+
+    private void WriteEventType(ReadOnlySpan<byte> type)
+    {
+        // The bytes of a JSON string without escapes hold no line break.
+        var length = EventPrefix.Length + type.Length + 1;
+        var span = Reserve(length);
+        EventPrefix.CopyTo(span);
+        type.CopyTo(span[EventPrefix.Length..]);
+        span[EventPrefix.Length + type.Length] = (byte)'\n';
+        Commit(length);
+    }
 
     private void WriteEventType(string? type)
     {

@@ -25,7 +25,7 @@ internal static class ResponsesEventScanner
                 if (reader.TokenType == JsonTokenType.EndObject)
                 {
                     // One object and nothing after it; a type, an item and a delta at least.
-                    return !reader.Read() && (seen & (Type | Output | Delta)) == (Type | Output | Delta) && header.Type is not null;
+                    return !reader.Read() && (seen & (Type | Output | Delta)) == (Type | Output | Delta);
                 }
 
                 if (reader.TokenType != JsonTokenType.PropertyName || reader.ValueIsEscaped)
@@ -50,12 +50,13 @@ internal static class ResponsesEventScanner
                 switch (member)
                 {
                     case Type:
-                        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+                        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || DeltaOf(ref reader) is not { } piece)
                         {
+                            // Not a delta: the tree reads it.
                             return false;
                         }
 
-                        header.Type = reader.GetString();
+                        header.Piece = piece;
                         break;
                     case Delta:
                         if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
@@ -104,6 +105,16 @@ internal static class ResponsesEventScanner
         return false;
     }
 
+    /// <summary>Which part's text a delta event type carries, compared on the bytes (no string made per event).</summary>
+    private static (PartFamily Family, OutputKind Kind, bool Custom)? DeltaOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("response.output_text.delta"u8) ? (PartFamily.Content, OutputKind.Text, false)
+        : reader.ValueTextEquals("response.function_call_arguments.delta"u8) ? (PartFamily.Call, OutputKind.ToolArguments, false)
+        : reader.ValueTextEquals("response.reasoning_summary_text.delta"u8) ? (PartFamily.Summary, OutputKind.Reasoning, false)
+        : reader.ValueTextEquals("response.refusal.delta"u8) ? (PartFamily.Content, OutputKind.Refusal, false)
+        : reader.ValueTextEquals("response.reasoning_text.delta"u8) ? (PartFamily.Content, OutputKind.Reasoning, false)
+        : reader.ValueTextEquals("response.custom_tool_call_input.delta"u8) ? (PartFamily.Call, OutputKind.ToolArguments, true)
+        : null;
+
     private const int Type = 1;
     private const int Delta = 2;
     private const int Output = 4;
@@ -114,7 +125,8 @@ internal static class ResponsesEventScanner
 /// <summary>A Responses event's output events, with what the scanner read of it (for the finisher, without a tree).</summary>
 internal sealed class ResponsesEventList : OutputList
 {
-    public string? Type { get; set; }
+    /// <summary>Which part's text the delta carries.</summary>
+    public (PartFamily Family, OutputKind Kind, bool Custom) Piece { get; set; }
 
     public string? Delta { get; set; }
 

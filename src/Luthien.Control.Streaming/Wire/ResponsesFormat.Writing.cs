@@ -9,7 +9,10 @@ internal sealed partial class ResponsesFormat
     public override bool Encode(StreamChunk chunk, IReadOnlyList<OutputEvent> events, IReadOnlySet<int>? removedSlots)
     {
         var root = chunk.Tree ?? throw BackendException.InvalidResponse("a Responses event is not a readable JSON object.");
-        var sources = (events as OutputList)?.Sources ?? throw new InvalidOperationException("The events were not read by this adapter.");
+        var list = events as OutputList ?? throw new InvalidOperationException("The events were not read by this adapter.");
+
+        // A delta read without a tree: every event it came with is its text (added ones have no source).
+        var sources = list.Sources ?? ScannedSources(list);
         if (!_stream)
         {
             EncodeResponse(root, events, sources, removedSlots);
@@ -73,6 +76,20 @@ internal sealed partial class ResponsesFormat
         var left = root[ResponsesEvents.Dropped] is null || root[ResponsesEvents.Before] is JsonArray { Count: > 0 } || root[ResponsesEvents.After] is JsonArray { Count: > 0 };
         chunk.MarkTreeModified();
         return left;
+    }
+
+    private static Dictionary<OutputEvent, TextSource> ScannedSources(OutputList list)
+    {
+        var sources = new Dictionary<OutputEvent, TextSource>();
+        foreach (var output in list)
+        {
+            if (!output.IsAdded)
+            {
+                sources[output] = new TextSource(null, "delta");
+            }
+        }
+
+        return sources;
     }
 
     /// <summary>Whether the chunk's own event ends the slot.</summary>

@@ -104,12 +104,14 @@ internal sealed partial class ResponsesFormat : WireFormat
     /// <summary>The common event, a piece of a part's text, read without a tree.</summary>
     private ResponsesEventList? TryDecodeDelta(StreamChunk chunk)
     {
-        var events = new ResponsesEventList { Sources = [] };
-        if (!ResponsesEventScanner.TryScan(chunk.Data.Span, events) || PieceOf(events.Type!) is not { Done: false } piece)
+        // No map of where events sit: the one event is the delta's own text.
+        var events = new ResponsesEventList();
+        if (!ResponsesEventScanner.TryScan(chunk.Data.Span, events))
         {
             return null;
         }
 
+        var piece = events.Piece;
         if (piece.Family != PartFamily.Call && (events.Part < 0 || events.PartIsSummary != (piece.Family == PartFamily.Summary)))
         {
             return null;
@@ -401,6 +403,9 @@ internal sealed partial class ResponsesFormat : WireFormat
     private static void Add(OutputList events, OutputEvent output, JsonObject? owner, string? member)
     {
         events.Add(output);
-        events.Sources![output] = new TextSource(owner, member);
+        if (events.Sources is { } sources)
+        {
+            sources[output] = new TextSource(owner, member);
+        }
     }
 }

@@ -124,6 +124,45 @@ internal static class ResponsesEvents
         return null;
     }
 
+    /// <summary>
+    /// The bytes of the top-level <c>type</c> of an event's data, when it is a plain (unescaped) string: a slice of
+    /// <paramref name="data"/>, nothing allocated. Empty when there is none or it is escaped.
+    /// </summary>
+    public static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(data);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return default;
+            }
+
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var isType = reader.ValueTextEquals("type"u8);
+                if (!reader.Read())
+                {
+                    return default;
+                }
+
+                if (isType)
+                {
+                    return reader.TokenType == System.Text.Json.JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
+                        ? data.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length)
+                        : default;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return default;
+    }
+
     public static string? TypeOf(JsonObject json) => json["type"] is JsonValue v && v.TryGetValue(out string? type) ? type : null;
 
     public static bool TryInt(JsonObject json, string name, out int value)
