@@ -44,26 +44,7 @@ app.MapPost("/v1/chat/completions", async context =>
         return;
     }
 
-    if (!stream)
-    {
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = completion.Length;
-        await context.Response.Body.WriteAsync(completion);
-        return;
-    }
-
-    context.Response.ContentType = "text/event-stream";
-    context.Response.Headers.CacheControl = "no-cache";
-    foreach (var e in events)
-    {
-        if (delayMs > 0)
-        {
-            await Task.Delay(delayMs, context.RequestAborted);
-        }
-
-        await context.Response.Body.WriteAsync(e, context.RequestAborted);
-        await context.Response.Body.FlushAsync(context.RequestAborted);
-    }
+    await AnswerAsync(context, stream, completion, events);
 });
 
 // The same answer through the Responses API: OpenAI's event sequence, a delta per word, the repeats, usage at the end.
@@ -73,17 +54,23 @@ app.MapPost("/v1/responses", async context =>
 {
     using var reader = new StreamReader(context.Request.Body);
     var body = await reader.ReadToEndAsync();
-    if (!body.Contains("\"stream\":true") && !body.Contains("\"stream\": true"))
+    await AnswerAsync(context, body.Contains("\"stream\":true") || body.Contains("\"stream\": true"), responseBody, responses);
+});
+
+// The canned answer: the JSON body, or the events one by one, each flushed (after the delay, if any).
+async Task AnswerAsync(HttpContext context, bool stream, byte[] buffered, List<byte[]> streamed)
+{
+    if (!stream)
     {
         context.Response.ContentType = "application/json";
-        context.Response.ContentLength = responseBody.Length;
-        await context.Response.Body.WriteAsync(responseBody);
+        context.Response.ContentLength = buffered.Length;
+        await context.Response.Body.WriteAsync(buffered);
         return;
     }
 
     context.Response.ContentType = "text/event-stream";
     context.Response.Headers.CacheControl = "no-cache";
-    foreach (var e in responses)
+    foreach (var e in streamed)
     {
         if (delayMs > 0)
         {
@@ -93,7 +80,7 @@ app.MapPost("/v1/responses", async context =>
         await context.Response.Body.WriteAsync(e, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
-});
+}
 
 app.MapGet("/bench/active", () => LargeAnswer.Active.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

@@ -78,27 +78,13 @@ internal sealed class ControlError
                 writer.WriteString("type", "error");
                 writer.WriteString("code", Code);
                 writer.WriteString("message", Message);
-                if (Param is null)
-                {
-                    writer.WriteNull("param");
-                }
-                else
-                {
-                    writer.WriteString("param", Param);
-                }
+                WriteParam(writer);
             }
 
             writer.WriteStartObject("error");
             writer.WriteString("message", Message);
             writer.WriteString("type", Type);
-            if (Param is null)
-            {
-                writer.WriteNull("param");
-            }
-            else
-            {
-                writer.WriteString("param", Param);
-            }
+            WriteParam(writer);
 
             writer.WriteString("code", Code);
             writer.WriteEndObject();
@@ -106,6 +92,18 @@ internal sealed class ControlError
         }
 
         return buffer.ToArray();
+    }
+
+    private void WriteParam(Utf8JsonWriter writer)
+    {
+        if (Param is null)
+        {
+            writer.WriteNull("param");
+        }
+        else
+        {
+            writer.WriteString("param", Param);
+        }
     }
 
     /// <summary>Writes the envelope as a server-sent event (<c>data: {"error":…}</c>) and flushes it.</summary>

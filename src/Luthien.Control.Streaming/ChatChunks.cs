@@ -87,4 +87,44 @@ internal static class ChatChunks
             ? value
             : throw BackendException.InvalidResponse($"{what} has an index that is not an integer.");
     }
+
+    /// <summary>
+    /// A chunk's <c>choices</c> for writing events back (made when missing), without the slots removed whole;
+    /// <paramref name="originalCount"/> is how many it had.
+    /// </summary>
+    public static JsonArray ChoicesToWrite(JsonObject json, IReadOnlySet<int>? removedSlots, out int originalCount)
+    {
+        if (json["choices"] is not JsonArray choices)
+        {
+            json["choices"] = choices = [];
+        }
+
+        originalCount = choices.Count;
+        if (removedSlots is not null)
+        {
+            for (var i = choices.Count - 1; i >= 0; i--)
+            {
+                if (removedSlots.Contains(IndexOf(choices[i])))
+                {
+                    choices.RemoveAt(i);
+                }
+            }
+        }
+
+        return choices;
+    }
+
+    /// <summary>The entry of a slot in a chunk's <c>choices</c>, if it has one.</summary>
+    public static JsonObject? Find(JsonArray choices, int slot)
+    {
+        foreach (var node in choices)
+        {
+            if (node is JsonObject entry && IndexOf(entry) == slot)
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
 }

@@ -65,7 +65,7 @@ internal sealed partial class ChatCompletionsFormat
 
         foreach (var (slot, what) in changed)
         {
-            if (Find(choices, slot) is not { } entry)
+            if (ChatChunks.Find(choices, slot) is not { } entry)
             {
                 continue;
             }

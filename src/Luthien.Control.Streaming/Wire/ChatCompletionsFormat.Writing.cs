@@ -186,18 +186,6 @@ internal sealed partial class ChatCompletionsFormat
         return entry;
     }
 
-    private static JsonObject? Find(JsonArray choices, int slot)
-    {
-        foreach (var node in choices)
-        {
-            if (node is JsonObject entry && ChatChunks.IndexOf(entry) == slot)
-            {
-                return entry;
-            }
-        }
-
-        return null;
-    }
 
     private JsonObject? FindCallFunction(JsonObject? message, int toolIndex)
     {

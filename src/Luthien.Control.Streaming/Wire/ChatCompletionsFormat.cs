@@ -70,22 +70,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
     public override bool Encode(StreamChunk chunk, IReadOnlyList<OutputEvent> events, IReadOnlySet<int>? removedSlots)
     {
         var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
-        if (json["choices"] is not JsonArray choices)
-        {
-            json["choices"] = choices = [];
-        }
-
-        var originalCount = choices.Count;
-        if (removedSlots is not null)
-        {
-            for (var i = choices.Count - 1; i >= 0; i--)
-            {
-                if (removedSlots.Contains(ChatChunks.IndexOf(choices[i])))
-                {
-                    choices.RemoveAt(i);
-                }
-            }
-        }
+        var choices = ChatChunks.ChoicesToWrite(json, removedSlots, out var originalCount);
 
         // Last to first: removing a buffered message's tool call shifts the positions of the calls after it, not before.
         var touched = new List<JsonObject>();
@@ -97,7 +82,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
                 continue;
             }
 
-            if (Find(choices, output.Slot) is { } entry)
+            if (ChatChunks.Find(choices, output.Slot) is { } entry)
             {
                 WriteBack(entry, output);
                 touched.Add(entry);
@@ -108,7 +93,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         {
             if (output.IsAdded && !output.IsRemoved)
             {
-                var entry = Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
+                var entry = ChatChunks.Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
                 Append(entry, output);
                 touched.Add(entry);
             }
@@ -211,13 +196,11 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
 
         if (json["usage"] is JsonObject usage)
         {
-            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, "prompt_tokens"), outputTokens: Tokens(usage, "completion_tokens")));
+            events.Add(UsageEvent(usage, "prompt_tokens", "completion_tokens"));
         }
 
         return events;
     }
-
-    private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
 
     private void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
     {

@@ -49,29 +49,14 @@ internal sealed class CompletionsFormat : WireFormat
     public override bool Encode(StreamChunk chunk, IReadOnlyList<OutputEvent> events, IReadOnlySet<int>? removedSlots)
     {
         var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
-        if (json["choices"] is not JsonArray choices)
-        {
-            json["choices"] = choices = [];
-        }
-
-        var originalCount = choices.Count;
-        if (removedSlots is not null)
-        {
-            for (var i = choices.Count - 1; i >= 0; i--)
-            {
-                if (removedSlots.Contains(ChatChunks.IndexOf(choices[i])))
-                {
-                    choices.RemoveAt(i);
-                }
-            }
-        }
+        var choices = ChatChunks.ChoicesToWrite(json, removedSlots, out var originalCount);
 
         var touched = new List<JsonObject>();
         HashSet<int>? textChanged = null;
         foreach (var output in events)
         {
             if (output.IsAdded || (!output.IsModified && !output.IsRemoved) || removedSlots?.Contains(output.Slot) == true ||
-                Find(choices, output.Slot) is not { } entry)
+                ChatChunks.Find(choices, output.Slot) is not { } entry)
             {
                 continue;
             }
@@ -98,14 +83,14 @@ internal sealed class CompletionsFormat : WireFormat
 
             if (output.Kind == OutputKind.Finish)
             {
-                var entry = Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
+                var entry = ChatChunks.Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
                 entry["finish_reason"] = output.FinishReason;
                 touched.Add(entry);
             }
             else if (output.Kind == OutputKind.Text && output.Text.Length > 0)
             {
                 // A completion has nothing but text: a refusal, reasoning or transcript a policy made has no place in it.
-                var entry = Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
+                var entry = ChatChunks.Find(choices, output.Slot) ?? NewEntry(choices, output.Slot);
                 entry["text"] = (entry["text"] is JsonValue v && v.TryGetValue(out string? text) ? text : string.Empty) + output.Text;
                 (textChanged ??= []).Add(output.Slot);
                 touched.Add(entry);
@@ -117,7 +102,7 @@ internal sealed class CompletionsFormat : WireFormat
             foreach (var slot in textChanged)
             {
                 // The tokens and offsets of the text that was there would tell what a policy took out (see remarks).
-                if (Find(choices, slot) is { } entry && entry["logprobs"] is not null)
+                if (ChatChunks.Find(choices, slot) is { } entry && entry["logprobs"] is not null)
                 {
                     entry["logprobs"] = null;
                 }
@@ -227,13 +212,11 @@ internal sealed class CompletionsFormat : WireFormat
 
         if (json["usage"] is JsonObject usage)
         {
-            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, "prompt_tokens"), outputTokens: Tokens(usage, "completion_tokens")));
+            events.Add(UsageEvent(usage, "prompt_tokens", "completion_tokens"));
         }
 
         return events;
     }
-
-    private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
 
     private static JsonObject NewEntry(JsonArray choices, int slot)
     {
@@ -242,18 +225,6 @@ internal sealed class CompletionsFormat : WireFormat
         return entry;
     }
 
-    private static JsonObject? Find(JsonArray choices, int slot)
-    {
-        foreach (var node in choices)
-        {
-            if (node is JsonObject entry && ChatChunks.IndexOf(entry) == slot)
-            {
-                return entry;
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// Reads a chunk's choices (index, text, finish reason) with a forward-only reader. Gives up (false, the tree path then

@@ -394,11 +394,9 @@ internal sealed partial class ResponsesFormat : WireFormat
 
         if (response["usage"] is JsonObject usage)
         {
-            events.Add(new OutputEvent(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, "input_tokens"), outputTokens: Tokens(usage, "output_tokens")));
+            events.Add(UsageEvent(usage, "input_tokens", "output_tokens"));
         }
     }
-
-    private static long? Tokens(JsonObject usage, string name) => usage[name] is JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
 
     private static void Add(OutputList events, OutputEvent output, JsonObject? owner, string? member)
     {

@@ -93,43 +93,25 @@ internal static class ResponsesEvents
     /// <summary>The top-level <c>type</c> of an event's data, read without building a tree; null if it has none or is not JSON.</summary>
     public static string? ReadType(ReadOnlySpan<byte> data)
     {
-        try
+        var type = ReadTypeBytes(data, out var escaped);
+        if (escaped is not null)
         {
-            var reader = new System.Text.Json.Utf8JsonReader(data);
-            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
-            {
-                var isType = reader.ValueTextEquals("type"u8);
-                if (!reader.Read())
-                {
-                    return null;
-                }
-
-                if (isType)
-                {
-                    return reader.TokenType == System.Text.Json.JsonTokenType.String ? reader.GetString() : null;
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
+            return escaped;
         }
 
-        return null;
+        return type.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(type);
     }
 
     /// <summary>
     /// The bytes of the top-level <c>type</c> of an event's data, when it is a plain (unescaped) string: a slice of
     /// <paramref name="data"/>, nothing allocated. Empty when there is none or it is escaped.
     /// </summary>
-    public static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data)
+    public static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data) => ReadTypeBytes(data, out _);
+
+    /// <summary>As <see cref="ReadTypeBytes(ReadOnlySpan{byte})"/>; an escaped type comes out as a string instead.</summary>
+    private static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data, out string? escaped)
     {
+        escaped = null;
         try
         {
             var reader = new System.Text.Json.Utf8JsonReader(data);
@@ -148,16 +130,26 @@ internal static class ResponsesEvents
 
                 if (isType)
                 {
-                    return reader.TokenType == System.Text.Json.JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
-                        ? data.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length)
-                        : default;
+                    if (reader.TokenType != System.Text.Json.JsonTokenType.String)
+                    {
+                        return default;
+                    }
+
+                    if (reader.ValueIsEscaped)
+                    {
+                        escaped = reader.GetString();
+                        return default;
+                    }
+
+                    return data.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
                 }
 
                 reader.Skip();
             }
         }
-        catch (System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
         {
+            // Not JSON, or a type that is not valid text: no type.
         }
 
         return default;

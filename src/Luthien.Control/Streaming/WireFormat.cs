@@ -19,6 +19,13 @@ internal abstract class WireFormat
     /// <summary>An empty chunk of this answer, to add events to.</summary>
     public abstract StreamChunk CreateChunk();
 
+    /// <summary>A usage event from a <c>usage</c> object, with the API's names for input and output tokens.</summary>
+    protected static OutputEvent UsageEvent(System.Text.Json.Nodes.JsonObject usage, string input, string output) =>
+        new(OutputKind.Usage, -1, string.Empty, inputTokens: Tokens(usage, input), outputTokens: Tokens(usage, output));
+
+    private static long? Tokens(System.Text.Json.Nodes.JsonObject usage, string name) =>
+        usage[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue(out long tokens) ? tokens : null;
+
     /// <summary>
     /// Whether a chunk's bytes, as they came, may carry a tool call or a fragment of one: false only when the format can
     /// tell from the bytes alone that they do not (so a policy may pass the chunk unread). Default true: read it.

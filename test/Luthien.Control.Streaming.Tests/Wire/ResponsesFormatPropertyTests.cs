@@ -199,23 +199,5 @@ public class ResponsesFormatPropertyTests
         return [.. pieces];
     }
 
-    private static async Task<(List<string> Raw, List<JsonObject> Events)> RunAsync(ControlPolicy policy, string[] events)
-    {
-        var transaction = TestTransactions.Responses();
-        transaction.Response.SetStream(200, new ListStreamingIterator(events));
-        await policy.RunAsync(transaction);
-        var raw = new List<string>();
-        await foreach (var chunk in transaction.Response.Stream!)
-        {
-            if (!chunk.Data.IsEmpty)
-            {
-                raw.Add(Encoding.UTF8.GetString(chunk.Data.Span));
-            }
-
-            chunk.Release();
-        }
-
-        await transaction.Response.Stream!.DisposeAsync();
-        return (raw, [.. raw.Select(r => (JsonObject)JsonNode.Parse(r)!)]);
-    }
+    private static Task<(List<string> Raw, List<JsonObject> Events)> RunAsync(ControlPolicy policy, string[] events) => ResponsesStream.RunAsync(policy, events);
 }

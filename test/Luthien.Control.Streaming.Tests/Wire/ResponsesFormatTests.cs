@@ -22,22 +22,8 @@ public class ResponsesFormatTests
 
     private static async Task<Written> StreamAsync(ControlPolicy policy, string[] events)
     {
-        var transaction = TestTransactions.Responses();
-        transaction.Response.SetStream(200, new ListStreamingIterator(events));
-        await policy.RunAsync(transaction);
-        var raw = new List<string>();
-        await foreach (var chunk in transaction.Response.Stream!)
-        {
-            if (!chunk.Data.IsEmpty)
-            {
-                raw.Add(Encoding.UTF8.GetString(chunk.Data.Span));
-            }
-
-            chunk.Release();
-        }
-
-        await transaction.Response.Stream!.DisposeAsync();
-        return new Written(raw, [.. raw.Select(r => (JsonObject)JsonNode.Parse(r)!)]);
+        var (raw, json) = await ResponsesStream.RunAsync(policy, events);
+        return new Written(raw, json);
     }
 
     private static ResponseContentPolicy Redact() => new([Secret], ContentAction.Redact, "[R]");

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -80,6 +81,30 @@ internal sealed class ResponsesStream
         response["usage"] = new JsonObject { ["input_tokens"] = 11, ["output_tokens"] = 7, ["total_tokens"] = 18 };
         Add("response.completed", new JsonObject { ["response"] = response });
         return [.. _events];
+    }
+
+    /// <summary>
+    /// Runs events through a policy as a streamed Responses answer; returns the data of every event the client gets (as
+    /// text) and its JSON.
+    /// </summary>
+    public static async Task<(List<string> Raw, List<JsonObject> Events)> RunAsync(ControlPolicy policy, string[] events)
+    {
+        var transaction = TestTransactions.Responses();
+        transaction.Response.SetStream(200, new ListStreamingIterator(events));
+        await policy.RunAsync(transaction);
+        var raw = new List<string>();
+        await foreach (var chunk in transaction.Response.Stream!)
+        {
+            if (!chunk.Data.IsEmpty)
+            {
+                raw.Add(Encoding.UTF8.GetString(chunk.Data.Span));
+            }
+
+            chunk.Release();
+        }
+
+        await transaction.Response.Stream!.DisposeAsync();
+        return (raw, [.. raw.Select(r => (JsonObject)JsonNode.Parse(r)!)]);
     }
 
     /// <summary>The events so far, without an end.</summary>
