@@ -2,9 +2,11 @@ namespace Luthien.Control;
 
 /// <summary>
 /// One thing the model said, in an API-neutral form: a piece of text, refusal, reasoning or transcript, a tool call or a
-/// fragment of its arguments, the end of a slot, or usage. A slot is one answer the model gives in parallel: a choice
-/// (chat completions, legacy completions) or an output item (Responses API). Response policies read and change these
-/// instead of the wire format, so one policy serves every API, streamed or buffered.
+/// fragment of its arguments, the end of a slot, or usage. A slot is one run of output that ends on its own: a choice
+/// (chat completions, legacy completions: the answers the model gives side by side), or one text-bearing part of the
+/// answer (Responses API: a message's text or refusal part, a reasoning part, a tool call), numbered as the parts
+/// appear. Response policies read and change these instead of the wire format, so one policy serves every API, streamed
+/// or buffered.
 /// </summary>
 /// <remarks>
 /// Events belong to a <see cref="StreamChunk"/> (<see cref="StreamChunk.Output"/>). Changing <see cref="Text"/> or
@@ -46,7 +48,10 @@ public sealed class OutputEvent
     /// <summary>What the event carries.</summary>
     public OutputKind Kind { get; }
 
-    /// <summary>The slot: the choice index, or the output item's index.</summary>
+    /// <summary>
+    /// The slot: the choice index (chat, legacy completions), or the part's number in the order the parts appeared
+    /// (Responses API, whose answer is one: ending any of its slots ends it).
+    /// </summary>
     public int Slot { get; }
 
     /// <summary>
