@@ -1,0 +1,57 @@
+using System.Text;
+
+namespace Luthien.Control.Streaming.Tests.Wire;
+
+/// <summary>
+/// What a backend that does not play by the Responses API's rules can send to walk around the policies: each test
+/// sends such a stream and checks that what a policy must not let through never reaches the client (or the stream fails).
+/// </summary>
+public class ResponsesFormatAttackTests
+{
+    private const string Secret = "SECRET-[0-9]{6}";
+
+    /// <summary>What the client received, one event per line; a stream that failed ends with "FAILED: …".</summary>
+    private static async Task<string> StreamAsync(ControlPolicy policy, IEnumerable<string> events)
+    {
+        var transaction = TestTransactions.Responses();
+        transaction.Response.SetStream(200, new ListStreamingIterator([.. events]));
+        await policy.RunAsync(transaction);
+        var raw = new List<string>();
+        try
+        {
+            await foreach (var chunk in transaction.Response.Stream!)
+            {
+                if (!chunk.Data.IsEmpty)
+                {
+                    raw.Add(Encoding.UTF8.GetString(chunk.Data.Span));
+                }
+
+                chunk.Release();
+            }
+        }
+        catch (BackendException ex)
+        {
+            raw.Add("FAILED: " + ex.Message);
+        }
+
+        await transaction.Response.Stream!.DisposeAsync();
+        return string.Join("\n", raw);
+    }
+
+    private static ResponseContentPolicy Redact() => new([Secret], ContentAction.Redact, "[R]");
+
+    private static List<string> Replace(IEnumerable<string> events, string marker, string from, string to) =>
+        [.. events.Select(e => e.Contains(marker, StringComparison.Ordinal) ? e.Replace(from, to, StringComparison.Ordinal) : e)];
+
+    [Test]
+    public async Task Stream_TextDeltaWithErrorMember_StillPoliced()
+    {
+        // An "error" member does not make a text delta an error event (which would skip the policies): clients go by type.
+        var events = Replace(new ResponsesStream().Message("hi", "x").Completed(), "\"delta\":\"x\"", "\"delta\":\"x\"", "\"delta\":\"SECRET-123456\",\"error\":null");
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written, Does.Not.Contain("SECRET-123456"));
+        Assert.That(written, Does.Contain("[R]"));
+    }
+}
