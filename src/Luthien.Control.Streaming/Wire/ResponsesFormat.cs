@@ -116,6 +116,7 @@ internal sealed partial class ResponsesFormat : WireFormat
         }
 
         var slot = SlotFor(new PartKey(events.OutputIndex, piece.Family, piece.Family == PartFamily.Call ? 0 : events.Part), piece.Kind, piece.Custom);
+        RefuseTextAfterEnd(slot);
         slot.FirstSight ??= DeltaSight;
         Add(events, new OutputEvent(slot.Kind, slot.Slot, events.Delta!), null, "delta");
         return events;
@@ -192,7 +193,13 @@ internal sealed partial class ResponsesFormat : WireFormat
             var text = ResponsesEvents.OptionalString(json, member, $"a '{type}' event") ?? (piece.Done ? null : throw BackendException.InvalidResponse($"a '{type}' event has no '{member}'."));
             if (!piece.Done)
             {
-                // Every delta is new text.
+                // Every delta is new text; the backend's own after its part ended is refused (a policy's released text
+                // before an end it precedes is not).
+                if (json[ResponsesEvents.SlotMember] is null)
+                {
+                    RefuseTextAfterEnd(slot);
+                }
+
                 slot.FirstSight ??= DeltaSight;
                 Add(events, new OutputEvent(slot.Kind, slot.Slot, text!), json, member);
                 return;
@@ -204,6 +211,19 @@ internal sealed partial class ResponsesFormat : WireFormat
             }
 
             Finish(slot, json, events);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a delta of a part whose end was read: policies judged the part whole there (a call on its complete
+    /// arguments, say), yet the finisher would add the delta to what every later repeat of the part says, so a client
+    /// taking the call from <c>response.completed</c> would run arguments no policy saw whole.
+    /// </summary>
+    private static void RefuseTextAfterEnd(SlotInfo slot)
+    {
+        if (slot.FinishedAt is not null)
+        {
+            throw BackendException.InvalidResponse($"output {slot.Key.OutputIndex} sent more text after its part ended.");
         }
     }
 

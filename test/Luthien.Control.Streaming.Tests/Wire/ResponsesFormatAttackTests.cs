@@ -54,4 +54,32 @@ public class ResponsesFormatAttackTests
         Assert.That(written, Does.Not.Contain("SECRET-123456"));
         Assert.That(written, Does.Contain("[R]"));
     }
+
+    [Test]
+    public async Task Stream_ArgumentsAfterTheCallsEnd_Refused()
+    {
+        // The call was judged on its whole arguments at its end; more after it would reach response.completed's item.
+        var events = new ResponsesStream().Call("run_sql", "{\"q\":\"SELECT 1\"}").Completed().ToList();
+        events.Insert(events.FindIndex(e => e.Contains("response.output_item.done", StringComparison.Ordinal)) + 1,
+            """{"type":"response.function_call_arguments.delta","item_id":"fc_0","output_index":0,"delta":"; DROP TABLE x","sequence_number":7}""");
+        var policy = new ToolCallPolicy(["run_sql"], null, new Dictionary<string, ToolArgumentRules> { ["run_sql"] = new(block: ["DROP"]) });
+
+        var written = await StreamAsync(policy, events);
+
+        Assert.That(written, Does.Not.Contain("DROP"));
+        Assert.That(written, Does.Contain("FAILED"));
+    }
+
+    [Test]
+    public async Task Stream_TextAfterItsPartsEnd_Refused()
+    {
+        var events = new ResponsesStream().Message("hello").Completed().ToList();
+        events.Insert(events.FindIndex(e => e.Contains("response.content_part.done", StringComparison.Ordinal)) + 1,
+            """{"type":"response.output_text.delta","item_id":"msg_0","output_index":0,"content_index":0,"delta":" EXTRA","sequence_number":5}""");
+
+        var written = await StreamAsync(new ToolCallPolicy(["get_weather"]), events);
+
+        Assert.That(written, Does.Not.Contain("EXTRA"));
+        Assert.That(written, Does.Contain("FAILED"));
+    }
 }
