@@ -27,6 +27,9 @@ internal sealed partial class ResponsesFormat : WireFormat
     private readonly Dictionary<PartKey, SlotInfo> _byKey = [];
     private readonly List<SlotInfo> _slots = [];
 
+    /// <summary>The <c>response.output_item.added</c> event of each output index seen (read again, it is the same item).</summary>
+    private readonly Dictionary<int, JsonObject> _added = [];
+
     /// <summary>Creates the adapter for one answer.</summary>
     /// <param name="stream">A stream of events rather than a buffered <c>response</c> object.</param>
     public ResponsesFormat(bool stream) => _stream = stream;
@@ -138,6 +141,13 @@ internal sealed partial class ResponsesFormat : WireFormat
             {
                 var index = ResponsesEvents.RequireInt(json, "output_index", type);
                 var item = json["item"] as JsonObject ?? throw BackendException.InvalidResponse($"a '{type}' event has no item.");
+                if (type == "response.output_item.added" && !_added.TryAdd(index, json) && !ReferenceEquals(_added[index], json))
+                {
+                    // A second item under one output_index would be shown as an item of its own, its text (a call's
+                    // arguments) taken for a repeat of the first's and never read.
+                    throw BackendException.InvalidResponse($"output {index} was added twice.");
+                }
+
                 ReadItem(item, index, json, events);
                 if (type == "response.output_item.done")
                 {
@@ -305,12 +315,20 @@ internal sealed partial class ResponsesFormat : WireFormat
                     throw BackendException.InvalidResponse($"output {index} changed from one kind of tool call to another.");
                 }
 
+                var name = ResponsesEvents.OptionalString(item, "name", "a tool call");
+                var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
                 if (slot.Announced is null || ReferenceEquals(slot.Announced, root))
                 {
                     slot.Announced = root;
-                    var name = ResponsesEvents.OptionalString(item, "name", "a tool call") ?? string.Empty;
-                    var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
-                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, name), item, null);
+                    slot.CallName = name;
+                    slot.CallId = id;
+                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, name ?? string.Empty), item, null);
+                }
+                else if ((name is not null && name != slot.CallName) || (id is not null && id != slot.CallId))
+                {
+                    // The call was judged under the name it was announced with; a client takes the one the later event
+                    // (output_item.done, response.completed) says, and would run a tool no policy judged.
+                    throw BackendException.InvalidResponse($"output {index}'s tool call changed its name or call_id after it was announced.");
                 }
 
                 var member = slot.DoneMember;

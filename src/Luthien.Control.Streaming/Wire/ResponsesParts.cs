@@ -46,6 +46,12 @@ internal sealed class SlotInfo(int slot, PartKey key, OutputKind kind, bool cust
     /// <summary>For a call: the event object where the call itself (name, id) reached the policies.</summary>
     public JsonObject? Announced { get; set; }
 
+    /// <summary>For a call: the name it was announced (and judged) with.</summary>
+    public string? CallName { get; set; }
+
+    /// <summary>For a call: the <c>call_id</c> it was announced with.</summary>
+    public string? CallId { get; set; }
+
     /// <summary>The member of a text event of this part that carries its text (<c>delta</c> / <c>text</c> / …).</summary>
     public string DoneMember => Kind switch
     {
