@@ -110,4 +110,64 @@ public class ResponsesFormatAttackTests
         Assert.That(written, Does.Not.Contain("DROP"));
         Assert.That(written, Does.Contain("FAILED"));
     }
+
+    [Test]
+    public async Task Stream_ItemsLargerThanWhatIsKept_EndsAsBackendFailure()
+    {
+        // The finisher keeps each item it was shown (to close it if a policy ends the answer): bounded like the text it keeps.
+        var pad = new string('a', 1000);
+        var events = new ResponsesStream().Open().Concat(Enumerable.Range(0, 50).Select(i =>
+            $$"""{"type":"response.output_item.added","output_index":{{i}},"item":{"id":"ws_{{i}}","type":"web_search_call","status":"in_progress","pad":"{{pad}}"},"sequence_number":{{i + 2}}}"""));
+        var transaction = TestTransactions.Responses();
+        transaction.Response.SetStream(200, new ListStreamingIterator([.. events]));
+        await Redact().RunAsync(transaction);
+        var finisher = new ResponsesStreamFinisher(((ResponsesStreamFinisher)transaction.Response.Stream!).Inner, (ResponsesFormat)transaction.Response.Format!, maxSaidChars: 20_000);
+
+        var error = Assert.ThrowsAsync<BackendException>(() => ListStreamingIterator.CollectAsync(finisher));
+
+        Assert.That(error!.Kind, Is.EqualTo(ControlErrorKind.BackendInvalidResponse));
+    }
+
+    [Test]
+    public async Task Stream_MorePartsThanAnAnswerHas_EndsAsBackendFailure()
+    {
+        // Each part is a slot the adapter and every policy keep state for: a backend naming ever new ones is refused.
+        var events = new ResponsesStream().Open().Concat(Enumerable.Range(0, ResponsesFormat.MaxSlots + 1).Select(i =>
+            $$"""{"type":"response.output_text.delta","output_index":{{i}},"content_index":0,"delta":"x","sequence_number":{{i + 2}}}"""));
+
+        var written = await StreamAsync(Redact(), events);
+
+        Assert.That(written, Does.EndWith("more parts than a policed answer may have."));
+    }
+
+    [Test]
+    public async Task Stream_EventsAlreadyWritten_NotKeptAlive()
+    {
+        // The adapter remembers which event first showed or ended each part; remembering must not keep the event's tree.
+        var pad = new string('a', 20_000);
+        var stream = new ResponsesStream();
+        for (var i = 0; i < 300; i++)
+        {
+            stream.Message("x");
+        }
+
+        var events = Replace(stream.Completed(), "\"response.output_text.done\"", "\"type\":\"response.output_text.done\"", $"\"type\":\"response.output_text.done\",\"pad\":\"{pad}\"");
+        var transaction = TestTransactions.Responses();
+        transaction.Response.SetStream(200, new ListStreamingIterator([.. events]));
+        await Redact().RunAsync(transaction);
+        var baseline = GC.GetTotalMemory(forceFullCollection: true);
+        var read = 0;
+        long kept = 0;
+        await foreach (var chunk in transaction.Response.Stream!)
+        {
+            chunk.Release();
+            if (++read == events.Count - 1)
+            {
+                // Every part has ended; the stream (and its adapter) is still open.
+                kept = GC.GetTotalMemory(forceFullCollection: true) - baseline;
+            }
+        }
+
+        Assert.That(kept, Is.LessThan(3_000_000), "300 events of 20 KB each were kept alive");
+    }
 }
