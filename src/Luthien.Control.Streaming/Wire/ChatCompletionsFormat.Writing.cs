@@ -39,7 +39,7 @@ internal sealed partial class ChatCompletionsFormat
                 break;
             case OutputKind.Usage:
                 break;
-            case OutputKind.Text when output.Part >= 0:
+            case OutputKind.Text or OutputKind.Refusal when output.Part >= 0:
                 if (message?["content"] is JsonArray parts && output.Part < parts.Count && parts[output.Part] is JsonObject part)
                 {
                     if (_stream && (output.IsRemoved || output.Text.Length == 0))
@@ -53,7 +53,7 @@ internal sealed partial class ChatCompletionsFormat
                     }
                     else
                     {
-                        part["text"] = output.IsRemoved ? string.Empty : output.Text;
+                        part[output.Kind == OutputKind.Refusal ? "refusal" : "text"] = output.IsRemoved ? string.Empty : output.Text;
                     }
                 }
 

@@ -304,15 +304,31 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         }
     }
 
-    /// <summary>Content given as parts: each part's <c>text</c> is a text event of its own, in order.</summary>
+    /// <summary>
+    /// Content given as parts: each part's <c>text</c> is a text event of its own, in order, and a refusal part's
+    /// <c>refusal</c> (<c>{"type":"refusal","refusal":…}</c>, which clients show as the refusal) a refusal event.
+    /// </summary>
     private static void AddTextParts(JsonArray parts, int slot, List<OutputEvent> events)
     {
         for (var i = 0; i < parts.Count; i++)
         {
-            if (parts[i] is JsonObject part && part["text"] is { } node)
+            if (parts[i] is not JsonObject part)
             {
-                var text = node is JsonValue value && value.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a content part's text is not a string.");
-                events.Add(new OutputEvent(OutputKind.Text, slot, text) { Part = i });
+                continue;
+            }
+
+            var text = part["text"];
+            var refusal = part["refusal"];
+            if (text is not null && refusal is not null)
+            {
+                // One part, two texts: a client may show either, and the part is written back (or dropped) as one.
+                throw BackendException.InvalidResponse("a content part carries both text and a refusal.");
+            }
+
+            if ((text ?? refusal) is { } node)
+            {
+                var value = node is JsonValue v && v.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a content part's text is not a string.");
+                events.Add(new OutputEvent(text is not null ? OutputKind.Text : OutputKind.Refusal, slot, value) { Part = i });
             }
         }
     }

@@ -27,6 +27,16 @@ internal sealed partial class ResponsesFormat : WireFormat
     private readonly Dictionary<PartKey, SlotInfo> _byKey = [];
     private readonly List<SlotInfo> _slots = [];
 
+    /// <summary>The <c>response.output_item.added</c> event of each output index seen (read again, it is the same item).</summary>
+    private readonly Dictionary<int, EventMark> _added = [];
+
+    /// <summary>
+    /// The most parts (slots), and the most items, one answer may have: far above what a model gives (a few per item, a
+    /// few hundred items for a long research answer), and a bound on the state the adapter and every policy keep per part
+    /// when a backend names ever new ones.
+    /// </summary>
+    public const int MaxSlots = 4096;
+
     /// <summary>Creates the adapter for one answer.</summary>
     /// <param name="stream">A stream of events rather than a buffered <c>response</c> object.</param>
     public ResponsesFormat(bool stream) => _stream = stream;
@@ -99,7 +109,10 @@ internal sealed partial class ResponsesFormat : WireFormat
     }
 
     /// <summary>Marks a part whose text arrived in deltas (no event object repeats it as its first sight).</summary>
-    private static readonly JsonObject DeltaSight = [];
+    private static readonly JsonObject DeltaSightEvent = [];
+
+    /// <summary>See <see cref="DeltaSightEvent"/>: the mark itself (the event it marks stays alive with it).</summary>
+    private static readonly EventMark DeltaSight = new(DeltaSightEvent);
 
     /// <summary>The common event, a piece of a part's text, read without a tree.</summary>
     private ResponsesEventList? TryDecodeDelta(StreamChunk chunk)
@@ -118,6 +131,7 @@ internal sealed partial class ResponsesFormat : WireFormat
         }
 
         var slot = SlotFor(new PartKey(events.OutputIndex, piece.Family, piece.Family == PartFamily.Call ? 0 : events.Part), piece.Kind, piece.Custom);
+        RefuseTextAfterEnd(slot);
         slot.FirstSight ??= DeltaSight;
         Add(events, new OutputEvent(slot.Kind, slot.Slot, events.Delta!), null, "delta");
         return events;
@@ -139,6 +153,18 @@ internal sealed partial class ResponsesFormat : WireFormat
             {
                 var index = ResponsesEvents.RequireInt(json, "output_index", type);
                 var item = json["item"] as JsonObject ?? throw BackendException.InvalidResponse($"a '{type}' event has no item.");
+                if (type == "response.output_item.added" && _added.Count >= MaxSlots && !_added.ContainsKey(index))
+                {
+                    throw BackendException.InvalidResponse("it has more items than a policed answer may have.");
+                }
+
+                if (type == "response.output_item.added" && !_added.TryAdd(index, new EventMark(json)) && !_added[index].Is(json))
+                {
+                    // A second item under one output_index would be shown as an item of its own, its text (a call's
+                    // arguments) taken for a repeat of the first's and never read.
+                    throw BackendException.InvalidResponse($"output {index} was added twice.");
+                }
+
                 ReadItem(item, index, json, events);
                 if (type == "response.output_item.done")
                 {
@@ -194,7 +220,13 @@ internal sealed partial class ResponsesFormat : WireFormat
             var text = ResponsesEvents.OptionalString(json, member, $"a '{type}' event") ?? (piece.Done ? null : throw BackendException.InvalidResponse($"a '{type}' event has no '{member}'."));
             if (!piece.Done)
             {
-                // Every delta is new text.
+                // Every delta is new text; the backend's own after its part ended is refused (a policy's released text
+                // before an end it precedes is not).
+                if (json[ResponsesEvents.SlotMember] is null)
+                {
+                    RefuseTextAfterEnd(slot);
+                }
+
                 slot.FirstSight ??= DeltaSight;
                 Add(events, new OutputEvent(slot.Kind, slot.Slot, text!), json, member);
                 return;
@@ -206,6 +238,19 @@ internal sealed partial class ResponsesFormat : WireFormat
             }
 
             Finish(slot, json, events);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a delta of a part whose end was read: policies judged the part whole there (a call on its complete
+    /// arguments, say), yet the finisher would add the delta to what every later repeat of the part says, so a client
+    /// taking the call from <c>response.completed</c> would run arguments no policy saw whole.
+    /// </summary>
+    private static void RefuseTextAfterEnd(SlotInfo slot)
+    {
+        if (slot.FinishedAt is not null)
+        {
+            throw BackendException.InvalidResponse($"output {slot.Key.OutputIndex} sent more text after its part ended.");
         }
     }
 
@@ -252,6 +297,11 @@ internal sealed partial class ResponsesFormat : WireFormat
             return slot;
         }
 
+        if (_slots.Count >= MaxSlots)
+        {
+            throw BackendException.InvalidResponse("it has more parts than a policed answer may have.");
+        }
+
         slot = new SlotInfo(_slots.Count, key, kind, custom);
         _slots.Add(slot);
         _byKey[key] = slot;
@@ -287,16 +337,28 @@ internal sealed partial class ResponsesFormat : WireFormat
                     throw BackendException.InvalidResponse($"output {index} changed from one kind of tool call to another.");
                 }
 
-                if (slot.Announced is null || ReferenceEquals(slot.Announced, root))
+                var name = ResponsesEvents.OptionalString(item, "name", "a tool call");
+                var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
+                if (slot.Announced is null || slot.Announced.Is(root))
                 {
-                    slot.Announced = root;
-                    var name = ResponsesEvents.OptionalString(item, "name", "a tool call") ?? string.Empty;
-                    var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
-                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, name), item, null);
+                    slot.Announced ??= new EventMark(root);
+                    slot.CallName = name;
+                    slot.CallId = id;
+                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, name ?? string.Empty), item, null);
+                }
+                else if ((name is not null && name != slot.CallName) || (id is not null && id != slot.CallId))
+                {
+                    // The call was judged under the name it was announced with; a client takes the one the later event
+                    // (output_item.done, response.completed) says, and would run a tool no policy judged.
+                    throw BackendException.InvalidResponse($"output {index}'s tool call changed its name or call_id after it was announced.");
                 }
 
                 var member = slot.DoneMember;
-                slot.Location = new TextSource(item, member);
+                if (!_stream)
+                {
+                    slot.Location = new TextSource(item, member);
+                }
+
                 if (ResponsesEvents.OptionalString(item, member, "a tool call") is { } arguments)
                 {
                     See(slot, arguments, root, item, member, events);
@@ -333,7 +395,11 @@ internal sealed partial class ResponsesFormat : WireFormat
         }
 
         var slot = SlotFor(key, kind, custom: false);
-        slot.Location = new TextSource(part, member);
+        if (!_stream)
+        {
+            slot.Location = new TextSource(part, member);
+        }
+
         if (ResponsesEvents.OptionalString(part, member, "a part") is { } text)
         {
             See(slot, text, root, part, member, events);
@@ -348,23 +414,23 @@ internal sealed partial class ResponsesFormat : WireFormat
     /// </summary>
     private static void See(SlotInfo slot, string text, JsonObject root, JsonObject owner, string member, OutputList events)
     {
-        if (text.Length == 0 || (slot.FirstSight is not null && !ReferenceEquals(slot.FirstSight, root)))
+        if (text.Length == 0 || (slot.FirstSight is not null && !slot.FirstSight.Is(root)))
         {
             return;
         }
 
-        slot.FirstSight = root;
+        slot.FirstSight ??= new EventMark(root);
         Add(events, new OutputEvent(slot.Kind, slot.Slot, text), owner, member);
     }
 
     private static void Finish(SlotInfo slot, JsonObject root, OutputList events)
     {
-        if (slot.FinishedAt is not null && !ReferenceEquals(slot.FinishedAt, root))
+        if (slot.FinishedAt is not null && !slot.FinishedAt.Is(root))
         {
             return;
         }
 
-        slot.FinishedAt = root;
+        slot.FinishedAt ??= new EventMark(root);
         Add(events, new OutputEvent(OutputKind.Finish, slot.Slot, string.Empty, finishReason: slot.FinishReason), root, null);
     }
 

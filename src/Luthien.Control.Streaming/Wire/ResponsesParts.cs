@@ -35,16 +35,22 @@ internal sealed class SlotInfo(int slot, PartKey key, OutputKind kind, bool cust
     public bool Custom { get; } = custom;
 
     /// <summary>The event object where the part's text first reached the policies; repeats of it elsewhere are not read again.</summary>
-    public JsonObject? FirstSight { get; set; }
+    public EventMark? FirstSight { get; set; }
 
     /// <summary>The event object whose reading ended the part (read again, it ends it again; no other does).</summary>
-    public JsonObject? FinishedAt { get; set; }
+    public EventMark? FinishedAt { get; set; }
 
-    /// <summary>Where the part's text sits in the JSON last read (a buffered answer's text is added there).</summary>
+    /// <summary>Where the part's text sits in a buffered answer (text added to the part goes there); never set in a stream.</summary>
     public TextSource? Location { get; set; }
 
     /// <summary>For a call: the event object where the call itself (name, id) reached the policies.</summary>
-    public JsonObject? Announced { get; set; }
+    public EventMark? Announced { get; set; }
+
+    /// <summary>For a call: the name it was announced (and judged) with.</summary>
+    public string? CallName { get; set; }
+
+    /// <summary>For a call: the <c>call_id</c> it was announced with.</summary>
+    public string? CallId { get; set; }
 
     /// <summary>The member of a text event of this part that carries its text (<c>delta</c> / <c>text</c> / …).</summary>
     public string DoneMember => Kind switch
@@ -65,6 +71,19 @@ internal sealed class SlotInfo(int slot, PartKey key, OutputKind kind, bool cust
 
     /// <summary>The finish reason, in chat completions' words, the part ends with.</summary>
     public string FinishReason => Kind == OutputKind.ToolArguments ? "tool_calls" : "stop";
+}
+
+/// <summary>
+/// An event a slot remembers by identity only (is this the one?), through a weak reference: a slot lives as long as the
+/// stream, and holding the event itself would keep its whole JSON tree (up to the largest event read) for as long, for
+/// every part a backend cares to name.
+/// </summary>
+internal sealed class EventMark(JsonObject json)
+{
+    private readonly WeakReference<JsonObject> _json = new(json);
+
+    /// <summary>Whether this marks that very event (one collected is no event being read).</summary>
+    public bool Is(JsonObject json) => _json.TryGetTarget(out var target) && ReferenceEquals(target, json);
 }
 
 /// <summary>The Responses API's event types and the members the adapter reads and writes.</summary>

@@ -28,8 +28,9 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
     }
 
     /// <summary>
-    /// The most text kept of what a stream said (UTF-16 characters over all its parts), to make its repeats agree: far
-    /// above any answer a model gives today, and a bound on what a backend can make the library keep.
+    /// The most text kept of what a stream said (UTF-16 characters over all its parts), to make its repeats agree, and of
+    /// the items it was shown (counted by their events' size), to close them if a policy ends the answer: far above any
+    /// answer a model gives today, and a bound on what a backend can make the library keep.
     /// </summary>
     public const long MaxSaidChars = 8 * 1024 * 1024;
 
@@ -111,6 +112,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             var dropped = root.Remove(ResponsesEvents.Dropped);
             var marked = before is not null || after is not null || dropped;
             Each(before, output);
+            _eventSize = chunk.Size;
             if (!dropped && !Ended && Rewrite(root, root, out var changed))
             {
                 if (marked || changed)
@@ -162,6 +164,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
                 }
 
                 events.Remove(node);
+                _eventSize = 0;
                 var made = (JsonObject)node!;
                 if (ResponsesEvents.TypeOf(made) == ResponsesEvents.Block)
                 {
@@ -210,6 +213,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             {
                 if (type == "response.output_item.added")
                 {
+                    Keep(_eventSize);
                     _indexes[index] = _nextIndex++;
                     _items[index] = new Item(json["item"] as JsonObject);
                 }
@@ -280,6 +284,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
                     var changed = FixItem(item, index, root);
                     if (type == "response.output_item.done")
                     {
+                        Keep(_eventSize);
                         _items[index].Final = item;
                     }
 
@@ -329,17 +334,24 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
             };
         }
 
-        private long _saidChars;
+        private long _kept;
+
+        /// <summary>The size of the backend event being rewritten (0 for one a policy made), counted when its item is kept.</summary>
+        private int _eventSize;
 
         private void Remember(PartKey key, string? text)
         {
-            _saidChars += text?.Length ?? 0;
-            if (_saidChars > maxSaidChars)
+            Keep(text?.Length ?? 0);
+            Said(key).Append(text);
+        }
+
+        private void Keep(long size)
+        {
+            _kept += size;
+            if (_kept > maxSaidChars)
             {
                 throw BackendException.InvalidResponse($"its answer is longer than the {maxSaidChars} characters a policed Responses stream keeps to make its repeated text agree.");
             }
-
-            Said(key).Append(text);
         }
 
         private StringBuilder Said(PartKey key)
@@ -368,7 +380,7 @@ internal sealed class ResponsesStreamFinisher : StreamingResponseIterator
                 return false;
             }
 
-            if (ReferenceEquals(slot.FirstSight, root))
+            if (slot.FirstSight.Is(root))
             {
                 if (!_said.ContainsKey(key))
                 {

@@ -173,10 +173,12 @@ public sealed class StreamChunk
     }
 
     /// <summary>
-    /// Whether this event is an error: a JSON object with a top-level <c>error</c>, or (Responses API) the type
-    /// <c>error</c>, and no <c>choices</c>. The event's
+    /// Whether this event is an error: a JSON object with no <c>choices</c> that either has the type <c>error</c>
+    /// (Responses API) or has a top-level <c>error</c> and no <c>type</c> at all. The event's
     /// <c>event:</c> type alone does not make it one: error events skip the policies, and chat streams are written
     /// without event types, so an <c>event: error</c> carrying a chunk would reach the client as an unpoliced chunk.
+    /// For the same reason a Responses event of another type (<c>response.output_text.delta</c>, say) stays what its
+    /// type says even with an <c>error</c> member: clients act on the type, and would show its text.
     /// </summary>
     public bool IsError
     {
@@ -203,7 +205,7 @@ public sealed class StreamChunk
 
             // A Responses stream's error event says so in its type, with its fields at the top level.
             return ParsedJson is { } o && !o.ContainsKey("choices") &&
-                (o.ContainsKey("error") || (o["type"] is JsonValue t && t.TryGetValue(out string? type) && type == "error"));
+                (o.TryGetPropertyValue("type", out var type) ? type is JsonValue t && t.TryGetValue(out string? name) && name == "error" : o.ContainsKey("error"));
         }
     }
 

@@ -44,6 +44,39 @@ public class ChatCompletionsFormatTests
     }
 
     [Test]
+    public void Decode_RefusalContentPart_RefusalEvent()
+    {
+        // Clients read a part of type refusal as the refusal it is: the policies must read it too.
+        const string json = """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"refusal","refusal":"b"}]},"finish_reason":"stop"}]}""";
+
+        var output = Buffered(json).Output;
+
+        Assert.That(output.Select(o => (o.Kind, o.Slot, o.Text)), Is.EqualTo(new[] { (OutputKind.Text, 0, "a"), (OutputKind.Refusal, 0, "b"), (OutputKind.Finish, 0, "") }));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Encode_RefusalContentPartChanged_WrittenIntoThePart(bool stream)
+    {
+        var json = stream
+            ? """{"choices":[{"index":0,"delta":{"content":[{"type":"refusal","refusal":"no SECRET"}]}}]}"""
+            : """{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"refusal","refusal":"no SECRET"}]},"finish_reason":"stop"}]}""";
+        var chunk = stream ? Streamed(json) : Buffered(json);
+
+        chunk.Output.Single(o => o.Kind == OutputKind.Refusal).Text = "no [R]";
+
+        Assert.That(Written(chunk), Does.Not.Contain("SECRET").And.Contain("\"refusal\":\"no [R]\""));
+    }
+
+    [Test]
+    public void Decode_ContentPartWithTextAndRefusal_ThrowsInvalidResponse()
+    {
+        var chunk = Streamed("""{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a","refusal":"b"}]}}]}""");
+
+        Assert.That(() => chunk.Output, Throws.TypeOf<BackendException>());
+    }
+
+    [Test]
     public void Decode_ToolCallStart_CallAndArgumentEvents()
     {
         var output = Streamed(Chunks.ToolStart(2, "call_a", "get_weather")).Output;

@@ -14,6 +14,11 @@ public class StreamChunkTests
     // The event type alone does not make an error: error events skip the policies, and chat streams are written without
     // event types, so a chunk under `event: error` would reach the client unpoliced.
     [TestCase("""{"choices":[{"index":0,"delta":{"content":"x"}}]}""", "error", false)]
+
+    // A Responses event is what its type says: a text delta with an "error" member is still text a client shows.
+    [TestCase("""{"type":"error","code":"server_error","message":"x"}""", null, true)]
+    [TestCase("""{"type":"response.output_text.delta","delta":"x","error":null}""", null, false)]
+    [TestCase("""{"type":"response.output_text.delta","delta":"x","error":{"message":"x"}}""", "error", false)]
     public void IsError_Event_DetectsErrors(string json, string? eventType, bool expected)
     {
         Assert.That(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json), eventType).IsError, Is.EqualTo(expected));
