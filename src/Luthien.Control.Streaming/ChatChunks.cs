@@ -83,10 +83,23 @@ internal static class ChatChunks
             return 0;
         }
 
-        return index is JsonValue v && v.TryGetValue(out int value)
-            ? value
-            : throw BackendException.InvalidResponse($"{what} has an index that is not an integer.");
+        if (index is not JsonValue v || !v.TryGetValue(out int value))
+        {
+            throw BackendException.InvalidResponse($"{what} has an index that is not an integer.");
+        }
+
+        // Every index is a slot (or call) policies keep state for: a backend may not name as many as it likes.
+        return IsIndex(value) ? value : throw BackendException.InvalidResponse($"{what} has an index outside 0 to {MaxIndex - 1}.");
     }
+
+    /// <summary>
+    /// The bound on choice and tool-call indexes (OpenAI allows <c>n</c> up to 128): each names a slot or call that
+    /// policies keep state for, so a backend naming more could grow memory without end.
+    /// </summary>
+    public const int MaxIndex = 4096;
+
+    /// <summary>Whether a choice or tool-call index is within <see cref="MaxIndex"/>.</summary>
+    public static bool IsIndex(int value) => value is >= 0 and < MaxIndex;
 
     /// <summary>
     /// A chunk's <c>choices</c> for writing events back (made when missing), without the slots removed whole;

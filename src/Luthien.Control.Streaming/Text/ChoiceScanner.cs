@@ -406,7 +406,7 @@ internal static class ChoiceScanner
             if (reader.ValueTextEquals("index"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index) || !ChatChunks.IsIndex(index))
                 {
                     return false;
                 }
@@ -528,7 +528,7 @@ internal static class ChoiceScanner
             if (reader.ValueTextEquals("index"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index) || !ChatChunks.IsIndex(index))
                 {
                     return false;
                 }
@@ -581,7 +581,7 @@ internal static class ChoiceScanner
                                 if (reader.ValueTextEquals("index"u8))
                                 {
                                     reader.Read();
-                                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out call))
+                                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out call) || !ChatChunks.IsIndex(call))
                                     {
                                         return false;
                                     }

@@ -343,7 +343,7 @@ internal sealed class CompletionsFormat : WireFormat
             switch (field)
             {
                 case 1:
-                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index) || !ChatChunks.IsIndex(index))
                     {
                         return false;
                     }

@@ -29,6 +29,24 @@ public class ChatCompletionsFormatTests
         Assert.That(output.Select(o => (o.Kind, o.Slot, o.Text)), Is.EqualTo(new[] { (OutputKind.Text, 0, "hello") }));
     }
 
+    [TestCase("""{"choices":[{"index":4096,"delta":{"content":"a"},"finish_reason":null}]}""")]
+    [TestCase("""{"choices":[{"index":-1,"delta":{"content":"a"},"finish_reason":null}]}""")]
+    [TestCase("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":100000,"function":{"arguments":"{}"}}]},"finish_reason":null}]}""")]
+    public void Decode_IndexOutsideTheBound_Refused(string json)
+    {
+        // Each index is a slot or call policies keep state for: a backend naming any number of them could grow memory.
+        Assert.Throws<BackendException>(() => _ = Streamed(json).Output);
+    }
+
+    [Test]
+    public void Decode_LegacyIndexOutsideTheBound_Refused()
+    {
+        var chunk = StreamChunk.FromUtf8("""{"object":"text_completion","choices":[{"index":70000,"text":"a","finish_reason":null}]}"""u8.ToArray());
+        chunk.Format = new CompletionsFormat(stream: true);
+
+        Assert.Throws<BackendException>(() => _ = chunk.Output);
+    }
+
     [Test]
     public void Decode_EveryTextBearingField_OneEventEach()
     {
