@@ -94,11 +94,12 @@ internal sealed partial class ResponsesFormat : WireFormat
 
     /// <inheritdoc />
     /// <remarks>
-    /// A call starts with its item (<c>"type":"function_call"</c> or <c>"custom_tool_call"</c>); the events of its arguments
+    /// A call starts with its item (<c>"type":"function_call"</c>, <c>"custom_tool_call"</c>, or a built-in tool the client
+    /// runs, all of whose types end in <c>_call</c>); the events of its arguments
     /// only matter to a policy already holding or judging it. A chunk with a <c>\u</c> escape is always read.
     /// </remarks>
     public override bool MayCarryToolCalls(ReadOnlySpan<byte> data) =>
-        data.IndexOf("\"function_call\""u8) >= 0 || data.IndexOf("\"custom_tool_call\""u8) >= 0 || data.IndexOf("\\u"u8) >= 0;
+        data.IndexOf("_call\""u8) >= 0 || data.IndexOf("\\u"u8) >= 0;
 
     /// <inheritdoc />
     public override StreamChunk CreateChunk()
@@ -362,6 +363,30 @@ internal sealed partial class ResponsesFormat : WireFormat
                 if (ResponsesEvents.OptionalString(item, member, "a tool call") is { } arguments)
                 {
                     See(slot, arguments, root, item, member, events);
+                }
+
+                return;
+            }
+
+            case "local_shell_call":
+            case "shell_call":
+            case "computer_call":
+            case "apply_patch_call":
+            {
+                // A built-in tool the client runs (a shell, a computer, a patch): a tool call like any other, judged under
+                // its item type as its name. What it does (its action) is not text the content policy reads.
+                var slot = SlotFor(new PartKey(index, PartFamily.Call, 0), OutputKind.ToolArguments, custom: false);
+                var id = ResponsesEvents.OptionalString(item, "call_id", "a tool call");
+                if (slot.Announced is null || slot.Announced.Is(root))
+                {
+                    slot.Announced ??= new EventMark(root);
+                    slot.CallName = type;
+                    slot.CallId = id;
+                    Add(events, new OutputEvent(OutputKind.ToolCall, slot.Slot, string.Empty, 0, id, type), item, null);
+                }
+                else if (type != slot.CallName || (id is not null && id != slot.CallId))
+                {
+                    throw BackendException.InvalidResponse($"output {index}'s tool call changed its kind or call_id after it was announced.");
                 }
 
                 return;

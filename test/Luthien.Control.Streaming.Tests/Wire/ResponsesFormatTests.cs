@@ -128,6 +128,37 @@ public class ResponsesFormatTests
         Assert.That(written.Last["response"]!["output"]!.AsArray(), Has.Count.EqualTo(1));
     }
 
+    [TestCase("local_shell_call", """{"type":"exec","command":["rm","-rf","/"]}""")]
+    [TestCase("computer_call", """{"type":"click","x":1,"y":2}""")]
+    public async Task Stream_BuiltInClientToolNotAllowed_NeverShown(string type, string action)
+    {
+        // Tools the client runs itself (a shell, a computer) are judged like function calls, under their item type.
+        var events = new ResponsesStream().Message("Running it.").Open().ToList();
+        var item = $$"""{"id":"lsh_1","type":"{{type}}","status":"in_progress","call_id":"call_lsh","action":{{action}}}""";
+        events.Add($$"""{"type":"response.output_item.added","sequence_number":{{events.Count}},"output_index":1,"item":{{item}}}""");
+        events.Add($$"""{"type":"response.output_item.done","sequence_number":{{events.Count}},"output_index":1,"item":{{item.Replace("in_progress", "completed")}}}""");
+        events.Add($$$"""{"type":"response.completed","sequence_number":{{{events.Count}}},"response":{"id":"resp_1","object":"response","status":"completed","output":[{{{item}}}]}}""");
+
+        var written = await StreamAsync(new ToolCallPolicy(["get_weather"]), [.. events]);
+
+        Assert.That(written.All, Does.Not.Contain("call_lsh").And.Not.Contain(type));
+        Assert.That(written.Types.Last(), Is.EqualTo("response.incomplete"));
+    }
+
+    [Test]
+    public async Task Stream_BuiltInClientToolAllowedByItsType_Passes()
+    {
+        var events = new ResponsesStream().Message("Running it.").Open().ToList();
+        const string item = """{"id":"lsh_1","type":"local_shell_call","status":"completed","call_id":"call_lsh","action":{"type":"exec","command":["ls"]}}""";
+        events.Add($$"""{"type":"response.output_item.added","sequence_number":{{events.Count}},"output_index":1,"item":{{item}}}""");
+        events.Add($$"""{"type":"response.output_item.done","sequence_number":{{events.Count}},"output_index":1,"item":{{item}}}""");
+        events.Add($$$"""{"type":"response.completed","sequence_number":{{{events.Count}}},"response":{"id":"resp_1","object":"response","status":"completed","output":[{"id":"msg_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Running it.","annotations":[]}]},{{{item}}}]}}""");
+
+        var written = await StreamAsync(new ToolCallPolicy(["local_shell_call"]), [.. events]);
+
+        Assert.That(written.Raw, Is.EqualTo(events));
+    }
+
     [Test]
     public async Task Stream_RedactInReasoningSummaryParts_EachPartItsOwn()
     {
