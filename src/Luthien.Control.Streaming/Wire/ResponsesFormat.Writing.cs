@@ -67,6 +67,7 @@ internal sealed partial class ResponsesFormat
             }
 
             var slot = Slot(output.Slot) ?? throw new InvalidOperationException($"Text was added to slot {output.Slot}, which the answer does not have.");
+            RefuseMismatch(slot, output);
             var piece = new JsonObject { ["type"] = slot.DeltaType, [ResponsesEvents.SlotMember] = slot.Slot, ["delta"] = output.Text };
 
             // Text added where the part ends goes before its end; anywhere else, after the chunk's own event.
@@ -76,6 +77,20 @@ internal sealed partial class ResponsesFormat
         var left = root[ResponsesEvents.Dropped] is null || root[ResponsesEvents.Before] is JsonArray { Count: > 0 } || root[ResponsesEvents.After] is JsonArray { Count: > 0 };
         chunk.MarkTreeModified();
         return left;
+    }
+
+    /// <summary>
+    /// A Responses part carries one kind of text. Text or a refusal added to a message part is written as that part's
+    /// kind (as chat writes added text into a choice); anything else added where it does not belong (answer text into a
+    /// reasoning part or a call's arguments) is a policy's mistake, refused rather than written into the wrong place.
+    /// </summary>
+    private static void RefuseMismatch(SlotInfo slot, OutputEvent output)
+    {
+        var message = output.Kind is OutputKind.Text or OutputKind.Refusal && slot.Kind is OutputKind.Text or OutputKind.Refusal;
+        if (output.Kind != slot.Kind && !message)
+        {
+            throw new InvalidOperationException($"A {output.Kind} event cannot be added to slot {slot.Slot}, a Responses part that carries {slot.Kind}.");
+        }
     }
 
     private static Dictionary<OutputEvent, TextSource> ScannedSources(OutputList list)
@@ -164,6 +179,7 @@ internal sealed partial class ResponsesFormat
                     continue;
                 }
 
+                RefuseMismatch(slot, output);
                 if (slot.Location is not { } location || location.Member is not { } name)
                 {
                     throw new InvalidOperationException($"Text was added to slot {output.Slot}, which has no text to add it to.");

@@ -69,8 +69,17 @@ internal sealed class SlotInfo(int slot, PartKey key, OutputKind kind, bool cust
         _ => Key.Family == PartFamily.Summary ? "response.reasoning_summary_text.delta" : "response.reasoning_text.delta",
     };
 
-    /// <summary>The finish reason, in chat completions' words, the part ends with.</summary>
-    public string FinishReason => Kind == OutputKind.ToolArguments ? "tool_calls" : "stop";
+    /// <summary>
+    /// The finish reason, in chat completions' words, the part ends with: <c>tool_calls</c> for a call, <c>stop</c> for a
+    /// message's text or refusal; none for a reasoning part, which ends no answer (a policy that adds to the end of an
+    /// answer, e.g. a disclaimer, leaves it alone).
+    /// </summary>
+    public string? FinishReason => Kind switch
+    {
+        OutputKind.ToolArguments => "tool_calls",
+        OutputKind.Reasoning => null,
+        _ => "stop",
+    };
 }
 
 /// <summary>

@@ -97,7 +97,8 @@ public sealed class OutputEvent
 
     /// <summary>
     /// For <see cref="OutputKind.Finish"/>: why the slot ended, in chat completions' words (<c>stop</c>, <c>length</c>,
-    /// <c>tool_calls</c>, <c>content_filter</c>); adapters of other APIs map theirs onto these.
+    /// <c>tool_calls</c>, <c>content_filter</c>); adapters of other APIs map theirs onto these. <see langword="null"/> where
+    /// the API gives none (the end of a Responses reasoning part, which ends no answer).
     /// </summary>
     public string? FinishReason => _detail?.FinishReason;
 

@@ -160,6 +160,37 @@ public class ResponsesFormatTests
     }
 
     [Test]
+    public async Task Stream_TextAddedAtTheAnswersEnd_GoesToTheMessageNotReasoningOrCalls()
+    {
+        // A policy that adds to the end of an answer (the sample's disclaimer) finds it where a message part ends "stop".
+        var events = new ResponsesStream().Reasoning(["thinking"]).Message("Hello").Call("get_weather", "{}").Completed();
+
+        var written = await StreamAsync(new AddAtStop(" (checked)"), events);
+
+        Assert.That(written.Deltas("response.output_text.delta"), Is.EqualTo("Hello (checked)"));
+        Assert.That(written.Deltas("response.reasoning_summary_text.delta"), Is.EqualTo("thinking"));
+        Assert.That(written.Deltas("response.function_call_arguments.delta"), Is.EqualTo("{}"));
+        Assert.That((string?)written.Last["response"]!["output"]![1]!["content"]![0]!["text"], Is.EqualTo("Hello (checked)"));
+    }
+
+    private sealed class AddAtStop(string text) : StreamingControlPolicy
+    {
+        protected override ValueTask ProcessChunkAsync(StreamChunk chunk, StreamingContext context, CancellationToken cancellationToken)
+        {
+            foreach (var output in chunk.Output.ToList())
+            {
+                if (output is { Kind: OutputKind.Finish, FinishReason: "stop" })
+                {
+                    chunk.Add(OutputEvent.CreateText(output.Slot, text));
+                }
+            }
+
+            context.Emit(chunk);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Test]
     public async Task Stream_RedactInReasoningSummaryParts_EachPartItsOwn()
     {
         var events = new ResponsesStream().Reasoning(["key SECRET-1", "23456."], ["next part"]).Message("ok").Completed();
