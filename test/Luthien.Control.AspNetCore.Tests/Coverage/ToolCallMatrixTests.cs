@@ -1,0 +1,52 @@
+using Luthien.Control.AspNetCore.Tests.Infrastructure;
+
+namespace Luthien.Control.AspNetCore.Tests.Coverage;
+
+/// <summary>
+/// ToolCallPolicy on the APIs with tools (chat, Responses), buffered and streamed, by every route style: an allowed
+/// call passes intact; a call of a tool not allowed, or with arguments a rule blocks, never shows in any byte (in a
+/// Responses stream not even its <c>response.output_item.added</c>) and the answer ends as a filtered one.
+/// </summary>
+public class ToolCallMatrixTests
+{
+    private static IEnumerable<TestCaseData> Cells() => MatrixRequests.CellsOf([ModelApi.Chat, ModelApi.Responses]);
+
+    private static IEnumerable<TestCaseData> RefusedCells() =>
+        from cell in Cells()
+        from refused in new[] { "tool not allowed", "arguments blocked" }
+        select new TestCaseData([.. cell.Arguments, refused]);
+
+    [SetUp]
+    public void ResetBackend() => CoverageHosts.Backend.Reset();
+
+    [TestCaseSource(nameof(Cells))]
+    public async Task Post_AllowedCall_PassesIntact(ModelApi api, bool stream, RouteStyle route)
+    {
+        var answer = await MatrixAnswers.SendAsync(Chain.ToolCalls, api, stream, route, MatrixTurns.AllowedCall);
+
+        var call = answer.Calls.Single();
+        Assert.That(call.Name, Is.EqualTo("get_weather"));
+        Assert.That(call.Arguments, Is.EqualTo("""{"city":"Paris"}"""));
+        Assert.That(call.Id, Is.EqualTo(ScriptedModel.CallId));
+        Assert.That(answer.Text, Is.EqualTo("Let me look."));
+        MatrixAnswers.AssertEndedNormally(api, answer, toolCall: true);
+        MatrixAnswers.AssertAsBackendSent(api, stream, MatrixTurns.AllowedCall, answer);
+    }
+
+    [TestCaseSource(nameof(RefusedCells))]
+    public async Task Post_RefusedCall_NeverShownAndAnswerEndsContentFilter(ModelApi api, bool stream, RouteStyle route, string refused)
+    {
+        var turn = refused == "tool not allowed" ? MatrixTurns.DisallowedCall : MatrixTurns.BlockedArguments;
+
+        var answer = await MatrixAnswers.SendAsync(Chain.ToolCalls, api, stream, route, turn);
+
+        Assert.That(answer.Calls, Is.Empty);
+        Assert.That(answer.Raw, Does.Not.Contain(turn.Call!.Name));
+        Assert.That(answer.Raw, Does.Not.Contain(ScriptedModel.CallId));
+        Assert.That(answer.Raw, Does.Not.Contain("fc_scripted1"));
+        Assert.That(answer.Raw, Does.Not.Contain("passwd").And.Not.Contain("DROP"));
+        Assert.That(answer.Raw, Does.Not.Contain("function_call"), "no item of the call, not even its output_item.added");
+        Assert.That(answer.Text, Is.EqualTo("Let me look."), "text before the call is shown");
+        MatrixAnswers.AssertEndedByFilter(api, answer);
+    }
+}
