@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
 
@@ -34,11 +33,7 @@ public class ResponseContentMatrixTests
         where ChannelsOf((ModelApi)cell.Arguments[0]!).Contains(channel)
         select new TestCaseData([.. cell.Arguments, channel]);
 
-    private static IEnumerable<TestCaseData> BlockCells() =>
-        from cell in MatrixRequests.Cells()
-        from channel in new[] { Channel.Text, Channel.ToolArguments }
-        where ChannelsOf((ModelApi)cell.Arguments[0]!).Contains(channel)
-        select new TestCaseData([.. cell.Arguments, channel]);
+    private static IEnumerable<TestCaseData> TextCells() => MatrixRequests.Cells();
 
     private static IEnumerable<TestCaseData> ToolApiCells() => MatrixRequests.CellsOf([ModelApi.Chat, ModelApi.Responses]);
 
@@ -69,19 +64,56 @@ public class ResponseContentMatrixTests
         Assert.That(CoverageHosts.Backend.Requests.Single().Headers["api-key"], Is.EqualTo("backend-key"));
     }
 
-    [TestCaseSource(nameof(BlockCells))]
+    [TestCaseSource(nameof(ChannelCells))]
     public async Task Post_BlockAndModelSaysSecret_AnswerEndsContentFilterWithoutAnyOfIt(ModelApi api, bool stream, RouteStyle route, Channel channel)
     {
         var answer = await MatrixAnswers.SendAsync(Chain.Block, api, stream, route, MatrixTurns.SecretIn(channel));
 
         MatrixAnswers.AssertNoSecret(answer);
         Assert.That(answer.Raw, Does.Not.Contain("that is all"), "nothing after the match is shown");
-        if (channel == Channel.Text)
+        if (channel != Channel.ToolArguments)
         {
-            Assert.That(answer.Text, Is.EqualTo("The key is "), "the text before the match is shown");
+            Assert.That(Said(answer, channel), Is.EqualTo(Expected(channel, redacted: true).Split('[')[0]), "the text before the match is shown");
         }
 
         MatrixAnswers.AssertEndedByFilter(api, answer);
+    }
+
+    [TestCaseSource(nameof(TextCells))]
+    public async Task Post_RedactSecretAtEndOfAnswer_RedactedWhenTheTextEnds(ModelApi api, bool stream, RouteStyle route)
+    {
+        // Nothing after the secret: what is held back comes out when the text ends (Responses: before its *.done).
+        var answer = await MatrixAnswers.SendAsync(Chain.Redact, api, stream, route, new ScriptedTurn { Text = ScriptedTurn.SayingSecret("The key is ", "") });
+
+        MatrixAnswers.AssertNoSecret(answer);
+        Assert.That(answer.Text, Is.EqualTo("The key is [REDACTED]"));
+        MatrixAnswers.AssertEndedNormally(api, answer, toolCall: false);
+    }
+
+    [TestCaseSource(nameof(TextCells))]
+    public async Task Post_BlockSecretAtEndOfAnswer_EndsContentFilter(ModelApi api, bool stream, RouteStyle route)
+    {
+        var answer = await MatrixAnswers.SendAsync(Chain.Block, api, stream, route, new ScriptedTurn { Text = ScriptedTurn.SayingSecret("The key is ", "") });
+
+        MatrixAnswers.AssertNoSecret(answer);
+        Assert.That(answer.Text, Is.EqualTo("The key is "));
+        MatrixAnswers.AssertEndedByFilter(api, answer);
+    }
+
+    [Test]
+    public async Task Post_StreamClientAsksUsage_UsageChunkStillBeforeDone(
+        [Values(ModelApi.Chat, ModelApi.Completions)] ModelApi api, [Values(Chain.Redact, Chain.Block)] Chain chain)
+    {
+        var answer = await MatrixAnswers.SendAsync(
+            chain, api, stream: true, RouteStyle.OpenAI, MatrixTurns.SecretIn(Channel.Text),
+            shape: body => body["stream_options"] = new JsonObject { ["include_usage"] = true });
+
+        MatrixAnswers.AssertNoSecret(answer);
+        var usage = answer.Events[^2].Json;
+        Assert.That(usage["choices"]!.AsArray(), Is.Empty);
+        Assert.That(usage["usage"]!["total_tokens"]!.GetValue<int>(), Is.EqualTo(21), "the backend's usage, drained after the policy ended the answer");
+        Assert.That(answer.FinishReason, Is.EqualTo(chain == Chain.Block ? "content_filter" : "stop"));
+        Assert.That(answer.Events[^1].Data, Is.EqualTo("[DONE]"));
     }
 
     [TestCaseSource(nameof(ToolApiCells))]

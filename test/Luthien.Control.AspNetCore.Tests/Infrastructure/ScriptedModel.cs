@@ -20,6 +20,7 @@ namespace Luthien.Control.AspNetCore.Tests.Infrastructure;
 internal static class ScriptedModel
 {
     public const long Created = 1700000000;
+    /// <summary>The id of the turn's first call (the n-th is <c>call_scriptedn</c>).</summary>
     public const string CallId = "call_scripted1";
 
     private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -66,6 +67,8 @@ internal static class ScriptedModel
         _ => [.. TextCompletionChunks(turn, model, includeUsage)],
     };
 
+    private static string CallIdOf(int number) => string.Create(CultureInfo.InvariantCulture, $"call_scripted{number + 1}");
+
     private static string? DeploymentOf(string path)
     {
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -98,14 +101,14 @@ internal static class ScriptedModel
             ["content"] = turn.Text.Count == 0 ? null : string.Concat(turn.Text),
             ["refusal"] = turn.Refusal is null ? null : string.Concat(turn.Refusal),
         };
-        if (turn.Call is { } call)
+        if (turn.Calls.Count > 0)
         {
-            message["tool_calls"] = new JsonArray(new JsonObject
+            message["tool_calls"] = new JsonArray([.. turn.Calls.Select((call, i) => (JsonNode)new JsonObject
             {
-                ["id"] = CallId,
+                ["id"] = CallIdOf(i),
                 ["type"] = "function",
                 ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments },
-            });
+            })]);
         }
 
         message["annotations"] = new JsonArray();
@@ -124,7 +127,7 @@ internal static class ScriptedModel
                     ["content"] = turn.Text.Count == 0 ? null : TokenLogprobs(turn.Text),
                     ["refusal"] = turn.Refusal is null ? null : TokenLogprobs(turn.Refusal),
                 },
-                ["finish_reason"] = turn.Call is null ? "stop" : "tool_calls",
+                ["finish_reason"] = turn.Calls.Count == 0 ? "stop" : "tool_calls",
             }),
             ["usage"] = ChatUsage(),
             ["service_tier"] = "default",
@@ -158,39 +161,50 @@ internal static class ScriptedModel
         static JsonArray Choice(JsonObject delta, JsonNode? logprobs = null, string? finish = null) =>
             new(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = logprobs, ["finish_reason"] = finish });
 
-        yield return Chunk(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null }));
-        foreach (var delta in turn.Text)
+        IEnumerable<string> Said()
         {
-            yield return Chunk(Choice(new JsonObject { ["content"] = delta }, new JsonObject { ["content"] = TokenLogprobs([delta]), ["refusal"] = null }));
-        }
-
-        foreach (var delta in turn.Refusal ?? [])
-        {
-            yield return Chunk(Choice(new JsonObject { ["refusal"] = delta }, new JsonObject { ["content"] = null, ["refusal"] = TokenLogprobs([delta]) }));
-        }
-
-        if (turn.Call is { } call)
-        {
-            yield return Chunk(Choice(new JsonObject
+            foreach (var delta in turn.Text)
             {
-                ["tool_calls"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = 0,
-                    ["id"] = CallId,
-                    ["type"] = "function",
-                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
-                }),
-            }));
-            foreach (var delta in call.ArgumentDeltas)
+                yield return Chunk(Choice(new JsonObject { ["content"] = delta }, new JsonObject { ["content"] = TokenLogprobs([delta]), ["refusal"] = null }));
+            }
+
+            foreach (var delta in turn.Refusal ?? [])
             {
-                yield return Chunk(Choice(new JsonObject
-                {
-                    ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = delta } }),
-                }));
+                yield return Chunk(Choice(new JsonObject { ["refusal"] = delta }, new JsonObject { ["content"] = null, ["refusal"] = TokenLogprobs([delta]) }));
             }
         }
 
-        yield return Chunk(Choice(new JsonObject(), finish: turn.Call is null ? "stop" : "tool_calls"));
+        IEnumerable<string> Called()
+        {
+            for (var i = 0; i < turn.Calls.Count; i++)
+            {
+                yield return Chunk(Choice(new JsonObject
+                {
+                    ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = i,
+                        ["id"] = CallIdOf(i),
+                        ["type"] = "function",
+                        ["function"] = new JsonObject { ["name"] = turn.Calls[i].Name, ["arguments"] = "" },
+                    }),
+                }));
+                foreach (var delta in turn.Calls[i].ArgumentDeltas)
+                {
+                    yield return Chunk(Choice(new JsonObject
+                    {
+                        ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = i, ["function"] = new JsonObject { ["arguments"] = delta } }),
+                    }));
+                }
+            }
+        }
+
+        yield return Chunk(Choice(new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null }));
+        foreach (var chunk in turn.CallsFirst ? Called().Concat(Said()) : Said().Concat(Called()))
+        {
+            yield return chunk;
+        }
+
+        yield return Chunk(Choice(new JsonObject(), finish: turn.Calls.Count == 0 ? "stop" : "tool_calls"));
         if (includeUsage)
         {
             yield return Chunk([], ChatUsage());
@@ -311,14 +325,19 @@ internal static class ScriptedModel
                 ReasoningItem(reasoning);
             }
 
+            if (_turn.CallsFirst)
+            {
+                CallItems();
+            }
+
             if (_turn.Text.Count > 0 || _turn.Refusal is not null)
             {
                 MessageItem();
             }
 
-            if (_turn.Call is { } call)
+            if (!_turn.CallsFirst)
             {
-                CallItem(call);
+                CallItems();
             }
 
             Add("response.completed", new JsonObject { ["response"] = Envelope("completed", [.. _output.Select(i => i.DeepClone())]) });
@@ -399,11 +418,19 @@ internal static class ScriptedModel
             return Shape(text, deltas);
         }
 
-        private void CallItem(ScriptedCall call)
+        private void CallItems()
+        {
+            for (var i = 0; i < _turn.Calls.Count; i++)
+            {
+                CallItem(_turn.Calls[i], i);
+            }
+        }
+
+        private void CallItem(ScriptedCall call, int number)
         {
             var index = _output.Count;
-            const string id = "fc_scripted1";
-            var item = new JsonObject { ["id"] = id, ["type"] = "function_call", ["status"] = "in_progress", ["arguments"] = "", ["call_id"] = CallId, ["name"] = call.Name };
+            var id = $"fc_scripted{number + 1}";
+            var item = new JsonObject { ["id"] = id, ["type"] = "function_call", ["status"] = "in_progress", ["arguments"] = "", ["call_id"] = CallIdOf(number), ["name"] = call.Name };
             Add("response.output_item.added", new JsonObject { ["output_index"] = index, ["item"] = item.DeepClone() });
             foreach (var delta in call.ArgumentDeltas)
             {

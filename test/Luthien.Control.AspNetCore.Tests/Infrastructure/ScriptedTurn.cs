@@ -40,7 +40,18 @@ internal sealed record ScriptedTurn
 
     public IReadOnlyList<string>? Reasoning { get; init; }
 
-    public ScriptedCall? Call { get; init; }
+    /// <summary>The tool calls, in order (ids <c>call_scripted1</c>, <c>call_scripted2</c>, …).</summary>
+    public IReadOnlyList<ScriptedCall> Calls { get; init; } = [];
+
+    /// <summary>One tool call (the first of <see cref="Calls"/>).</summary>
+    public ScriptedCall? Call
+    {
+        get => Calls.Count > 0 ? Calls[0] : null;
+        init => Calls = value is null ? [] : [value];
+    }
+
+    /// <summary>Whether the calls come before the text (and refusal), instead of after.</summary>
+    public bool CallsFirst { get; init; }
 
     /// <summary>Deltas saying <paramref name="before"/>, the secret (split across four deltas), then <paramref name="after"/>.</summary>
     public static string[] SayingSecret(string before, string after) => [before + "s", "k-Zq7Xw2Lm9R", "t4Yb8Nc3Vd6Hf1", "Jk5Pq0Ws" + after];
