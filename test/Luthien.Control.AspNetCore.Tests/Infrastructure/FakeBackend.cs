@@ -36,11 +36,13 @@ internal sealed class FakeBackend : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body);
             var body = await reader.ReadToEndAsync(context.RequestAborted);
-            backend.Requests.Enqueue(new RecordedRequest(
+            var recorded = new RecordedRequest(
                 context.Request.Method,
                 context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-                body));
+                body);
+            backend.Requests.Enqueue(recorded);
+            context.Items[typeof(RecordedRequest)] = recorded;
             await backend.Handler(context);
         });
         await app.StartAsync();
@@ -81,4 +83,8 @@ internal sealed class FakeBackend : IAsyncDisposable
     }
 }
 
-internal sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body);
+internal sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    /// <summary>The request a handler is answering (its body has been read already).</summary>
+    public static RecordedRequest Of(HttpContext context) => (RecordedRequest)context.Items[typeof(RecordedRequest)]!;
+}
