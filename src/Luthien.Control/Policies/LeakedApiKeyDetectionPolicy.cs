@@ -12,15 +12,22 @@ internal sealed class LeakedApiKeyDetectionOptions : PolicyOptions
 }
 
 /// <summary>
-/// Refuses (403 <c>content_policy_violation</c>) a chat request whose message text contains something that looks like
-/// an API key, so that it never reaches the model. The error and the logs never repeat the secret.
+/// Refuses (403 <c>content_policy_violation</c>) a request whose text (chat messages, Responses input and instructions,
+/// a legacy prompt: <see cref="TransactionRequest.EnumerateTexts"/>) contains something that looks like an API key, so
+/// that it never reaches the model. The error and the logs never repeat the secret.
 /// </summary>
 public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
 {
-    /// <summary>The patterns used when none are configured (OpenAI, Slack bot and GitHub fine-grained tokens, as in luthien_control).</summary>
+    /// <summary>
+    /// The patterns used when none are configured: luthien_control's (OpenAI's original keys, Slack bot and GitHub
+    /// fine-grained tokens), and the key forms issued since (OpenAI project, service-account and admin keys, Anthropic
+    /// keys), which hold <c>-</c> and <c>_</c>.
+    /// </summary>
     public static readonly IReadOnlyList<string> DefaultPatterns =
     [
         "sk-[a-zA-Z0-9]{48}",
+        "sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}",
+        "sk-ant-[A-Za-z0-9_-]{20,}",
         @"xoxb-[a-zA-Z0-9\-]{50,}",
         "github_pat_[a-zA-Z0-9]{22}_[a-zA-Z0-9]{59}",
     ];

@@ -18,6 +18,19 @@ public class LeakedApiKeyDetectionPolicyTests
         Assert.That(ex.Message, Does.Not.Contain(OpenAiKey));
     }
 
+    [TestCase("sk-proj-AbCdEf_GhIjKlMnOpQr-StUvWxYz0123456789")]
+    [TestCase("sk-svcacct-AbCdEfGhIjKlMnOpQrStUvWxYz_0123")]
+    [TestCase("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx-yz012")]
+    public void ApplyAsync_DefaultPatternsAndKeyOfTodaysForms_Throws403(string key)
+    {
+        var policy = new LeakedApiKeyDetectionPolicy();
+        var transaction = TestTransactions.ChatWithText($"use {key} please");
+
+        var ex = Assert.ThrowsAsync<ControlPolicyException>(async () => await policy.RunAsync(transaction));
+
+        Assert.That(ex!.Message, Does.Not.Contain(key));
+    }
+
     [Test]
     public void ApplyAsync_EmptyPatterns_UsesDefaults()
     {
