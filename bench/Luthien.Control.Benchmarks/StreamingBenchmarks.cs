@@ -45,6 +45,21 @@ public class StreamingBenchmarks
         return count;
     }
 
+    /// <summary>The SSE reader alone on the Responses stream (events with <c>event:</c> lines).</summary>
+    [Benchmark]
+    public async Task<int> ResponsesReadOnly()
+    {
+        var count = 0;
+        await using var iterator = new RawSseStreamingIterator(new MemoryStream(_responses, writable: false), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), 1 << 20, TimeProvider.System) { EndsAtLastEvent = true };
+        await foreach (var chunk in iterator)
+        {
+            count += chunk.Data.Length;
+            chunk.Release();
+        }
+
+        return count;
+    }
+
     /// <summary>Pass-through: read and write canonical SSE, no policy.</summary>
     [Benchmark(Baseline = true)]
     public Task<int> PassThrough() => StreamFixture.RunAsync(_text);

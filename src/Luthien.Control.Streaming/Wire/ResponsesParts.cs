@@ -134,7 +134,22 @@ internal static class ResponsesEvents
     /// The bytes of the top-level <c>type</c> of an event's data, when it is a plain (unescaped) string: a slice of
     /// <paramref name="data"/>, nothing allocated. Empty when there is none or it is escaped.
     /// </summary>
-    public static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data) => ReadTypeBytes(data, out _);
+    public static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data)
+    {
+        // OpenAI writes the type first: {"type":"response.output_text.delta",… — taken without a reader when so.
+        if (data.StartsWith("{\"type\":\""u8))
+        {
+            var rest = data[9..];
+            var end = rest.IndexOfAny((byte)'"', (byte)'\\');
+            // Nothing that could break the event's framing: no control character (a line break) in it.
+            if (end > 0 && rest[end] == (byte)'"' && rest[..end].IndexOfAnyInRange((byte)0, (byte)0x1F) < 0)
+            {
+                return rest[..end];
+            }
+        }
+
+        return ReadTypeBytes(data, out _);
+    }
 
     /// <summary>As <see cref="ReadTypeBytes(ReadOnlySpan{byte})"/>; an escaped type comes out as a string instead.</summary>
     private static ReadOnlySpan<byte> ReadTypeBytes(ReadOnlySpan<byte> data, out string? escaped)

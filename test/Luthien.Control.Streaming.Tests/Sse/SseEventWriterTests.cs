@@ -17,6 +17,40 @@ public class SseEventWriterTests
         return Encoding.UTF8.GetString(output.ToArray());
     }
 
+    private static async Task<string> WriteTypedAsync(StreamChunk chunk)
+    {
+        var output = new MemoryStream();
+        var pipe = PipeWriter.Create(output);
+        var writer = new SseEventWriter(pipe) { WriteEventTypes = true };
+        writer.WriteChunk(chunk);
+        await writer.FlushAsync(default);
+        await pipe.CompleteAsync();
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    [TestCase("""{"type":"response.output_text.delta","delta":"a"}""", "response.output_text.delta")]
+    [TestCase("""{"sequence_number":3,"type":"response.completed"}""", "response.completed")]
+    [TestCase("""{"type":"response.\u006fk","delta":"a"}""", "response.ok")]
+    public async Task WriteChunk_EventTypes_EventLineFromTheDatasType(string json, string type)
+    {
+        // The line says what the data's type says (clients act on the data), whatever the backend's event: line said.
+        var text = await WriteTypedAsync(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json), eventType: "something.else"));
+
+        Assert.That(text, Is.EqualTo($"event: {type}\ndata: {json}\n\n"));
+    }
+
+    [Test]
+    public async Task WriteChunk_EventTypeWithALineBreak_NoEventLineNothingInjected()
+    {
+        // Data no policy read is not parsed: a raw line break in its type must not become a line of the stream.
+        const string json = "{\"type\":\"a\nevent: injected\",\"x\":1}";
+
+        var text = await WriteTypedAsync(StreamChunk.FromUtf8(Encoding.UTF8.GetBytes(json)));
+
+        Assert.That(text, Does.Not.StartWith("event:"));
+        Assert.That(text.Split('\n'), Has.None.EqualTo("event: injected"));
+    }
+
     [Test]
     public async Task WriteChunk_UnchangedChunk_WritesExactBytes()
     {
