@@ -140,4 +140,27 @@ internal static class ChatChunks
 
         return null;
     }
+
+    /// <summary>
+    /// The end of a streamed chunk's write-back: entries the policies emptied (and that end nothing) go, and a chunk left
+    /// with no entry and no usage says nothing more, so it is not sent (false).
+    /// </summary>
+    /// <param name="json">The chunk.</param>
+    /// <param name="choices">Its choices, as written.</param>
+    /// <param name="touched">The entries events were written into.</param>
+    /// <param name="emptied">Whether an entry carries nothing any more (its finish reason aside).</param>
+    /// <param name="originalCount">How many choices the chunk came with.</param>
+    /// <param name="removedSlots">Slots removed whole, if any.</param>
+    public static bool KeepsSomething(JsonObject json, JsonArray choices, List<JsonObject> touched, Func<JsonObject, bool> emptied, int originalCount, IReadOnlySet<int>? removedSlots)
+    {
+        foreach (var entry in touched)
+        {
+            if (emptied(entry) && entry["finish_reason"] is null)
+            {
+                choices.Remove(entry);
+            }
+        }
+
+        return choices.Count > 0 || (originalCount == 0 && removedSlots is null && touched.Count == 0) || json["usage"] is JsonObject;
+    }
 }

@@ -12,6 +12,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
 {
     private readonly bool _stream;
     private readonly string _member;
+    private readonly Func<JsonObject, bool> _emptied;
     private readonly List<ChoiceDelta> _scratch = [];
     private readonly ChunkShapeCache _shapes = new();
     private readonly ChunkShapeCache _toolShapes = new();
@@ -24,6 +25,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
     {
         _stream = stream;
         _member = stream ? "delta" : "message";
+        _emptied = entry => entry[_member] is JsonObject { Count: 0 };
     }
 
     /// <inheritdoc />
@@ -103,15 +105,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         if (_stream)
         {
             // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
-            foreach (var entry in touched)
-            {
-                if (entry[_member] is JsonObject { Count: 0 } && entry["finish_reason"] is null)
-                {
-                    choices.Remove(entry);
-                }
-            }
-
-            if (choices.Count == 0 && (originalCount > 0 || removedSlots is not null || touched.Count > 0) && json["usage"] is not JsonObject)
+            if (!ChatChunks.KeepsSomething(json, choices, touched, _emptied, originalCount, removedSlots))
             {
                 return false;
             }

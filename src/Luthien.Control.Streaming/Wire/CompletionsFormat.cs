@@ -112,15 +112,7 @@ internal sealed class CompletionsFormat : WireFormat
         if (_stream)
         {
             // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
-            foreach (var entry in touched)
-            {
-                if (entry["text"] is JsonValue v && v.TryGetValue(out string? text) && text.Length == 0 && entry["finish_reason"] is null)
-                {
-                    choices.Remove(entry);
-                }
-            }
-
-            if (choices.Count == 0 && (originalCount > 0 || removedSlots is not null || touched.Count > 0) && json["usage"] is not JsonObject)
+            if (!ChatChunks.KeepsSomething(json, choices, touched, Emptied, originalCount, removedSlots))
             {
                 return false;
             }
@@ -129,6 +121,8 @@ internal sealed class CompletionsFormat : WireFormat
         chunk.MarkTreeModified();
         return true;
     }
+
+    private static readonly Func<JsonObject, bool> Emptied = static entry => entry["text"] is JsonValue v && v.TryGetValue(out string? text) && text.Length == 0;
 
     /// <inheritdoc />
     public override StreamChunk CreateChunk()
