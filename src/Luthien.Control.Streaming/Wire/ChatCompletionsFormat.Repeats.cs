@@ -78,7 +78,7 @@ internal sealed partial class ChatCompletionsFormat
 
             if (what.HasFlag(Changed.Transcript) && message["audio"] is JsonObject audio && audio.ContainsKey("data"))
             {
-                if (_stream)
+                if (IsStream)
                 {
                     audio.Remove("data");
                     if (audio.Count == 0)
@@ -94,7 +94,7 @@ internal sealed partial class ChatCompletionsFormat
 
             if (what.HasFlag(Changed.Content) && message.TryGetPropertyValue("annotations", out var annotations) && annotations is not null)
             {
-                if (_stream)
+                if (IsStream)
                 {
                     message.Remove("annotations");
                 }

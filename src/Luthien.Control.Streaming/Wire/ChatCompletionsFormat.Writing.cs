@@ -42,7 +42,7 @@ internal sealed partial class ChatCompletionsFormat
             case OutputKind.Text or OutputKind.Refusal when output.Part >= 0:
                 if (message?["content"] is JsonArray parts && output.Part < parts.Count && parts[output.Part] is JsonObject part)
                 {
-                    if (_stream && (output.IsRemoved || output.Text.Length == 0))
+                    if (IsStream && (output.IsRemoved || output.Text.Length == 0))
                     {
                         // Parts are written last to first, so removing one moves none still to write.
                         parts.RemoveAt(output.Part);
@@ -61,9 +61,9 @@ internal sealed partial class ChatCompletionsFormat
             default:
                 if (message is not null && TextOwner(message, output.Kind, create: false) is var (owner, name) && owner is not null)
                 {
-                    if (output.IsRemoved || (_stream && output.Text.Length == 0))
+                    if (output.IsRemoved || (IsStream && output.Text.Length == 0))
                     {
-                        if (_stream)
+                        if (IsStream)
                         {
                             owner.Remove(name);
                         }
@@ -141,7 +141,7 @@ internal sealed partial class ChatCompletionsFormat
                     message["tool_calls"] = calls = [];
                 }
 
-                var call = _stream ? new JsonObject { ["index"] = output.ToolIndex } : new JsonObject { ["type"] = custom ? "custom" : "function" };
+                var call = IsStream ? new JsonObject { ["index"] = output.ToolIndex } : new JsonObject { ["type"] = custom ? "custom" : "function" };
                 call[custom ? "custom" : "function"] = function;
                 calls.Add(call);
             }
@@ -179,7 +179,7 @@ internal sealed partial class ChatCompletionsFormat
 
     private JsonObject NewEntry(JsonArray choices, int slot)
     {
-        var entry = _stream
+        var entry = IsStream
             ? new JsonObject { ["index"] = slot, ["delta"] = new JsonObject(), ["logprobs"] = null, ["finish_reason"] = null }
             : new JsonObject { ["index"] = slot, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, ["finish_reason"] = null };
         choices.Add(entry);
@@ -224,7 +224,7 @@ internal sealed partial class ChatCompletionsFormat
     {
         for (var i = 0; i < calls.Count; i++)
         {
-            if ((_stream ? ChatChunks.IntegerIndex(calls[i], "a tool call") : i) == toolIndex)
+            if ((IsStream ? ChatChunks.IntegerIndex(calls[i], "a tool call") : i) == toolIndex)
             {
                 return i;
             }

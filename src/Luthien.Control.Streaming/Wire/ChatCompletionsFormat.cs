@@ -8,22 +8,20 @@ namespace Luthien.Control.Streaming;
 /// built only when a chunk carries more, or must change); what the events do not cover (role, logprobs, ids, vendor
 /// fields) stays in the chunk as it came.
 /// </summary>
-internal sealed partial class ChatCompletionsFormat : WireFormat
+internal sealed partial class ChatCompletionsFormat : ChoicesFormat
 {
-    private readonly bool _stream;
     private readonly string _member;
     private readonly Func<JsonObject, bool> _emptied;
     private readonly List<ChoiceDelta> _scratch = [];
     private readonly ChunkShapeCache _shapes = new();
     private readonly ChunkShapeCache _toolShapes = new();
     private HashSet<(int Slot, int Call)>? _customCalls;
-    private byte[]? _template;
 
     /// <summary>Creates the adapter for one answer.</summary>
     /// <param name="stream">A stream of chunks (<c>delta</c>) rather than a buffered answer (<c>message</c>).</param>
     public ChatCompletionsFormat(bool stream)
+        : base(stream)
     {
-        _stream = stream;
         _member = stream ? "delta" : "message";
         _emptied = entry => entry[_member] is JsonObject { Count: 0 };
     }
@@ -32,12 +30,12 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
     public override OutputList Decode(StreamChunk chunk)
     {
         var events = new OutputList();
-        if (_stream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices) && TextOnly(_scratch))
+        if (IsStream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices) && TextOnly(_scratch))
         {
             // The common chunk: text and finish reasons only, read without building a tree.
             if (hasChoices)
             {
-                _template ??= chunk.Data.ToArray();
+                RememberHead(chunk);
             }
 
             RefuseRepeatedIndex(_scratch);
@@ -102,7 +100,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         }
 
         ForgetWhatRepeatsChangedText(choices, events, removedSlots);
-        if (_stream)
+        if (IsStream)
         {
             // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
             if (!ChatChunks.KeepsSomething(json, choices, touched, _emptied, originalCount, removedSlots))
@@ -115,25 +113,6 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         return true;
     }
 
-    /// <inheritdoc />
-    public override StreamChunk CreateChunk()
-    {
-        JsonObject chunk;
-        if (!_stream)
-        {
-            chunk = [];
-        }
-        else
-        {
-            chunk = ChatChunks.Head(_template is null ? null : JsonNode.Parse(_template) as JsonObject);
-            chunk["choices"] = new JsonArray();
-        }
-
-        var created = StreamChunk.FromJson(chunk);
-        created.Format = this;
-        return created;
-    }
-
     /// <summary>
     /// Chat names calls in <c>tool_calls</c> or a legacy <c>function_call</c>. A chunk with a <c>\u</c> escape is read
     /// too: <c>"tool\u005fcalls"</c> is <c>tool_calls</c> to a client, and invisible to a byte search.
@@ -143,7 +122,7 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
 
     /// <inheritdoc />
     public override bool TryListNamelessToolFragments(ReadOnlySpan<byte> data, List<(int Slot, int Call)> calls) =>
-        _stream && data.IndexOf("\"name\""u8) < 0 && data.IndexOf("\\u"u8) < 0 && ChoiceScanner.TryScanToolCalls(data, calls, _toolShapes);
+        IsStream && data.IndexOf("\"name\""u8) < 0 && data.IndexOf("\\u"u8) < 0 && ChoiceScanner.TryScanToolCalls(data, calls, _toolShapes);
 
     private static bool TextOnly(List<ChoiceDelta> choices)
     {
@@ -158,45 +137,11 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
         return true;
     }
 
-    private OutputList DecodeTree(StreamChunk chunk, OutputList events)
-    {
-        events.Clear();
-        var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
-        if (json["choices"] is { } anyChoices)
-        {
-            if (anyChoices is not JsonArray choices)
-            {
-                throw BackendException.InvalidResponse("'choices' is not an array.");
-            }
+    /// <inheritdoc />
+    protected override JsonObject Head(JsonObject? template) => ChatChunks.Head(template);
 
-            if (_stream && _template is null && choices.Count > 0)
-            {
-                _template = chunk.Data.ToArray();
-            }
-
-            var seen = new HashSet<int>();
-            foreach (var node in choices)
-            {
-                var choice = node as JsonObject ?? throw BackendException.InvalidResponse("a choice is not an object.");
-                var slot = ChatChunks.IndexOf(choice);
-                if (!seen.Add(slot))
-                {
-                    throw BackendException.InvalidResponse("a chunk names the same choice twice.");
-                }
-
-                ReadChoice(choice, slot, events);
-            }
-        }
-
-        if (json["usage"] is JsonObject usage)
-        {
-            events.Add(UsageEvent(usage, "prompt_tokens", "completion_tokens"));
-        }
-
-        return events;
-    }
-
-    private void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
+    /// <inheritdoc />
+    protected override void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
     {
         if (choice[_member] is { } anyMessage)
         {
@@ -226,14 +171,14 @@ internal sealed partial class ChatCompletionsFormat : WireFormat
                     var call = calls[i] as JsonObject ?? throw BackendException.InvalidResponse("a tool call is not an object.");
 
                     // A buffered message lists its calls without an index: their position is their index.
-                    var index = _stream ? ChatChunks.IntegerIndex(call, "a tool call") : i;
+                    var index = IsStream ? ChatChunks.IntegerIndex(call, "a tool call") : i;
                     if (!seenCalls.Add(index))
                     {
                         throw BackendException.InvalidResponse("a chunk names the same tool call twice.");
                     }
 
                     ReadCall(call, CallBody(call), slot, index, events);
-                    if (_stream && call["custom"] is not null)
+                    if (IsStream && call["custom"] is not null)
                     {
                         // Arguments a policy adds to this call later go in its "input".
                         (_customCalls ??= []).Add((slot, index));

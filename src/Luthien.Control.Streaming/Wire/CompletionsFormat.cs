@@ -16,32 +16,33 @@ namespace Luthien.Control.Streaming;
 /// choice's <c>logprobs</c> there go out as <c>null</c>, never with the tokens of the text that was replaced. Text a
 /// policy adds has no tokens of its own, and offsets into a changed text point nowhere, so nothing partial is kept.
 /// </remarks>
-internal sealed class CompletionsFormat : WireFormat
+internal sealed class CompletionsFormat : ChoicesFormat
 {
-    private readonly bool _stream;
     private readonly List<int> _indices = [];
-    private byte[]? _template;
 
     /// <summary>Creates the adapter for one answer.</summary>
     /// <param name="stream">A stream of chunks rather than one buffered answer.</param>
-    public CompletionsFormat(bool stream) => _stream = stream;
+    public CompletionsFormat(bool stream)
+        : base(stream)
+    {
+    }
 
     /// <inheritdoc />
     public override OutputList Decode(StreamChunk chunk)
     {
         var events = new OutputList();
-        if (_stream && !chunk.IsModified && TryScan(chunk.Data.Span, events, out var hasChoices))
+        if (IsStream && !chunk.IsModified && TryScan(chunk.Data.Span, events, out var hasChoices))
         {
             // The common chunk: text and finish reasons only, read without building a tree.
             if (hasChoices)
             {
-                _template ??= chunk.Data.ToArray();
+                RememberHead(chunk);
             }
 
             return events;
         }
 
-        events.Clear();
+        // What a scan that gave up read is dropped: the tree reads the chunk again.
         return DecodeTree(chunk, events);
     }
 
@@ -109,7 +110,7 @@ internal sealed class CompletionsFormat : WireFormat
             }
         }
 
-        if (_stream)
+        if (IsStream)
         {
             // An entry the policies emptied says nothing more to the client: it goes (the chunk too, when nothing is left).
             if (!ChatChunks.KeepsSomething(json, choices, touched, Emptied, originalCount, removedSlots))
@@ -125,30 +126,26 @@ internal sealed class CompletionsFormat : WireFormat
     private static readonly Func<JsonObject, bool> Emptied = static entry => entry["text"] is JsonValue v && v.TryGetValue(out string? text) && text.Length == 0;
 
     /// <inheritdoc />
-    public override StreamChunk CreateChunk()
+    protected override void ReadChoice(JsonObject choice, int slot, List<OutputEvent> events)
     {
-        JsonObject chunk;
-        if (!_stream)
+        if (choice["text"] is { } anyText)
         {
-            // Events added to it are moved into the buffered answer.
-            chunk = [];
-        }
-        else
-        {
-            chunk = Head(_template is null ? null : JsonNode.Parse(_template) as JsonObject);
-            chunk["choices"] = new JsonArray();
+            // Text the policies cannot read as text must not reach a client that shows it anyway.
+            var text = anyText is JsonValue value && value.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a choice's text is not a string.");
+            events.Add(new OutputEvent(OutputKind.Text, slot, text));
         }
 
-        var created = StreamChunk.FromJson(chunk);
-        created.Format = this;
-        return created;
+        if (choice["finish_reason"] is JsonValue finish && finish.TryGetValue(out string? reason))
+        {
+            events.Add(new OutputEvent(OutputKind.Finish, slot, string.Empty, finishReason: reason));
+        }
     }
 
     /// <summary>
     /// The head of a chunk the library writes itself: <c>id</c>, <c>created</c>, <c>model</c> and <c>system_fingerprint</c>
     /// from a chunk of the same stream (made up when there is none yet), so every official client parses it.
     /// </summary>
-    private static JsonObject Head(JsonObject? template)
+    protected override JsonObject Head(JsonObject? template)
     {
         var chunk = new JsonObject
         {
@@ -163,53 +160,6 @@ internal sealed class CompletionsFormat : WireFormat
         }
 
         return chunk;
-    }
-
-    private OutputList DecodeTree(StreamChunk chunk, OutputList events)
-    {
-        var json = chunk.Tree ?? throw BackendException.InvalidResponse("a streamed event is not a readable JSON object.");
-        if (json["choices"] is { } anyChoices)
-        {
-            if (anyChoices is not JsonArray choices)
-            {
-                throw BackendException.InvalidResponse("'choices' is not an array.");
-            }
-
-            if (_stream && _template is null && choices.Count > 0)
-            {
-                _template = chunk.Data.ToArray();
-            }
-
-            var seen = new HashSet<int>();
-            foreach (var node in choices)
-            {
-                var choice = node as JsonObject ?? throw BackendException.InvalidResponse("a choice is not an object.");
-                var slot = ChatChunks.IndexOf(choice);
-                if (!seen.Add(slot))
-                {
-                    throw BackendException.InvalidResponse("a chunk names the same choice twice.");
-                }
-
-                if (choice["text"] is { } anyText)
-                {
-                    // Text the policies cannot read as text must not reach a client that shows it anyway.
-                    var text = anyText is JsonValue value && value.TryGetValue(out string? s) ? s : throw BackendException.InvalidResponse("a choice's text is not a string.");
-                    events.Add(new OutputEvent(OutputKind.Text, slot, text));
-                }
-
-                if (choice["finish_reason"] is JsonValue finish && finish.TryGetValue(out string? reason))
-                {
-                    events.Add(new OutputEvent(OutputKind.Finish, slot, string.Empty, finishReason: reason));
-                }
-            }
-        }
-
-        if (json["usage"] is JsonObject usage)
-        {
-            events.Add(UsageEvent(usage, "prompt_tokens", "completion_tokens"));
-        }
-
-        return events;
     }
 
     private static JsonObject NewEntry(JsonArray choices, int slot)
