@@ -10,39 +10,21 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// An Azure OpenAI backend (<c>Luthien:Backend:Style</c> Azure) is called as Azure expects — deployment paths,
 /// <c>api-version</c>, <c>api-key</c> — whichever route and client the request came by.
 /// </summary>
-public class AzureBackendTests
+public class AzureBackendTests : FakeBackendAppTests
 {
     private const string ChatAnswer = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"from azure"},"finish_reason":"stop"}]}""";
 
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _backend = await FakeBackend.StartAsync();
-        _app = new LuthienAppFactory(Settings(_backend, "Http"));
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
-    }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend) => Settings(backend, "Http");
 
     [Test]
     public async Task CompleteChat_OpenAiClient_BackendGetsDeploymentPathApiVersionAndApiKey()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, ChatAnswer);
+        Backend.Handler = c => FakeBackend.Json(c, 200, ChatAnswer);
 
-        ChatCompletion completion = await _app.CreateChatClient(model: "gpt-4o").CompleteChatAsync([new UserChatMessage("hi")]);
+        ChatCompletion completion = await App.CreateChatClient(model: "gpt-4o").CompleteChatAsync([new UserChatMessage("hi")]);
 
         Assert.That(completion.Content[0].Text, Is.EqualTo("from azure"));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo("/openai/deployments/gpt-4o/chat/completions?api-version=" + BackendOptions.DefaultAzureApiVersion));
         AssertAzureKey(recorded);
     }
@@ -50,19 +32,19 @@ public class AzureBackendTests
     [Test]
     public async Task CompleteChatStreaming_OpenAiClient_StreamsFromAzureBackend()
     {
-        _backend.Handler = c => FakeBackend.Sse(
+        Backend.Handler = c => FakeBackend.Sse(
             c,
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ab\"},\"finish_reason\":\"stop\"}]}\n\n",
             "data: [DONE]\n\n");
 
         var text = new StringBuilder();
-        await foreach (var update in _app.CreateChatClient(model: "gpt-4o").CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        await foreach (var update in App.CreateChatClient(model: "gpt-4o").CompleteChatStreamingAsync([new UserChatMessage("hi")]))
         {
             text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
         }
 
         Assert.That(text.ToString(), Is.EqualTo("ab"));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Does.StartWith("/openai/deployments/gpt-4o/chat/completions?api-version="));
         AssertAzureKey(recorded);
     }
@@ -75,14 +57,14 @@ public class AzureBackendTests
     [TestCase("/openai/v1/completions", """{"model":"inst","prompt":"hi"}""", "/openai/deployments/inst/completions?api-version=2024-10-21")]
     public async Task Post_AnyRoute_AzureBackendCalledInAzureStyle(string target, string body, string expected)
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add("api-key", "client-key-1");
 
         using var response = await http.SendAsync(request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo(expected));
         AssertAzureKey(recorded);
         Assert.That(JsonNode.Parse(recorded.Body)!["model"], Is.Not.Null, "the model stays in the body");
@@ -91,24 +73,24 @@ public class AzureBackendTests
     [Test]
     public async Task Post_ModelNotADeploymentName_Gets400AndNothingForwarded()
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"a/../../x","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [Test]
     public async Task CompleteChat_SdkClientAzureBackend_AzureClientCallsDeploymentWithBackendKey()
     {
-        await using var app = new LuthienAppFactory(Settings(_backend, "Sdk"));
-        _backend.Handler = c => FakeBackend.Json(c, 200, ChatAnswer);
+        await using var app = new LuthienAppFactory(Settings(Backend, "Sdk"));
+        Backend.Handler = c => FakeBackend.Json(c, 200, ChatAnswer);
 
         ChatCompletion completion = await app.CreateChatClient(model: "gpt-4o").CompleteChatAsync([new UserChatMessage("hi")]);
 
         Assert.That(completion.Content[0].Text, Is.EqualTo("from azure"));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.Headers["User-Agent"], Does.Contain("azsdk-net-AI.OpenAI"), "sent by the Azure.AI.OpenAI client");
         Assert.That(recorded.PathAndQuery, Does.StartWith("/openai/deployments/gpt-4o/chat/completions?api-version="));
         AssertAzureKey(recorded);
@@ -117,13 +99,13 @@ public class AzureBackendTests
     [Test]
     public async Task Post_SdkClientResponses_GoesAsRawHttpToTheSameAzureBackend()
     {
-        await using var app = new LuthienAppFactory(Settings(_backend, "Sdk"));
+        await using var app = new LuthienAppFactory(Settings(Backend, "Sdk"));
         using var http = app.CreateClient();
 
         using var response = await http.PostAsync("/v1/responses", new StringContent("""{"model":"gpt-4o","input":"hi"}""", Encoding.UTF8, "application/json"));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo("/openai/v1/responses"));
         AssertAzureKey(recorded);
     }
@@ -132,7 +114,7 @@ public class AzureBackendTests
     public async Task Post_SdkClientAzureBackendWithoutAnyKey_Gets502SayingWhatToSetAndNothingSent()
     {
         Assume.That(Environment.GetEnvironmentVariable("OPENAI_API_KEY"), Is.Null.Or.Empty, "the key would default to OPENAI_API_KEY");
-        var settings = Settings(_backend, "Sdk");
+        var settings = Settings(Backend, "Sdk");
         settings.Remove("Luthien:Backend:ApiKey");
         await using var app = new LuthienAppFactory(settings);
         using var http = app.CreateClient();
@@ -143,7 +125,7 @@ public class AzureBackendTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadGateway));
         Assert.That(body["error"]!["code"]!.GetValue<string>(), Is.EqualTo("backend_unavailable"));
         Assert.That(body["error"]!["message"]!.GetValue<string>(), Does.Contain("Luthien:Backend:ApiKey"));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     private static Dictionary<string, string?> Settings(FakeBackend backend, string client) => new()

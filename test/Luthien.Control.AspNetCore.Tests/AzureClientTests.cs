@@ -19,7 +19,7 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// (<c>MissingMethodException</c> on <c>ChatCompletionOptions.SerializedAdditionalRawData</c>); its protocol methods,
 /// the ones the library's own SDK backend uses, work.
 /// </remarks>
-public class AzureClientTests
+public class AzureClientTests : FakeBackendAppTests
 {
     private const string Policies = """
         { "type": "SerialPolicy", "config": { "name": "root", "policies": [
@@ -29,47 +29,32 @@ public class AzureClientTests
         ] } }
         """;
 
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _backend = await FakeBackend.StartAsync();
-        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
-            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:Backend:ApiKey"] = "backend-key",
             ["Luthien:PolicyFile"] = PolicyFiles.Write(Policies),
-        });
+        };
     }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
-    }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
 
     [Test]
     public async Task CompleteChat_AzureClientWithApiKey_BackendGetsOpenAiStyleRequestWithDeploymentAsModel()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hello back"},"finish_reason":"stop"}],"prompt_filter_results":[]}""");
+        Backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hello back"},"finish_reason":"stop"}],"prompt_filter_results":[]}""");
 
         var result = await Client().GetChatClient("my-deployment").CompleteChatAsync(Request(stream: false), new RequestOptions());
 
         var completion = ModelReaderWriter.Read<ChatCompletion>(result.GetRawResponse().Content)!;
         Assert.That(completion.Content[0].Text, Is.EqualTo("hello back"));
-        AssertBackendRequest(_backend.Requests.Single(), stream: false);
+        AssertBackendRequest(Backend.Requests.Single(), stream: false);
     }
 
     [Test]
     public async Task CompleteChatStreaming_AzureClientWithApiKey_StreamsThroughAndBackendGetsOpenAiStyleRequest()
     {
-        _backend.Handler = c => FakeBackend.Sse(
+        Backend.Handler = c => FakeBackend.Sse(
             c,
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hel\"},\"finish_reason\":null}]}\n\n",
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
@@ -94,7 +79,7 @@ public class AzureClientTests
         Assert.That(result.GetRawResponse().Headers.TryGetValue("Content-Type", out var contentType) ? contentType : null, Does.StartWith("text/event-stream"));
         Assert.That(text.ToString(), Is.EqualTo("hello"));
         Assert.That(done, Is.True);
-        AssertBackendRequest(_backend.Requests.Single(), stream: true);
+        AssertBackendRequest(Backend.Requests.Single(), stream: true);
     }
 
     [Test]
@@ -104,7 +89,7 @@ public class AzureClientTests
             await Client("wrong-key").GetChatClient("my-deployment").CompleteChatAsync(Request(stream: false), new RequestOptions()));
 
         Assert.That(ex!.Status, Is.EqualTo(401));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [Test]
@@ -114,7 +99,7 @@ public class AzureClientTests
             await Client().GetChatClient("my-deployment").CompleteChatAsync(Request(stream: false, "sk-" + new string('a', 48)), new RequestOptions()));
 
         Assert.That(ex!.Status, Is.EqualTo(403));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     private static void AssertBackendRequest(RecordedRequest recorded, bool stream)
@@ -140,7 +125,7 @@ public class AzureClientTests
     /// <summary>The Azure client pointed at the app (the test server), sending its key as <c>api-key</c>.</summary>
     private AzureOpenAIClient Client(string key = "client-key-1")
     {
-        var http = _app.CreateClient();
+        var http = App.CreateClient();
         var options = new AzureOpenAIClientOptions { Transport = new HttpClientPipelineTransport(http), RetryPolicy = new ClientRetryPolicy(0) };
         return new AzureOpenAIClient(http.BaseAddress!, new ApiKeyCredential(key), options);
     }

@@ -11,21 +11,17 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// A backend's answer that the policies must read and cannot is refused with 502 <c>backend_invalid_response</c>, never
 /// passed on unread — through the real pipeline, with a redacting content policy and a tool allow-list in the chain.
 /// </summary>
-public class BackendAnswerValidationTests
+public class BackendAnswerValidationTests : FakeBackendAppTests
 {
     private const string Secret = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
     private static readonly string Answer =
         $$"""{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"key {{Secret}}"},"finish_reason":"stop"}]}""";
 
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
     private string _policyFile = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _backend = await FakeBackend.StartAsync();
         _policyFile = PolicyFiles.Write("""
             { "type": "SerialPolicy", "config": { "name": "root", "policies": [
               { "type": "ResponseContentPolicy", "config": { "patterns": ["sk-[A-Za-z0-9]{20,}"], "action": "redact", "replacement": "[REDACTED]" } },
@@ -33,30 +29,25 @@ public class BackendAnswerValidationTests
               { "type": "SendBackendRequest", "config": {} }
             ] } }
             """);
-        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
-            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:PolicyFile"] = _policyFile,
             ["Luthien:Limits:MaxResponseBodyBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
     }
 
     [OneTimeTearDown]
-    public async Task StopAsync()
+    public void DeletePolicyFile()
     {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
         File.Delete(_policyFile);
     }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
 
     [Test]
     public async Task NonStreaming_AnswerNestedDeeperThanLibraryReads_Gets502()
     {
         var deep = Answer[..^1] + ",\"x\":" + new string('[', 70) + new string(']', 70) + "}";
-        _backend.Handler = c => FakeBackend.Json(c, 200, deep);
+        Backend.Handler = c => FakeBackend.Json(c, 200, deep);
 
         using var response = await PostAsync();
 
@@ -66,7 +57,7 @@ public class BackendAnswerValidationTests
     [Test]
     public async Task NonStreaming_AnswerWithTrailingJunk_Gets502()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, Answer + "junk");
+        Backend.Handler = c => FakeBackend.Json(c, 200, Answer + "junk");
 
         using var response = await PostAsync();
 
@@ -76,7 +67,7 @@ public class BackendAnswerValidationTests
     [Test]
     public async Task NonStreaming_AnswerNotJson_Gets502()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, "key " + Secret);
+        Backend.Handler = c => FakeBackend.Json(c, 200, "key " + Secret);
 
         using var response = await PostAsync();
 
@@ -87,7 +78,7 @@ public class BackendAnswerValidationTests
     public async Task NonStreaming_AnswerWithRepeatedContent_Gets502()
     {
         var twice = Answer.Replace("\"content\":", "\"content\":\"ok\",\"content\":", StringComparison.Ordinal);
-        _backend.Handler = c => FakeBackend.Json(c, 200, twice);
+        Backend.Handler = c => FakeBackend.Json(c, 200, twice);
 
         using var response = await PostAsync();
 
@@ -98,7 +89,7 @@ public class BackendAnswerValidationTests
     public async Task NonStreaming_GzipAnswerWithSecret_IsDecodedAndRedacted()
     {
         var gzipped = Gzip(Encoding.UTF8.GetBytes(Answer));
-        _backend.Handler = c => Raw(c, 200, "application/json", gzipped, "gzip");
+        Backend.Handler = c => Raw(c, 200, "application/json", gzipped, "gzip");
 
         using var response = await PostAsync();
         var body = await response.Content.ReadAsStringAsync();
@@ -112,7 +103,7 @@ public class BackendAnswerValidationTests
     [Test]
     public async Task NonStreaming_UnknownContentEncoding_Gets502()
     {
-        _backend.Handler = c => Raw(c, 200, "application/json", Encoding.UTF8.GetBytes(Answer), "zstd");
+        Backend.Handler = c => Raw(c, 200, "application/json", Encoding.UTF8.GetBytes(Answer), "zstd");
 
         using var response = await PostAsync();
 
@@ -124,7 +115,7 @@ public class BackendAnswerValidationTests
     {
         // 64 MiB of spaces after the object squeezed into a few hundred KiB: over the 1 MiB limit once decoded.
         var bomb = Gzip([.. Encoding.UTF8.GetBytes(Answer), .. new byte[64 * 1024 * 1024].Select(_ => (byte)' ')]);
-        _backend.Handler = c => Raw(c, 200, "application/json", bomb, "gzip");
+        Backend.Handler = c => Raw(c, 200, "application/json", bomb, "gzip");
 
         using var response = await PostAsync();
 
@@ -135,7 +126,7 @@ public class BackendAnswerValidationTests
     [Test]
     public async Task Stream_AnsweredWithHtml_Gets502()
     {
-        _backend.Handler = c => Raw(c, 200, "text/html", Encoding.UTF8.GetBytes("<html>" + Secret + "</html>"));
+        Backend.Handler = c => Raw(c, 200, "text/html", Encoding.UTF8.GetBytes("<html>" + Secret + "</html>"));
 
         using var response = await PostAsync(stream: true);
 
@@ -146,7 +137,7 @@ public class BackendAnswerValidationTests
     public async Task NonStreaming_AnsweredWithEventStream_Gets502()
     {
         var chunk = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"key """ + Secret + "\"},\"finish_reason\":null}]}";
-        _backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n", "data: [DONE]\n\n");
+        Backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n", "data: [DONE]\n\n");
 
         using var response = await PostAsync();
 
@@ -156,7 +147,7 @@ public class BackendAnswerValidationTests
     [Test]
     public async Task NonStreaming_BackendErrorNotJson_PassesThroughUnchanged()
     {
-        _backend.Handler = c => Raw(c, 503, "text/html", "<html>down</html>"u8.ToArray());
+        Backend.Handler = c => Raw(c, 503, "text/html", "<html>down</html>"u8.ToArray());
 
         using var response = await PostAsync();
 
@@ -169,7 +160,7 @@ public class BackendAnswerValidationTests
     {
         var good = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"hi "},"finish_reason":null}]}""";
         var broken = """{"id":"c1","choices":[{"index":0,"delta":{"content":"key """ + Secret + "\"}}]";
-        _backend.Handler = c => FakeBackend.Sse(c, $"data: {good}\n\n", $"data: {broken}\n\n", "data: [DONE]\n\n");
+        Backend.Handler = c => FakeBackend.Sse(c, $"data: {good}\n\n", $"data: {broken}\n\n", "data: [DONE]\n\n");
 
         using var response = await PostAsync(stream: true);
         var (body, aborted) = await ResponseReading.ReadToEndOrAbortAsync(response);
@@ -184,7 +175,7 @@ public class BackendAnswerValidationTests
     {
         var good = """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"hi "},"finish_reason":null}]}""";
         byte[] bad = [.. "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"key "u8, .. Encoding.UTF8.GetBytes(Secret), 0xFF, .. "\"}}]}\n\n"u8];
-        _backend.Handler = async c =>
+        Backend.Handler = async c =>
         {
             c.Response.ContentType = "text/event-stream";
             await c.Response.Body.WriteAsync(Encoding.UTF8.GetBytes($"data: {good}\n\n"));
@@ -202,7 +193,7 @@ public class BackendAnswerValidationTests
 
     private async Task<HttpResponseMessage> PostAsync(bool stream = false)
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         var body = $$"""{"model":"gpt-4o","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         return await http.SendAsync(request, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);

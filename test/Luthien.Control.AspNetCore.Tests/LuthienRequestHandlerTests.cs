@@ -11,7 +11,7 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// The sample app in the real ASP.NET pipeline, in front of a fake backend on loopback, driven by the official
 /// OpenAI .NET client (and raw HTTP where the test needs the bytes).
 /// </summary>
-public class LuthienRequestHandlerTests
+public class LuthienRequestHandlerTests : FakeBackendAppTests
 {
     private const string CompletionJson = """
         {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",
@@ -21,41 +21,32 @@ public class LuthienRequestHandlerTests
          "prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}],"x_vendor_field":{"kept":true}}
         """;
 
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
     private string _policyFile = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _backend = await FakeBackend.StartAsync();
         _policyFile = PolicyFiles.Write(PolicyFiles.RequestSideChain);
-        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
-            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:Backend:ApiKey"] = "backend-key",
             ["Luthien:PolicyFile"] = _policyFile,
             ["Luthien:Limits:MaxRequestBodyBytes"] = "4096",
-        });
+        };
     }
 
     [OneTimeTearDown]
-    public async Task StopAsync()
+    public void DeletePolicyFile()
     {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
         File.Delete(_policyFile);
     }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
 
     [Test]
     public async Task ChatCompletion_OpenAiClient_GetsBackendAnswerWithVendorFieldsKept()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
+        Backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
 
-        var result = await _app.CreateChatClient().CompleteChatAsync([new UserChatMessage("Capital of France?")]);
+        var result = await App.CreateChatClient().CompleteChatAsync([new UserChatMessage("Capital of France?")]);
 
         Assert.That(result.Value.Content[0].Text, Is.EqualTo("Paris."));
         var raw = JsonNode.Parse(result.GetRawResponse().Content.ToString())!;
@@ -68,8 +59,8 @@ public class LuthienRequestHandlerTests
     [Test]
     public async Task ChatCompletion_UnknownRequestFields_ReachBackendUnchanged()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hé"}],"vendor_option":{"deep":[1,2.50,"x"]},"seed":7}""", Encoding.UTF8, "application/json"),
@@ -79,20 +70,20 @@ public class LuthienRequestHandlerTests
         using var response = await http.SendAsync(request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        var sent = JsonNode.Parse(_backend.Requests.Single().Body)!;
+        var sent = JsonNode.Parse(Backend.Requests.Single().Body)!;
         Assert.That(JsonNode.DeepEquals(sent["vendor_option"], JsonNode.Parse("""{"deep":[1,2.50,"x"]}""")), Is.True);
         Assert.That(sent["seed"]!.GetValue<int>(), Is.EqualTo(7));
-        Assert.That(_backend.Requests.Single().Body, Does.Contain("hé"));
+        Assert.That(Backend.Requests.Single().Body, Does.Contain("hé"));
     }
 
     [Test]
     public async Task ChatCompletion_ClientKey_IsReplacedByBackendKey()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
+        Backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
 
-        await _app.CreateChatClient().CompleteChatAsync([new UserChatMessage("hi")]);
+        await App.CreateChatClient().CompleteChatAsync([new UserChatMessage("hi")]);
 
-        var headers = _backend.Requests.Single().Headers;
+        var headers = Backend.Requests.Single().Headers;
         Assert.That(headers["Authorization"], Is.EqualTo("Bearer backend-key"));
         Assert.That(headers.Values, Has.None.Contains("client-key-1"));
     }
@@ -101,13 +92,13 @@ public class LuthienRequestHandlerTests
     public void ChatCompletion_WrongClientKey_Gets401AndBackendIsNotCalled()
     {
         var ex = Assert.ThrowsAsync<ClientResultException>(async () =>
-            await _app.CreateChatClient(apiKey: "wrong-key").CompleteChatAsync([new UserChatMessage("hi")]));
+            await App.CreateChatClient(apiKey: "wrong-key").CompleteChatAsync([new UserChatMessage("hi")]));
 
         Assert.That(ex!.Status, Is.EqualTo(401));
         var error = JsonNode.Parse(ex.GetRawResponse()!.Content.ToString())!["error"]!;
         Assert.That(error["code"]!.GetValue<string>(), Is.EqualTo("invalid_api_key"));
         Assert.That(ex.GetRawResponse()!.Content.ToString(), Does.Not.Contain("wrong-key"));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [Test]
@@ -116,29 +107,29 @@ public class LuthienRequestHandlerTests
         var secret = "sk-" + new string('Z', 48);
 
         var ex = Assert.ThrowsAsync<ClientResultException>(async () =>
-            await _app.CreateChatClient().CompleteChatAsync([new UserChatMessage($"please use {secret}")]));
+            await App.CreateChatClient().CompleteChatAsync([new UserChatMessage($"please use {secret}")]));
 
         Assert.That(ex!.Status, Is.EqualTo(403));
         var body = ex.GetRawResponse()!.Content.ToString();
         Assert.That(JsonNode.Parse(body)!["error"]!["code"]!.GetValue<string>(), Is.EqualTo("content_policy_violation"));
         Assert.That(body, Does.Not.Contain(secret));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [Test]
     public async Task ChatCompletion_MappedModel_BackendSeesReplacement()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
+        Backend.Handler = c => FakeBackend.Json(c, 200, CompletionJson);
 
-        await _app.CreateChatClient(model: "fast").CompleteChatAsync([new UserChatMessage("hi")]);
+        await App.CreateChatClient(model: "fast").CompleteChatAsync([new UserChatMessage("hi")]);
 
-        Assert.That(JsonNode.Parse(_backend.Requests.Single().Body)!["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o-mini"));
+        Assert.That(JsonNode.Parse(Backend.Requests.Single().Body)!["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o-mini"));
     }
 
     [Test]
     public async Task ChatCompletion_BodyOverLimit_Gets413()
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         var big = new string('a', 5000);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
@@ -150,14 +141,14 @@ public class LuthienRequestHandlerTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
         await AssertErrorAsync(response, "request_too_large");
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [TestCase(true)]
     [TestCase(false)]
     public async Task Passthrough_BodyOverLimit_Gets413(bool declareLength)
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         var payload = Encoding.UTF8.GetBytes($$"""{"input":"{{new string('a', 5000)}}","model":"e"}""");
         HttpContent content = declareLength
             ? new ByteArrayContent(payload)
@@ -183,7 +174,7 @@ public class LuthienRequestHandlerTests
     [TestCase("""{"model":"m","messages":[]}""")]
     public async Task ChatCompletion_BadBody_Gets400(string body)
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -194,7 +185,7 @@ public class LuthienRequestHandlerTests
     public async Task ChatCompletion_Backend429_StatusBodyAndHeadersPassThrough()
     {
         const string errorBody = """{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}""";
-        _backend.Handler = c =>
+        Backend.Handler = c =>
         {
             c.Response.Headers["retry-after"] = "7";
             c.Response.Headers["x-request-id"] = "req-123";
@@ -202,7 +193,7 @@ public class LuthienRequestHandlerTests
             c.Response.Headers["x-ratelimit-reset-tokens"] = "1s";
             return FakeBackend.Json(c, 429, errorBody);
         };
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
@@ -223,15 +214,15 @@ public class LuthienRequestHandlerTests
     public async Task Models_Get_IsForwardedWithQueryAndAnswerUnchanged()
     {
         const string models = """{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1,"owned_by":"x","vendor":true}]}""";
-        _backend.Handler = c => FakeBackend.Json(c, 200, models);
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Json(c, 200, models);
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models?limit=3");
         request.Headers.Add("Authorization", "Bearer client-key-1");
 
         using var response = await http.SendAsync(request);
 
         Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(models));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo("/v1/models?limit=3"));
         Assert.That(recorded.Headers["Authorization"], Is.EqualTo("Bearer backend-key"));
         Assert.That(response.Headers.Contains("x-luthien-transaction-id"), Is.True);
@@ -243,13 +234,13 @@ public class LuthienRequestHandlerTests
         // The SDK asks for base64-encoded floats.
         var vector = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new[] { 0.5f, -0.25f }.AsSpan()));
         var answer = $$$"""{"object":"list","data":[{"object":"embedding","index":0,"embedding":"{{{vector}}}"}],"model":"text-embedding-3-small","usage":{"prompt_tokens":1,"total_tokens":1}}""";
-        _backend.Handler = c => FakeBackend.Json(c, 200, answer);
-        var client = new OpenAI.OpenAIClient(new ApiKeyCredential("client-key-1"), _app.CreateClientOptions()).GetEmbeddingClient("text-embedding-3-small");
+        Backend.Handler = c => FakeBackend.Json(c, 200, answer);
+        var client = new OpenAI.OpenAIClient(new ApiKeyCredential("client-key-1"), App.CreateClientOptions()).GetEmbeddingClient("text-embedding-3-small");
 
         var result = await client.GenerateEmbeddingAsync("hello");
 
         Assert.That(result.Value.ToFloats().ToArray(), Is.EqualTo(new[] { 0.5f, -0.25f }));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo("/v1/embeddings"));
         Assert.That(JsonNode.Parse(recorded.Body)!["input"]!.GetValue<string>(), Is.EqualTo("hello"));
         Assert.That(JsonNode.Parse(recorded.Body)!["encoding_format"]!.GetValue<string>(), Is.EqualTo("base64"));
@@ -258,18 +249,18 @@ public class LuthienRequestHandlerTests
     [Test]
     public void Passthrough_WithoutClientKey_Gets401()
     {
-        var client = new OpenAI.OpenAIClient(new ApiKeyCredential("nope"), _app.CreateClientOptions()).GetOpenAIModelClient();
+        var client = new OpenAI.OpenAIClient(new ApiKeyCredential("nope"), App.CreateClientOptions()).GetOpenAIModelClient();
 
         var ex = Assert.ThrowsAsync<ClientResultException>(async () => await client.GetModelsAsync());
 
         Assert.That(ex!.Status, Is.EqualTo(401));
-        Assert.That(_backend.Requests, Is.Empty);
+        Assert.That(Backend.Requests, Is.Empty);
     }
 
     [Test]
     public async Task Streaming_OpenAiClient_ReceivesEveryChunkAndDoneOnce()
     {
-        _backend.Handler = c => FakeBackend.Sse(
+        Backend.Handler = c => FakeBackend.Sse(
             c,
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
@@ -279,7 +270,7 @@ public class LuthienRequestHandlerTests
 
         var text = new StringBuilder();
         ChatFinishReason? finish = null;
-        await foreach (var update in _app.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        await foreach (var update in App.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("hi")]))
         {
             foreach (var part in update.ContentUpdate)
             {
@@ -298,7 +289,7 @@ public class LuthienRequestHandlerTests
     {
         const string chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"é\"},\"finish_reason\":null}],\"prompt_filter_results\":[]}";
         var bytes = Encoding.UTF8.GetBytes("\uFEFF: comment\r\ndata:" + chunk + "\r\n\r\ndata: {\"id\":\"c1\",\r\ndata: \"choices\":[]}\r\n\r\ndata: [DONE]\r\n\r\n");
-        _backend.Handler = async c =>
+        Backend.Handler = async c =>
         {
             c.Response.ContentType = "text/event-stream";
             foreach (var b in bytes)
@@ -318,7 +309,7 @@ public class LuthienRequestHandlerTests
     {
         const string chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}";
         const string error = "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
-        _backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n", $"data: {error}\n\n", "data: [DONE]\n\n");
+        Backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n", $"data: {error}\n\n", "data: [DONE]\n\n");
 
         var body = await PostStreamAsync();
 
@@ -328,8 +319,8 @@ public class LuthienRequestHandlerTests
     [Test]
     public async Task Streaming_ResponseHeaders_AreEventStreamWithoutCaching()
     {
-        _backend.Handler = c => FakeBackend.Sse(c, "data: {\"id\":\"c\",\"choices\":[]}\n\n", "data: [DONE]\n\n");
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Sse(c, "data: {\"id\":\"c\",\"choices\":[]}\n\n", "data: [DONE]\n\n");
+        using var http = App.CreateClient();
 
         using var response = await http.SendAsync(StreamRequest(), HttpCompletionOption.ResponseHeadersRead);
 
@@ -343,7 +334,7 @@ public class LuthienRequestHandlerTests
     public async Task Streaming_UpstreamEndsWithoutDone_NoDoneIsSent()
     {
         const string chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[]}";
-        _backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n");
+        Backend.Handler = c => FakeBackend.Sse(c, $"data: {chunk}\n\n");
 
         string body;
         try
@@ -390,7 +381,7 @@ public class LuthienRequestHandlerTests
 
     private async Task<string> PostStreamAsync()
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
         using var response = await http.SendAsync(StreamRequest());
         return await response.Content.ReadAsStringAsync();
     }

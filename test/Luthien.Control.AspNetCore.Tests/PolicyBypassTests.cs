@@ -10,39 +10,25 @@ namespace Luthien.Control.AspNetCore.Tests;
 /// Answers a hostile backend can send so that an OpenAI client shows what the policies were to remove: each must end in
 /// an error, never with the secret or the blocked call in the client's bytes.
 /// </summary>
-public class PolicyBypassTests
+public class PolicyBypassTests : FakeBackendAppTests
 {
     private const string Secret = "SECRET-123456";
     private const string H = "\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",";
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _backend = await FakeBackend.StartAsync();
         var policy = PolicyFiles.Write("""
             { "type": "SerialPolicy", "config": { "policies": [
               { "type": "ResponseContentPolicy", "config": { "patterns": ["SECRET-[0-9]{6}"], "action": "redact" } },
               { "type": "ToolCallPolicy", "config": { "allowed_tools": ["get_weather"] } },
               { "type": "SendBackendRequest", "config": {} } ] } }
             """);
-        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
-            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:PolicyFile"] = policy,
-        });
+        };
     }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
-    }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
 
     [Test]
     public async Task Stream_EscapedSecondChoicesWithSecret_EndsWithErrorAndNoSecret()
@@ -144,12 +130,12 @@ public class PolicyBypassTests
     [TestCase(false)]
     public async Task Chat_BackendRedirects_Gets502AndNoLocation(bool stream)
     {
-        _backend.Handler = c =>
+        Backend.Handler = c =>
         {
             c.Response.Headers.Location = "http://127.0.0.1:9/evil";
             return FakeBackend.Json(c, 307, "{}");
         };
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", Body(stream));
 
@@ -161,13 +147,13 @@ public class PolicyBypassTests
     [Test]
     public async Task Passthrough_BackendRedirects_Gets502()
     {
-        _backend.Handler = c =>
+        Backend.Handler = c =>
         {
             c.Response.StatusCode = 302;
             c.Response.Headers.Location = "http://127.0.0.1:9/evil";
             return Task.CompletedTask;
         };
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.GetAsync("/v1/models");
 
@@ -179,8 +165,8 @@ public class PolicyBypassTests
     [TestCase("""{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":5}}]},"finish_reason":"tool_calls"}]}""")]
     public async Task Chat_ToolCallOfAnUnreadableShape_Gets502NotA500(string answer)
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, answer);
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Json(c, 200, answer);
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", Body(stream: false));
 
@@ -191,12 +177,12 @@ public class PolicyBypassTests
     [Test]
     public async Task Chat_AnswerLabelledAsHtml_GoesOutAsJson()
     {
-        _backend.Handler = async c =>
+        Backend.Handler = async c =>
         {
             c.Response.ContentType = "text/html";
             await c.Response.WriteAsync("""{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"<script>alert(1)</script>"},"finish_reason":"stop"}]}""");
         };
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", Body(stream: false));
 
@@ -209,15 +195,15 @@ public class PolicyBypassTests
     [TestCase("X-Forwarded-For", "10.0.0.1")]
     public async Task Chat_RequestOverrideHeader_IsNotForwarded(string name, string value)
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""");
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""");
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Body(stream: false) };
         request.Headers.TryAddWithoutValidation(name, value);
 
         using var response = await http.SendAsync(request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(_backend.Requests.Single().Headers.ContainsKey(name), Is.False);
+        Assert.That(Backend.Requests.Single().Headers.ContainsKey(name), Is.False);
     }
 
     private static string Content(string text) => $"data: {{{H}\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}},\"finish_reason\":null}}]}}\n\n";
@@ -231,8 +217,8 @@ public class PolicyBypassTests
 
     private async Task<string> StreamAsync(params string[] events)
     {
-        _backend.Handler = c => FakeBackend.Sse(c, [.. events, "data: [DONE]\n\n"]);
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Sse(c, [.. events, "data: [DONE]\n\n"]);
+        using var http = App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Body(stream: true) };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var (text, _) = await ResponseReading.ReadToEndOrAbortAsync(response);

@@ -6,44 +6,29 @@ using OpenAI.Chat;
 namespace Luthien.Control.AspNetCore.Tests;
 
 /// <summary>Chat completions sent through the OpenAI SDK client (<c>Luthien:Backend:Client=Sdk</c>).</summary>
-public class SdkBackendTests
+public class SdkBackendTests : FakeBackendAppTests
 {
-    private FakeBackend _backend = null!;
-    private LuthienAppFactory _app = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _backend = await FakeBackend.StartAsync();
-        _app = new LuthienAppFactory(new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
-            ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
+            ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:Backend:ApiKey"] = "backend-key",
             ["Luthien:Backend:Client"] = "Sdk",
-        });
+        };
     }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        await _app.DisposeAsync();
-        await _backend.DisposeAsync();
-    }
-
-    [SetUp]
-    public void ResetBackend() => _backend.Reset();
 
     [Test]
     public async Task ChatCompletion_SdkClient_SendsBodyWholeWithBackendKey()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi back"},"finish_reason":"stop"}],"vendor":1}""");
-        using var http = _app.CreateClient();
+        Backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi back"},"finish_reason":"stop"}],"vendor":1}""");
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}],"vendor_opt":true}""", Encoding.UTF8, "application/json"));
 
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.That(body["vendor"]!.GetValue<int>(), Is.EqualTo(1));
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo("/v1/chat/completions"));
         Assert.That(recorded.Headers["Authorization"], Is.EqualTo("Bearer backend-key"));
         Assert.That(JsonNode.Parse(recorded.Body)!["vendor_opt"]!.GetValue<bool>(), Is.True);
@@ -52,14 +37,14 @@ public class SdkBackendTests
     [Test]
     public async Task ChatCompletion_SdkClientBackendConnectionNamesHeader_HeaderIsNotForwardedToClient()
     {
-        _backend.Handler = c =>
+        Backend.Handler = c =>
         {
             c.Response.Headers.Connection = "X-Backend-Hop";
             c.Response.Headers["X-Backend-Hop"] = "connection-only";
             c.Response.Headers["X-Kept"] = "yes";
             return FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}""");
         };
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
 
@@ -70,14 +55,14 @@ public class SdkBackendTests
     [Test]
     public async Task Streaming_SdkClient_StreamsThrough()
     {
-        _backend.Handler = c => FakeBackend.Sse(
+        Backend.Handler = c => FakeBackend.Sse(
             c,
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ab\"},\"finish_reason\":null}]}\n\n",
             "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
             "data: [DONE]\n\n");
 
         var text = new StringBuilder();
-        await foreach (var update in _app.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        await foreach (var update in App.CreateChatClient().CompleteChatStreamingAsync([new UserChatMessage("hi")]))
         {
             text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
         }
@@ -88,10 +73,10 @@ public class SdkBackendTests
     [Test]
     public void ChatCompletion_SdkClientBackend500_PassesThrough()
     {
-        _backend.Handler = c => FakeBackend.Json(c, 500, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}""");
+        Backend.Handler = c => FakeBackend.Json(c, 500, """{"error":{"message":"boom","type":"server_error","param":null,"code":null}}""");
 
         var ex = Assert.ThrowsAsync<System.ClientModel.ClientResultException>(async () =>
-            await _app.CreateChatClient().CompleteChatAsync([new UserChatMessage("hi")]));
+            await App.CreateChatClient().CompleteChatAsync([new UserChatMessage("hi")]));
 
         Assert.That(ex!.Status, Is.EqualTo(500));
         Assert.That(ex.Message, Does.Contain("boom"));
@@ -102,12 +87,12 @@ public class SdkBackendTests
     [TestCase("/openai/deployments/d/completions?api-version=2024-10-21", """{"prompt":"hi"}""", "/v1/completions")]
     public async Task ResponsesOrLegacy_SdkClient_GoesAsRawHttpToTheSameBackendWithItsKey(string target, string body, string expected)
     {
-        using var http = _app.CreateClient();
+        using var http = App.CreateClient();
 
         using var response = await http.PostAsync(target, new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.That((int)response.StatusCode, Is.EqualTo(200), await response.Content.ReadAsStringAsync());
-        var recorded = _backend.Requests.Single();
+        var recorded = Backend.Requests.Single();
         Assert.That(recorded.PathAndQuery, Is.EqualTo(expected));
         Assert.That(recorded.Headers["Authorization"], Is.EqualTo("Bearer backend-key"));
         Assert.That(recorded.Headers.GetValueOrDefault("User-Agent") ?? string.Empty, Does.Not.Contain("OpenAI"), "not through the SDK");
