@@ -40,6 +40,14 @@ public class ResponsesFormatAttackTests
 
     private static ResponseContentPolicy Redact() => new([Secret], ContentAction.Redact, "[R]");
 
+    /// <summary>The events with one more after the first that contains <paramref name="marker"/>.</summary>
+    private static List<string> InsertAfter(IEnumerable<string> events, string marker, string added)
+    {
+        var list = events.ToList();
+        list.Insert(list.FindIndex(e => e.Contains(marker, StringComparison.Ordinal)) + 1, added);
+        return list;
+    }
+
     private static List<string> Replace(IEnumerable<string> events, string marker, string from, string to) =>
         [.. events.Select(e => e.Contains(marker, StringComparison.Ordinal) ? e.Replace(from, to, StringComparison.Ordinal) : e)];
 
@@ -59,8 +67,7 @@ public class ResponsesFormatAttackTests
     public async Task Stream_ArgumentsAfterTheCallsEnd_Refused()
     {
         // The call was judged on its whole arguments at its end; more after it would reach response.completed's item.
-        var events = new ResponsesStream().Call("run_sql", "{\"q\":\"SELECT 1\"}").Completed().ToList();
-        events.Insert(events.FindIndex(e => e.Contains("response.output_item.done", StringComparison.Ordinal)) + 1,
+        var events = InsertAfter(new ResponsesStream().Call("run_sql", "{\"q\":\"SELECT 1\"}").Completed(), "response.output_item.done",
             """{"type":"response.function_call_arguments.delta","item_id":"fc_0","output_index":0,"delta":"; DROP TABLE x","sequence_number":7}""");
         var policy = new ToolCallPolicy(["run_sql"], null, new Dictionary<string, ToolArgumentRules> { ["run_sql"] = new(block: ["DROP"]) });
 
@@ -73,8 +80,7 @@ public class ResponsesFormatAttackTests
     [Test]
     public async Task Stream_TextAfterItsPartsEnd_Refused()
     {
-        var events = new ResponsesStream().Message("hello").Completed().ToList();
-        events.Insert(events.FindIndex(e => e.Contains("response.content_part.done", StringComparison.Ordinal)) + 1,
+        var events = InsertAfter(new ResponsesStream().Message("hello").Completed(), "response.content_part.done",
             """{"type":"response.output_text.delta","item_id":"msg_0","output_index":0,"content_index":0,"delta":" EXTRA","sequence_number":5}""");
 
         var written = await StreamAsync(new ToolCallPolicy(["get_weather"]), events);
@@ -100,8 +106,7 @@ public class ResponsesFormatAttackTests
     public async Task Stream_SecondItemAddedUnderTheSameIndex_Refused()
     {
         // Its arguments would be taken for a repeat of the first call's and never judged.
-        var events = new ResponsesStream().Call("run_sql", "{}").Completed().ToList();
-        events.Insert(events.FindIndex(e => e.Contains("response.output_item.done", StringComparison.Ordinal)) + 1,
+        var events = InsertAfter(new ResponsesStream().Call("run_sql", "{}").Completed(), "response.output_item.done",
             """{"type":"response.output_item.added","output_index":0,"item":{"id":"fc_9","type":"function_call","status":"completed","arguments":"DROP TABLE x","call_id":"call_0","name":"run_sql"},"sequence_number":7}""");
         var policy = new ToolCallPolicy(["run_sql"], null, new Dictionary<string, ToolArgumentRules> { ["run_sql"] = new(block: ["DROP"]) });
 
