@@ -24,7 +24,7 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
             if (responses)
             {
                 // A Responses stream reports usage in the response its last event carries; the client always gets it.
-                if (metrics is not null && IsLastEvent(chunk))
+                if (metrics is not null && ResponsesEvents.IsLastEvent(chunk.Data.Span))
                 {
                     metrics.RecordUsage(chunk.Json?["response"] as System.Text.Json.Nodes.JsonObject, transaction, span);
                 }
@@ -46,13 +46,5 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
 
             yield return chunk;
         }
-    }
-
-    /// <summary>Whether a Responses event ends the stream (completed, incomplete or failed); parsed only when its bytes say so.</summary>
-    private static bool IsLastEvent(StreamChunk chunk)
-    {
-        var data = chunk.Data.Span;
-        return (data.IndexOf("\"response.completed\""u8) >= 0 || data.IndexOf("\"response.incomplete\""u8) >= 0 || data.IndexOf("\"response.failed\""u8) >= 0)
-            && ResponsesEvents.IsTerminal(ResponsesEvents.ReadType(data));
     }
 }

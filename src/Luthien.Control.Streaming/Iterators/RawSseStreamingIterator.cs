@@ -116,7 +116,7 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
                     yield break;
                 }
 
-                var last = EndsAtLastEvent && ResponsesEvents.IsTerminal(chunk.EventType ?? ResponsesEvents.ReadType(chunk.Data.Span));
+                var last = EndsAtLastEvent && ResponsesEvents.IsLastEvent(chunk.Data.Span);
                 yield return chunk;
                 if (last)
                 {

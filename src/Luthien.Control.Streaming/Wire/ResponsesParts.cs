@@ -118,6 +118,18 @@ internal static class ResponsesEvents
 
     public static bool IsTerminal(string? type) => type is "response.completed" or "response.incomplete" or "response.failed";
 
+    /// <summary>
+    /// Whether an event's data is a stream's last event (<see cref="IsTerminal"/>), by the data's own <c>type</c> (what
+    /// clients act on, whatever its <c>event:</c> line says); read from the bytes, no string made in OpenAI's shape.
+    /// </summary>
+    public static bool IsLastEvent(ReadOnlySpan<byte> data)
+    {
+        var type = ReadTypeBytes(data);
+        return type.IsEmpty
+            ? IsTerminal(ReadType(data))
+            : type.SequenceEqual("response.completed"u8) || type.SequenceEqual("response.incomplete"u8) || type.SequenceEqual("response.failed"u8);
+    }
+
     /// <summary>The top-level <c>type</c> of an event's data, read without building a tree; null if it has none or is not JSON.</summary>
     public static string? ReadType(ReadOnlySpan<byte> data)
     {

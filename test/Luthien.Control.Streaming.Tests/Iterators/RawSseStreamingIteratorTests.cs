@@ -23,6 +23,42 @@ public class RawSseStreamingIteratorTests
         return result;
     }
 
+    [Test]
+    public async Task ReadAsync_ResponsesStreamEndingWithItsLastEvent_EndsWellAndReadsNothingAfter()
+    {
+        const string delta = """{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"hi"}""";
+        const string completed = """{"type":"response.completed","response":{"status":"completed"}}""";
+        var sse = $"event: response.output_text.delta\ndata: {delta}\n\nevent: response.completed\ndata: {completed}\n\ndata: {delta}\n\n";
+        var iterator = new RawSseStreamingIterator(new MemoryStream(Encoding.UTF8.GetBytes(sse)), null, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), 1 << 20, TimeProvider.System) { EndsAtLastEvent = true };
+
+        var chunks = await ReadAllAsync(iterator);
+
+        Assert.That(chunks, Is.EqualTo(new[] { delta, completed }));
+    }
+
+    [Test]
+    public async Task ReadAsync_ResponsesEventLineSaysLastOverADelta_ReadOnByTheDatasType()
+    {
+        // Clients act on the data's type: an event line claiming the end over a delta does not end the answer there.
+        const string delta = """{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"hi"}""";
+        const string completed = """{"type":"response.completed","response":{"status":"completed"}}""";
+        var sse = $"event: response.completed\ndata: {delta}\n\nevent: response.completed\ndata: {completed}\n\n";
+        var iterator = new RawSseStreamingIterator(new MemoryStream(Encoding.UTF8.GetBytes(sse)), null, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), 1 << 20, TimeProvider.System) { EndsAtLastEvent = true };
+
+        var chunks = await ReadAllAsync(iterator);
+
+        Assert.That(chunks, Is.EqualTo(new[] { delta, completed }));
+    }
+
+    [Test]
+    public void ReadAsync_ResponsesStreamEndingBeforeItsLastEvent_EndedEarly()
+    {
+        const string delta = """{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"hi"}""";
+        var iterator = new RawSseStreamingIterator(new MemoryStream(Encoding.UTF8.GetBytes($"data: {delta}\n\n")), null, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), 1 << 20, TimeProvider.System) { EndsAtLastEvent = true };
+
+        Assert.ThrowsAsync<BackendException>(() => ReadAllAsync(iterator));
+    }
+
     [TestCase("data: {0}\n\ndata: {1}\n\ndata: [DONE]\n\n", TestName = "ReadAsync_CanonicalFraming_YieldsExactBytes")]
     [TestCase("data: {0}\r\n\r\ndata: {1}\r\n\r\ndata: [DONE]\r\n\r\n", TestName = "ReadAsync_CrLfFraming_YieldsExactBytes")]
     [TestCase("\uFEFFdata: {0}\n\ndata: {1}\n\ndata: [DONE]\n\n", TestName = "ReadAsync_ByteOrderMark_YieldsExactBytes")]
