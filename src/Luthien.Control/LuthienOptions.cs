@@ -28,6 +28,12 @@ public sealed class LuthienOptions
 
     /// <summary>Which client headers are kept from the backend and from logs.</summary>
     public HeaderOptions Headers { get; set; } = new();
+
+    /// <summary>The audit log: every transaction's request, response and outcome in a database.</summary>
+    public TransactionLogOptions TransactionLog { get; set; } = new();
+
+    /// <summary>The admin area's login.</summary>
+    public AdminOptions Admin { get; set; } = new();
 }
 
 /// <summary>What is forwarded to the backend unparsed.</summary>

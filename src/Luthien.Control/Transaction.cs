@@ -37,6 +37,41 @@ public sealed class Transaction
     /// <summary>Fires when the client disconnects; every backend call made for this transaction observes it.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>What policies decided, in the order they decided it; the audit log's <c>decisions</c>.</summary>
+    public IReadOnlyList<PolicyDecision> Decisions
+    {
+        get
+        {
+            lock (_decisions)
+            {
+                return [.. _decisions];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records what a policy decided, for the audit log. Name the action, never the text it concerned: a decision
+    /// must not carry a key, a secret or anything a policy matched.
+    /// </summary>
+    /// <param name="decision">The decision.</param>
+    public void RecordDecision(PolicyDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        lock (_decisions)
+        {
+            // Bounded: a policy deciding once per chunk of a long stream must not grow the record without end.
+            if (_decisions.Count < MaxDecisions)
+            {
+                _decisions.Add(decision);
+            }
+        }
+    }
+
+    /// <summary>The most decisions one transaction keeps.</summary>
+    internal const int MaxDecisions = 256;
+
+    private readonly List<PolicyDecision> _decisions = [];
+
     /// <summary>When the transaction started.</summary>
     public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
 

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
-/// Configures Luthien.Control after <see cref="LuthienServiceCollectionExtensions.AddLuthienControl(IServiceCollection, Microsoft.Extensions.Configuration.IConfiguration)"/>:
+/// Configures Luthien.Control after <c>AddLuthienControl</c>:
 /// register your own policy types, choose the root policy, plug in the backend's HTTP handler.
 /// </summary>
 public sealed class LuthienControlBuilder

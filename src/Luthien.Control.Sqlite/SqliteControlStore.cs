@@ -1,0 +1,97 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Luthien.Control.Sqlite;
+
+/// <summary>
+/// The audit log and client keys in an SQLite file. The file is in WAL mode, so readers (the admin area, another
+/// process on the host) never wait for the writer; writers of several processes take turns (SQLite's busy timeout).
+/// </summary>
+internal sealed class SqliteControlStore : DbControlStore
+{
+    private static readonly string[] Schema =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS luthien_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            transaction_id TEXT NOT NULL,
+            datetime TEXT NOT NULL,
+            data TEXT,
+            datatype TEXT NOT NULL,
+            notes TEXT);
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_luthien_log_transaction ON luthien_log (transaction_id, datatype);
+        CREATE INDEX IF NOT EXISTS ix_luthien_log_datetime ON luthien_log (datetime);
+        CREATE INDEX IF NOT EXISTS ix_luthien_log_datatype ON luthien_log (datatype, id);
+        CREATE TABLE IF NOT EXISTS luthien_client_keys (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT);
+        """,
+    ];
+
+    /// <summary>How times are written: sortable as text, microseconds kept.</summary>
+    private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.ffffff";
+
+    private readonly string _connectionString;
+    private int _walSet;
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="connectionString">An SQLite connection string, e.g. <c>Data Source=luthien.db</c>.</param>
+    public SqliteControlStore(string connectionString)
+    {
+        // Parsed now so that a malformed string fails at start with the key it does not know (never its value).
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (string.IsNullOrWhiteSpace(builder.DataSource))
+        {
+            throw new ArgumentException("The SQLite connection string names no file (Data Source=…).", nameof(connectionString));
+        }
+
+        _connectionString = builder.ConnectionString;
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<string> Migrations => Schema;
+
+    /// <inheritdoc />
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _walSet, 1) == 0)
+            {
+                // WAL is a property of the file: set once, it stays for every connection and process.
+                await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            Interlocked.Exchange(ref _walSet, 0);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The migration's transaction is <c>BEGIN IMMEDIATE</c>: it holds the file's write lock already.</remarks>
+    protected override Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    protected override string JsonText(string column, string field) => $"CAST(json_extract({column}, '$.{field}') AS TEXT)";
+
+    /// <inheritdoc />
+    protected override string JsonText(string column, string outer, string inner) => $"CAST(json_extract({column}, '$.{outer}.{inner}') AS TEXT)";
+
+    /// <inheritdoc />
+    protected override object TimeValue(DateTime utc) => (utc.Kind == DateTimeKind.Local ? utc.ToUniversalTime() : utc).ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    protected override DateTime ReadTime(DbDataReader reader, int ordinal) =>
+        DateTime.ParseExact(reader.GetString(ordinal), TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+}

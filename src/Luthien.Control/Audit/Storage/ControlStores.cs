@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control;
+
+/// <summary>A storage package's offer: the store it makes for <see cref="Provider"/>, from the connection string.</summary>
+/// <param name="Provider">The provider it serves.</param>
+/// <param name="Package">The package's name, for the message when it is configured but not registered.</param>
+/// <param name="Create">Makes the store.</param>
+internal sealed record ControlStoreRegistration(TransactionLogProvider Provider, string Package, Func<string, DbControlStore> Create);
+
+/// <summary>
+/// The configured store (<c>Luthien:TransactionLog:Provider</c>), made once from the registration its package added;
+/// none when the provider is <see cref="TransactionLogProvider.None"/>.
+/// </summary>
+internal sealed class ControlStores
+{
+    private readonly Lazy<DbControlStore?> _store;
+
+    /// <summary>Picks the store.</summary>
+    public ControlStores(IOptions<LuthienOptions> options, IEnumerable<ControlStoreRegistration> registrations)
+    {
+        var log = options.Value.TransactionLog;
+        var registration = registrations.LastOrDefault(r => r.Provider == log.Provider);
+        _store = new(() => log.Provider == TransactionLogProvider.None || registration is null
+            ? null
+            : registration.Create(log.ConnectionString ?? string.Empty));
+    }
+
+    /// <summary>The store; <see langword="null"/> when the audit log is off.</summary>
+    public DbControlStore? Store => _store.Value;
+
+    /// <summary>What is wrong with the configuration, for the check at start; <see langword="null"/> when nothing is.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="registrations">The storage packages registered.</param>
+    public static string? Check(TransactionLogOptions options, IEnumerable<ControlStoreRegistration> registrations)
+    {
+        if (options.Provider == TransactionLogProvider.None)
+        {
+            return null;
+        }
+
+        if (!registrations.Any(r => r.Provider == options.Provider))
+        {
+            var (package, method) = options.Provider == TransactionLogProvider.Sqlite
+                ? ("Luthien.Control.Sqlite", "AddSqliteStore")
+                : ("Luthien.Control.PostgreSql", "AddPostgreSqlStore");
+            return $"Luthien:TransactionLog:Provider is {options.Provider}, but its storage is not registered: add the package {package} and call .{method}() after AddLuthienControl(…).";
+        }
+
+        return string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? $"Luthien:TransactionLog:ConnectionString must be set when Luthien:TransactionLog:Provider is {options.Provider}."
+            : null;
+    }
+}

@@ -1,0 +1,397 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+
+namespace Luthien.Control;
+
+/// <summary>
+/// The audit log and client keys over ADO.NET, for any database whose SQL is close to the standard: what differs
+/// between SQLite and PostgreSQL (the schema scripts, how JSON is stored and read, how timestamps are bound, how
+/// instances starting together take turns at migrating) is left to the provider.
+/// </summary>
+internal abstract class DbControlStore : ITransactionLogStore, IClientKeyStore
+{
+    /// <summary>Rows per INSERT statement: well under either database's limit on parameters.</summary>
+    private const int RowsPerStatement = 200;
+
+    private readonly Lock _gate = new();
+    private Task? _migration;
+
+    /// <summary>
+    /// The schema, one script per version, in order: version <c>n</c> is the first <c>n</c> scripts applied. A new
+    /// version appends a script; an applied one never changes.
+    /// </summary>
+    protected abstract IReadOnlyList<string> Migrations { get; }
+
+    /// <summary>Opens a connection.</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Takes the schema lock inside <paramref name="transaction"/>, so that one instance migrates at a time.</summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The migration's transaction.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    protected abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>Begins the migration's transaction (SQLite must take its write lock at once).</summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    protected virtual async ValueTask<DbTransaction> BeginSchemaTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The SQL for a JSON value bound from parameter <paramref name="parameter"/> (PostgreSQL casts to <c>jsonb</c>).</summary>
+    /// <param name="parameter">The parameter's name with its marker, e.g. <c>@d0</c>.</param>
+    protected virtual string JsonValue(string parameter) => parameter;
+
+    /// <summary>The SQL reading top-level field <paramref name="field"/> of JSON column <paramref name="column"/> as text.</summary>
+    /// <param name="column">The column.</param>
+    /// <param name="field">The field's name (a fixed identifier, never user input).</param>
+    protected abstract string JsonText(string column, string field);
+
+    /// <summary>The SQL reading nested field <paramref name="outer"/>.<paramref name="inner"/> of JSON column <paramref name="column"/> as text.</summary>
+    /// <param name="column">The column.</param>
+    /// <param name="outer">The outer field (a fixed identifier).</param>
+    /// <param name="inner">The inner field (a fixed identifier).</param>
+    protected abstract string JsonText(string column, string outer, string inner);
+
+    /// <summary>The value bound for a UTC time.</summary>
+    /// <param name="utc">The time, UTC.</param>
+    protected abstract object TimeValue(DateTime utc);
+
+    /// <summary>Reads a time column back as UTC.</summary>
+    /// <param name="reader">The reader.</param>
+    /// <param name="ordinal">The column.</param>
+    protected abstract DateTime ReadTime(DbDataReader reader, int ordinal);
+
+    /// <summary>The SQL that ends an INSERT so that a row already there is left alone.</summary>
+    protected virtual string OnConflictDoNothing => " ON CONFLICT DO NOTHING";
+
+    /// <summary>The SQL that makes an INSERT return the new row's id.</summary>
+    protected virtual string ReturningId => " RETURNING id";
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            // One migration for every caller; one that failed (the database away) is tried again by the next.
+            if (_migration is null || _migration.IsFaulted || _migration.IsCanceled)
+            {
+                _migration = MigrateAsync();
+            }
+
+            return _migration.IsCompletedSuccessfully ? Task.CompletedTask : _migration.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task MigrateAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var cancellationToken = timeout.Token;
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await BeginSchemaTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                // The lock comes first: two instances creating the same table at once may both fail on PostgreSQL.
+                await LockSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS luthien_schema (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+                var current = await ScalarAsync(connection, transaction, "SELECT MAX(version) FROM luthien_schema", cancellationToken).ConfigureAwait(false);
+                var version = current is null or DBNull ? 0 : Convert.ToInt32(current, CultureInfo.InvariantCulture);
+                if (version > Migrations.Count)
+                {
+                    throw new InvalidOperationException(
+                        $"The database's Luthien schema is version {version}, newer than this library knows ({Migrations.Count}); upgrade the library.");
+                }
+
+                for (var next = version; next < Migrations.Count; next++)
+                {
+                    await ExecuteAsync(connection, transaction, Migrations[next], cancellationToken).ConfigureAwait(false);
+                    await ExecuteAsync(connection, transaction, $"INSERT INTO luthien_schema (version) VALUES ({next + 1})", cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task WriteAsync(IReadOnlyList<TransactionLogRow> rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                for (var start = 0; start < rows.Count; start += RowsPerStatement)
+                {
+                    var count = Math.Min(RowsPerStatement, rows.Count - start);
+                    var command = connection.CreateCommand();
+                    await using (command.ConfigureAwait(false))
+                    {
+                        command.Transaction = transaction;
+                        var sql = new StringBuilder("INSERT INTO luthien_log (transaction_id, datetime, data, datatype, notes) VALUES ");
+                        for (var i = 0; i < count; i++)
+                        {
+                            var row = rows[start + i];
+                            sql.Append(i == 0 ? "(" : ", (")
+                                .Append(CultureInfo.InvariantCulture, $"@t{i}, @w{i}, {JsonValue($"@d{i}")}, @k{i}, {JsonValue($"@n{i}")})");
+                            Add(command, $"@t{i}", row.TransactionId);
+                            Add(command, $"@w{i}", TimeValue(row.Datetime));
+                            Add(command, $"@d{i}", row.Data);
+                            Add(command, $"@k{i}", row.Datatype);
+                            Add(command, $"@n{i}", row.Notes);
+                        }
+
+                        command.CommandText = sql.Append(OnConflictDoNothing).ToString();
+                        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TransactionLogRow>> QueryOutcomesAsync(TransactionQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                var sql = new StringBuilder("SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE datatype = @datatype");
+                Add(command, "@datatype", TransactionLogRow.Outcome);
+                if (query.TransactionId is { } id)
+                {
+                    sql.Append(" AND transaction_id = @id");
+                    Add(command, "@id", id);
+                }
+
+                if (query.Status is { } status)
+                {
+                    sql.Append(" AND ").Append(JsonText("data", "status")).Append(" = @status");
+                    Add(command, "@status", status.ToString(CultureInfo.InvariantCulture));
+                }
+
+                if (query.Model is { } model)
+                {
+                    sql.Append(" AND ").Append(JsonText("data", "model")).Append(" = @model");
+                    Add(command, "@model", model);
+                }
+
+                if (query.KeyName is { } keyName)
+                {
+                    sql.Append(" AND ").Append(JsonText("data", "client", "key_name")).Append(" = @key");
+                    Add(command, "@key", keyName);
+                }
+
+                if (query.From is { } from)
+                {
+                    sql.Append(" AND datetime >= @from");
+                    Add(command, "@from", TimeValue(from));
+                }
+
+                if (query.To is { } to)
+                {
+                    sql.Append(" AND datetime < @to");
+                    Add(command, "@to", TimeValue(to));
+                }
+
+                if (query.BeforeId is { } before)
+                {
+                    sql.Append(" AND id < @before");
+                    Add(command, "@before", before);
+                }
+
+                sql.Append(" ORDER BY id DESC LIMIT @limit");
+                Add(command, "@limit", Math.Clamp(query.Limit, 1, 1000));
+                command.CommandText = sql.ToString();
+                return await ReadRowsAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TransactionLogRow>> GetTransactionAsync(string transactionId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transactionId);
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE transaction_id = @id ORDER BY id";
+                Add(command, "@id", transactionId);
+                return await ReadRowsAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredClientKey> CreateAsync(string name, string keyHash, DateTime createdAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(keyHash);
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "INSERT INTO luthien_client_keys (name, key_hash, created_at) VALUES (@name, @hash, @at)" + ReturningId;
+                Add(command, "@name", name);
+                Add(command, "@hash", keyHash);
+                Add(command, "@at", TimeValue(createdAt));
+                var id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                return new StoredClientKey(id, name, createdAt, null);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RevokeAsync(long id, DateTime revokedAt, CancellationToken cancellationToken)
+    {
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "UPDATE luthien_client_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL";
+                Add(command, "@at", TimeValue(revokedAt));
+                Add(command, "@id", id);
+                return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredClientKey>> ListAsync(CancellationToken cancellationToken)
+    {
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys ORDER BY id DESC";
+                return await ReadKeysAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredClientKey?> FindActiveAsync(string keyHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyHash);
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys WHERE key_hash = @hash AND revoked_at IS NULL";
+                Add(command, "@hash", keyHash);
+                var keys = await ReadKeysAsync(command, cancellationToken).ConfigureAwait(false);
+                return keys.Count > 0 ? keys[0] : null;
+            }
+        }
+    }
+
+    /// <summary>Adds a parameter (<see langword="null"/> as <see cref="DBNull"/>).</summary>
+    protected static void Add(DbCommand command, string name, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    /// <summary>Runs a statement.</summary>
+    protected static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var command = connection.CreateCommand();
+        await using (command.ConfigureAwait(false))
+        {
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        var command = connection.CreateCommand();
+        await using (command.ConfigureAwait(false))
+        {
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<TransactionLogRow>> ReadRowsAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<TransactionLogRow>();
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(new TransactionLogRow(
+                    reader.GetString(1),
+                    ReadTime(reader, 2),
+                    reader.GetString(4),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(5) ? null : reader.GetString(5))
+                {
+                    Id = reader.GetInt64(0),
+                });
+            }
+        }
+
+        return rows;
+    }
+
+    private async Task<IReadOnlyList<StoredClientKey>> ReadKeysAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var keys = new List<StoredClientKey>();
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(new StoredClientKey(
+                    reader.GetInt64(0),
+                    reader.GetString(1),
+                    ReadTime(reader, 2),
+                    reader.IsDBNull(3) ? null : ReadTime(reader, 3)));
+            }
+        }
+
+        return keys;
+    }
+}

@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Luthien.Control;
+
+/// <summary>Where the audit log (table <c>luthien_log</c>) and the database's client keys are kept.</summary>
+public enum TransactionLogProvider
+{
+    /// <summary>No audit log and no client keys in a database.</summary>
+    None,
+
+    /// <summary>An SQLite file (package Luthien.Control.Sqlite): embedded; processes on one host may share it.</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database (package Luthien.Control.PostgreSql): one store for many instances.</summary>
+    PostgreSql,
+}
+
+/// <summary>The audit log (<c>Luthien:TransactionLog</c>).</summary>
+public sealed class TransactionLogOptions
+{
+    /// <summary>The database, or <see cref="TransactionLogProvider.None"/> (the default) for no audit log.</summary>
+    public TransactionLogProvider Provider { get; set; } = TransactionLogProvider.None;
+
+    /// <summary>
+    /// The provider's connection string: <c>Data Source=luthien.db</c> for SQLite; Npgsql's
+    /// <c>Host=…;Port=…;Username=…;Password=…;Database=…</c> for PostgreSQL. Never logged.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The most records waiting to be written (while the database is slow or away). Past it, requests wait for room
+    /// when they end rather than a record being dropped. Default 100,000.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueued { get; set; } = 100_000;
+
+    /// <summary>The most records written in one database transaction. Default 500.</summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// The most bytes of a request body or of an answer kept in one row; past it the row keeps the start and says how
+    /// much was cut (<c>truncated</c>). Default 1 MiB.
+    /// </summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long an instance trusts what it read of the database's client keys: a key revoked elsewhere is refused here
+    /// at most this long after. Default 2 s.
+    /// </summary>
+    [Range(0, 5)]
+    public double KeyCacheSeconds { get; set; } = 2;
+}
+
+/// <summary>The admin area's login (<c>Luthien:Admin</c>). Without a password there is no admin area.</summary>
+public sealed class AdminOptions
+{
+    /// <summary>The login's user name. Default <c>admin</c>.</summary>
+    public string Username { get; set; } = "admin";
+
+    /// <summary>The login's password; unset (the default) leaves the admin area off (404). Never logged.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>How long a login lasts without use. Default 8 hours.</summary>
+    [Range(60, 7 * 24 * 3600)]
+    public double SessionSeconds { get; set; } = 8 * 3600;
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Username} (password {(string.IsNullOrEmpty(Password) ? "unset" : "set")})";
+}
