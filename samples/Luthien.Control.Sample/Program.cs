@@ -1,5 +1,6 @@
 using Luthien.Control.AspNetCore;
 using Luthien.Control.Sample;
+using Luthien.Control.Sqlite;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,7 +12,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
     .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap")
-    .AddPolicy<DisclaimerPolicy, DisclaimerOptions>("Disclaimer");
+    .AddPolicy<DisclaimerPolicy, DisclaimerOptions>("Disclaimer")
+    .AddSqliteStore();
 
 // No backend configured: answer from the embedded echo backend, so the sample runs with no network and no key.
 var useEcho = string.IsNullOrWhiteSpace(builder.Configuration["Luthien:Backend:BaseUrl"]);

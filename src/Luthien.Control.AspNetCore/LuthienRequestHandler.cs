@@ -16,6 +16,7 @@ internal sealed partial class LuthienRequestHandler(
     PassthroughResponseWriter passthroughWriter,
     SseResponseWriter sseWriter,
     ErrorResponseWriter errorWriter,
+    TransactionLogWriter auditLog,
     IOptionsMonitor<LuthienOptions> options,
     ILogger<LuthienRequestHandler> logger)
 {
@@ -41,31 +42,40 @@ internal sealed partial class LuthienRequestHandler(
         var refusal = reader.Check(context, path, kind, notServed);
         var label = refusal is null ? path : RequestReader.RefusedPath;
         using var exchange = telemetry.Begin(label);
+        var audit = auditLog.IsOn ? new AuditCapture(DateTime.UtcNow, options.CurrentValue.TransactionLog.MaxBodyBytes) : null;
 
         // What went wrong, if anything: classified once, here or by the writer that saw it, and recorded once.
         ControlErrorKind? failure = null;
+        Transaction? transaction = null;
         try
         {
-            var transaction = refusal is null ? await reader.ReadAsync(context, path, kind, transactionId, deployment).ConfigureAwait(false) : throw refusal;
+            transaction = refusal is null ? await reader.ReadAsync(context, path, kind, transactionId, deployment).ConfigureAwait(false) : throw refusal;
             exchange.Attach(transaction);
-            failure = await RunAsync(context, transaction).ConfigureAwait(false);
+            audit?.Read(transaction);
+            failure = await RunAsync(context, transaction, audit).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             var error = ErrorMapping.Map(ex, context.RequestAborted.IsCancellationRequested, options.CurrentValue.Limits.MaxRequestBodyBytes);
             failure = error.Kind;
+            audit?.Failed(error);
             await errorWriter.WriteAsync(context, transactionId, error).ConfigureAwait(false);
         }
         finally
         {
             exchange.Complete(context.Response.StatusCode, failure);
             LogCompleted(logger, transactionId, context.Request.Method, label, context.Response.StatusCode, exchange.Elapsed.TotalMilliseconds);
+            if (audit is not null)
+            {
+                // After the response has ended: the client never waits for the log (only for room in a full queue).
+                await auditLog.EnqueueAsync(audit.ToRecord(context, transactionId, label, kind, transaction, failure, exchange.Elapsed)).ConfigureAwait(false);
+            }
         }
     }
 
     /// <summary>Runs the pipeline and writes its answer.</summary>
     /// <returns>The failure that ended the answer after it began (already told to the client as it could be), if any.</returns>
-    private async Task<ControlErrorKind?> RunAsync(HttpContext context, Transaction transaction)
+    private async Task<ControlErrorKind?> RunAsync(HttpContext context, Transaction transaction, AuditCapture? audit)
     {
         var response = transaction.Response;
         try
@@ -78,7 +88,7 @@ internal sealed partial class LuthienRequestHandler(
 
             if (response.Stream is { } stream)
             {
-                return await sseWriter.WriteAsync(context, transaction, stream).ConfigureAwait(false);
+                return await sseWriter.WriteAsync(context, transaction, stream, audit?.BeginStream()).ConfigureAwait(false);
             }
 
             if (response.BodyStream is { } body)
@@ -87,6 +97,7 @@ internal sealed partial class LuthienRequestHandler(
             }
 
             await JsonResponseWriter.WriteAsync(context, transaction).ConfigureAwait(false);
+            audit?.Answered(response.Body.Span);
             return null;
         }
         finally

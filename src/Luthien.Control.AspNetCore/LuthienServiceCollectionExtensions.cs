@@ -87,6 +87,13 @@ public static class LuthienServiceCollectionExtensions
             return registry;
         });
         services.TryAddSingleton<RootPolicyProvider>();
+
+        // The audit log and the database's client keys: inert (no queue, no store) while the provider is None.
+        services.TryAddSingleton<ControlStores>();
+        services.TryAddSingleton<ClientKeyCache>();
+        services.TryAddSingleton(sp => new AuditMaskSource(() => AuditMask.For(sp.GetRequiredService<RootPolicyProvider>().Root)));
+        services.TryAddSingleton<TransactionLogWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<TransactionLogWriter>());
         services.AddMetrics();
         services.TryAddSingleton<LuthienMetrics>();
         services.TryAddSingleton<TelemetryStep>();
@@ -102,7 +109,7 @@ public static class LuthienServiceCollectionExtensions
         return new LuthienControlBuilder(services);
     }
 
-    private sealed class LuthienOptionsValidator(ILoggerFactory? loggerFactory = null) : IValidateOptions<LuthienOptions>
+    private sealed class LuthienOptionsValidator(IEnumerable<ControlStoreRegistration> stores, ILoggerFactory? loggerFactory = null) : IValidateOptions<LuthienOptions>
     {
         private static readonly Action<ILogger, Exception?> LogPassthroughAllowsAll = LoggerMessage.Define(
             LogLevel.Warning,
@@ -112,7 +119,7 @@ public static class LuthienServiceCollectionExtensions
         public ValidateOptionsResult Validate(string? name, LuthienOptions options)
         {
             var failures = new List<string>();
-            foreach (var (section, value) in new object[] { options.Limits, options.Timeouts, options.Streaming }.Select(v => (v.GetType().Name.Replace("Options", string.Empty, StringComparison.Ordinal), v)))
+            foreach (var (section, value) in new object[] { options.Limits, options.Timeouts, options.Streaming, options.TransactionLog, options.Admin }.Select(v => (v.GetType().Name.Replace("Options", string.Empty, StringComparison.Ordinal), v)))
             {
                 var results = new List<ValidationResult>();
                 if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
@@ -129,6 +136,11 @@ public static class LuthienServiceCollectionExtensions
                 BackendStyles.CheckAzureBaseUrl(baseUrl) is { } azureProblem)
             {
                 failures.Add($"Luthien:Backend:BaseUrl is called in Azure style (Luthien:Backend:Style {options.Backend.Style}), but {azureProblem}.");
+            }
+
+            if (ControlStores.Check(options.TransactionLog, stores) is { } storeProblem)
+            {
+                failures.Add(storeProblem);
             }
 
             if (options.Backend.ApiVersion is { } apiVersion && !BackendStyles.IsApiVersion(apiVersion))

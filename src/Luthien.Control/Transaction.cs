@@ -67,6 +67,9 @@ public sealed class Transaction
         }
     }
 
+    /// <summary>The usage the backend reported for a streamed answer, kept for the audit log (set by the host's usage step).</summary>
+    internal System.Text.Json.Nodes.JsonObject? Usage { get; set; }
+
     /// <summary>The most decisions one transaction keeps.</summary>
     internal const int MaxDecisions = 256;
 

@@ -17,7 +17,8 @@ namespace Luthien.Control.AspNetCore;
 /// </remarks>
 /// <param name="options">Whether to ask (<see cref="StreamingOptions.RequestUsage"/>).</param>
 /// <param name="metrics">The token instruments.</param>
-internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, LuthienMetrics metrics) : ControlPolicy
+/// <param name="auditLog">The audit log: when on, a stream's usage is kept for its record.</param>
+internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, LuthienMetrics metrics, TransactionLogWriter? auditLog = null) : ControlPolicy
 {
     /// <inheritdoc />
     public override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
@@ -36,9 +37,10 @@ internal sealed class UsageStep(IOptionsMonitor<LuthienOptions> options, Luthien
         if (response.Stream is { } stream)
         {
             var hide = transaction.Request.AsksUsageClientDidNot;
-            if (hide || record)
+            var keep = auditLog?.IsOn ?? false;
+            if (hide || record || keep)
             {
-                response.Stream = new UsageStreamingIterator(stream, transaction, hide, record ? metrics : null, span);
+                response.Stream = new UsageStreamingIterator(stream, transaction, hide, record ? metrics : null, span, keep);
             }
         }
         else if (record && response.BodyStream is null && response.StatusCode is >= 200 and < 300)

@@ -13,7 +13,8 @@ namespace Luthien.Control.AspNetCore;
 /// <param name="hide">Whether the client did not ask for usage, so that its chunk is not passed on.</param>
 /// <param name="metrics">The instruments to record the usage with, or <see langword="null"/> when nobody listens.</param>
 /// <param name="span">The transaction's span, for its usage tags.</param>
-internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Transaction transaction, bool hide, LuthienMetrics? metrics, Activity? span)
+/// <param name="keep">Whether to keep the usage in the transaction for the audit log.</param>
+internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Transaction transaction, bool hide, LuthienMetrics? metrics, Activity? span, bool keep = false)
     : DelegatingStreamingIterator(inner)
 {
     protected override async IAsyncEnumerable<StreamChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -24,9 +25,11 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
             if (responses)
             {
                 // A Responses stream reports usage in the response its last event carries; the client always gets it.
-                if (metrics is not null && ResponsesEvents.IsLastEvent(chunk.Data.Span))
+                if ((metrics is not null || keep) && ResponsesEvents.IsLastEvent(chunk.Data.Span))
                 {
-                    metrics.RecordUsage(chunk.Json?["response"] as System.Text.Json.Nodes.JsonObject, transaction, span);
+                    var response = chunk.Json?["response"] as System.Text.Json.Nodes.JsonObject;
+                    metrics?.RecordUsage(response, transaction, span);
+                    Keep(response);
                 }
 
                 yield return chunk;
@@ -36,6 +39,7 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
             if (StreamUsage.IsUsageChunk(chunk))
             {
                 metrics?.RecordUsage(chunk.Json, transaction, span);
+                Keep(chunk.Json);
                 if (hide)
                 {
                     // The library asked for it on its own: the client, which did not, never sees it.
@@ -45,6 +49,15 @@ internal sealed class UsageStreamingIterator(StreamingResponseIterator inner, Tr
             }
 
             yield return chunk;
+        }
+    }
+
+    /// <summary>Keeps the usage for the audit log (a copy: the chunk's tree goes back to its pool).</summary>
+    private void Keep(System.Text.Json.Nodes.JsonObject? json)
+    {
+        if (keep && json?["usage"] is System.Text.Json.Nodes.JsonObject usage)
+        {
+            transaction.Usage = (System.Text.Json.Nodes.JsonObject)usage.DeepClone();
         }
     }
 }

@@ -46,7 +46,14 @@ internal sealed class RequestReader(IOptionsMonitor<LuthienOptions> options, Tim
             ? ReadPassthrough(context, path, limit)
             : await ReadPolicedAsync(context, path, kind, deployment, limit).ConfigureAwait(false);
         request.Credentials = rules.Credentials;
-        return new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
+        var transaction = new Transaction(request, transactionId, context.RequestAborted) { StartedAt = startedAt };
+        if (context.User.Identity is { IsAuthenticated: true } identity)
+        {
+            // The host's signed-in user reaches policies (data.client.user) and the audit log; HttpContext does not.
+            transaction.Data.Set(ClientIdentity.Key, new ClientIdentity { UserName = identity.Name, Principal = context.User });
+        }
+
+        return transaction;
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
     /// After it, a failure becomes an error event and the stream ends without <c>[DONE]</c>.
     /// </summary>
     /// <returns>What ended the stream after it began, if it did not end well; the caller records it.</returns>
-    public async Task<ControlErrorKind?> WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream)
+    public async Task<ControlErrorKind?> WriteAsync(HttpContext context, Transaction transaction, StreamingResponseIterator stream, StreamTranscript? transcript = null)
     {
         var cancellationToken = transaction.CancellationToken;
         var enumerator = stream.GetAsyncEnumerator(cancellationToken);
@@ -63,6 +63,8 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
                         {
                             writer.WriteChunk(chunk);
                         }
+
+                        transcript?.Add(chunk.Data.Span);
                     }
 
                     // The pipe holds a copy of the bytes now: the chunk's pooled buffer can be reused.

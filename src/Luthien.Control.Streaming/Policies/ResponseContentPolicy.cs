@@ -40,7 +40,7 @@ internal sealed class ResponseContentOptions : PolicyOptions
 /// Arguments whose first non-blank character is not <c>{</c> or <c>[</c> (a custom tool's free-form input) get the
 /// replacement as it is.
 /// </remarks>
-public sealed class ResponseContentPolicy : StreamingControlPolicy
+public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatterns
 {
     private static readonly (string Name, ContentScope Scope)[] ScopeNames =
     [
@@ -71,11 +71,18 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy
         }
 
         _patterns = new ContentPatterns(patterns);
+        _patternTexts = [.. patterns];
         Action = action;
         Replacement = replacement;
         Scope = scope;
         _maxHoldbackChars = maxHoldbackChars;
     }
+
+    private readonly string[] _patternTexts;
+
+    /// <inheritdoc />
+    /// <remarks>What this policy removes from answers is kept out of the audit log's rows too (a prompt may carry it).</remarks>
+    IEnumerable<string> ISecretPatterns.SecretPatterns => _patternTexts;
 
     /// <summary>Which text the policy reads.</summary>
     public ContentScope Scope { get; }

@@ -20,8 +20,14 @@ internal static class BuiltInPolicies
         registry.Register("SerialPolicy", LoadSerial);
         registry.Register("CompoundPolicy", LoadSerial);
         registry.Register("BranchingPolicy", LoadBranching);
-        registry.Register<ClientApiKeyAuthOptions>("ClientApiKeyAuth", static (o, s) =>
-            new ClientApiKeyAuthPolicy(o.Keys, s.GetService<ILogger<ClientApiKeyAuthPolicy>>()));
+        registry.Register<ClientApiKeyAuthOptions>(ClientApiKeyAuthPolicy.TypeName, static (o, s) => o.Source?.ToLowerInvariant() switch
+        {
+            null or "" or "config" => new ClientApiKeyAuthPolicy(o.Keys, s.GetService<ILogger<ClientApiKeyAuthPolicy>>()),
+            "database" when o.Keys.Count > 0 => throw new ArgumentException("field 'keys' must be empty when 'source' is 'database' (keys live in the database)."),
+            "database" when s.GetService<ClientKeyCache>() is { HasStore: true } cache => new ClientApiKeyAuthPolicy(cache, s.GetService<ILogger<ClientApiKeyAuthPolicy>>()),
+            "database" => throw new ArgumentException("field 'source' is 'database', but no database is configured: set Luthien:TransactionLog:Provider (Sqlite or PostgreSql) and its ConnectionString."),
+            _ => throw new ArgumentException($"field 'source' must be 'config' or 'database' (got '{o.Source}')."),
+        });
         registry.Register<PolicyOptions>("AddApiKeyHeader", static (_, s) =>
             new AddApiKeyHeaderPolicy(s.GetService<IOptions<LuthienOptions>>()?.Value.Backend.ApiKey));
         registry.Register<AddApiKeyHeaderFromEnvOptions>("AddApiKeyHeaderFromEnv", static (o, _) =>

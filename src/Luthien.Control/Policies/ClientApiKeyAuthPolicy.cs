@@ -8,17 +8,29 @@ namespace Luthien.Control;
 /// <summary>Options of <see cref="ClientApiKeyAuthPolicy"/> (<c>ClientApiKeyAuth</c> in policy files).</summary>
 internal sealed class ClientApiKeyAuthOptions : PolicyOptions
 {
-    /// <summary>The keys clients may present. With none, every request is refused.</summary>
+    /// <summary>The keys clients may present (named <c>keys[0]</c>, <c>keys[1]</c>, … in the audit log). With none, every request is refused.</summary>
     public IList<string> Keys { get; set; } = [];
+
+    /// <summary>
+    /// Where keys come from: <c>config</c> (the default: <see cref="Keys"/>) or <c>database</c> (the store's client
+    /// keys, created and revoked in the admin area; needs <c>Luthien:TransactionLog:Provider</c>).
+    /// </summary>
+    public string? Source { get; set; }
 }
 
 /// <summary>
 /// Lets a request through only if it presents one of the configured client keys, as <c>Authorization: Bearer …</c>
-/// or <c>api-key</c>; otherwise 401 <c>invalid_api_key</c>. Keys are compared in constant time and never logged.
+/// or <c>api-key</c>; otherwise 401 <c>invalid_api_key</c>. Keys are compared in constant time and never logged. The
+/// matching key's name goes into the transaction's <see cref="ClientIdentity"/> (<c>data.client.key_name</c>) and the
+/// audit log; keys may also come from the database (<c>"source": "database"</c>).
 /// </summary>
 public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
 {
+    /// <summary>The policy's name in policy files and audit decisions.</summary>
+    internal const string TypeName = "ClientApiKeyAuth";
+
     private readonly byte[][] _keyHashes;
+    private readonly ClientKeyCache? _database;
     private readonly ILogger _logger;
 
     /// <summary>Creates the policy.</summary>
@@ -35,32 +47,63 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
         }
     }
 
+    /// <summary>Creates the policy over the database's keys.</summary>
+    /// <param name="database">The store's keys.</param>
+    /// <param name="logger">The logger.</param>
+    internal ClientApiKeyAuthPolicy(ClientKeyCache database, ILogger<ClientApiKeyAuthPolicy>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _keyHashes = [];
+        _database = database;
+        _logger = logger ?? NullLogger<ClientApiKeyAuthPolicy>.Instance;
+    }
+
     /// <inheritdoc />
-    public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
+    public override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(next);
         var presented = transaction.Request.ClientApiKey;
         if (presented is null)
         {
-            LogRejected(_logger, transaction.Id, "missing");
+            Refuse(transaction, "missing");
             throw ControlPolicyException.InvalidApiKey("Missing API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
         }
 
-        var hash = Hash(presented);
-        var match = false;
-        foreach (var candidate in _keyHashes)
+        var name = _database is null ? MatchConfigured(presented) : (await _database.FindAsync(presented, cancellationToken).ConfigureAwait(false))?.Name;
+        if (name is null)
         {
-            // Visit every key so that timing does not tell which one came close.
-            match |= CryptographicOperations.FixedTimeEquals(hash, candidate);
-        }
-
-        if (!match)
-        {
-            LogRejected(_logger, transaction.Id, "not recognised");
+            Refuse(transaction, "not recognised");
             throw ControlPolicyException.InvalidApiKey("Incorrect API key provided.");
         }
 
-        return next(transaction, cancellationToken);
+        var identity = transaction.Data.TryGet(ClientIdentity.Key, out var known) ? known with { KeyName = name } : new ClientIdentity { KeyName = name };
+        transaction.Data.Set(ClientIdentity.Key, identity);
+        transaction.RecordDecision(new PolicyDecision(TypeName, "allow", name));
+        await next(transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The name of the configured key that matches, or <see langword="null"/>.</summary>
+    private string? MatchConfigured(string presented)
+    {
+        var hash = Hash(presented);
+        var matched = -1;
+        for (var i = 0; i < _keyHashes.Length; i++)
+        {
+            // Visit every key so that timing does not tell which one came close.
+            if (CryptographicOperations.FixedTimeEquals(hash, _keyHashes[i]))
+            {
+                matched = i;
+            }
+        }
+
+        return matched < 0 ? null : $"keys[{matched}]";
+    }
+
+    private void Refuse(Transaction transaction, string reason)
+    {
+        LogRejected(_logger, transaction.Id, reason);
+        transaction.RecordDecision(new PolicyDecision(TypeName, "reject", reason));
     }
 
     private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

@@ -16,7 +16,7 @@ internal sealed class LeakedApiKeyDetectionOptions : PolicyOptions
 /// a legacy prompt: <see cref="TransactionRequest.EnumerateTexts"/>) contains something that looks like an API key, so
 /// that it never reaches the model. The error and the logs never repeat the secret.
 /// </summary>
-public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
+public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy, ISecretPatterns
 {
     /// <summary>
     /// The patterns used when none are configured: luthien_control's (OpenAI's original keys, Slack bot and GitHub
@@ -56,7 +56,13 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy
         }
 
         _logger = logger ?? NullLogger<LeakedApiKeyDetectionPolicy>.Instance;
+        _patternTexts = list;
     }
+
+    private readonly IReadOnlyList<string> _patternTexts;
+
+    /// <inheritdoc />
+    IEnumerable<string> ISecretPatterns.SecretPatterns => _patternTexts;
 
     /// <inheritdoc />
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)

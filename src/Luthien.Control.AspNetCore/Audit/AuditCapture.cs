@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace Luthien.Control.AspNetCore;
+
+/// <summary>
+/// Collects, as one exchange runs, what the audit log keeps of it: the model the client asked for, the answer as the
+/// client got it (a buffered body, or a stream's transcript), the error it was told — then hands it over as an
+/// <see cref="AuditRecord"/>. Only made when the audit log is on; copies bytes, builds no JSON.
+/// </summary>
+/// <param name="startedAt">When the exchange began, UTC.</param>
+/// <param name="maxBodyBytes">The most bytes of a body kept.</param>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The transcript passes to the record ToRecord makes; the log writer disposes it.")]
+internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private string? _clientModel;
+    private StreamTranscript? _transcript;
+    private byte[]? _responseBody;
+    private bool _responseTruncated;
+    private ControlError? _error;
+
+    /// <summary>Notes the request as read, before any policy changed it.</summary>
+    public void Read(Transaction transaction) => _clientModel = transaction.Request.Model;
+
+    /// <summary>A transcript for the stream about to be written.</summary>
+    public StreamTranscript BeginStream() => _transcript = new StreamTranscript(_started, maxBodyBytes);
+
+    /// <summary>Keeps a buffered answer's body as written.</summary>
+    public void Answered(ReadOnlySpan<byte> body)
+    {
+        if (body.Length > maxBodyBytes)
+        {
+            _responseTruncated = true;
+            return;
+        }
+
+        _responseBody = body.ToArray();
+    }
+
+    /// <summary>Notes the error the client was told.</summary>
+    public void Failed(ControlError error) => _error = error;
+
+    /// <summary>The record of the finished exchange; the caller hands it to the log writer, which owns it then.</summary>
+    public AuditRecord ToRecord(HttpContext context, string transactionId, string path, RequestKind kind, Transaction? transaction, ControlErrorKind? failure, TimeSpan elapsed)
+    {
+        var status = context.Response.StatusCode;
+        byte[]? requestBody = null;
+        var requestTruncated = false;
+        if (transaction?.Request.Payload is not null)
+        {
+            // The body as it went to the backend (or was refused), after the request policies.
+            var bytes = transaction.Request.ToUtf8Bytes();
+            requestTruncated = bytes.Length > maxBodyBytes;
+            requestBody = requestTruncated ? null : bytes;
+        }
+
+        var responseBody = _responseBody;
+        if (_error is { } error)
+        {
+            responseBody = System.Text.Encoding.UTF8.GetBytes(new JsonObject
+            {
+                ["error"] = new JsonObject { ["message"] = error.Message, ["type"] = error.Type, ["code"] = error.Code },
+            }.ToJsonString());
+        }
+
+        var usage = transaction?.Usage;
+        if (usage is null && _transcript is null && _responseBody is not null && status is >= 200 and < 300)
+        {
+            usage = (transaction?.Response.Payload as JsonObject)?["usage"]?.DeepClone() as JsonObject;
+        }
+
+        var finalModel = transaction?.Request.Model;
+        return new AuditRecord
+        {
+            TransactionId = transactionId,
+            StartedAt = startedAt,
+            EndedAt = DateTime.UtcNow,
+            Api = Api(kind),
+            Method = context.Request.Method,
+            Path = path,
+            Model = _clientModel ?? finalModel,
+            BackendModel = finalModel != _clientModel ? finalModel : null,
+            Stream = transaction?.IsStreaming ?? false,
+            Headers = transaction?.Request.GetRedactedHeaders(),
+            RequestBody = requestBody,
+            RequestTruncated = requestTruncated,
+            RequestBodyBytes = context.Request.ContentLength,
+            Status = status,
+            ErrorCode = _error?.Code ?? Code(failure, status),
+            Decisions = transaction?.Decisions ?? [],
+            Usage = usage,
+            DurationMs = elapsed.TotalMilliseconds,
+            Client = transaction is not null && transaction.Data.TryGet(ClientIdentity.Key, out var client) ? client : null,
+            ResponseBody = responseBody,
+            ResponseTruncated = _responseTruncated,
+            Transcript = _transcript,
+        };
+    }
+
+    /// <summary>The API as the log names it.</summary>
+    internal static string Api(RequestKind kind) => kind switch
+    {
+        RequestKind.ChatCompletion => "chat.completions",
+        RequestKind.Responses => "responses",
+        RequestKind.Completion => "completions",
+        _ => "passthrough",
+    };
+
+    /// <summary>The error code of a failure told mid-answer (or of the backend's own error status), as the client saw it.</summary>
+    private static string? Code(ControlErrorKind? failure, int status) => failure switch
+    {
+        null => status >= 400 ? "backend_error" : null,
+        ControlErrorKind.InvalidRequest => ErrorCodes.InvalidRequest,
+        ControlErrorKind.RequestTooLarge => ErrorCodes.RequestTooLarge,
+        ControlErrorKind.NotFound => ErrorCodes.NotFound,
+        ControlErrorKind.Unauthorized => ErrorCodes.InvalidApiKey,
+        ControlErrorKind.PolicyRejection => ErrorCodes.ContentPolicyViolation,
+        ControlErrorKind.BackendUnavailable => ErrorCodes.BackendUnavailable,
+        ControlErrorKind.BackendTimeout => ErrorCodes.BackendTimeout,
+        ControlErrorKind.BackendInvalidResponse => ErrorCodes.BackendInvalidResponse,
+        ControlErrorKind.BackendError => "backend_error",
+        ControlErrorKind.PolicyFailure => ErrorCodes.PolicyError,
+        ControlErrorKind.ClientDisconnected => "client_disconnected",
+        _ => ErrorCodes.ServerError,
+    };
+}

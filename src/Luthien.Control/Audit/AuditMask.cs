@@ -1,0 +1,159 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Luthien.Control;
+
+/// <summary>A policy that knows what secrets look like: its patterns are masked in every audit row, whatever it decided.</summary>
+internal interface ISecretPatterns
+{
+    /// <summary>Regular expressions of the secrets the policy looks for.</summary>
+    IEnumerable<string> SecretPatterns { get; }
+}
+
+/// <summary>
+/// Hides secrets in what the audit log stores: every string in a row's JSON is searched for API-key-like text (the
+/// built-in shapes, the client keys this library makes, and every pattern a leaked-key or content policy of the chain
+/// looks for), and a match is replaced by <see cref="Replacement"/>; a member whose name says it holds a credential
+/// loses its value. So a key found in a prompt, or a secret a policy redacted from an answer, is never written to disk.
+/// </summary>
+internal sealed class AuditMask
+{
+    /// <summary>What a masked secret becomes.</summary>
+    public const string Replacement = "[REDACTED]";
+
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(200);
+
+    private static readonly string[] BuiltIn =
+    [
+        @"(?i)bearer\s+[A-Za-z0-9\-_.~+/=]{8,}",
+        @"\blck-[A-Za-z0-9_\-]{16,}",
+        @"\b(sk-[A-Za-z0-9_\-]{16,}|xox[baprs]-[A-Za-z0-9\-]{10,}|github_pat_[A-Za-z0-9_]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})",
+    ];
+
+    private readonly Regex[] _patterns;
+
+    /// <summary>A mask of the built-in shapes and <paramref name="extra"/> (patterns that do not compile are skipped: the policy that owns them reported it at start).</summary>
+    /// <param name="extra">More patterns.</param>
+    public AuditMask(IEnumerable<string> extra)
+    {
+        var patterns = new List<Regex>();
+        foreach (var pattern in BuiltIn.Concat(LeakedApiKeyDetectionPolicy.DefaultPatterns).Concat(extra).Distinct(StringComparer.Ordinal))
+        {
+            try
+            {
+                patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout));
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+            {
+                // Not every .NET pattern runs without backtracking; such a one is tried the usual way, under the timeout.
+                try
+                {
+                    patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout));
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+        }
+
+        _patterns = [.. patterns];
+    }
+
+    /// <summary>The mask for a policy chain: the built-in shapes and whatever its policies look for.</summary>
+    /// <param name="root">The root policy.</param>
+    public static AuditMask For(ControlPolicy? root) => new(root is null ? [] : Collect(root));
+
+    /// <summary>Masks every string and credential-named member of <paramref name="node"/>, in place; returns the node.</summary>
+    /// <param name="node">A JSON value.</param>
+    public JsonNode? Apply(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    if (obj[name] is JsonValue && SecretRedactor.IsSensitiveHeader(name))
+                    {
+                        obj[name] = "***";
+                    }
+                    else
+                    {
+                        var child = obj[name];
+                        var masked = Apply(child);
+                        if (!ReferenceEquals(masked, child))
+                        {
+                            obj[name] = masked;
+                        }
+                    }
+                }
+
+                return obj;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    var child = array[i];
+                    var masked = Apply(child);
+                    if (!ReferenceEquals(masked, child))
+                    {
+                        array[i] = masked;
+                    }
+                }
+
+                return array;
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                var result = Apply(text);
+                return ReferenceEquals(result, text) ? value : JsonValue.Create(result);
+            default:
+                return node;
+        }
+    }
+
+    /// <summary>Masks the secrets in one string; the same instance when there are none.</summary>
+    /// <param name="text">The text.</param>
+    public string Apply(string text)
+    {
+        var result = text;
+        foreach (var pattern in _patterns)
+        {
+            try
+            {
+                if (pattern.IsMatch(result))
+                {
+                    result = pattern.Replace(result, Replacement);
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // Fail closed: text that cannot be searched in time is not stored.
+                return Replacement;
+            }
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<string> Collect(ControlPolicy policy)
+    {
+        if (policy is ISecretPatterns secrets)
+        {
+            foreach (var pattern in secrets.SecretPatterns)
+            {
+                yield return pattern;
+            }
+        }
+
+        var children = policy switch
+        {
+            SerialPolicy serial => serial.Policies,
+            BranchingPolicy branching => branching.Branches.Select(b => b.Value).Concat(branching.DefaultPolicy is { } d ? [d] : []),
+            _ => [],
+        };
+        foreach (var child in children)
+        {
+            foreach (var pattern in Collect(child))
+            {
+                yield return pattern;
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control;
+
+/// <summary>
+/// The database's client keys as an instance sees them: a presented key's hash is looked up in the store and the answer
+/// (found, or not) trusted for <see cref="TransactionLogOptions.KeyCacheSeconds"/> — so a key revoked on another
+/// instance is refused here within that time, and a busy instance asks the database about each key once per period,
+/// not once per request. A revocation made on this instance clears the cache at once.
+/// </summary>
+internal sealed class ClientKeyCache
+{
+    /// <summary>The most keys remembered; past it the cache starts over (random wrong keys must not grow it).</summary>
+    internal const int MaxEntries = 10_000;
+
+    private readonly ControlStores _stores;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _ttl;
+    private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At)> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the cache.</summary>
+    public ClientKeyCache(ControlStores stores, IOptions<LuthienOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        _stores = stores;
+        _time = time;
+        _ttl = TimeSpan.FromSeconds(options.Value.TransactionLog.KeyCacheSeconds);
+    }
+
+    /// <summary>Whether there is a store to read keys from.</summary>
+    public bool HasStore => _stores.Store is not null;
+
+    /// <summary>The active key <paramref name="presented"/> is, if any.</summary>
+    /// <param name="presented">The key the client sent.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <exception cref="ControlFailureException">The store cannot be read: the request is refused, never let through.</exception>
+    public async ValueTask<StoredClientKey?> FindAsync(string presented, CancellationToken cancellationToken)
+    {
+        var store = _stores.Store ?? throw ControlFailureException.Internal("ClientApiKeyAuth reads keys from the database, but no store is configured.");
+        var hash = ClientKeyHash.Of(presented);
+        var now = _time.GetTimestamp();
+        if (_entries.TryGetValue(hash, out var entry) && _time.GetElapsedTime(entry.At, now) < _ttl)
+        {
+            return entry.Key;
+        }
+
+        StoredClientKey? key;
+        try
+        {
+            key = await store.FindActiveAsync(hash, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Fail closed: a key that cannot be checked is not accepted (a revocation may be what cannot be read).
+            throw ControlFailureException.Internal("The client key store could not be read.");
+        }
+
+        if (_entries.Count >= MaxEntries)
+        {
+            _entries.Clear();
+        }
+
+        _entries[hash] = (key, now);
+        return key;
+    }
+
+    /// <summary>Forgets every key read so far (after a key was revoked here).</summary>
+    public void Clear() => _entries.Clear();
+}

@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control;
+
+/// <summary>How the writer gets the mask for the policy chain (built once, when the first record is written).</summary>
+/// <param name="Create">Builds the mask.</param>
+internal sealed record AuditMaskSource(Func<AuditMask> Create);
+
+/// <summary>
+/// Writes the audit log off the request path. A finished transaction's record goes into a bounded queue (a request
+/// waits only when the queue is full, never for the database); one loop takes what is queued, turns it into rows and
+/// writes them in batches, one database transaction each. When the database is away the batch is retried — with a
+/// growing pause, up to 5 s — until it is back: nothing is dropped while the process lives. At shutdown, after the
+/// server has finished its requests, what is queued is written within the host's shutdown timeout.
+/// </summary>
+internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IAsyncDisposable
+{
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly DbControlStore? _store;
+    private readonly Channel<AuditRecord> _queue;
+    private readonly Lazy<AuditMask> _mask;
+    private readonly int _batchSize;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _abandon = new();
+    private readonly Histogram<double>? _writeDuration;
+    private readonly Counter<long>? _writeFailures;
+    private Task? _loop;
+    private int _inFlight;
+
+    /// <summary>Creates the writer for the configured store (none: the audit log is off and nothing is queued).</summary>
+    public TransactionLogWriter(
+        ControlStores stores,
+        AuditMaskSource mask,
+        IOptions<LuthienOptions> options,
+        TimeProvider time,
+        ILogger<TransactionLogWriter> logger,
+        IMeterFactory? meters = null)
+    {
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(mask);
+        ArgumentNullException.ThrowIfNull(options);
+        var log = options.Value.TransactionLog;
+        _store = stores.Store;
+        _batchSize = log.BatchSize;
+        _mask = new(mask.Create);
+        _time = time;
+        _logger = logger;
+        _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(log.MaxQueued)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        if (meters is not null && _store is not null)
+        {
+            var meter = meters.Create("Luthien.Control");
+            meter.CreateObservableGauge("luthien.transaction_log.queued", () => _queue.Reader.Count + Volatile.Read(ref _inFlight),
+                "{transaction}", "Transactions whose audit records are waiting to be written.");
+            _writeDuration = meter.CreateHistogram<double>("luthien.transaction_log.write.duration", "s", "Time to write one batch of audit rows.");
+            _writeFailures = meter.CreateCounter<long>("luthien.transaction_log.write.failures", "{batch}", "Batches the database refused or did not answer (retried).");
+        }
+    }
+
+    /// <summary>Whether the audit log is on.</summary>
+    public bool IsOn => _store is not null;
+
+    /// <summary>How many transactions wait to be written (queued or being written).</summary>
+    public int Pending => _queue.Reader.Count + Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// Queues a finished transaction's record. Returns at once unless the queue is full; then it waits for room — the
+    /// request ends later rather than its record being lost.
+    /// </summary>
+    /// <param name="record">The record; the writer owns it from now on.</param>
+    /// <param name="cancellationToken">Gives up waiting for room (the record is then lost, and that is logged).</param>
+    public ValueTask EnqueueAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return _queue.Writer.TryWrite(record) ? ValueTask.CompletedTask : WaitForRoomAsync(record, cancellationToken);
+    }
+
+    private async ValueTask WaitForRoomAsync(AuditRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            LogQueueFull(_logger, record.TransactionId);
+            await _queue.Writer.WriteAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            record.Dispose();
+            LogRecordLost(_logger, record.TransactionId);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        try
+        {
+            // The schema at start, so that a wrong connection string shows now; the database being away does not
+            // stop the app: records wait, and the schema is made when it answers.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await _store.InitializeAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogStoreUnavailable(_logger, ex.GetType().Name, ex.Message);
+        }
+
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    /// <remarks>Nothing here: requests the server is still finishing write records after this. See <see cref="StoppedAsync"/>.</remarks>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    /// <remarks>After every hosted service has stopped (the server has finished its requests): write what is queued.</remarks>
+    public async Task StoppedAsync(CancellationToken cancellationToken) => await DrainAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Closes the queue and waits until what it holds is written, or <paramref name="cancellationToken"/> fires.</summary>
+    /// <param name="cancellationToken">When to give up (what is left is logged as lost).</param>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is not { } loop)
+        {
+            return;
+        }
+
+        try
+        {
+            await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await _abandon.CancelAsync().ConfigureAwait(false);
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await DrainAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        _abandon.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<TransactionLogRow>(_batchSize * 3);
+        var records = new List<AuditRecord>(_batchSize);
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abandon.Token).ConfigureAwait(false))
+            {
+                while (records.Count < _batchSize && reader.TryRead(out var record))
+                {
+                    records.Add(record);
+                }
+
+                Volatile.Write(ref _inFlight, records.Count);
+                foreach (var record in records)
+                {
+                    try
+                    {
+                        batch.AddRange(AuditRows.Build(record, _mask.Value));
+                    }
+                    catch (Exception ex)
+                    {
+                        // A record that cannot be turned into rows is a bug of ours: say so, and keep writing the rest.
+                        LogRecordFailed(_logger, record.TransactionId, ex);
+                    }
+                    finally
+                    {
+                        record.Dispose();
+                    }
+                }
+
+                await WriteAsync(batch).ConfigureAwait(false);
+                batch.Clear();
+                records.Clear();
+                Volatile.Write(ref _inFlight, 0);
+            }
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            var lost = reader.Count + Volatile.Read(ref _inFlight);
+            while (reader.TryRead(out var record))
+            {
+                record.Dispose();
+            }
+
+            if (lost > 0)
+            {
+                LogShutdownLost(_logger, lost);
+            }
+        }
+    }
+
+    /// <summary>Writes a batch, retrying until the database takes it (or the writer is abandoned at shutdown).</summary>
+    private async Task WriteAsync(List<TransactionLogRow> rows)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var failures = 0;
+        while (true)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await _store!.WriteAsync(rows, _abandon.Token).ConfigureAwait(false);
+                _writeDuration?.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                if (failures > 0)
+                {
+                    LogStoreBack(_logger, failures);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (!_abandon.IsCancellationRequested)
+            {
+                _writeFailures?.Add(1);
+                failures++;
+                if (failures == 1)
+                {
+                    // The exception's message, never the connection string (the drivers do not put passwords in messages).
+                    LogWriteFailed(_logger, rows.Count, ex.GetType().Name, ex.Message);
+                }
+
+                await Task.Delay(delay, _time, _abandon.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: the database did not answer at start ({ExceptionType}: {Reason}); records wait until it does.")]
+    private static partial void LogStoreUnavailable(ILogger logger, string exceptionType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: writing {Rows} rows failed ({ExceptionType}: {Reason}); retrying until the database takes them.")]
+    private static partial void LogWriteFailed(ILogger logger, int rows, string exceptionType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: the database is back after {Failures} failed attempts; queued records are being written.")]
+    private static partial void LogStoreBack(ILogger logger, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: the queue is full (Luthien:TransactionLog:MaxQueued); transaction {TransactionId} waits for room.")]
+    private static partial void LogQueueFull(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Audit log: the record of transaction {TransactionId} was not queued (shutting down).")]
+    private static partial void LogRecordLost(ILogger logger, string transactionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Audit log: the record of transaction {TransactionId} could not be turned into rows.")]
+    private static partial void LogRecordFailed(ILogger logger, string transactionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Audit log: shutdown timed out with {Count} transactions' records unwritten (the database did not answer).")]
+    private static partial void LogShutdownLost(ILogger logger, int count);
+}
