@@ -142,7 +142,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
         if (context.State is not StreamState state)
         {
             // Not GetOrCreateState with a lambda: capturing the context would cost a closure on every chunk.
-            state = new StreamState();
+            state = new StreamState { Transaction = context.Transaction };
             context.State = state;
         }
 
@@ -270,6 +270,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
                 // this chunk): one pass over it, with no hold-back limit, since nothing waits.
                 result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text, arguments);
                 item.Text = result.Text;
+                Decided(context, result, state);
                 if (result.Blocked)
                 {
                     Block(chunk, slot, position, state);
@@ -284,6 +285,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
 
         result = filter.Append(item.Text);
         item.Text = result.Text;
+        Decided(context, result, state);
         if (result.Blocked)
         {
             Block(chunk, slot, position, state);
@@ -347,6 +349,11 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
             state.Filters.Remove(channel, out var filter);
             var rest = filter!.Flush();
             blocked |= rest.Blocked;
+            if (state.Transaction is { } transaction)
+            {
+                Decided(transaction, rest, state);
+            }
+
             if (rest.Text.Length > 0)
             {
                 var released = channel.Kind == OutputKind.ToolArguments
@@ -359,6 +366,26 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
 
         return blocked;
     }
+
+    /// <summary>Records, once per transaction and action, that the policy redacted or blocked something (never what).</summary>
+    private static void Decided(StreamingContext context, FilterOutput result, StreamState state) => Decided(context.Transaction, result, state);
+
+    private static void Decided(Transaction transaction, FilterOutput result, StreamState state)
+    {
+        if (result.Blocked && !state.BlockRecorded)
+        {
+            state.BlockRecorded = true;
+            transaction.RecordDecision(new PolicyDecision(TypeName, "block"));
+        }
+        else if (result.Redacted && !state.RedactRecorded)
+        {
+            state.RedactRecorded = true;
+            transaction.RecordDecision(new PolicyDecision(TypeName, "redact"));
+        }
+    }
+
+    /// <summary>The policy's name in policy files and audit decisions.</summary>
+    internal const string TypeName = "ResponseContentPolicy";
 
     /// <summary>
     /// Ends a slot at a match: what came after the event at <paramref name="position"/> goes, what its other channels held
@@ -398,6 +425,12 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
         public Dictionary<Channel, StreamingPatternFilter> Filters { get; } = [];
 
         public HashSet<int> Blocked { get; } = [];
+
+        public Transaction? Transaction { get; init; }
+
+        public bool BlockRecorded { get; set; }
+
+        public bool RedactRecorded { get; set; }
 
         /// <summary>Slots whose end was seen (their channels are flushed).</summary>
         public HashSet<int> Finished { get; } = [];

@@ -167,6 +167,7 @@ public sealed partial class ToolCallPolicy
             foreach (var (slot, call) in state.NewlyBlocked)
             {
                 state.BlockedAt[slot] = call;
+                context.Transaction.RecordDecision(new PolicyDecision("ToolCallPolicy", "block"));
                 foreach (var key in state.Pending.Keys.ToList())
                 {
                     if (key.Slot == slot)

@@ -16,7 +16,8 @@ public enum ContentAction
 /// <summary>The text a <see cref="StreamingPatternFilter"/> lets out, and whether it blocked.</summary>
 /// <param name="Text">Text safe to send now.</param>
 /// <param name="Blocked">Whether a match was found and the action is <see cref="ContentAction.Block"/>: nothing more is let out.</param>
-internal readonly record struct FilterOutput(string Text, bool Blocked);
+/// <param name="Redacted">Whether <paramref name="Text"/> had a match replaced (for the audit log's decisions).</param>
+internal readonly record struct FilterOutput(string Text, bool Blocked, bool Redacted = false);
 
 /// <summary>
 /// Filters text that arrives in pieces. It lets out at once every character that cannot be part of a match, holds back
@@ -140,10 +141,16 @@ internal sealed class StreamingPatternFilter
             var matches = patterns.Combined.Matches(text);
             return matches.Count == 0
                 ? new(text, false)
-                : new(JsonArgumentsRedaction.Redact(text, matches.Select(m => (m.Index, m.Length)), default, replacement, JsonArgumentsRedaction.Escape(replacement)), false);
+                : new(JsonArgumentsRedaction.Redact(text, matches.Select(m => (m.Index, m.Length)), default, replacement, JsonArgumentsRedaction.Escape(replacement)), false, true);
         }
 
-        return new(patterns.Combined.Replace(text, _ => replacement), false);
+        var redacted = false;
+        var result = patterns.Combined.Replace(text, _ =>
+        {
+            redacted = true;
+            return replacement;
+        });
+        return new(result, false, redacted);
     }
 
     /// <summary>Lets out the text before <paramref name="limit"/>, less any match that crosses it.</summary>
@@ -222,7 +229,21 @@ internal sealed class StreamingPatternFilter
             _tracker.ClearMatchSeen();
         }
 
-        return new(released, false);
+        // A match that ends inside what is let out was redacted in it (block never gets here with one).
+        return new(released, false, AnyBefore(matches, limit));
+    }
+
+    private static bool AnyBefore(Found[] matches, int limit)
+    {
+        foreach (var match in matches)
+        {
+            if (match.Index < limit)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private string Redact(string released, int limit, Found[] matches)

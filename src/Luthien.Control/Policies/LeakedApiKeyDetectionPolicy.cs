@@ -73,6 +73,7 @@ public sealed partial class LeakedApiKeyDetectionPolicy : ControlPolicy, ISecret
             if (ContainsSecret(text))
             {
                 LogBlocked(_logger, transaction.Id, Name);
+                transaction.RecordDecision(new PolicyDecision("LeakedApiKeyDetection", "reject"));
                 throw ControlPolicyException.PolicyViolation(
                     "Potential API key detected in message content. For security, the request has been blocked.");
             }

@@ -28,6 +28,7 @@ public sealed class ModelNameReplacementPolicy : ControlPolicy
         if (transaction.Request.Model is { } model && _mapping.TryGetValue(model, out var replacement))
         {
             transaction.Request.Model = replacement;
+            transaction.RecordDecision(new PolicyDecision("ModelNameReplacement", "replace", $"{model} -> {replacement}"));
         }
 
         return next(transaction, cancellationToken);
