@@ -92,7 +92,13 @@ public static class LuthienServiceCollectionExtensions
         services.TryAddSingleton<ControlStores>();
         services.TryAddSingleton<ClientKeyCache>();
         services.TryAddSingleton(sp => new AuditMaskSource(() => AuditMask.For(sp.GetRequiredService<RootPolicyProvider>().Root)));
-        services.TryAddSingleton<TransactionLogWriter>();
+        services.TryAddSingleton(sp => new TransactionLogWriter(
+            sp.GetRequiredService<ControlStores>().Store,
+            sp.GetRequiredService<AuditMaskSource>(),
+            sp.GetRequiredService<IOptions<LuthienOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<TransactionLogWriter>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<TransactionLogWriter>());
         services.AddMetrics();
         services.TryAddSingleton<LuthienMetrics>();

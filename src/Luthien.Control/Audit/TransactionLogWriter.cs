@@ -22,7 +22,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
-    private readonly DbControlStore? _store;
+    private readonly ITransactionLogStore? _store;
     private readonly Channel<AuditRecord> _queue;
     private readonly Lazy<AuditMask> _mask;
     private readonly int _batchSize;
@@ -36,18 +36,17 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
 
     /// <summary>Creates the writer for the configured store (none: the audit log is off and nothing is queued).</summary>
     public TransactionLogWriter(
-        ControlStores stores,
+        ITransactionLogStore? store,
         AuditMaskSource mask,
         IOptions<LuthienOptions> options,
         TimeProvider time,
         ILogger<TransactionLogWriter> logger,
         IMeterFactory? meters = null)
     {
-        ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(mask);
         ArgumentNullException.ThrowIfNull(options);
         var log = options.Value.TransactionLog;
-        _store = stores.Store;
+        _store = store;
         _batchSize = log.BatchSize;
         _mask = new(mask.Create);
         _time = time;

@@ -15,6 +15,8 @@ internal sealed class LuthienAppFactory(IReadOnlyDictionary<string, string?> set
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        // The sample logs to an SQLite file by default; tests that want the audit log say so (and where).
+        builder.UseSetting("Luthien:TransactionLog:Provider", "None");
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

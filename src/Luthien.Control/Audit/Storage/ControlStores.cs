@@ -6,15 +6,15 @@ namespace Luthien.Control;
 /// <param name="Provider">The provider it serves.</param>
 /// <param name="Package">The package's name, for the message when it is configured but not registered.</param>
 /// <param name="Create">Makes the store.</param>
-internal sealed record ControlStoreRegistration(TransactionLogProvider Provider, string Package, Func<string, DbControlStore> Create);
+internal sealed record ControlStoreRegistration(TransactionLogProvider Provider, string Package, Func<string, IControlStore> Create);
 
 /// <summary>
 /// The configured store (<c>Luthien:TransactionLog:Provider</c>), made once from the registration its package added;
 /// none when the provider is <see cref="TransactionLogProvider.None"/>.
 /// </summary>
-internal sealed class ControlStores
+internal sealed class ControlStores : IAsyncDisposable
 {
-    private readonly Lazy<DbControlStore?> _store;
+    private readonly Lazy<IControlStore?> _store;
 
     /// <summary>Picks the store.</summary>
     public ControlStores(IOptions<LuthienOptions> options, IEnumerable<ControlStoreRegistration> registrations)
@@ -27,7 +27,26 @@ internal sealed class ControlStores
     }
 
     /// <summary>The store; <see langword="null"/> when the audit log is off.</summary>
-    public DbControlStore? Store => _store.Value;
+    public IControlStore? Store => _store.Value;
+
+    /// <summary>Disposes the store, if one was made and it holds anything (a connection pool).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_store.IsValueCreated)
+        {
+            return;
+        }
+
+        switch (_store.Value)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+    }
 
     /// <summary>What is wrong with the configuration, for the check at start; <see langword="null"/> when nothing is.</summary>
     /// <param name="options">The options.</param>

@@ -10,7 +10,7 @@ namespace Luthien.Control;
 /// between SQLite and PostgreSQL (the schema scripts, how JSON is stored and read, how timestamps are bound, how
 /// instances starting together take turns at migrating) is left to the provider.
 /// </summary>
-internal abstract class DbControlStore : ITransactionLogStore, IClientKeyStore
+internal abstract class DbControlStore : IControlStore
 {
     /// <summary>Rows per INSERT statement: well under either database's limit on parameters.</summary>
     private const int RowsPerStatement = 200;

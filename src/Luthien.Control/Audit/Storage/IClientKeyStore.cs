@@ -40,3 +40,8 @@ internal interface IClientKeyStore
     /// <param name="cancellationToken">Cancels the work.</param>
     Task<StoredClientKey?> FindActiveAsync(string keyHash, CancellationToken cancellationToken);
 }
+
+/// <summary>One database holding both the audit log and the client keys, as every provider does.</summary>
+internal interface IControlStore : ITransactionLogStore, IClientKeyStore
+{
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.Tests.Audit;
+
+public sealed class AuditMaskTests
+{
+    private const string OpenAiKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+
+    [Test]
+    public void Apply_KeyInNestedString_Masked()
+    {
+        var mask = new AuditMask([]);
+        var node = JsonNode.Parse($$"""{"messages":[{"role":"user","content":[{"type":"text","text":"my key is {{OpenAiKey}} ok"}]}]}""");
+
+        var json = mask.Apply(node)!.ToJsonString();
+
+        Assert.That(json, Does.Not.Contain("sk-proj-abc"));
+        Assert.That(json, Does.Contain("my key is [REDACTED] ok"));
+    }
+
+    [Test]
+    public void Apply_EscapedKeyInJson_MaskedAfterParsing()
+    {
+        // The JSON text spells the key with an escape: only the parsed string shows it.
+        var node = JsonNode.Parse("{\"content\":\"s\\u006b-proj-abcdefghijklmnopqrstuvwxyz0123456789\"}");
+
+        var json = new AuditMask([]).Apply(node)!.ToJsonString();
+
+        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
+    }
+
+    [Test]
+    public void Apply_CredentialNamedMember_ValueHidden()
+    {
+        var node = JsonNode.Parse("""{"metadata":{"api_key":"short","password":"hunter2","note":"fine"}}""");
+
+        var json = new AuditMask([]).Apply(node)!.ToJsonString();
+
+        Assert.That(json, Does.Not.Contain("short").And.Not.Contain("hunter2"));
+        Assert.That(json, Does.Contain("fine"));
+    }
+
+    [Test]
+    public void Apply_ClientKeyMadeHere_Masked()
+    {
+        var key = ClientKeyHash.NewKey();
+
+        Assert.That(new AuditMask([]).Apply($"use {key} please"), Is.EqualTo("use [REDACTED] please"));
+    }
+
+    [Test]
+    public void Apply_PolicyPattern_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new LeakedApiKeyDetectionPolicy(["CORP-[0-9]{6}"])]));
+
+        Assert.That(mask.Apply("id CORP-123456 here"), Is.EqualTo("id [REDACTED] here"));
+    }
+
+    [Test]
+    public void Apply_PatternInBranch_Masked()
+    {
+        var branch = new BranchingPolicy([], new LeakedApiKeyDetectionPolicy(["ZED-[0-9]{4}"]));
+
+        Assert.That(AuditMask.For(new SerialPolicy([branch])).Apply("ZED-1234"), Is.EqualTo("[REDACTED]"));
+    }
+
+    [Test]
+    public void Apply_NothingSecret_SameInstance()
+    {
+        const string text = "hello world";
+
+        Assert.That(new AuditMask([]).Apply(text), Is.SameAs(text));
+    }
+
+    [Test]
+    public void Apply_BearerToken_Masked()
+    {
+        Assert.That(new AuditMask([]).Apply("Authorization: Bearer abcdefgh12345678"), Does.Not.Contain("abcdefgh12345678"));
+    }
+}

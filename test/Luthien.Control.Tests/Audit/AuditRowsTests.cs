@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.Tests.Audit;
+
+public sealed class AuditRowsTests
+{
+    private static readonly AuditMask Mask = new([]);
+
+    private static AuditRecord Record(Func<AuditRecord, AuditRecord>? change = null)
+    {
+        var record = new AuditRecord
+        {
+            TransactionId = "ltx-1",
+            StartedAt = new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc),
+            EndedAt = new DateTime(2026, 11, 25, 10, 0, 1, DateTimeKind.Utc),
+            Api = "chat.completions",
+            Method = "POST",
+            Path = "chat/completions",
+            Model = "fast",
+            BackendModel = "gpt-4o-mini",
+            Status = 200,
+            DurationMs = 12.5,
+            RequestBody = Encoding.UTF8.GetBytes("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"""),
+            ResponseBody = Encoding.UTF8.GetBytes("""{"choices":[{"index":0,"message":{"content":"hello"}}]}"""),
+            Decisions = [new PolicyDecision("ModelNameReplacement", "replace", "fast -> gpt-4o-mini")],
+            Usage = JsonNode.Parse("""{"input_tokens":3,"output_tokens":4,"total_tokens":7}""")!.AsObject(),
+            Client = new ClientIdentity { KeyName = "team-a", UserName = "alice" },
+        };
+        return change is null ? record : change(record);
+    }
+
+    private static JsonObject Data(TransactionLogRow row) => JsonNode.Parse(row.Data!)!.AsObject();
+
+    [Test]
+    public void Build_Record_RequestResponseOutcomeRows()
+    {
+        var rows = AuditRows.Build(Record(), Mask);
+
+        Assert.That(rows.Select(r => r.Datatype), Is.EqualTo(new[] { "request", "response", "outcome" }));
+        Assert.That(rows.Select(r => r.TransactionId), Is.All.EqualTo("ltx-1"));
+        Assert.That(rows[0].Datetime, Is.EqualTo(new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc)));
+    }
+
+    [Test]
+    public void Build_Outcome_HasContractFields()
+    {
+        var outcome = Data(AuditRows.Build(Record(), Mask)[2]);
+
+        Assert.That((int?)outcome["status"], Is.EqualTo(200));
+        Assert.That(outcome["error_code"], Is.Null);
+        Assert.That((string?)outcome["decisions"]![0]!["policy"], Is.EqualTo("ModelNameReplacement"));
+        Assert.That((string?)outcome["decisions"]![0]!["action"], Is.EqualTo("replace"));
+        Assert.That((double?)outcome["duration_ms"], Is.EqualTo(12.5));
+        Assert.That((string?)outcome["client"]!["key_name"], Is.EqualTo("team-a"));
+        Assert.That((string?)outcome["client"]!["user"], Is.EqualTo("alice"));
+        Assert.That((string?)outcome["model"], Is.EqualTo("fast"));
+        Assert.That((string?)outcome["backend_model"], Is.EqualTo("gpt-4o-mini"));
+    }
+
+    [Test]
+    public void Build_ResponsesUsage_NamedAsChat()
+    {
+        var usage = Data(AuditRows.Build(Record(), Mask)[2])["usage"]!;
+
+        Assert.That((long?)usage["prompt_tokens"], Is.EqualTo(3));
+        Assert.That((long?)usage["completion_tokens"], Is.EqualTo(4));
+        Assert.That((long?)usage["total_tokens"], Is.EqualTo(7));
+    }
+
+    [Test]
+    public void Build_SecretInRequestAndAnswer_Masked()
+    {
+        const string secret = "sk-abcdefghijklmnopqrstuvwxyz012345";
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            RequestBody = Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"key {{secret}}"}]}"""),
+            ResponseBody = Encoding.UTF8.GetBytes($$$"""{"choices":[{"message":{"content":"{{{secret}}}"}}]}"""),
+            Headers = new Dictionary<string, string> { ["x-note"] = secret },
+        });
+
+        var rows = AuditRows.Build(record, Mask);
+
+        Assert.That(rows.Select(r => r.Data), Has.None.Contains("abcdefghijklmnop"));
+    }
+
+    [Test]
+    public void Build_RequestNotJson_NotStoredAndSaid()
+    {
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 400, DurationMs = 1,
+            RequestBody = "{nope"u8.ToArray(), ErrorCode = "invalid_request",
+        });
+
+        var request = Data(AuditRows.Build(record, Mask)[0]);
+
+        Assert.That(request["body"], Is.Null);
+        Assert.That((string?)request["body_note"], Does.Contain("not JSON"));
+    }
+
+    [Test]
+    public void Build_Stream_AssembledWithTimeline()
+    {
+        var transcript = new StreamTranscript(Stopwatch.GetTimestamp(), 4096);
+        transcript.Add("""{"choices":[{"index":0,"delta":{"content":"a"}}]}"""u8);
+        transcript.Add("""{"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}"""u8);
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            Api = "chat.completions", Stream = true, Transcript = transcript,
+        });
+
+        var rows = AuditRows.Build(record, Mask);
+        var response = Data(rows[1]);
+        var outcome = Data(rows[2]);
+        record.Dispose();
+
+        Assert.That((string?)response["assembled"]!["choices"]![0]!["message"]!["content"], Is.EqualTo("ab"));
+        Assert.That((int?)response["events"], Is.EqualTo(2));
+        Assert.That(response["timeline"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(outcome["time_to_first_chunk_ms"], Is.Not.Null);
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace Luthien.Control.Tests.Audit;
+
+public sealed class ClientKeyCacheTests
+{
+    // NUnit runs every test on one instance: each gets a fresh clock and store.
+    private FakeTimeProvider _time = null!;
+    private IControlStore _store = null!;
+
+    [SetUp]
+    public void CreateStore()
+    {
+        _time = new FakeTimeProvider();
+        _store = Substitute.For<IControlStore>();
+    }
+
+    private ClientKeyCache Cache()
+    {
+        var options = Options.Create(new LuthienOptions
+        {
+            TransactionLog = new TransactionLogOptions { Provider = TransactionLogProvider.Sqlite, ConnectionString = "x", KeyCacheSeconds = 2 },
+        });
+        var stores = new ControlStores(options, [new ControlStoreRegistration(TransactionLogProvider.Sqlite, "test", _ => _store)]);
+        return new ClientKeyCache(stores, options, _time);
+    }
+
+    private void Knows(string key, string name) =>
+        _store.FindActiveAsync(ClientKeyHash.Of(key), Arg.Any<CancellationToken>())
+            .Returns(new StoredClientKey(1, name, DateTime.UtcNow, null));
+
+    [Test]
+    public async Task FindAsync_KnownKey_ReturnsItsName()
+    {
+        Knows("lck-a", "team-a");
+
+        var key = await Cache().FindAsync("lck-a", CancellationToken.None);
+
+        Assert.That(key?.Name, Is.EqualTo("team-a"));
+    }
+
+    [Test]
+    public async Task FindAsync_WithinCacheTime_AsksStoreOnce()
+    {
+        Knows("lck-a", "team-a");
+        var cache = Cache();
+
+        await cache.FindAsync("lck-a", CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await cache.FindAsync("lck-a", CancellationToken.None);
+
+        await _store.Received(1).FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
+    public async Task FindAsync_RevokedElsewhere_RefusedAfterCacheTime()
+    {
+        Knows("lck-a", "team-a");
+        var cache = Cache();
+        await cache.FindAsync("lck-a", CancellationToken.None);
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns((StoredClientKey?)null);
+
+        _time.Advance(TimeSpan.FromSeconds(2.1));
+        var key = await cache.FindAsync("lck-a", CancellationToken.None);
+
+        Assert.That(key, Is.Null);
+    }
+
+    [Test]
+    public async Task FindAsync_AfterClear_AsksStoreAgain()
+    {
+        Knows("lck-a", "team-a");
+        var cache = Cache();
+        await cache.FindAsync("lck-a", CancellationToken.None);
+
+        cache.Clear();
+        await cache.FindAsync("lck-a", CancellationToken.None);
+
+        await _store.Received(2).FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
+    public void FindAsync_StoreFails_FailsClosed()
+    {
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("away"));
+
+        Assert.ThrowsAsync<ControlFailureException>(async () => await Cache().FindAsync("lck-a", CancellationToken.None));
+    }
+
+    [Test]
+    public async Task FindAsync_StoreAsked_OnlyTheHash()
+    {
+        var cache = Cache();
+
+        await cache.FindAsync("lck-secret-value", CancellationToken.None);
+
+        await _store.Received(1).FindActiveAsync(ClientKeyHash.Of("lck-secret-value"), Arg.Any<CancellationToken>());
+        Assert.That(ClientKeyHash.Of("lck-secret-value"), Has.Length.EqualTo(64).And.Not.Contain("secret"));
+    }
+}

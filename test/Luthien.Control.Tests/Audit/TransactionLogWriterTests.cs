@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+
+namespace Luthien.Control.Tests.Audit;
+
+public sealed class TransactionLogWriterTests
+{
+    private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10) =>
+        new(store, new AuditMaskSource(() => new AuditMask([])),
+            Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize } }),
+            TimeProvider.System, NullLogger<TransactionLogWriter>.Instance);
+
+    private static AuditRecord Record(string id) => new()
+    {
+        TransactionId = id, StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "chat/completions", Status = 200, DurationMs = 1,
+    };
+
+    private static List<TransactionLogRow> Captured(ITransactionLogStore store)
+    {
+        var rows = new List<TransactionLogRow>();
+        store.WriteAsync(Arg.Do<IReadOnlyList<TransactionLogRow>>(batch => { lock (rows) { rows.AddRange(batch); } }), Arg.Any<CancellationToken>())
+            .Returns(Task.CompletedTask);
+        return rows;
+    }
+
+    [Test]
+    public void IsOn_NoStore_False()
+    {
+        Assert.That(Writer(null).IsOn, Is.False);
+    }
+
+    [Test]
+    public async Task DrainAsync_QueuedRecords_AllWrittenThreeRowsEach()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = Captured(store);
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+
+        for (var i = 0; i < 25; i++)
+        {
+            await writer.EnqueueAsync(Record($"t{i}"));
+        }
+
+        await writer.DrainAsync(CancellationToken.None);
+
+        Assert.That(rows, Has.Count.EqualTo(75));
+        Assert.That(rows.Select(r => r.TransactionId).Distinct().Count(), Is.EqualTo(25));
+    }
+
+    [Test]
+    public async Task WriteAsync_DatabaseAwayThenBack_NothingLost()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = new List<TransactionLogRow>();
+        var calls = 0;
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            // Away for the first three attempts.
+            if (Interlocked.Increment(ref calls) <= 3)
+            {
+                throw new InvalidOperationException("connection refused");
+            }
+
+            lock (rows)
+            {
+                rows.AddRange(call.Arg<IReadOnlyList<TransactionLogRow>>());
+            }
+
+            return Task.CompletedTask;
+        });
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+
+        await writer.EnqueueAsync(Record("a"));
+        await writer.EnqueueAsync(Record("b"));
+        await writer.DrainAsync(CancellationToken.None);
+
+        Assert.That(rows.Select(r => r.TransactionId).Distinct(), Is.EquivalentTo(new[] { "a", "b" }));
+        Assert.That(calls, Is.GreaterThan(3));
+    }
+
+    [Test]
+    public async Task EnqueueAsync_QueueFull_WaitsForRoom()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var gate = new TaskCompletionSource();
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var writer = Writer(store, maxQueued: 1, batchSize: 1);
+        await writer.StartAsync(CancellationToken.None);
+
+        await writer.EnqueueAsync(Record("first"));   // taken by the loop, stuck in the store
+        await WaitUntil(() => writer.Pending == 1 && store.ReceivedCalls().Any());
+        await writer.EnqueueAsync(Record("second"));  // fills the queue
+        var third = writer.EnqueueAsync(Record("third")).AsTask();
+        await Task.Delay(100);
+
+        Assert.That(third.IsCompleted, Is.False);
+        gate.SetResult();
+        await third.WaitAsync(TimeSpan.FromSeconds(10));
+        await writer.DrainAsync(CancellationToken.None);
+    }
+
+    [Test]
+    public async Task DrainAsync_DatabaseAwayAndTimeUp_Returns()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("away"));
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+        await writer.EnqueueAsync(Record("a"));
+
+        using var timeUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var drain = writer.DrainAsync(timeUp.Token);
+
+        Assert.That(await Task.WhenAny(drain, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(drain));
+    }
+
+    [Test]
+    public async Task StartAsync_DatabaseAway_StartsAnyway()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        store.InitializeAsync(Arg.Any<CancellationToken>()).ThrowsAsync(new InvalidOperationException("away"));
+        var writer = Writer(store);
+
+        await writer.StartAsync(CancellationToken.None);
+
+        Assert.That(writer.IsOn, Is.True);
+        await writer.DrainAsync(CancellationToken.None);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+    }
+}
