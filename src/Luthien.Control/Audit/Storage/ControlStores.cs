@@ -20,10 +20,11 @@ internal sealed class ControlStores : IAsyncDisposable
     public ControlStores(IOptions<LuthienOptions> options, IEnumerable<ControlStoreRegistration> registrations)
     {
         var log = options.Value.TransactionLog;
-        var registration = registrations.LastOrDefault(r => r.Provider == log.Provider);
-        _store = new(() => log.Provider == TransactionLogProvider.None || registration is null
-            ? null
-            : registration.Create(log.ConnectionString ?? string.Empty));
+        var all = registrations.ToList();
+        var registration = all.LastOrDefault(r => r.Provider == log.Provider);
+
+        // A configuration the check at start refuses makes no store: the app stops with the check's message.
+        _store = new(() => registration is null || Check(log, all) is not null ? null : registration.Create(log.ConnectionString!));
     }
 
     /// <summary>The store; <see langword="null"/> when the audit log is off.</summary>
