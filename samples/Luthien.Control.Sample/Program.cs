@@ -10,6 +10,13 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 }
 
+// The sample keeps an audit log in ./luthien.db (SQLite) unless configured otherwise (Provider None turns it off).
+if (string.IsNullOrEmpty(builder.Configuration["Luthien:TransactionLog:Provider"]))
+{
+    builder.Configuration["Luthien:TransactionLog:Provider"] = "Sqlite";
+    builder.Configuration["Luthien:TransactionLog:ConnectionString"] ??= "Data Source=luthien.db";
+}
+
 var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
     .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap")
     .AddPolicy<DisclaimerPolicy, DisclaimerOptions>("Disclaimer")
