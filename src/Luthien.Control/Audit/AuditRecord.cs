@@ -74,6 +74,9 @@ internal sealed class AuditRecord : IDisposable
     /// <summary>A streamed answer as the client got it; owned (and disposed) by the record.</summary>
     public StreamTranscript? Transcript { get; init; }
 
+    /// <summary>About how many bytes the record holds while it waits in the queue.</summary>
+    public long Size => 512 + (RequestBody?.Length ?? 0) + (ResponseBody?.Length ?? 0) + (Transcript?.Bytes ?? 0);
+
     /// <summary>Gives the transcript's buffer back.</summary>
     public void Dispose() => Transcript?.Dispose();
 }

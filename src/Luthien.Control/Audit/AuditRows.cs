@@ -38,7 +38,7 @@ internal static class AuditRows
         {
             ["api"] = record.Api,
             ["method"] = record.Method,
-            ["path"] = record.Path,
+            ["path"] = mask.Apply(record.Path),
             ["model"] = Masked(mask, record.Model),
             ["stream"] = record.Stream,
             ["headers"] = headers,
@@ -111,7 +111,7 @@ internal static class AuditRows
             ["error_code"] = record.ErrorCode,
             ["api"] = record.Api,
             ["method"] = record.Method,
-            ["path"] = record.Path,
+            ["path"] = mask.Apply(record.Path),
             ["model"] = Masked(mask, record.Model),
             ["backend_model"] = Masked(mask, record.BackendModel),
             ["stream"] = record.Stream,

@@ -31,6 +31,9 @@ internal sealed class StreamTranscript : IDisposable
     /// <summary>How many events were written.</summary>
     public int Events { get; private set; }
 
+    /// <summary>How many bytes of event data are kept.</summary>
+    public int Bytes => _length;
+
     /// <summary>Whether data was left out because the budget ran out.</summary>
     public bool Truncated { get; private set; }
 

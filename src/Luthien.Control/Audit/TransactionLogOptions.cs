@@ -34,6 +34,13 @@ public sealed class TransactionLogOptions
     [Range(1, 10_000_000)]
     public int MaxQueued { get; set; } = 100_000;
 
+    /// <summary>
+    /// The most bytes the waiting records may hold (their bodies and streams); past it, like past <see cref="MaxQueued"/>,
+    /// requests wait for room when they end. Default 256 MiB.
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long MaxQueuedBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>The most records written in one database transaction. Default 500.</summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 500;

@@ -31,6 +31,10 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     private readonly CancellationTokenSource _abandon = new();
     private readonly Histogram<double>? _writeDuration;
     private readonly Counter<long>? _writeFailures;
+    private readonly long _maxQueuedBytes;
+    private long _queuedBytes;
+    private TaskCompletionSource _roomFreed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastFullWarning;
     private Task? _loop;
     private int _inFlight;
 
@@ -48,6 +52,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         var log = options.Value.TransactionLog;
         _store = store;
         _batchSize = log.BatchSize;
+        _maxQueuedBytes = log.MaxQueuedBytes;
         _mask = new(mask.Create);
         _time = time;
         _logger = logger;
@@ -81,21 +86,77 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     public ValueTask EnqueueAsync(AuditRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return _queue.Writer.TryWrite(record) ? ValueTask.CompletedTask : WaitForRoomAsync(record, cancellationToken);
+        var size = record.Size;
+
+        // A record always fits when nothing else waits, however large: the byte bound then only keeps others back.
+        var queued = Interlocked.Add(ref _queuedBytes, size);
+        if (queued - size > 0 && queued > _maxQueuedBytes)
+        {
+            Interlocked.Add(ref _queuedBytes, -size);
+            return WaitForRoomAsync(record, size, cancellationToken);
+        }
+
+        if (_queue.Writer.TryWrite(record))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        Interlocked.Add(ref _queuedBytes, -size);
+        return WaitForRoomAsync(record, size, cancellationToken);
     }
 
-    private async ValueTask WaitForRoomAsync(AuditRecord record, CancellationToken cancellationToken)
+    private async ValueTask WaitForRoomAsync(AuditRecord record, long size, CancellationToken cancellationToken)
     {
         try
         {
-            LogQueueFull(_logger, record.TransactionId);
-            await _queue.Writer.WriteAsync(record, cancellationToken).ConfigureAwait(false);
+            WarnFull(record.TransactionId);
+            while (true)
+            {
+                var freed = Volatile.Read(ref _roomFreed).Task;
+                var queued = Interlocked.Add(ref _queuedBytes, size);
+                if (queued - size <= 0 || queued <= _maxQueuedBytes)
+                {
+                    break;
+                }
+
+                Interlocked.Add(ref _queuedBytes, -size);
+                await freed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await _queue.Writer.WriteAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Interlocked.Add(ref _queuedBytes, -size);
+                throw;
+            }
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
             record.Dispose();
             LogRecordLost(_logger, record.TransactionId);
         }
+    }
+
+    /// <summary>Warns that the queue is full, at most once a second (every waiting request would otherwise say so).</summary>
+    private void WarnFull(string transactionId)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFullWarning);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastFullWarning, now, last) == last)
+        {
+            LogQueueFull(_logger, transactionId);
+        }
+    }
+
+    /// <summary>Gives back the room of records taken from the queue, and wakes requests waiting for it.</summary>
+    private void Freed(long bytes)
+    {
+        Interlocked.Add(ref _queuedBytes, -bytes);
+        var waiting = Interlocked.Exchange(ref _roomFreed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        waiting.TrySetResult();
     }
 
     /// <inheritdoc />
@@ -182,8 +243,10 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
                 }
 
                 Volatile.Write(ref _inFlight, records.Count);
+                var bytes = 0L;
                 foreach (var record in records)
                 {
+                    bytes += record.Size;
                     try
                     {
                         batch.AddRange(AuditRows.Build(record, _mask.Value));
@@ -200,6 +263,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
                 }
 
                 await WriteAsync(batch).ConfigureAwait(false);
+                Freed(bytes);
                 batch.Clear();
                 records.Clear();
                 Volatile.Write(ref _inFlight, 0);
@@ -264,7 +328,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: the database is back after {Failures} failed attempts; queued records are being written.")]
     private static partial void LogStoreBack(ILogger logger, int failures);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: the queue is full (Luthien:TransactionLog:MaxQueued); transaction {TransactionId} waits for room.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: the queue is full (Luthien:TransactionLog:MaxQueued / MaxQueuedBytes); transaction {TransactionId} and others wait for room.")]
     private static partial void LogQueueFull(ILogger logger, string transactionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Audit log: the record of transaction {TransactionId} was not queued (shutting down).")]

@@ -7,9 +7,9 @@ namespace Luthien.Control.Tests.Audit;
 
 public sealed class TransactionLogWriterTests
 {
-    private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10) =>
+    private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10, long maxQueuedBytes = 256L * 1024 * 1024) =>
         new(store, new AuditMaskSource(() => new AuditMask([])),
-            Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize } }),
+            Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize, MaxQueuedBytes = maxQueuedBytes } }),
             TimeProvider.System, NullLogger<TransactionLogWriter>.Instance);
 
     private static AuditRecord Record(string id) => new()
@@ -100,6 +100,30 @@ public sealed class TransactionLogWriterTests
         Assert.That(third.IsCompleted, Is.False);
         gate.SetResult();
         await third.WaitAsync(TimeSpan.FromSeconds(10));
+        await writer.DrainAsync(CancellationToken.None);
+    }
+
+    [Test]
+    public async Task EnqueueAsync_QueuedBytesOverBound_WaitsForRoom()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var gate = new TaskCompletionSource();
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var writer = Writer(store, maxQueuedBytes: 1024 * 1024);
+        await writer.StartAsync(CancellationToken.None);
+        AuditRecord Big(string id) => new()
+        {
+            TransactionId = id, StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "p", Status = 200, DurationMs = 1,
+            RequestBody = new byte[700 * 1024],
+        };
+
+        await writer.EnqueueAsync(Big("first"));     // alone in the queue: always fits, then stuck in the store
+        var second = writer.EnqueueAsync(Big("second")).AsTask();
+        await Task.Delay(100);
+
+        Assert.That(second.IsCompleted, Is.False);
+        gate.SetResult();
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
         await writer.DrainAsync(CancellationToken.None);
     }
 
