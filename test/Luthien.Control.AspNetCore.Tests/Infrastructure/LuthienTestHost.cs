@@ -16,7 +16,8 @@ internal sealed class LuthienTestHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<LuthienTestHost> StartAsync(
-        Dictionary<string, string?> settings, Action<LuthienControlBuilder>? configure = null, Action<IServiceCollection>? services = null)
+        Dictionary<string, string?> settings, Action<LuthienControlBuilder>? configure = null, Action<IServiceCollection>? services = null,
+        Action<WebApplication>? middleware = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -26,6 +27,7 @@ internal sealed class LuthienTestHost : IAsyncDisposable
         configure?.Invoke(luthien);
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        middleware?.Invoke(app);
         app.MapLuthienControl("/v1");
         await app.StartAsync();
         return new LuthienTestHost(app);
