@@ -10,9 +10,10 @@ internal sealed record ControlStoreRegistration(TransactionLogProvider Provider,
 
 /// <summary>
 /// The configured store (<c>Luthien:TransactionLog:Provider</c>), made once from the registration its package added;
-/// none when the provider is <see cref="TransactionLogProvider.None"/>.
+/// none when the provider is <see cref="TransactionLogProvider.None"/>. Disposing it (the container does, at shutdown)
+/// disposes the store it made, releasing its connection pool.
 /// </summary>
-internal sealed class ControlStores
+internal sealed class ControlStores : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<DbControlStore?> _store;
 
@@ -28,6 +29,32 @@ internal sealed class ControlStores
 
     /// <summary>The store; <see langword="null"/> when the audit log is off.</summary>
     public DbControlStore? Store => _store.Value;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_store.IsValueCreated)
+        {
+            switch (_store.Value)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_store.IsValueCreated && _store.Value is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
 
     /// <summary>What is wrong with the configuration, for the check at start; <see langword="null"/> when nothing is.</summary>
     /// <param name="options">The options.</param>
