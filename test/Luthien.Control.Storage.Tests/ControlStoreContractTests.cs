@@ -438,6 +438,22 @@ public abstract class ControlStoreContractTests
     }
 
     [Test]
+    public async Task QueryOutcomesAsync_RowsWhoseDataIsNotJson_FiltersTheOthers()
+    {
+        var store = await StoreWithOutcomesAsync();
+        await store.WriteAsync(
+        [
+            new("tx-x", T0, TransactionLogRow.Request, "cut off {\"model\":"),
+            new("tx-x", T0, TransactionLogRow.Outcome, "not json"),
+        ], CancellationToken.None);
+
+        Assert.That(await IdsAsync(store, new() { Status = 403 }), Is.EqualTo(new[] { "tx-b" }));
+        Assert.That(await IdsAsync(store, new() { Model = "gpt-4o-mini" }), Is.EqualTo(new[] { "tx-d", "tx-c" }));
+        Assert.That(await IdsAsync(store, new() { KeyName = "bob" }), Is.EqualTo(new[] { "tx-b" }));
+        Assert.That(await IdsAsync(store, new() { Limit = 1 }), Is.EqualTo(new[] { "tx-x" }));
+    }
+
+    [Test]
     public async Task GetTransactionAsync_Unknown_ReturnsNothing()
     {
         var store = await StoreWithOutcomesAsync();
