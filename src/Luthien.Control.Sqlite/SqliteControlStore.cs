@@ -83,10 +83,14 @@ internal sealed class SqliteControlStore : DbControlStore
     protected override Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
-    protected override string JsonText(string column, string field) => $"CAST(json_extract({column}, '$.{field}') AS TEXT)";
+    /// <remarks>json_extract fails the whole query on one row that is not JSON; such a row just does not match.</remarks>
+    protected override string JsonText(string column, string field) =>
+        $"(CASE WHEN json_valid({column}) THEN CAST(json_extract({column}, '$.{field}') AS TEXT) END)";
 
     /// <inheritdoc />
-    protected override string JsonText(string column, string outer, string inner) => $"CAST(json_extract({column}, '$.{outer}.{inner}') AS TEXT)";
+    /// <remarks>As the other overload: a row that is not JSON does not match.</remarks>
+    protected override string JsonText(string column, string outer, string inner) =>
+        $"(CASE WHEN json_valid({column}) THEN CAST(json_extract({column}, '$.{outer}.{inner}') AS TEXT) END)";
 
     /// <inheritdoc />
     protected override object TimeValue(DateTime utc) => (utc.Kind == DateTimeKind.Local ? utc.ToUniversalTime() : utc).ToString(TimeFormat, CultureInfo.InvariantCulture);

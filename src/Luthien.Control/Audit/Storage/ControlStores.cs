@@ -10,9 +10,10 @@ internal sealed record ControlStoreRegistration(TransactionLogProvider Provider,
 
 /// <summary>
 /// The configured store (<c>Luthien:TransactionLog:Provider</c>), made once from the registration its package added;
-/// none when the provider is <see cref="TransactionLogProvider.None"/>.
+/// none when the provider is <see cref="TransactionLogProvider.None"/>. Disposing it (the container does, at shutdown)
+/// disposes the store it made, releasing its connection pool.
 /// </summary>
-internal sealed class ControlStores : IAsyncDisposable
+internal sealed class ControlStores : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<IControlStore?> _store;
 
@@ -30,22 +31,29 @@ internal sealed class ControlStores : IAsyncDisposable
     /// <summary>The store; <see langword="null"/> when the audit log is off.</summary>
     public IControlStore? Store => _store.Value;
 
-    /// <summary>Disposes the store, if one was made and it holds anything (a connection pool).</summary>
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (!_store.IsValueCreated)
+        if (_store.IsValueCreated)
         {
-            return;
+            switch (_store.Value)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
         }
+    }
 
-        switch (_store.Value)
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_store.IsValueCreated && _store.Value is IDisposable disposable)
         {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
+            disposable.Dispose();
         }
     }
 

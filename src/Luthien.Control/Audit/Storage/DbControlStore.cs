@@ -44,6 +44,10 @@ internal abstract class DbControlStore : IControlStore
     /// <param name="parameter">The parameter's name with its marker, e.g. <c>@d0</c>.</param>
     protected virtual string JsonValue(string parameter) => parameter;
 
+    /// <summary>The JSON text bound for a row's <c>data</c> or <c>notes</c> (PostgreSQL makes it acceptable to <c>jsonb</c>).</summary>
+    /// <param name="json">The row's JSON; <see langword="null"/> for none.</param>
+    protected virtual string? JsonParameter(string? json) => json;
+
     /// <summary>The SQL reading top-level field <paramref name="field"/> of JSON column <paramref name="column"/> as text.</summary>
     /// <param name="column">The column.</param>
     /// <param name="field">The field's name (a fixed identifier, never user input).</param>
@@ -148,9 +152,9 @@ internal abstract class DbControlStore : IControlStore
                                 .Append(CultureInfo.InvariantCulture, $"@t{i}, @w{i}, {JsonValue($"@d{i}")}, @k{i}, {JsonValue($"@n{i}")})");
                             Add(command, $"@t{i}", row.TransactionId);
                             Add(command, $"@w{i}", TimeValue(row.Datetime));
-                            Add(command, $"@d{i}", row.Data);
+                            Add(command, $"@d{i}", JsonParameter(row.Data));
                             Add(command, $"@k{i}", row.Datatype);
-                            Add(command, $"@n{i}", row.Notes);
+                            Add(command, $"@n{i}", JsonParameter(row.Notes));
                         }
 
                         command.CommandText = sql.Append(OnConflictDoNothing).ToString();

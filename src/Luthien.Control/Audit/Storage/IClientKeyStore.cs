@@ -14,10 +14,6 @@ internal sealed record StoredClientKey(long Id, string Name, DateTime CreatedAt,
 /// <summary>Client keys in the database (table <c>luthien_client_keys</c>), stored as SHA-256 hashes.</summary>
 internal interface IClientKeyStore
 {
-    /// <summary>Creates the schema if missing (the same as <see cref="ITransactionLogStore.InitializeAsync"/>).</summary>
-    /// <param name="cancellationToken">Cancels the work.</param>
-    Task InitializeAsync(CancellationToken cancellationToken);
-
     /// <summary>Stores a new key by its hash.</summary>
     /// <param name="name">The key's name (unique among active keys is not required).</param>
     /// <param name="keyHash">The key's hash (<see cref="ClientKeyHash.Of"/>).</param>
