@@ -284,17 +284,35 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         }
     }
 
-    /// <summary>Writes a batch, retrying until the database takes it (or the writer is abandoned at shutdown).</summary>
+    /// <summary>
+    /// Writes a batch, retrying until the database takes it (or the writer is abandoned at shutdown). After the second
+    /// failure in a row the batch is written one transaction at a time, so that one transaction's rows the database
+    /// refuses (whatever their content) cannot hold up every record behind them: such rows are replaced by a row saying
+    /// so, once the database has shown it is there by taking that one.
+    /// </summary>
     private async Task WriteAsync(List<TransactionLogRow> rows)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         var failures = 0;
+        var pending = rows;
         while (true)
         {
             var started = Stopwatch.GetTimestamp();
             try
             {
-                await _store!.WriteAsync(rows, _abandon.Token).ConfigureAwait(false);
+                if (failures < 2)
+                {
+                    await _store!.WriteAsync(pending, _abandon.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    pending = await WriteEachAsync(pending).ConfigureAwait(false);
+                    if (pending.Count > 0)
+                    {
+                        throw new InvalidOperationException("The database took none of the transactions, nor a row in place of one.");
+                    }
+                }
+
                 _writeDuration?.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 if (failures > 0)
                 {
@@ -310,7 +328,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
                 if (failures == 1)
                 {
                     // The exception's message, never the connection string (the drivers do not put passwords in messages).
-                    LogWriteFailed(_logger, rows.Count, ex.GetType().Name, ex.Message);
+                    LogWriteFailed(_logger, pending.Count, ex.GetType().Name, ex.Message);
                 }
 
                 await Task.Delay(delay, _time, _abandon.Token).ConfigureAwait(false);
@@ -319,11 +337,62 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         }
     }
 
+    /// <summary>
+    /// Writes each transaction's rows on their own. Rows refused while the database answers are replaced by a row that
+    /// says so; at the first sign that the database is away (not even the replacement is taken), stops.
+    /// </summary>
+    /// <returns>The rows still to write (none when all went in).</returns>
+    private async Task<List<TransactionLogRow>> WriteEachAsync(List<TransactionLogRow> rows)
+    {
+        var groups = rows.GroupBy(r => r.TransactionId).Select(g => g.ToList()).ToList();
+        for (var i = 0; i < groups.Count; i++)
+        {
+            try
+            {
+                await _store!.WriteAsync(groups[i], _abandon.Token).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception) when (!_abandon.IsCancellationRequested)
+            {
+                // The database away, or these rows refused? Only a database that answers can tell.
+                if (!await _store!.PingAsync(_abandon.Token).ConfigureAwait(false))
+                {
+                    return [.. groups.Skip(i).SelectMany(g => g)];
+                }
+            }
+
+            try
+            {
+                // It answers: once more, in case it came back just now.
+                await _store!.WriteAsync(groups[i], _abandon.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!_abandon.IsCancellationRequested)
+            {
+                var first = groups[i][0];
+                var reason = new System.Text.Json.Nodes.JsonObject { ["unstorable"] = true, ["reason"] = ex.GetType().Name }.ToJsonString();
+                try
+                {
+                    await _store.WriteAsync([new TransactionLogRow(first.TransactionId, first.Datetime, TransactionLogRow.Outcome, reason)], _abandon.Token).ConfigureAwait(false);
+                    LogRowsRefused(_logger, first.TransactionId, ex.GetType().Name, ex.Message);
+                }
+                catch (Exception) when (!_abandon.IsCancellationRequested)
+                {
+                    return [.. groups.Skip(i).SelectMany(g => g)];
+                }
+            }
+        }
+
+        return [];
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: the database did not answer at start ({ExceptionType}: {Reason}); records wait until it does.")]
     private static partial void LogStoreUnavailable(ILogger logger, string exceptionType, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Audit log: writing {Rows} rows failed ({ExceptionType}: {Reason}); retrying until the database takes them.")]
     private static partial void LogWriteFailed(ILogger logger, int rows, string exceptionType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Audit log: the database refused the rows of transaction {TransactionId} ({ExceptionType}: {Reason}); a row saying so was written instead.")]
+    private static partial void LogRowsRefused(ILogger logger, string transactionId, string exceptionType, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Audit log: the database is back after {Failures} failed attempts; queued records are being written.")]
     private static partial void LogStoreBack(ILogger logger, int failures);

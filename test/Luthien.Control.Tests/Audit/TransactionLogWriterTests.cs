@@ -83,6 +83,40 @@ public sealed class TransactionLogWriterTests
     }
 
     [Test]
+    public async Task WriteAsync_RowsTheDatabaseRefuses_ReplacedOthersWritten()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = new List<TransactionLogRow>();
+        store.PingAsync(Arg.Any<CancellationToken>()).Returns(true);
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            var batch = call.Arg<IReadOnlyList<TransactionLogRow>>();
+            if (batch.Any(r => r.TransactionId == "poison" && r.Datatype == "request"))
+            {
+                throw new InvalidOperationException("refused");
+            }
+
+            lock (rows)
+            {
+                rows.AddRange(batch);
+            }
+
+            return Task.CompletedTask;
+        });
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+
+        await writer.EnqueueAsync(Record("before"));
+        await writer.EnqueueAsync(Record("poison"));
+        await writer.EnqueueAsync(Record("after"));
+        await writer.DrainAsync(CancellationToken.None);
+
+        Assert.That(rows.Count(r => r.TransactionId == "before"), Is.EqualTo(3));
+        Assert.That(rows.Count(r => r.TransactionId == "after"), Is.EqualTo(3));
+        Assert.That(rows.Single(r => r.TransactionId == "poison").Data, Does.Contain("unstorable"));
+    }
+
+    [Test]
     public async Task EnqueueAsync_QueueFull_WaitsForRoom()
     {
         var store = Substitute.For<ITransactionLogStore>();

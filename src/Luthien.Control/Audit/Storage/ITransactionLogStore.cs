@@ -15,6 +15,10 @@ internal interface ITransactionLogStore
     /// <param name="cancellationToken">Cancels the work.</param>
     Task WriteAsync(IReadOnlyList<TransactionLogRow> rows, CancellationToken cancellationToken);
 
+    /// <summary>Whether the database answers (a trivial query).</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+
     /// <summary>The <c>outcome</c> rows of the transactions that match, newest first.</summary>
     /// <param name="query">The filters.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
