@@ -1,5 +1,6 @@
 using Luthien.Control.AspNetCore;
 using Luthien.Control.Sample;
+using Luthien.Control.PostgreSql;
 using Luthien.Control.Sqlite;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -20,7 +21,8 @@ if (string.IsNullOrEmpty(builder.Configuration["Luthien:TransactionLog:Provider"
 var luthien = builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
     .AddPolicy<MaxTokensCapPolicy, MaxTokensCapOptions>("MaxTokensCap")
     .AddPolicy<DisclaimerPolicy, DisclaimerOptions>("Disclaimer")
-    .AddSqliteStore();
+    .AddSqliteStore()
+    .AddPostgreSqlStore();
 
 // No backend configured: answer from the embedded echo backend, so the sample runs with no network and no key.
 var useEcho = string.IsNullOrWhiteSpace(builder.Configuration["Luthien:Backend:BaseUrl"]);
