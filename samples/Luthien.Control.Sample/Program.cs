@@ -36,6 +36,7 @@ else
 
 app.MapGet("/health", () => Results.Json(new { status = "ok" }));
 app.MapLuthienControl("/v1");
+app.MapLuthienAdmin("/admin");
 
 app.Run();
 
