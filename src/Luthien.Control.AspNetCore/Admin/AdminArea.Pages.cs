@@ -116,7 +116,7 @@ internal sealed partial class AdminArea
             var first = timeline.Min(p => p.Ms);
             var bytes = timeline.Sum(p => p.Bytes);
             html.Append($"<div class=\"panel\"><div class=\"panel-head\"><h2>Stream timeline</h2><span class=\"sub\">{AdminJson.Count(timeline.Count)} events · {AdminJson.Count((long)bytes)} bytes · first at {TransactionOutcome.FormatMs(first)} · last at {TransactionOutcome.FormatMs(timeline.Max(p => p.Ms))}</span></div>");
-            html.Append(StreamTimeline.ToSvg(timeline, outcome.DurationMs)).Append($"</div>");
+            html.Append(StreamTimeline.ToSvg(timeline, outcome.DurationMs, outcome.FirstChunkMs)).Append($"</div>");
         }
 
         html.Append($"<div class=\"grid2 stack\">");
@@ -277,15 +277,15 @@ internal sealed partial class AdminArea
 
     private static void TransactionTable(AdminHtml html, string basePath, List<TransactionOutcome> outcomes)
     {
-        html.Append($"<div class=\"table-wrap\"><table><thead><tr><th>Time (UTC)</th><th>Transaction</th><th>API</th><th>Model</th><th>Status</th><th class=\"hide-sm\">Error</th><th>Client</th><th class=\"num\">Duration</th><th class=\"num hide-sm\">First chunk</th><th class=\"num\">Tokens</th></tr></thead><tbody>");
+        html.Append($"<div class=\"table-wrap\"><table class=\"list\"><thead><tr><th>Time (UTC)</th><th>Transaction</th><th>API</th><th>Model</th><th>Status</th><th class=\"hide-sm\">Error</th><th>Client</th><th class=\"num\">Duration</th><th class=\"num hide-sm\">First chunk</th><th class=\"num\">Tokens</th></tr></thead><tbody>");
         foreach (var o in outcomes)
         {
             html.Append($"<tr><td class=\"time\">{TransactionOutcome.FormatTime(o.Time)}</td>");
-            html.Append($"<td class=\"id\"><a href=\"{basePath}/transactions/{Uri.EscapeDataString(o.TransactionId)}\">{o.TransactionId}</a></td>");
-            html.Append($"<td>{ApiTag(o)}</td><td class=\"wrap\">{o.Model}</td>");
-            html.Append($"<td>{(o.Status is { } status ? new AdminHtml().Append($"<span class=\"{TransactionOutcome.StatusClass(status)}\">{status}</span>").ToHtml() : RawHtml.Empty)}</td>");
-            html.Append($"<td class=\"hide-sm\">{(o.ErrorCode is { } code ? new AdminHtml().Append($"<span class=\"code\">{code}</span>").ToHtml() : RawHtml.Empty)}</td>");
-            html.Append($"<td class=\"wrap\">{Client(o)}</td>");
+            html.Append($"<td class=\"id nw\"><a href=\"{basePath}/transactions/{Uri.EscapeDataString(o.TransactionId)}\">{o.TransactionId}</a></td>");
+            html.Append($"<td class=\"api nw\">{ApiTag(o)}</td><td class=\"nw\">{o.Model}</td>");
+            html.Append($"<td class=\"nw\">{(o.Status is { } status ? new AdminHtml().Append($"<span class=\"{TransactionOutcome.StatusClass(status)}\">{status}</span>").ToHtml() : RawHtml.Empty)}</td>");
+            html.Append($"<td class=\"hide-sm nw\">{(o.ErrorCode is { } code ? new AdminHtml().Append($"<span class=\"code\">{code}</span>").ToHtml() : RawHtml.Empty)}</td>");
+            html.Append($"<td class=\"nw\">{Client(o)}</td>");
             html.Append($"<td class=\"num\">{TransactionOutcome.FormatMs(o.DurationMs)}</td><td class=\"num hide-sm\">{TransactionOutcome.FormatMs(o.FirstChunkMs)}</td>");
             html.Append($"<td class=\"num\">{Tokens(o)}</td></tr>");
         }
@@ -303,7 +303,7 @@ internal sealed partial class AdminArea
         var html = new AdminHtml().Append($"<span class=\"tag\">{o.Api}</span>");
         if (o.Stream == true)
         {
-            html.Append($" <span class=\"tag accent\">stream</span>");
+            html.Append($"<span class=\"tag accent\">stream</span>");
         }
 
         return html.ToHtml();
@@ -332,13 +332,9 @@ internal sealed partial class AdminArea
             return RawHtml.Empty;
         }
 
-        var html = new AdminHtml().Append($"{(o.TotalTokens is { } total ? AdminJson.Count(total) : "?")}");
-        if (o.PromptTokens is not null || o.CompletionTokens is not null)
-        {
-            html.Append($" <span class=\"faint\">({(o.PromptTokens is { } p ? AdminJson.Count(p) : "?")} → {(o.CompletionTokens is { } c ? AdminJson.Count(c) : "?")})</span>");
-        }
-
-        return html.ToHtml();
+        // The total, with the split in a tooltip: one line per row keeps the list scannable.
+        var total = o.TotalTokens ?? (o.PromptTokens ?? 0) + (o.CompletionTokens ?? 0);
+        return new AdminHtml().Append($"<span title=\"{(o.PromptTokens is { } p ? AdminJson.Count(p) : "?")} prompt → {(o.CompletionTokens is { } c ? AdminJson.Count(c) : "?")} completion\">{AdminJson.Count(total)}</span>").ToHtml();
     }
 
     private static void Facts(AdminHtml html, TransactionOutcome o, JsonElement request)

@@ -32,6 +32,7 @@ internal static class AdminStyles
         a { color: var(--accent-ink); text-decoration: none; }
         a:hover { text-decoration: underline; }
         code, pre, .mono { font-family: var(--mono); font-size: 12.5px; }
+        h1.mono { font-size: 19px; font-weight: 600; letter-spacing: 0; }
         h1 { font-size: 22px; line-height: 1.25; margin: 0; font-weight: 650; letter-spacing: -0.01em; }
         h2 { font-size: 15px; margin: 0 0 12px; font-weight: 650; }
         .top { background: var(--head); color: var(--head-text); display: flex; align-items: center; gap: 28px; padding: 0 24px; height: 52px; position: sticky; top: 0; z-index: 2; }
@@ -46,7 +47,7 @@ internal static class AdminStyles
         .top form { display: flex; align-items: center; gap: 10px; margin: 0; color: #9aa4b1; font-size: 13px; }
         .top form button { background: transparent; color: #c4cad3; border: 1px solid #374151; }
         .top form button:hover { background: #1f2937; color: #fff; }
-        main { max-width: 1320px; margin: 0 auto; padding: 24px; }
+        main { max-width: 1480px; margin: 0 auto; padding: 24px; }
         .title { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 18px; }
         .title .sub { color: var(--muted); }
         .crumb { display: inline-block; margin-bottom: 8px; color: var(--muted); font-size: 13px; }
@@ -75,7 +76,12 @@ internal static class AdminStyles
         .table-wrap { overflow-x: auto; }
         table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
         th { text-align: left; font-size: 11.5px; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted); font-weight: 650; padding: 10px 12px; border-bottom: 1px solid var(--line-strong); background: var(--code-bg); white-space: nowrap; }
-        td { padding: 9px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
+        td { padding: 9px 12px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+        table.list td { font-size: 13.5px; padding: 8px 10px; }
+        table.list th { padding: 10px 10px; }
+        table.list .code { font-size: 12px; }
+        .small { display: block; font-size: 11.5px; line-height: 1.3; color: var(--faint); }
+        td.nw { white-space: nowrap; }
         tbody tr:last-child td { border-bottom: 0; }
         tbody tr:hover td { background: var(--accent-weak); }
         td.num, th.num { text-align: right; white-space: nowrap; }
@@ -90,6 +96,7 @@ internal static class AdminStyles
         .st-err { background: var(--err-bg); color: var(--err); }
         .st-gone { background: var(--gone-bg); color: var(--gone); }
         .tag { display: inline-block; font-size: 12px; padding: 1px 7px; border-radius: 5px; background: var(--code-bg); border: 1px solid var(--line); color: var(--muted); white-space: nowrap; }
+        .tag + .tag { margin-left: 4px; }
         .tag.accent { background: var(--accent-weak); border-color: transparent; color: var(--accent-ink); }
         .code { font-family: var(--mono); font-size: 12.5px; color: var(--err); }
         .pager { display: flex; justify-content: space-between; align-items: center; padding: 12px 16px; border-top: 1px solid var(--line); color: var(--muted); font-size: 13px; }
@@ -112,7 +119,9 @@ internal static class AdminStyles
         svg.timeline .bar:hover { fill: var(--accent-ink); }
         svg.timeline .axis { stroke: var(--line-strong); stroke-width: 1; }
         svg.timeline .grid { stroke: var(--line); stroke-width: 1; stroke-dasharray: 3 4; }
-        svg.timeline .tick { fill: var(--muted); font: 12px var(--sans); }
+        svg.timeline .tick { fill: var(--muted); font: 11px var(--sans); }
+        svg.timeline .first { stroke: var(--ok); stroke-width: 1.5; stroke-dasharray: 4 3; }
+        svg.timeline .first-label { fill: var(--ok); font: 600 10.5px var(--sans); }
         .secret { display: flex; gap: 10px; align-items: center; margin-top: 10px; }
         .secret code { font-size: 14px; padding: 9px 12px; background: var(--panel); border: 1px dashed var(--ok); border-radius: 7px; color: var(--text); user-select: all; word-break: break-all; }
         form.inline { display: inline; margin: 0; }

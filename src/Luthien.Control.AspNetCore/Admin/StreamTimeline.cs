@@ -11,11 +11,11 @@ namespace Luthien.Control.AspNetCore;
 internal static class StreamTimeline
 {
     private const int Width = 960;
-    private const int Height = 120;
+    private const int Height = 128;
     private const int Left = 8;
     private const int Right = 8;
-    private const int Top = 10;
-    private const int Baseline = 92;
+    private const int Top = 24;
+    private const int Baseline = 104;
 
     /// <summary>The most bars drawn; more events are summed into this many slices of time.</summary>
     private const int MaxBars = 320;
@@ -47,7 +47,8 @@ internal static class StreamTimeline
     /// <summary>The SVG; empty when there are no points.</summary>
     /// <param name="points">The events: time after the start (ms) and bytes.</param>
     /// <param name="durationMs">The transaction's duration, when known: the axis runs to it.</param>
-    public static RawHtml ToSvg(IReadOnlyList<(double Ms, double Bytes)> points, double? durationMs)
+    /// <param name="firstChunkMs">When the client got its first chunk, when known: marked on the axis.</param>
+    public static RawHtml ToSvg(IReadOnlyList<(double Ms, double Bytes)> points, double? durationMs, double? firstChunkMs)
     {
         if (points.Count == 0)
         {
@@ -83,7 +84,7 @@ internal static class StreamTimeline
         }
 
         var most = Math.Max(bars.Max(b => b.Bytes), 1);
-        var barWidth = Math.Clamp(plot / (double)Math.Max(bars.Count, 1) * 0.6, 1.5, 6);
+        var barWidth = Math.Clamp(plot / (double)Math.Max(bars.Count, 1) * 0.5, 1.5, 4);
         var html = new AdminHtml();
         html.Append($"<svg class=\"timeline\" viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"{points.Count} stream events over {TransactionOutcome.FormatMs(span)}\">");
         html.Append($"<line class=\"axis\" x1=\"{Left}\" y1=\"{Baseline}\" x2=\"{Width - Right}\" y2=\"{Baseline}\"/>");
@@ -93,6 +94,14 @@ internal static class StreamTimeline
             html.Append($"<line class=\"grid\" x1=\"{Num(x)}\" y1=\"{Top}\" x2=\"{Num(x)}\" y2=\"{Baseline}\"/>");
             var anchor = tick == 0 ? "start" : tick == 4 ? "end" : "middle";
             html.Append($"<text class=\"tick\" x=\"{Num(x)}\" y=\"{Baseline + 18}\" text-anchor=\"{anchor}\">{TransactionOutcome.FormatMs(span * tick / 4)}</text>");
+        }
+
+        if (firstChunkMs is { } first && first >= 0 && first <= span)
+        {
+            var x = Left + (first / span * plot);
+            html.Append($"<line class=\"first\" x1=\"{Num(x)}\" y1=\"{Top - 8}\" x2=\"{Num(x)}\" y2=\"{Baseline}\"/>");
+            var left = x > Width / 4;
+            html.Append($"<text class=\"first-label\" x=\"{Num(left ? x - 5 : x + 5)}\" y=\"{Top - 10}\" text-anchor=\"{(left ? "end" : "start")}\">first chunk {TransactionOutcome.FormatMs(first)}</text>");
         }
 
         foreach (var (ms, bytes, events) in bars)

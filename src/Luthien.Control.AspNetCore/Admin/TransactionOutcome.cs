@@ -112,6 +112,7 @@ internal sealed record TransactionOutcome
     public static string FormatMs(double? milliseconds) => milliseconds switch
     {
         null => string.Empty,
+        0 => "0 ms",
         < 10 => milliseconds.Value.ToString("0.0", CultureInfo.InvariantCulture) + " ms",
         < 1000 => milliseconds.Value.ToString("0", CultureInfo.InvariantCulture) + " ms",
         < 60_000 => (milliseconds.Value / 1000).ToString("0.00", CultureInfo.InvariantCulture) + " s",

@@ -24,7 +24,7 @@ public sealed partial class AdminAreaPagesTests
         Assert.That(html, Does.Contain("2025-06-01 09:05:00"));
         Assert.That(html, Does.Contain("content_policy_violation").And.Contain("team-b").And.Contain("st st-warn"));
         Assert.That(html, Does.Contain("1.83 s").And.Contain("232 ms").And.Contain("413 ms"));
-        Assert.That(html, Does.Contain("22 <span class=\"faint\">(14 → 8)</span>"));
+        Assert.That(html, Does.Contain("<span title=\"14 prompt → 8 completion\">22</span>"));
     }
 
     [TestCase("status=403", "ltx-2")]

@@ -21,10 +21,11 @@ public sealed class AdminBrowserTests
         var watch = Stopwatch.StartNew();
         await using var app = await AdminApp.StartAsync(kestrel: true);
         await WriteRealisticRowsAsync(app);
-        await using var browser = await HeadlessChromium.LaunchAsync(1360, 780);
+        await using var browser = await HeadlessChromium.LaunchAsync(1440, 700);
 
         await browser.NavigateAsync(new Uri(app.Address!, "/admin/"));
         Assert.That((await browser.EvaluateAsync("location.pathname")).GetString(), Is.EqualTo("/admin/login"), "redirected to the login page");
+        await SaveAsync(await browser.ScreenshotAsync(fullPage: false), "admin-login.png");
         await browser.NavigateByAsync(
             $"document.querySelector('input[name=username]').value = 'admin';" +
             $"document.querySelector('input[name=password]').value = '{AdminApp.Password}';" +
@@ -72,19 +73,25 @@ public sealed class AdminBrowserTests
     {
         var t = new DateTime(2025, 6, 1, 9, 14, 3, DateTimeKind.Utc);
         object[] redact = [new { policy = "ClientApiKeyAuth", action = "allow", detail = "team-search" }, new { policy = "ResponseContentPolicy", action = "redact", detail = "1 match" }];
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa00000009m2e1", t, model: "gpt-4o-mini", keyName: "support-bot", stream: true));
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa00000009m2e7", t.AddSeconds(41), model: "gpt-4.1", keyName: "batch-jobs", api: "responses"));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa00000009m2e1", t, model: "gpt-4o-mini", keyName: "support-bot", stream: true,
+            durationMs: 2412.8, firstChunkMs: 388.1, promptTokens: 412, completionTokens: 96, events: 58));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa00000009m2e7", t.AddSeconds(41), model: "gpt-4.1", keyName: "batch-jobs", api: "responses",
+            durationMs: 5830.4, promptTokens: 1874, completionTokens: 611));
         await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a0k3p", t.AddMinutes(2).AddSeconds(7), status: 403, model: "gpt-4o-mini", keyName: "team-search",
-            errorCode: "content_policy_violation", decisions: [new { policy = "LeakedApiKeyDetection", action = "reject", detail = (string?)null }]));
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a0k5v", t.AddMinutes(3).AddSeconds(19), model: "o4-mini", keyName: "team-search", stream: true));
+            errorCode: "content_policy_violation", durationMs: 3.4, decisions: [new { policy = "LeakedApiKeyDetection", action = "reject", detail = (string?)null }]));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a0k5v", t.AddMinutes(3).AddSeconds(19), model: "o4-mini", keyName: "team-search", stream: true,
+            durationMs: 9120.5, firstChunkMs: 6204.9, promptTokens: 233, completionTokens: 1402, events: 120));
         await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a1q0b", t.AddMinutes(5).AddSeconds(2), status: 401, model: "gpt-4o-mini", keyName: null, errorCode: "invalid_api_key",
-            decisions: [new { policy = "ClientApiKeyAuth", action = "reject", detail = (string?)null }]));
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a2d9s", t.AddMinutes(6).AddSeconds(48), model: "gpt-3.5-turbo-instruct", keyName: "batch-jobs", api: "completions"));
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a3h1m", t.AddMinutes(8).AddSeconds(30), status: 504, model: "gpt-4.1", keyName: "support-bot", errorCode: "backend_timeout"));
-        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a9t2c", t.AddMinutes(9).AddSeconds(55), model: "gpt-4o", keyName: "support-bot", stream: true));
+            durationMs: 1.2, decisions: [new { policy = "ClientApiKeyAuth", action = "reject", detail = (string?)null }]));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a2d9s", t.AddMinutes(6).AddSeconds(48), model: "gpt-3.5-turbo-instruct", keyName: "batch-jobs", api: "completions",
+            durationMs: 688.0, promptTokens: 57, completionTokens: 128));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a3h1m", t.AddMinutes(8).AddSeconds(30), status: 504, model: "gpt-4.1", keyName: "support-bot", errorCode: "backend_timeout",
+            durationMs: 60_004.1));
+        await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000a9t2c", t.AddMinutes(9).AddSeconds(55), model: "gpt-4o", keyName: "support-bot", stream: true,
+            durationMs: 1620.3, firstChunkMs: 301.7, promptTokens: 96, completionTokens: 41, events: 27));
         await app.WriteAsync(AdminRows.Transaction("ltx-7f3k2q9xa0000000b1c4d", t.AddMinutes(11).AddSeconds(12), model: "gpt-4o-mini", keyName: "team-search", stream: true,
             prompt: "Summarise the incident ticket and include the service token from the logs.",
             answer: "The deploy at 08:52 exhausted the connection pool; rolling back fixed it. Token: [REDACTED]",
-            decisions: redact));
+            decisions: redact, durationMs: 3184.6, firstChunkMs: 274.2, promptTokens: 1183, completionTokens: 212, events: 64));
     }
 }

@@ -19,10 +19,16 @@ internal static class AdminRows
         string api = "chat.completions",
         string prompt = "What is the capital of France?",
         string answer = "The capital of France is Paris.",
-        object[]? decisions = null)
+        object[]? decisions = null,
+        double? durationMs = null,
+        double firstChunkMs = 231.5,
+        int promptTokens = 14,
+        int completionTokens = 8,
+        int events = 24)
     {
+        var duration = durationMs ?? (stream ? 1834.2 : 412.7);
         var path = api switch { "responses" => "/v1/responses", "completions" => "/v1/completions", _ => "/v1/chat/completions" };
-        var usage = status == 200 ? new { prompt_tokens = 14, completion_tokens = 8, total_tokens = 22 } : null;
+        var usage = status == 200 ? new { prompt_tokens = promptTokens, completion_tokens = completionTokens, total_tokens = promptTokens + completionTokens } : null;
         var outcome = new
         {
             status,
@@ -34,8 +40,8 @@ internal static class AdminRows
             stream,
             decisions = decisions ?? [],
             usage,
-            duration_ms = stream ? 1834.2 : 412.7,
-            time_to_first_chunk_ms = stream ? (double?)231.5 : null,
+            duration_ms = duration,
+            time_to_first_chunk_ms = stream ? (double?)firstChunkMs : null,
             client = new { key_name = keyName, user = (string?)null },
         };
         var request = new
@@ -57,8 +63,8 @@ internal static class AdminRows
                 status,
                 stream = true,
                 assembled = new { id = "chatcmpl-" + id, @object = "chat.completion", model, choices = new[] { new { index = 0, message, finish_reason = "stop" } } },
-                events = 24,
-                timeline = Enumerable.Range(0, 24).Select(i => new[] { 231.5 + (i * 66.3), 120 + (i * 37 % 90) }).ToArray(),
+                events,
+                timeline = Timeline(id, events, firstChunkMs, duration),
                 truncated = false,
             }
             : new
@@ -75,5 +81,25 @@ internal static class AdminRows
             new TransactionLogRow(id, time, TransactionLogRow.Response, JsonSerializer.Serialize(response)),
             new TransactionLogRow(id, time, TransactionLogRow.Outcome, JsonSerializer.Serialize(outcome)),
         ];
+    }
+
+    /// <summary>Events from the first chunk to the end, unevenly spaced as a model's tokens are (the same for the same id).</summary>
+    private static double[][] Timeline(string id, int events, double firstMs, double durationMs)
+    {
+        var random = new Random(id.Sum(c => c));
+        var gaps = Enumerable.Range(0, Math.Max(events - 1, 0)).Select(_ => 0.3 + random.NextDouble()).ToArray();
+        var scale = (durationMs - firstMs - 5) / Math.Max(gaps.Sum(), 1);
+        var t = firstMs;
+        var timeline = new List<double[]>();
+        for (var i = 0; i < events; i++)
+        {
+            timeline.Add([Math.Round(t, 1), 110 + random.Next(0, 120)]);
+            if (i < gaps.Length)
+            {
+                t += gaps[i] * scale;
+            }
+        }
+
+        return [.. timeline];
     }
 }
