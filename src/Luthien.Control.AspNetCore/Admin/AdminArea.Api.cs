@@ -250,7 +250,10 @@ internal sealed partial class AdminArea
             return $"name must be at most {MaxKeyNameLength} characters.";
         }
 
-        return name.Any(char.IsControl) ? "name must not contain control characters." : null;
+        // Format characters (bidirectional overrides, zero-width joiners) would make a name read as another.
+        return name.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            ? "name must not contain control or formatting characters."
+            : null;
     }
 
     /// <summary>Makes a key and stores its hash; the key itself is only returned.</summary>

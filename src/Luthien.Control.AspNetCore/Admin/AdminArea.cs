@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -131,15 +132,20 @@ internal sealed partial class AdminArea
 
             context.Response.Clear();
             SetSecurityHeaders(context.Response);
+            var storeDown = ex is DbException || ex.InnerException is DbException;
             if (access == AdminAccess.Api)
             {
-                await WriteApiErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "store_unavailable",
-                    "The audit log's database could not be read or written; try again later.", null).ConfigureAwait(false);
+                await (storeDown
+                    ? WriteApiErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The audit log's database could not be read or written; try again later.", null)
+                    : WriteApiErrorAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.ServerError, "The admin area failed; the server log has the details.", null)).ConfigureAwait(false);
             }
             else
             {
-                await WritePageAsync(request, StatusCodes.Status503ServiceUnavailable, "Unavailable", null, Notice(
-                    "error", "The audit log's database is not reachable.", "The page could not be read from it; try again in a moment. The server log has the details.")).ConfigureAwait(false);
+                await (storeDown
+                    ? WritePageAsync(request, StatusCodes.Status503ServiceUnavailable, "Unavailable", null, Notice(
+                        "error", "The audit log's database is not reachable.", "The page could not be read from it; try again in a moment. The server log has the details."))
+                    : WritePageAsync(request, StatusCodes.Status500InternalServerError, "Error", null, Notice(
+                        "error", "The admin area failed.", "The server log has the details."))).ConfigureAwait(false);
             }
         }
     };

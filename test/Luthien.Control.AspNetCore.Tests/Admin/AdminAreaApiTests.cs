@@ -153,6 +153,7 @@ public sealed class AdminAreaApiTests
     [TestCase("{\"name\":\"   \"}")]
     [TestCase("{\"name\":42}")]
     [TestCase("{\"name\":\"a\\nb\"}")]
+    [TestCase("{\"name\":\"admin\\u202Egpj.exe\"}")]
     [TestCase("[\"name\"]")]
     [TestCase("not json")]
     public async Task CreateKey_BadBody_400InvalidRequest(string body)
