@@ -47,6 +47,7 @@ else
 
 app.MapGet("/health", () => Results.Json(new { status = "ok" }));
 app.MapLuthienControl("/v1");
+app.MapLuthienAdmin("/admin");
 
 app.Run();
 
