@@ -111,7 +111,6 @@ public static class LuthienServiceCollectionExtensions
         services.TryAddSingleton<ErrorResponseWriter>();
         services.TryAddSingleton<LuthienRequestHandler>();
         services.AddHostedService<LuthienStartupValidator>();
-        services.TryAddSingleton<ControlStores>();
         AdminServices.Add(services);
 
         return new LuthienControlBuilder(services);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -257,7 +258,7 @@ internal sealed partial class AdminArea
     }
 
     /// <summary>Makes a key and stores its hash; the key itself is only returned.</summary>
-    private async Task<(StoredClientKey Created, string Key)> CreateKeyAsync(DbControlStore store, AdminRequest request, string name)
+    private async Task<(StoredClientKey Created, string Key)> CreateKeyAsync(IControlStore store, AdminRequest request, string name)
     {
         var key = ClientKeyHash.NewKey();
         var created = await store.CreateAsync(name, ClientKeyHash.Of(key), Services.Time.GetUtcNow().UtcDateTime, request.Aborted).ConfigureAwait(false);
@@ -265,11 +266,13 @@ internal sealed partial class AdminArea
         return (created, key);
     }
 
-    private async Task<bool> RevokeKeyAsync(DbControlStore store, AdminRequest request, long id)
+    private async Task<bool> RevokeKeyAsync(IControlStore store, AdminRequest request, long id)
     {
         var revoked = await store.RevokeAsync(id, Services.Time.GetUtcNow().UtcDateTime, request.Aborted).ConfigureAwait(false);
         if (revoked)
         {
+            // This instance refuses the key at once; the others when their key cache expires (KeyCacheSeconds).
+            _services.GetRequiredService<ClientKeyCache>().Clear();
             LogKeyRevoked(Services.Logger, id, request.RequiredSession.User);
         }
 
@@ -277,7 +280,7 @@ internal sealed partial class AdminArea
     }
 
     /// <summary>The store; or, when the audit log is off, a 503 written and <see langword="null"/>.</summary>
-    private async Task<DbControlStore?> StoreOrOffAsync(AdminRequest request)
+    private async Task<IControlStore?> StoreOrOffAsync(AdminRequest request)
     {
         if (Store is { } store)
         {

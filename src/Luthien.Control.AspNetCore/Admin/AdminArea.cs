@@ -76,7 +76,7 @@ internal sealed partial class AdminArea
         _services.GetRequiredService<ILoggerFactory>().CreateLogger("Luthien.Control.AspNetCore.Admin"));
 
     /// <summary>The store, or <see langword="null"/> when the audit log is off.</summary>
-    private DbControlStore? Store => Services.Stores.Store;
+    private IControlStore? Store => Services.Stores.Store;
 
     /// <summary>
     /// Wraps a route: 404 and nothing more while no password is configured; otherwise the security headers, the session

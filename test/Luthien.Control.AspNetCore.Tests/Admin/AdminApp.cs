@@ -42,7 +42,7 @@ internal sealed class AdminApp : IAsyncDisposable
     public FakeTimeProvider Time { get; }
 
     /// <summary>The store, when the audit log is on.</summary>
-    public DbControlStore Store => _app.Services.GetRequiredService<ControlStores>().Store!;
+    public IControlStore Store => _app.Services.GetRequiredService<ControlStores>().Store!;
 
     /// <summary>The address on Kestrel (not on the test server).</summary>
     public Uri? Address { get; private set; }
