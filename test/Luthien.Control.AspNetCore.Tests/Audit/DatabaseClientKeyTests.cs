@@ -129,13 +129,12 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
     [Test]
     public void Start_ProviderNotRegistered_FailsNamingThePackage()
     {
-        using var app = new LuthienAppFactory(new Dictionary<string, string?>
+        // A host of its own that registers no storage package (the sample registers both).
+        var error = Assert.CatchAsync(async () => await LuthienTestHost.StartAsync(new()
         {
             ["Luthien:TransactionLog:Provider"] = "PostgreSql",
             ["Luthien:TransactionLog:ConnectionString"] = "Host=127.0.0.1",
-        });
-
-        var error = Assert.Catch(() => app.CreateClient());
+        }));
 
         Assert.That(error!.ToString(), Does.Contain("Luthien.Control.PostgreSql").And.Contain("AddPostgreSqlStore"));
     }
