@@ -186,146 +186,124 @@ internal abstract class DbControlStore : IControlStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<TransactionLogRow>> QueryOutcomesAsync(TransactionQuery query, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TransactionLogRow>> QueryOutcomesAsync(TransactionQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return WithCommandAsync(command =>
         {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
+            var sql = new StringBuilder("SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE datatype = @datatype");
+            Add(command, "@datatype", TransactionLogRow.Outcome);
+            if (query.TransactionId is { } id)
             {
-                var sql = new StringBuilder("SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE datatype = @datatype");
-                Add(command, "@datatype", TransactionLogRow.Outcome);
-                if (query.TransactionId is { } id)
-                {
-                    sql.Append(" AND transaction_id = @id");
-                    Add(command, "@id", id);
-                }
-
-                if (query.Status is { } status)
-                {
-                    sql.Append(" AND ").Append(JsonText("data", "status")).Append(" = @status");
-                    Add(command, "@status", status.ToString(CultureInfo.InvariantCulture));
-                }
-
-                if (query.Model is { } model)
-                {
-                    sql.Append(" AND ").Append(JsonText("data", "model")).Append(" = @model");
-                    Add(command, "@model", model);
-                }
-
-                if (query.KeyName is { } keyName)
-                {
-                    sql.Append(" AND ").Append(JsonText("data", "client", "key_name")).Append(" = @key");
-                    Add(command, "@key", keyName);
-                }
-
-                if (query.From is { } from)
-                {
-                    sql.Append(" AND datetime >= @from");
-                    Add(command, "@from", TimeValue(from));
-                }
-
-                if (query.To is { } to)
-                {
-                    sql.Append(" AND datetime < @to");
-                    Add(command, "@to", TimeValue(to));
-                }
-
-                if (query.BeforeId is { } before)
-                {
-                    sql.Append(" AND id < @before");
-                    Add(command, "@before", before);
-                }
-
-                sql.Append(" ORDER BY id DESC LIMIT @limit");
-                Add(command, "@limit", Math.Clamp(query.Limit, 1, 1000));
-                command.CommandText = sql.ToString();
-                return await ReadRowsAsync(command, cancellationToken).ConfigureAwait(false);
+                sql.Append(" AND transaction_id = @id");
+                Add(command, "@id", id);
             }
-        }
+
+            if (query.Status is { } status)
+            {
+                sql.Append(" AND ").Append(JsonText("data", "status")).Append(" = @status");
+                Add(command, "@status", status.ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (query.Model is { } model)
+            {
+                sql.Append(" AND ").Append(JsonText("data", "model")).Append(" = @model");
+                Add(command, "@model", model);
+            }
+
+            if (query.KeyName is { } keyName)
+            {
+                sql.Append(" AND ").Append(JsonText("data", "client", "key_name")).Append(" = @key");
+                Add(command, "@key", keyName);
+            }
+
+            if (query.From is { } from)
+            {
+                sql.Append(" AND datetime >= @from");
+                Add(command, "@from", TimeValue(from));
+            }
+
+            if (query.To is { } to)
+            {
+                sql.Append(" AND datetime < @to");
+                Add(command, "@to", TimeValue(to));
+            }
+
+            if (query.BeforeId is { } before)
+            {
+                sql.Append(" AND id < @before");
+                Add(command, "@before", before);
+            }
+
+            sql.Append(" ORDER BY id DESC LIMIT @limit");
+            Add(command, "@limit", Math.Clamp(query.Limit, 1, 1000));
+            command.CommandText = sql.ToString();
+            return ReadRowsAsync(command, cancellationToken);
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<TransactionLogRow>> GetTransactionAsync(string transactionId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TransactionLogRow>> GetTransactionAsync(string transactionId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transactionId);
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return WithCommandAsync(command =>
         {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
-            {
-                command.CommandText = "SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE transaction_id = @id ORDER BY id";
-                Add(command, "@id", transactionId);
-                return await ReadRowsAsync(command, cancellationToken).ConfigureAwait(false);
-            }
-        }
+            command.CommandText = "SELECT id, transaction_id, datetime, data, datatype, notes FROM luthien_log WHERE transaction_id = @id ORDER BY id";
+            Add(command, "@id", transactionId);
+            return ReadRowsAsync(command, cancellationToken);
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<StoredClientKey> CreateAsync(string name, string keyHash, DateTime createdAt, CancellationToken cancellationToken)
+    public Task<StoredClientKey> CreateAsync(string name, string keyHash, DateTime createdAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(keyHash);
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return WithCommandAsync(async command =>
         {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
-            {
-                command.CommandText = "INSERT INTO luthien_client_keys (name, key_hash, created_at) VALUES (@name, @hash, @at)" + ReturningId;
-                Add(command, "@name", name);
-                Add(command, "@hash", keyHash);
-                Add(command, "@at", TimeValue(createdAt));
-                var id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-                return new StoredClientKey(id, name, createdAt, null);
-            }
-        }
+            command.CommandText = "INSERT INTO luthien_client_keys (name, key_hash, created_at) VALUES (@name, @hash, @at)" + ReturningId;
+            Add(command, "@name", name);
+            Add(command, "@hash", keyHash);
+            Add(command, "@at", TimeValue(createdAt));
+            var id = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            return new StoredClientKey(id, name, createdAt, null);
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<bool> RevokeAsync(long id, DateTime revokedAt, CancellationToken cancellationToken)
-    {
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+    public Task<bool> RevokeAsync(long id, DateTime revokedAt, CancellationToken cancellationToken) =>
+        WithCommandAsync(async command =>
         {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
-            {
-                command.CommandText = "UPDATE luthien_client_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL";
-                Add(command, "@at", TimeValue(revokedAt));
-                Add(command, "@id", id);
-                return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-            }
-        }
-    }
+            command.CommandText = "UPDATE luthien_client_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL";
+            Add(command, "@at", TimeValue(revokedAt));
+            Add(command, "@id", id);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<StoredClientKey>> ListAsync(CancellationToken cancellationToken)
-    {
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+    public Task<IReadOnlyList<StoredClientKey>> ListAsync(CancellationToken cancellationToken) =>
+        WithCommandAsync(command =>
         {
-            var command = connection.CreateCommand();
-            await using (command.ConfigureAwait(false))
-            {
-                command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys ORDER BY id DESC";
-                return await ReadKeysAsync(command, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+            command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys ORDER BY id DESC";
+            return ReadKeysAsync(command, cancellationToken);
+        }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<StoredClientKey?> FindActiveAsync(string keyHash, CancellationToken cancellationToken)
+    public Task<StoredClientKey?> FindActiveAsync(string keyHash, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyHash);
+        return WithCommandAsync(async command =>
+        {
+            command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys WHERE key_hash = @hash AND revoked_at IS NULL";
+            Add(command, "@hash", keyHash);
+            var keys = await ReadKeysAsync(command, cancellationToken).ConfigureAwait(false);
+            return keys.Count > 0 ? keys[0] : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a command on a connection of its own (the schema made first).</summary>
+    private async Task<T> WithCommandAsync<T>(Func<DbCommand, Task<T>> work, CancellationToken cancellationToken)
+    {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -333,10 +311,7 @@ internal abstract class DbControlStore : IControlStore
             var command = connection.CreateCommand();
             await using (command.ConfigureAwait(false))
             {
-                command.CommandText = "SELECT id, name, created_at, revoked_at FROM luthien_client_keys WHERE key_hash = @hash AND revoked_at IS NULL";
-                Add(command, "@hash", keyHash);
-                var keys = await ReadKeysAsync(command, cancellationToken).ConfigureAwait(false);
-                return keys.Count > 0 ? keys[0] : null;
+                return await work(command).ConfigureAwait(false);
             }
         }
     }
