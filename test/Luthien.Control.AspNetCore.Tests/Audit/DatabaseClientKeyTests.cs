@@ -11,19 +11,15 @@ namespace Luthien.Control.AspNetCore.Tests.Audit;
 /// <summary><c>ClientApiKeyAuth</c> with <c>"source": "database"</c>, through the real pipeline and a real SQLite file.</summary>
 public sealed class DatabaseClientKeyTests : FakeBackendAppTests
 {
-    private string _folder = null!;
-    private SqliteControlStore _store = null!;
+    private readonly AuditDatabase _database = AuditDatabase.Create();
+
+    private SqliteControlStore Store => _database.Store;
 
     private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _folder = Directory.CreateTempSubdirectory("luthien-keys-").FullName;
-        var connection = $"Data Source={Path.Combine(_folder, "keys.db")}";
-        _store = new SqliteControlStore(connection);
-        return new()
+        return new(_database.Settings())
         {
             ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
-            ["Luthien:TransactionLog:Provider"] = "Sqlite",
-            ["Luthien:TransactionLog:ConnectionString"] = connection,
             ["Luthien:TransactionLog:KeyCacheSeconds"] = "0.5",
             ["Luthien:PolicyFile"] = PolicyFiles.Write("""
                 { "type": "SerialPolicy", "config": { "policies": [
@@ -35,11 +31,7 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
     }
 
     [OneTimeTearDown]
-    public void DeleteFolder()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public void DeleteDatabase() => _database.Dispose();
 
     private async Task<HttpResponseMessage> PostAsync(string key)
     {
@@ -55,7 +47,7 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
     private async Task<(string Key, StoredClientKey Stored)> CreateKeyAsync(string name)
     {
         var key = ClientKeyHash.NewKey();
-        return (key, await _store.CreateAsync(name, ClientKeyHash.Of(key), DateTime.UtcNow, CancellationToken.None));
+        return (key, await Store.CreateAsync(name, ClientKeyHash.Of(key), DateTime.UtcNow, CancellationToken.None));
     }
 
     [Test]
@@ -68,13 +60,8 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
         var id = response.Headers.GetValues("x-luthien-transaction-id").Single();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        for (var i = 0; i < 60 && (await _store.GetTransactionAsync(id, CancellationToken.None)).Count < 3; i++)
-        {
-            await Task.Delay(50);
-        }
-
-        var outcome = (await _store.GetTransactionAsync(id, CancellationToken.None)).Single(r => r.Datatype == "outcome");
-        Assert.That((string?)JsonNode.Parse(outcome.Data!)!["client"]!["key_name"], Is.EqualTo("ci-bot"));
+        var rows = await _database.RowsAsync(id);
+        Assert.That((string?)rows["outcome"]["client"]!["key_name"], Is.EqualTo("ci-bot"));
     }
 
     [Test]
@@ -93,7 +80,7 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
         Assert.That((await PostAsync(key)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         // Revoked through the store, as another instance would: this one learns of it when its cache expires.
-        await _store.RevokeAsync(stored.Id, DateTime.UtcNow, CancellationToken.None);
+        await Store.RevokeAsync(stored.Id, DateTime.UtcNow, CancellationToken.None);
         await Task.Delay(TimeSpan.FromSeconds(0.6));
 
         Assert.That((await PostAsync(key)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));

@@ -17,22 +17,17 @@ public sealed class HostIdentityTests
 {
     private FakeBackend _backend = null!;
     private LuthienTestHost _host = null!;
-    private string _folder = null!;
-    private SqliteControlStore _store = null!;
+    private AuditDatabase _database = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         _backend = await FakeBackend.StartAsync();
-        _folder = Directory.CreateTempSubdirectory("luthien-identity-").FullName;
-        var connection = $"Data Source={Path.Combine(_folder, "audit.db")}";
-        _store = new SqliteControlStore(connection);
+        _database = AuditDatabase.Create();
         _host = await LuthienTestHost.StartAsync(
-            new()
+            new(_database.Settings())
             {
                 ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
-                ["Luthien:TransactionLog:Provider"] = "Sqlite",
-                ["Luthien:TransactionLog:ConnectionString"] = connection,
                 ["Luthien:PolicyFile"] = PolicyFiles.Write("""
                     { "type": "SerialPolicy", "config": { "policies": [
                       { "type": "BranchingPolicy", "config": { "cond_to_policy_map": {
@@ -52,8 +47,7 @@ public sealed class HostIdentityTests
     {
         await _host.DisposeAsync();
         await _backend.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
+        _database.Dispose();
     }
 
     private async Task<string> PostAsync(string? user)
@@ -90,14 +84,7 @@ public sealed class HostIdentityTests
     {
         var id = await PostAsync("alice");
 
-        IReadOnlyList<TransactionLogRow> rows = [];
-        for (var i = 0; i < 60 && rows.Count < 3; i++)
-        {
-            await Task.Delay(50);
-            rows = await _store.GetTransactionAsync(id, CancellationToken.None);
-        }
-
-        var outcome = JsonNode.Parse(rows.Single(r => r.Datatype == "outcome").Data!)!;
+        var outcome = (await _database.RowsAsync(id))["outcome"];
         Assert.That((string?)outcome["client"]!["user"], Is.EqualTo("alice"));
     }
 

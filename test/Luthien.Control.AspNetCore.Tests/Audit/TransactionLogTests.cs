@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Luthien.Control.AspNetCore.Tests.Infrastructure;
-using Luthien.Control.Sqlite;
 
 namespace Luthien.Control.AspNetCore.Tests.Audit;
 
@@ -18,20 +17,14 @@ public sealed class TransactionLogTests : FakeBackendAppTests
     private const string LeakedKey = "sk-proj-leakedleakedleakedleakedleaked01";
     private const string RedactedSecret = "SECRET-482913";
 
-    private string _folder = null!;
-    private SqliteControlStore _store = null!;
+    private readonly AuditDatabase _database = AuditDatabase.Create();
 
     private protected override Dictionary<string, string?> Settings(FakeBackend backend)
     {
-        _folder = Directory.CreateTempSubdirectory("luthien-audit-").FullName;
-        var connection = $"Data Source={Path.Combine(_folder, "audit.db")}";
-        _store = new SqliteControlStore(connection);
-        return new()
+        return new(_database.Settings())
         {
             ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
             ["Luthien:Backend:ApiKey"] = BackendKey,
-            ["Luthien:TransactionLog:Provider"] = "Sqlite",
-            ["Luthien:TransactionLog:ConnectionString"] = connection,
             ["Luthien:PolicyFile"] = PolicyFiles.Write($$"""
                 { "type": "SerialPolicy", "config": { "policies": [
                   { "type": "ClientApiKeyAuth", "config": { "keys": ["{{ClientKey}}"] } },
@@ -45,11 +38,7 @@ public sealed class TransactionLogTests : FakeBackendAppTests
     }
 
     [OneTimeTearDown]
-    public void DeleteFolder()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public void DeleteDatabase() => _database.Dispose();
 
     private async Task<(HttpResponseMessage Response, string Body, string TransactionId)> PostAsync(string json, string? key = ClientKey)
     {
@@ -65,32 +54,9 @@ public sealed class TransactionLogTests : FakeBackendAppTests
         return (response, body, response.Headers.GetValues("x-luthien-transaction-id").Single());
     }
 
-    /// <summary>The transaction's rows by datatype, once all three are written (the contract: within 3 s).</summary>
-    private async Task<Dictionary<string, JsonObject>> RowsAsync(string transactionId)
-    {
-        for (var i = 0; i < 60; i++)
-        {
-            var rows = await _store.GetTransactionAsync(transactionId, CancellationToken.None);
-            if (rows.Count == 3)
-            {
-                return rows.ToDictionary(r => r.Datatype, r => JsonNode.Parse(r.Data!)!.AsObject());
-            }
+    private Task<Dictionary<string, JsonObject>> RowsAsync(string transactionId) => _database.RowsAsync(transactionId);
 
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"the rows of {transactionId} were not written within 3 s");
-        return null!;
-    }
-
-    /// <summary>Every byte of the database's files (the main file and its WAL), as text.</summary>
-    private string DatabaseBytes() =>
-        string.Concat(Directory.GetFiles(_folder).Select(f =>
-        {
-            using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream, Encoding.Latin1);
-            return reader.ReadToEnd();
-        }));
+    private string DatabaseBytes() => _database.Bytes();
 
     [Test]
     public async Task Served_Buffered_RequestResponseOutcomeRows()
