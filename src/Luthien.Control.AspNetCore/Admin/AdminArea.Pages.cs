@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace Luthien.Control.AspNetCore;
 
@@ -153,20 +154,12 @@ internal sealed partial class AdminArea
     /// <summary>POST <c>{prefix}/keys</c> (form: <c>name</c>, the session's token): creates a key and shows it, once.</summary>
     public async Task CreateKeyFormAsync(AdminRequest request)
     {
-        var form = await ReadFormAsync(request.Context).ConfigureAwait(false);
-        if (!await CheckCsrfAsync(request, form).ConfigureAwait(false))
+        if (await KeyFormAsync(request).ConfigureAwait(false) is not var (form, store))
         {
             return;
         }
 
-        var store = Store;
-        if (store is null)
-        {
-            await WriteKeysPageAsync(request, StatusCodes.Status503ServiceUnavailable, RawHtml.Empty, null).ConfigureAwait(false);
-            return;
-        }
-
-        var raw = form!.TryGetValue("name", out var value) ? value.ToString() : null;
+        var raw = form.TryGetValue("name", out var value) ? value.ToString() : null;
         if (CheckKeyName(raw, out var name) is { } problem)
         {
             await WriteKeysPageAsync(request, StatusCodes.Status400BadRequest, Notice("error", "The key was not created.", problem), raw).ConfigureAwait(false);
@@ -182,19 +175,32 @@ internal sealed partial class AdminArea
         await WriteKeysPageAsync(request, StatusCodes.Status200OK, shown, null).ConfigureAwait(false);
     }
 
-    /// <summary>POST <c>{prefix}/keys/{id}/revoke</c> (the session's token): revokes a key.</summary>
-    public async Task RevokeKeyFormAsync(AdminRequest request)
+    /// <summary>
+    /// The start of a keys form: the session's token checked and the store at hand; <see langword="null"/> when the answer
+    /// (403, or 503 without a store) has been written already.
+    /// </summary>
+    private async Task<(Dictionary<string, StringValues> Form, IControlStore Store)?> KeyFormAsync(AdminRequest request)
     {
         var form = await ReadFormAsync(request.Context).ConfigureAwait(false);
         if (!await CheckCsrfAsync(request, form).ConfigureAwait(false))
         {
-            return;
+            return null;
         }
 
-        var store = Store;
-        if (store is null)
+        if (Store is not { } store)
         {
             await WriteKeysPageAsync(request, StatusCodes.Status503ServiceUnavailable, RawHtml.Empty, null).ConfigureAwait(false);
+            return null;
+        }
+
+        return (form!, store);
+    }
+
+    /// <summary>POST <c>{prefix}/keys/{id}/revoke</c> (the session's token): revokes a key.</summary>
+    public async Task RevokeKeyFormAsync(AdminRequest request)
+    {
+        if (await KeyFormAsync(request).ConfigureAwait(false) is not var (form, store))
+        {
             return;
         }
 
