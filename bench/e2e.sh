@@ -161,6 +161,10 @@ settle() { # pid -> seconds until it used under 1% of a core for half a second (
   awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s - 0.5 }'
 }
 pid_of() { eval echo "\$PID_$1"; }
+HZ=$(getconf CLK_TCK)
+# CPU time the process used since $1 (ticks), in microseconds per request served ($3): a measure other loads on the
+# machine disturb far less than throughput.
+cpu_per() { awk -v d="$(( $(cpu_ticks "$2") - $1 ))" -v n="$3" -v hz="$HZ" 'BEGIN { if (n > 0) printf "%.0f", d * 1e6 / hz / n; else print "n/a" }'; }
 if [ "$AUDIT" != "0" ]; then
   AUDIT_DB=$WORK/audit.db
   start auditoff $((P + 8)) "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl="http://127.0.0.1:$P/v1"
@@ -173,13 +177,16 @@ if [ "$AUDIT" != "0" ]; then
     for t in $order; do
       url="http://127.0.0.1:${PORT[$t]}/v1"
       echo "e2e: audit round $round/$ROUNDS: $t"
+      c0=$(cpu_ticks "$(pid_of $t)")
       wrk -t2 -c"$CONC" -d"${RUN_SECONDS}s" --latency -s "$WORK/post.lua" "$url/chat/completions" > "$WORK/wrk-$t.txt" 2>&1
       AR[$t.ns]+=" $(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$t.txt")"
       AR[$t.nsp50]+=" $(awk '$1 == "50%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }' "$WORK/wrk-$t.txt")"
       AR[$t.nsp99]+=" $(awk '$1 == "99%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }' "$WORK/wrk-$t.txt")"
       if [ "$t" = auditon ]; then ASERVED[ns]=$(( ASERVED[ns] + $(awk '/requests in/ {print $1}' "$WORK/wrk-$t.txt") )); fi
       AR[$t.nsdrain]+=" $(settle "$(pid_of $t)")"
+      AR[$t.nscpu]+=" $(cpu_per "$c0" "$(pid_of $t)" "$(awk '/requests in/ {print $1}' "$WORK/wrk-$t.txt")")"
       for api in chat resp; do
+        c0=$(cpu_ticks "$(pid_of $t)")
         if [ $api = chat ]; then line=$($LOAD stream --url "$url/chat/completions" --concurrency "$CONC" --seconds "$RUN_SECONDS")
         else line=$($LOAD stream --api responses --url "$url/responses" --concurrency "$CONC" --seconds "$RUN_SECONDS"); fi
         AR[$t.$api]+=" $(echo "$line" | field rps)"; AR[$t.${api}p50]+=" $(echo "$line" | field total_p50)"; AR[$t.${api}p99]+=" $(echo "$line" | field total_p99)"
@@ -187,6 +194,7 @@ if [ "$AUDIT" != "0" ]; then
         errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t ($api) had $errs failed streams"
         if [ "$t" = auditon ]; then ASERVED[$api]=$(( ASERVED[$api] + $(echo "$line" | field completions) + errs )); fi
         AR[$t.${api}drain]+=" $(settle "$(pid_of $t)")"
+        AR[$t.${api}cpu]+=" $(cpu_per "$c0" "$(pid_of $t)" "$(echo "$line" | field completions)")"
       done
       # Time to first chunk alone, one request at a time.
       line=$($LOAD stream --url "$url/chat/completions" --concurrency 1 --requests 400 --seconds 60)
@@ -280,10 +288,10 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
     [ "$ONLY" = "audit" ] || echo
     echo "### What the audit log costs ($(date -u +%Y-%m-%d), $(nproc) cores; $CONC connections, median of $ROUNDS runs of ${RUN_SECONDS}s, $CHUNKS content chunks per stream)"
     echo
-    echo "The default chain, audit log off (\`Provider=None\`) and on (\`Provider=Sqlite\`, the sample's default), on and off interleaved in each round; \"× off\" is the ratio of the medians, \"rounds\" the range of the ratio of each round's pair; \"drain\" is how long the logging process stayed busy after the load stopped (writing what was queued)."
+    echo "The default chain, audit log off (\`Provider=None\`) and on (\`Provider=Sqlite\`, the sample's default), on and off interleaved in each round; \"× off\" is the ratio of the medians, \"rounds\" the range of the ratio of each round's pair; \"drain\" is how long the logging process stayed busy after the load stopped (writing what was queued); \"proxy CPU\" is the CPU time the proxy process used from the start of the load to the end of its drain, per request served (the load generators and the backend share the 2 cores, so throughput falls by less than the proxy's CPU grows, and other work on the machine moves throughput much more than it moves CPU per request)."
     echo
-    echo "| load | audit log | req/s or streams/s | × off | rounds | p50 / p99 ms | TTFC under load p50 / p99 ms | drain s |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| load | audit log | req/s or streams/s | × off | rounds | p50 / p99 ms | TTFC under load p50 / p99 ms | drain s | proxy CPU µs per request | × off |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for k in ns chat resp; do
       case $k in ns) load="chat, non-streaming";; chat) load="chat streams";; resp) load="Responses streams";; esac
       for t in auditoff auditon; do
@@ -292,7 +300,8 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
         if [ $k = ns ]; then lat="$(echo "${AR[$t.nsp50]}" | median) / $(echo "${AR[$t.nsp99]}" | median)"; ttfc="–"; drain=$(echo "${AR[$t.nsdrain]}" | median)
         else lat="$(echo "${AR[$t.${k}p50]}" | median) / $(echo "${AR[$t.${k}p99]}" | median)"; ttfc="$(echo "${AR[$t.${k}f50]}" | median) / $(echo "${AR[$t.${k}f99]}" | median)"; drain=$(echo "${AR[$t.${k}drain]}" | median); fi
         rng=$([ $t = auditon ] && echo "${AR[ratio.$k]}" | minmax || echo "")
-        echo "| $load | $name | $v | $(ratio "$v" "$off") | $rng | $lat | $ttfc | $drain |"
+        cpu=$(echo "${AR[$t.${k}cpu]}" | median); cpuoff=$(echo "${AR[auditoff.${k}cpu]}" | median)
+        echo "| $load | $name | $v | $(ratio "$v" "$off") | $rng | $lat | $ttfc | $drain | $cpu | $(ratio "$cpu" "$cpuoff") |"
       done
     done
     echo
