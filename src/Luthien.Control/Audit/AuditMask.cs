@@ -32,23 +32,45 @@ internal sealed class AuditMask
 
     private readonly Regex[] _patterns;
 
+    // The patterns that run without backtracking as one alternation: one scan shows that none of them matches, which
+    // is what almost all text shows. Null when they do not combine.
+    private readonly Regex? _any;
+
+    // The patterns _any does not stand for, each tried alone before text is let through as it is.
+    private readonly Regex[] _alone;
+
     /// <summary>A mask of the built-in shapes and <paramref name="extra"/> (patterns that do not compile are skipped: the policy that owns them reported it at start).</summary>
     /// <param name="extra">More patterns.</param>
     public AuditMask(IEnumerable<string> extra)
     {
         var patterns = new List<Regex>();
+        var combined = new List<string>();
+        var alone = new List<Regex>();
         foreach (var pattern in BuiltIn.Concat(LeakedApiKeyDetectionPolicy.DefaultPatterns).Concat(extra).Distinct(StringComparer.Ordinal))
         {
             try
             {
-                patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout));
+                var regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+                patterns.Add(regex);
+
+                // A '#' may start a comment (x mode) that would swallow the rest of the alternation: such a one alone.
+                if (pattern.Contains('#', StringComparison.Ordinal))
+                {
+                    alone.Add(regex);
+                }
+                else
+                {
+                    combined.Add(pattern);
+                }
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {
                 // Not every .NET pattern runs without backtracking; such a one is tried the usual way, under the timeout.
                 try
                 {
-                    patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout));
+                    var regex = new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout);
+                    patterns.Add(regex);
+                    alone.Add(regex);
                 }
                 catch (ArgumentException)
                 {
@@ -57,6 +79,17 @@ internal sealed class AuditMask
         }
 
         _patterns = [.. patterns];
+        try
+        {
+            // Each pattern in a group of its own keeps its inline options to itself.
+            _any = combined.Count == 0 ? null : new Regex(string.Join('|', combined.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+            _alone = [.. alone];
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            _any = null;
+            _alone = _patterns;
+        }
     }
 
     /// <summary>The mask for a policy chain: the built-in shapes and whatever its policies look for.</summary>
@@ -112,6 +145,20 @@ internal sealed class AuditMask
     /// <param name="text">The text.</param>
     public string Apply(string text)
     {
+        try
+        {
+            if (!AnyMatches(text))
+            {
+                return text;
+            }
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Fail closed: text that cannot be searched in time is not stored.
+            return Replacement;
+        }
+
+        // Pattern by pattern, each on what the one before left, as before the one-scan check.
         var result = text;
         foreach (var pattern in _patterns)
         {
@@ -130,6 +177,25 @@ internal sealed class AuditMask
         }
 
         return result;
+    }
+
+    /// <summary>Whether any pattern matches <paramref name="text"/>; when none does, masking leaves it as it is.</summary>
+    private bool AnyMatches(string text)
+    {
+        if (_any is not null && _any.IsMatch(text))
+        {
+            return true;
+        }
+
+        foreach (var pattern in _alone)
+        {
+            if (pattern.IsMatch(text))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static IEnumerable<string> Collect(ControlPolicy policy)

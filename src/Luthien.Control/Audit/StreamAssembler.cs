@@ -26,20 +26,22 @@ internal static class StreamAssembler
         var result = new JsonObject();
         foreach (var data in events)
         {
-            if (Parse(data) is not { } json)
+            using var document = Parse(data);
+            if (document is null)
             {
                 continue;
             }
 
-            if (json["response"] is JsonObject response)
+            var json = document.RootElement;
+            if (json.TryGetProperty("response"u8, out var response) && response.ValueKind == JsonValueKind.Object)
             {
                 // Each lifecycle event carries the response so far; the last one is the answer.
-                result["response"] = response.DeepClone();
+                result["response"] = Clone(response);
             }
 
-            if (json["type"]?.GetValueKind() == JsonValueKind.String && (string?)json["type"] == "error")
+            if (json.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("error"u8))
             {
-                result["error"] = json.DeepClone();
+                result["error"] = Clone(json);
             }
         }
 
@@ -52,38 +54,40 @@ internal static class StreamAssembler
         var choices = new SortedDictionary<int, Choice>();
         foreach (var data in events)
         {
-            if (Parse(data) is not { } json)
+            using var document = Parse(data);
+            if (document is null)
             {
                 continue;
             }
 
-            if (json["error"] is JsonObject error && json["choices"] is null)
+            var json = document.RootElement;
+            if (json.TryGetProperty("error"u8, out var error) && error.ValueKind == JsonValueKind.Object && !Has(json, "choices"u8))
             {
-                head["error"] = error.DeepClone();
+                head["error"] = Clone(error);
                 continue;
             }
 
             foreach (var name in (string[])["id", "created", "model", "system_fingerprint"])
             {
-                if (head[name] is null && json[name] is { } value)
+                if (head[name] is null && json.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
                 {
-                    head[name] = value.DeepClone();
+                    head[name] = Clone(value);
                 }
             }
 
-            if (json["usage"] is JsonObject usage)
+            if (json.TryGetProperty("usage"u8, out var usage) && usage.ValueKind == JsonValueKind.Object)
             {
-                head["usage"] = usage.DeepClone();
+                head["usage"] = Clone(usage);
             }
 
-            if (json["choices"] is not JsonArray list)
+            if (!json.TryGetProperty("choices"u8, out var list) || list.ValueKind != JsonValueKind.Array)
             {
                 continue;
             }
 
-            foreach (var item in list)
+            foreach (var choice in list.EnumerateArray())
             {
-                if (item is not JsonObject choice || choice["index"] is not JsonValue indexValue || !indexValue.TryGetValue<int>(out var index))
+                if (choice.ValueKind != JsonValueKind.Object || !TryGetIndex(choice, out var index))
                 {
                     continue;
                 }
@@ -108,19 +112,50 @@ internal static class StreamAssembler
         return head;
     }
 
-    private static JsonObject? Parse(ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// An event's data read without building a tree (most of an event is looked at once and dropped); an event that is
+    /// not a JSON object is skipped.
+    /// </summary>
+    private static JsonDocument? Parse(ReadOnlyMemory<byte> data)
     {
+        JsonDocument document;
         try
         {
-            return JsonNode.Parse(data.Span) as JsonObject;
+            document = JsonDocument.Parse(data);
         }
         catch (JsonException)
         {
             return null;
         }
+
+        if (document.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            return document;
+        }
+
+        document.Dispose();
+        return null;
     }
 
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+    /// <summary>A value kept in the answer, as a node of its own (the event's document is let go).</summary>
+    private static JsonNode? Clone(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => JsonObject.Create(element.Clone()),
+        JsonValueKind.Array => JsonArray.Create(element.Clone()),
+        _ => JsonValue.Create(element.Clone()),
+    };
+
+    /// <summary>Whether <paramref name="json"/> has <paramref name="name"/> with a value other than null.</summary>
+    private static bool Has(JsonElement json, ReadOnlySpan<byte> name) => json.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
+
+    private static bool TryGetIndex(JsonElement item, out int index)
+    {
+        index = 0;
+        return item.TryGetProperty("index"u8, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out index);
+    }
+
+    private static string? Text(JsonElement json, ReadOnlySpan<byte> name) =>
+        json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>One choice as its deltas build it.</summary>
     private sealed class Choice
@@ -133,35 +168,35 @@ internal static class StreamAssembler
         private string? _role;
         private JsonNode? _finish;
 
-        public void Add(JsonObject choice, bool legacy)
+        public void Add(JsonElement choice, bool legacy)
         {
-            if (choice["finish_reason"] is JsonValue finish)
+            if (choice.TryGetProperty("finish_reason"u8, out var finish) && finish.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array))
             {
-                _finish = finish.DeepClone();
+                _finish = Clone(finish);
             }
 
             if (legacy)
             {
-                Append(_text, Text(choice["text"]), ref _hasText);
+                Append(_text, Text(choice, "text"u8), ref _hasText);
                 return;
             }
 
-            if (choice["delta"] is not JsonObject delta)
+            if (!choice.TryGetProperty("delta"u8, out var delta) || delta.ValueKind != JsonValueKind.Object)
             {
                 return;
             }
 
-            _role ??= Text(delta["role"]);
-            Append(_text, Text(delta["content"]), ref _hasText);
-            Append(_refusal, Text(delta["refusal"]), ref _hasRefusal);
-            if (delta["tool_calls"] is not JsonArray calls)
+            _role ??= Text(delta, "role"u8);
+            Append(_text, Text(delta, "content"u8), ref _hasText);
+            Append(_refusal, Text(delta, "refusal"u8), ref _hasRefusal);
+            if (!delta.TryGetProperty("tool_calls"u8, out var calls) || calls.ValueKind != JsonValueKind.Array)
             {
                 return;
             }
 
-            foreach (var item in calls)
+            foreach (var call in calls.EnumerateArray())
             {
-                if (item is not JsonObject call || call["index"] is not JsonValue iv || !iv.TryGetValue<int>(out var index))
+                if (call.ValueKind != JsonValueKind.Object || !TryGetIndex(call, out var index))
                 {
                     continue;
                 }
@@ -173,20 +208,20 @@ internal static class StreamAssembler
 
                 foreach (var name in (string[])["id", "type"])
                 {
-                    if (call[name] is { } value)
+                    if (call.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
                     {
-                        entry.Call[name] = value.DeepClone();
+                        entry.Call[name] = Clone(value);
                     }
                 }
 
-                if (call["function"] is JsonObject function)
+                if (call.TryGetProperty("function"u8, out var function) && function.ValueKind == JsonValueKind.Object)
                 {
-                    if (function["name"] is { } fname)
+                    if (function.TryGetProperty("name"u8, out var fname) && fname.ValueKind != JsonValueKind.Null)
                     {
-                        entry.Call["name"] = fname.DeepClone();
+                        entry.Call["name"] = Clone(fname);
                     }
 
-                    entry.Arguments.Append(Text(function["arguments"]));
+                    entry.Arguments.Append(Text(function, "arguments"u8));
                 }
             }
         }

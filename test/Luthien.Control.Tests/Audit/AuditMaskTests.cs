@@ -77,4 +77,33 @@ public sealed class AuditMaskTests
     {
         Assert.That(new AuditMask([]).Apply("Authorization: Bearer abcdefgh12345678"), Does.Not.Contain("abcdefgh12345678"));
     }
+
+    [Test]
+    public void Apply_PatternWithComment_Masked()
+    {
+        // In x mode a '#' comments out the rest of the line: the pattern must not swallow the others' check.
+        var mask = AuditMask.For(new SerialPolicy([new LeakedApiKeyDetectionPolicy(["(?x) CORP-[0-9]{6} # corporate ids", "ZED-[0-9]{4}"])]));
+
+        Assert.That(mask.Apply("a CORP-123456 b ZED-1234"), Is.EqualTo("a [REDACTED] b [REDACTED]"));
+    }
+
+    [Test]
+    public void Apply_PatternThatNeedsBacktracking_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new LeakedApiKeyDetectionPolicy([@"(?<=pin=)\d{4}"])]));
+
+        Assert.That(mask.Apply("pin=1234"), Is.EqualTo("pin=[REDACTED]"));
+        Assert.That(mask.Apply("code=1234"), Is.EqualTo("code=1234"));
+    }
+
+    [Test]
+    public void Apply_AnchoredPatternAndInlineOptions_EachAsAlone()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new LeakedApiKeyDetectionPolicy(["^[0-9]{6}$", "(?i)tok-[a-z]{4}", "KEY-[A-Z]{4}"])]));
+
+        Assert.That(mask.Apply("123456"), Is.EqualTo("[REDACTED]"));
+        Assert.That(mask.Apply("x 123456"), Is.EqualTo("x 123456"));
+        Assert.That(mask.Apply("TOK-abcd"), Is.EqualTo("[REDACTED]"));
+        Assert.That(mask.Apply("key-abcd"), Is.EqualTo("key-abcd"));
+    }
 }

@@ -12,8 +12,8 @@ namespace Luthien.Control;
 /// </summary>
 internal abstract class DbControlStore : IControlStore
 {
-    /// <summary>Rows per INSERT statement: well under either database's limit on parameters.</summary>
-    private const int RowsPerStatement = 200;
+    /// <summary>The values each row of <c>luthien_log</c> binds.</summary>
+    private const int ParametersPerRow = 5;
 
     private readonly Lock _gate = new();
     private Task? _migration;
@@ -67,6 +67,12 @@ internal abstract class DbControlStore : IControlStore
     /// <param name="reader">The reader.</param>
     /// <param name="ordinal">The column.</param>
     protected abstract DateTime ReadTime(DbDataReader reader, int ordinal);
+
+    /// <summary>
+    /// Rows per INSERT statement. 200 by default: one round trip for many rows, well under either database's limit on
+    /// parameters. An embedded database has no round trip to save and may do better with fewer.
+    /// </summary>
+    protected virtual int RowsPerStatement => 200;
 
     /// <summary>The SQL that ends an INSERT so that a row already there is left alone.</summary>
     protected virtual string OnConflictDoNothing => " ON CONFLICT DO NOTHING";
@@ -137,34 +143,70 @@ internal abstract class DbControlStore : IControlStore
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                for (var start = 0; start < rows.Count; start += RowsPerStatement)
+                // One command for every statement of the same size, its parameters given new values: the database
+                // prepares the statement once per batch, not once per statement.
+                DbCommand? command = null;
+                try
                 {
-                    var count = Math.Min(RowsPerStatement, rows.Count - start);
-                    var command = connection.CreateCommand();
-                    await using (command.ConfigureAwait(false))
+                    var perStatement = RowsPerStatement;
+                    for (var start = 0; start < rows.Count; start += perStatement)
                     {
-                        command.Transaction = transaction;
-                        var sql = new StringBuilder("INSERT INTO luthien_log (transaction_id, datetime, data, datatype, notes) VALUES ");
+                        var count = Math.Min(perStatement, rows.Count - start);
+                        if (command is null || command.Parameters.Count != count * ParametersPerRow)
+                        {
+                            if (command is not null)
+                            {
+                                await command.DisposeAsync().ConfigureAwait(false);
+                            }
+
+                            command = InsertCommand(connection, transaction, count);
+                        }
+
                         for (var i = 0; i < count; i++)
                         {
                             var row = rows[start + i];
-                            sql.Append(i == 0 ? "(" : ", (")
-                                .Append(CultureInfo.InvariantCulture, $"@t{i}, @w{i}, {JsonValue($"@d{i}")}, @k{i}, {JsonValue($"@n{i}")})");
-                            Add(command, $"@t{i}", row.TransactionId);
-                            Add(command, $"@w{i}", TimeValue(row.Datetime));
-                            Add(command, $"@d{i}", JsonParameter(row.Data));
-                            Add(command, $"@k{i}", row.Datatype);
-                            Add(command, $"@n{i}", JsonParameter(row.Notes));
+                            var parameters = command.Parameters;
+                            parameters[(i * ParametersPerRow) + 0].Value = row.TransactionId;
+                            parameters[(i * ParametersPerRow) + 1].Value = TimeValue(row.Datetime);
+                            parameters[(i * ParametersPerRow) + 2].Value = (object?)JsonParameter(row.Data) ?? DBNull.Value;
+                            parameters[(i * ParametersPerRow) + 3].Value = row.Datatype;
+                            parameters[(i * ParametersPerRow) + 4].Value = (object?)JsonParameter(row.Notes) ?? DBNull.Value;
                         }
 
-                        command.CommandText = sql.Append(OnConflictDoNothing).ToString();
                         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    if (command is not null)
+                    {
+                        await command.DisposeAsync().ConfigureAwait(false);
                     }
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>An INSERT of <paramref name="count"/> rows, its parameters in row order (each row's five, as <see cref="WriteAsync"/> sets them).</summary>
+    private DbCommand InsertCommand(DbConnection connection, DbTransaction transaction, int count)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var sql = new StringBuilder("INSERT INTO luthien_log (transaction_id, datetime, data, datatype, notes) VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            sql.Append(i == 0 ? "(" : ", (")
+                .Append(CultureInfo.InvariantCulture, $"@t{i}, @w{i}, {JsonValue($"@d{i}")}, @k{i}, {JsonValue($"@n{i}")})");
+            foreach (var name in (string[])["t", "w", "d", "k", "n"])
+            {
+                Add(command, $"@{name}{i}", null);
+            }
+        }
+
+        command.CommandText = sql.Append(OnConflictDoNothing).ToString();
+        return command;
     }
 
     /// <inheritdoc />
