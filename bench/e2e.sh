@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
 # tool policies). Installs wrk and dotnet-gcdump if missing, builds in Release, starts everything on 127.0.0.1, stops
-# all it started, and prints one table (also written to bench/results/e2e-latest.md). About 10 minutes by default.
+# all it started, and prints one table (also written to bench/results/e2e-latest.md). About 16 minutes by default (AUDIT=0 skips the audit log's 6).
 #   bash bench/e2e.sh            # SECONDS_PER_RUN=8 ROUNDS=5 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
 #   ONLY=audit bash bench/e2e.sh # only the audit log section (on vs off, below); AUDIT=0 leaves it out of a full run
 #   PORT_BASE=6590               # the ten loopback ports used are PORT_BASE .. PORT_BASE+9
