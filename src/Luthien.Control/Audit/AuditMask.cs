@@ -85,6 +85,21 @@ internal sealed class AuditMask
                             obj[name] = masked;
                         }
                     }
+
+                    // A name is the client's text too (metadata, logit_bias, a tool schema's properties, a header).
+                    var maskedName = Apply(name);
+                    if (!ReferenceEquals(maskedName, name))
+                    {
+                        var value = obj[name];
+                        obj.Remove(name);
+                        var unique = maskedName;
+                        for (var n = 2; obj.ContainsKey(unique); n++)
+                        {
+                            unique = maskedName + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        }
+
+                        obj[unique] = value;
+                    }
                 }
 
                 return obj;

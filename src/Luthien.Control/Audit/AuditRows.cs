@@ -41,7 +41,7 @@ internal static class AuditRows
             ["path"] = mask.Apply(record.Path),
             ["model"] = Masked(mask, record.Model),
             ["stream"] = record.Stream,
-            ["headers"] = headers,
+            ["headers"] = mask.Apply(headers),
             ["body"] = Body(record.RequestBody, mask, out var unreadable),
             ["body_bytes"] = record.RequestBodyBytes,
             ["truncated"] = record.RequestTruncated,

@@ -77,4 +77,27 @@ public sealed class AuditMaskTests
     {
         Assert.That(new AuditMask([]).Apply("Authorization: Bearer abcdefgh12345678"), Does.Not.Contain("abcdefgh12345678"));
     }
+
+    [Test]
+    public void Apply_KeyAsPropertyName_Masked()
+    {
+        // A name is a string too: metadata, logit_bias or a tool schema's properties are keyed by the client's text.
+        var node = JsonNode.Parse($$$"""{"metadata":{"{{{OpenAiKey}}}":"v","other":"w"}}""");
+
+        var json = new AuditMask([]).Apply(node)!.ToJsonString();
+
+        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
+        Assert.That(json, Does.Contain("\"[REDACTED]\":\"v\"").And.Contain("\"other\":\"w\""));
+    }
+
+    [Test]
+    public void Apply_TwoNamesMaskedAlike_BothValuesKept()
+    {
+        var node = JsonNode.Parse($$"""{"{{OpenAiKey}}":"a","{{OpenAiKey}}x":"b"}""");
+
+        var masked = new AuditMask([]).Apply(node)!.AsObject();
+
+        Assert.That(masked.Select(p => p.Value!.GetValue<string>()), Is.EquivalentTo(new[] { "a", "b" }));
+        Assert.That(masked.ToJsonString(), Does.Not.Contain("abcdefghijklmnop"));
+    }
 }

@@ -123,4 +123,24 @@ public sealed class AuditRowsTests
         Assert.That(response["timeline"]!.AsArray(), Has.Count.EqualTo(2));
         Assert.That(outcome["time_to_first_chunk_ms"], Is.Not.Null);
     }
+
+    [Test]
+    public void Build_KeyAsHeaderName_Masked()
+    {
+        const string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        var rows = AuditRows.Build(Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId,
+            StartedAt = r.StartedAt,
+            EndedAt = r.EndedAt,
+            Method = r.Method,
+            Path = r.Path,
+            Status = r.Status,
+            DurationMs = r.DurationMs,
+            Headers = new Dictionary<string, string> { [key] = "1", ["x-trace"] = "t" },
+        }), Mask);
+
+        Assert.That(rows[0].Data, Does.Not.Contain("abcdefghijklmnop"));
+        Assert.That(Data(rows[0])["headers"]!["x-trace"]!.GetValue<string>(), Is.EqualTo("t"));
+    }
 }
