@@ -108,17 +108,9 @@ internal static class StreamAssembler
         return head;
     }
 
-    private static JsonObject? Parse(ReadOnlyMemory<byte> data)
-    {
-        try
-        {
-            return JsonNode.Parse(data.Span) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    /// <summary>An event's data as the library reads it; <see langword="null"/> when it cannot be read (or repeats a name, which would throw later).</summary>
+    private static JsonObject? Parse(ReadOnlyMemory<byte> data) =>
+        JsonHygiene.ReadNode(data.Span, out var node) == JsonFault.None ? node as JsonObject : null;
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
