@@ -196,4 +196,28 @@ public sealed class TransactionLogWriterTests
             await Task.Delay(10);
         }
     }
+
+    [Test]
+    public async Task DrainAsync_RecordThatCannotBeBuilt_OutcomeRowSaysSo()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = Captured(store);
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+
+        // A usage object the parser took but cannot read (a repeated name): building its rows throws.
+        var broken = new AuditRecord
+        {
+            TransactionId = "broken", StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "chat/completions", Status = 200, DurationMs = 1,
+            Usage = System.Text.Json.Nodes.JsonNode.Parse("""{"total_tokens":1,"total_tokens":2}""")!.AsObject(),
+        };
+        await writer.EnqueueAsync(broken);
+        await writer.EnqueueAsync(Record("fine"));
+        await writer.DrainAsync(CancellationToken.None);
+
+        var outcome = rows.SingleOrDefault(r => r.TransactionId == "broken" && r.Datatype == TransactionLogRow.Outcome);
+        Assert.That(outcome, Is.Not.Null, "the transaction left no trace");
+        Assert.That(outcome!.Data, Does.Contain("\"status\":200").And.Contain("\"unbuildable\":true"));
+        Assert.That(rows.Count(r => r.TransactionId == "fine"), Is.EqualTo(3));
+    }
 }
