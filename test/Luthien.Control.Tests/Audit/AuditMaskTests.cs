@@ -100,4 +100,20 @@ public sealed class AuditMaskTests
         Assert.That(masked.Select(p => p.Value!.GetValue<string>()), Is.EquivalentTo(new[] { "a", "b" }));
         Assert.That(masked.ToJsonString(), Does.Not.Contain("abcdefghijklmnop"));
     }
+
+    [Test]
+    public void Apply_ConfiguredClientKey_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new ClientApiKeyAuthPolicy(["team-a.key+1"])]));
+
+        Assert.That(mask.Apply("key team-a.key+1 here, not team-aXkey+1"), Is.EqualTo("key [REDACTED] here, not team-aXkey+1"));
+    }
+
+    [Test]
+    public void Apply_BackendKeyOfAddApiKeyHeader_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new AddApiKeyHeaderPolicy("0123456789abcdef0123456789abcdef")]));
+
+        Assert.That(mask.Apply("echo 0123456789abcdef0123456789abcdef"), Is.EqualTo("echo [REDACTED]"));
+    }
 }
