@@ -91,7 +91,9 @@ public static class LuthienServiceCollectionExtensions
         // The audit log and the database's client keys: inert (no queue, no store) while the provider is None.
         services.TryAddSingleton<ControlStores>();
         services.TryAddSingleton<ClientKeyCache>();
-        services.TryAddSingleton(sp => new AuditMaskSource(() => AuditMask.For(sp.GetRequiredService<RootPolicyProvider>().Root)));
+        services.TryAddSingleton(sp => new AuditMaskSource(() => AuditMask.For(
+            sp.GetRequiredService<RootPolicyProvider>().Root,
+            sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.ApiKey is { Length: > 0 } backendKey ? [System.Text.RegularExpressions.Regex.Escape(backendKey)] : [])));
         services.TryAddSingleton(sp => new TransactionLogWriter(
             sp.GetRequiredService<ControlStores>().Store,
             sp.GetRequiredService<AuditMaskSource>(),

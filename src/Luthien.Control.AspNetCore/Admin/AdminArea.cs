@@ -170,15 +170,16 @@ internal sealed partial class AdminArea
     }
 
     /// <summary>
-    /// POST <c>{prefix}/login</c>: while the address is locked out, 429 without checking anything; a wrong login, 401
-    /// and a failure counted; the right one, a session cookie and a redirect to the list.
+    /// POST <c>{prefix}/login</c>: while the address is locked out, 429 without checking anything; otherwise the attempt
+    /// is counted as a failure first; a wrong login, 401; the right one, the failures forgotten, a session cookie and a
+    /// redirect to the list.
     /// </summary>
     public async Task LoginAsync(AdminRequest request)
     {
         var context = request.Context;
         var address = context.Connection.RemoteIpAddress;
-        var wait = Services.Throttle.LockedFor(address);
-        if (wait > TimeSpan.Zero)
+        // Counted before anything is read: a burst of requests cannot all pass the check before the first is counted.
+        if (!Services.Throttle.TryBegin(address, out var wait, out var lockout))
         {
             context.Response.Headers.RetryAfter = Seconds(wait);
             await WriteLoginAsync(request, StatusCodes.Status429TooManyRequests, null,
@@ -197,7 +198,6 @@ internal sealed partial class AdminArea
         var password = form.TryGetValue("password", out var p) ? p.ToString() : null;
         if (!AdminSessions.CheckCredentials(request.Options, username, password))
         {
-            var lockout = Services.Throttle.Fail(address);
             LogLoginFailed(Services.Logger, address);
             await WriteLoginAsync(request, StatusCodes.Status401Unauthorized, username, lockout > TimeSpan.Zero
                 ? $"Wrong user name or password. Wait {Seconds(lockout)} s before trying again."

@@ -28,6 +28,7 @@ internal sealed class AdminLoginThrottle
     private const string Overflow = "*";
 
     private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Creates the throttle.</summary>
@@ -44,6 +45,24 @@ internal sealed class AdminLoginThrottle
 
         var left = entry.LockedUntil - _time.GetUtcNow();
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    /// <summary>
+    /// Starts a login attempt, counted as a failure until <see cref="Succeed"/> says otherwise. The check and the count
+    /// are one step: requests sent at once cannot all pass the check before any of them is counted.
+    /// </summary>
+    /// <param name="address">The client's address.</param>
+    /// <param name="lockedFor">How long the address must still wait, when the attempt may not be made.</param>
+    /// <param name="lockoutIfWrong">How long the address is locked out if this attempt turns out wrong.</param>
+    /// <returns>Whether the attempt may be checked.</returns>
+    public bool TryBegin(IPAddress? address, out TimeSpan lockedFor, out TimeSpan lockoutIfWrong)
+    {
+        lock (_gate)
+        {
+            lockedFor = LockedFor(address);
+            lockoutIfWrong = lockedFor > TimeSpan.Zero ? TimeSpan.Zero : Fail(address);
+            return lockedFor == TimeSpan.Zero;
+        }
     }
 
     /// <summary>Counts a failed login.</summary>

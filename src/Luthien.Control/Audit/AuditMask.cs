@@ -92,9 +92,11 @@ internal sealed class AuditMask
         }
     }
 
-    /// <summary>The mask for a policy chain: the built-in shapes and whatever its policies look for.</summary>
+    /// <summary>The mask for a policy chain: the built-in shapes, whatever its policies look for, and <paramref name="extra"/>.</summary>
     /// <param name="root">The root policy.</param>
-    public static AuditMask For(ControlPolicy? root) => new(root is null ? [] : Collect(root));
+    /// <param name="extra">More patterns (the host's own secrets, escaped).</param>
+    public static AuditMask For(ControlPolicy? root, IEnumerable<string>? extra = null) =>
+        new((root is null ? [] : Collect(root)).Concat(extra ?? []));
 
     /// <summary>Masks every string and credential-named member of <paramref name="node"/>, in place; returns the node.</summary>
     /// <param name="node">A JSON value.</param>
@@ -117,6 +119,21 @@ internal sealed class AuditMask
                         {
                             obj[name] = masked;
                         }
+                    }
+
+                    // A name is the client's text too (metadata, logit_bias, a tool schema's properties, a header).
+                    var maskedName = Apply(name);
+                    if (!ReferenceEquals(maskedName, name))
+                    {
+                        var value = obj[name];
+                        obj.Remove(name);
+                        var unique = maskedName;
+                        for (var n = 2; obj.ContainsKey(unique); n++)
+                        {
+                            unique = maskedName + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        }
+
+                        obj[unique] = value;
                     }
                 }
 

@@ -74,8 +74,31 @@ internal sealed class AuditRecord : IDisposable
     /// <summary>A streamed answer as the client got it; owned (and disposed) by the record.</summary>
     public StreamTranscript? Transcript { get; init; }
 
-    /// <summary>About how many bytes the record holds while it waits in the queue.</summary>
-    public long Size => 512 + (RequestBody?.Length ?? 0) + (ResponseBody?.Length ?? 0) + (Transcript?.Bytes ?? 0);
+    /// <summary>
+    /// About how many bytes the record holds while it waits in the queue: the bodies, and the text it keeps besides them
+    /// (a model name can be as long as the request allows, even when the body itself was too large to keep).
+    /// </summary>
+    public long Size => 512 + (RequestBody?.Length ?? 0) + (ResponseBody?.Length ?? 0) + (Transcript?.Bytes ?? 0) + (2L * TextLength);
+
+    private long TextLength
+    {
+        get
+        {
+            long length = Path.Length + (Model?.Length ?? 0) + (BackendModel?.Length ?? 0) + (ErrorCode?.Length ?? 0) +
+                (Client?.KeyName?.Length ?? 0) + (Client?.UserName?.Length ?? 0);
+            foreach (var (name, value) in Headers ?? new Dictionary<string, string>())
+            {
+                length += name.Length + value.Length;
+            }
+
+            foreach (var decision in Decisions)
+            {
+                length += decision.Policy.Length + decision.Action.Length + (decision.Detail?.Length ?? 0);
+            }
+
+            return length;
+        }
+    }
 
     /// <summary>Gives the transcript's buffer back.</summary>
     public void Dispose() => Transcript?.Dispose();

@@ -41,7 +41,7 @@ internal static class AuditRows
             ["path"] = mask.Apply(record.Path),
             ["model"] = Masked(mask, record.Model),
             ["stream"] = record.Stream,
-            ["headers"] = headers,
+            ["headers"] = mask.Apply(headers),
             ["body"] = Body(record.RequestBody, mask, out var unreadable),
             ["body_bytes"] = record.RequestBodyBytes,
             ["truncated"] = record.RequestTruncated,
@@ -136,15 +136,15 @@ internal static class AuditRows
             return null;
         }
 
-        try
-        {
-            return mask.Apply(JsonNode.Parse(body));
-        }
-        catch (JsonException)
+        // The library's own reading (no repeated names, no lone surrogates): JsonNode.Parse accepts both and then throws
+        // on first use, which would cost the whole record. A backend's error answer is never validated before this.
+        if (JsonHygiene.ReadNode(body, out var node) != JsonFault.None)
         {
             unreadable = true;
             return null;
         }
+
+        return mask.Apply(node);
     }
 
     private static long? Tokens(JsonObject usage, string name, string other) =>

@@ -18,6 +18,7 @@ internal sealed class ClientKeyCache
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
     private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At)> _entries = new(StringComparer.Ordinal);
+    private long _generation;
 
     /// <summary>Creates the cache.</summary>
     public ClientKeyCache(ControlStores stores, IOptions<LuthienOptions> options, TimeProvider time)
@@ -46,6 +47,8 @@ internal sealed class ClientKeyCache
             return entry.Key;
         }
 
+        // A revocation here (Clear) while the store is being read makes what was read too old to keep.
+        var generation = Volatile.Read(ref _generation);
         StoredClientKey? key;
         try
         {
@@ -63,9 +66,19 @@ internal sealed class ClientKeyCache
         }
 
         _entries[hash] = (key, now);
+        if (Volatile.Read(ref _generation) != generation)
+        {
+            // Cleared meanwhile: the answer may predate a revocation; the next request asks again.
+            _entries.TryRemove(hash, out _);
+        }
+
         return key;
     }
 
-    /// <summary>Forgets every key read so far (after a key was revoked here).</summary>
-    public void Clear() => _entries.Clear();
+    /// <summary>Forgets every key read so far (after a key was revoked here), and every read still under way.</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
 }

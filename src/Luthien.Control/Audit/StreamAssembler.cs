@@ -113,15 +113,21 @@ internal static class StreamAssembler
     }
 
     /// <summary>
-    /// An event's data read without building a tree (most of an event is looked at once and dropped); an event that is
-    /// not a JSON object is skipped.
+    /// An event's data read without building a tree (most of an event is looked at once and dropped), with the library's
+    /// JSON rules (no name repeated, no lone surrogate: what would throw later is skipped now); an event that is not a
+    /// JSON object, or breaks those rules, is skipped.
     /// </summary>
     private static JsonDocument? Parse(ReadOnlyMemory<byte> data)
     {
+        if (!JsonHygiene.HasValidText(data.Span))
+        {
+            return null;
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(data);
+            document = JsonDocument.Parse(data, JsonHygiene.DocumentOptions);
         }
         catch (JsonException)
         {

@@ -253,8 +253,10 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
                     }
                     catch (Exception ex)
                     {
-                        // A record that cannot be turned into rows is a bug of ours: say so, and keep writing the rest.
+                        // A record that cannot be turned into rows is a bug of ours: say so, keep what is plainly known
+                        // of it (so the transaction is not missing from the log), and keep writing the rest.
                         LogRecordFailed(_logger, record.TransactionId, ex);
+                        batch.Add(Unbuildable(record, ex));
                     }
                     finally
                     {
@@ -283,6 +285,21 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
             }
         }
     }
+
+    /// <summary>The outcome row of a record whose rows could not be built: only plain values, nothing a body holds.</summary>
+    private static TransactionLogRow Unbuildable(AuditRecord record, Exception exception) => new(
+        record.TransactionId,
+        record.EndedAt,
+        TransactionLogRow.Outcome,
+        new System.Text.Json.Nodes.JsonObject
+        {
+            ["status"] = record.Status,
+            ["error_code"] = record.ErrorCode,
+            ["api"] = record.Api,
+            ["duration_ms"] = Math.Round(record.DurationMs, 3),
+            ["unbuildable"] = true,
+            ["reason"] = exception.GetType().Name,
+        }.ToJsonString());
 
     /// <summary>
     /// Writes a batch, retrying until the database takes it (or the writer is abandoned at shutdown). After the second

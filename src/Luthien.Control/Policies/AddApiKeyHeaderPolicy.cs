@@ -5,13 +5,18 @@ namespace Luthien.Control;
 /// Sends the configured backend key (<c>Luthien:Backend:ApiKey</c>, else <c>OPENAI_API_KEY</c>) as
 /// <c>Authorization: Bearer …</c>. Fails with 500 when no key is configured.
 /// </summary>
-public sealed class AddApiKeyHeaderPolicy : ControlPolicy
+public sealed class AddApiKeyHeaderPolicy : ControlPolicy, ISecretPatterns
 {
     private readonly string? _apiKey;
 
     /// <summary>Creates the policy.</summary>
     /// <param name="apiKey">The backend key.</param>
     public AddApiKeyHeaderPolicy(string? apiKey) => _apiKey = apiKey;
+
+    /// <inheritdoc />
+    /// <remarks>The key, literally: a backend that echoes it does not put it in the audit log.</remarks>
+    IEnumerable<string> ISecretPatterns.SecretPatterns =>
+        string.IsNullOrEmpty(_apiKey) ? [] : [System.Text.RegularExpressions.Regex.Escape(_apiKey)];
 
     /// <inheritdoc />
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)
@@ -38,7 +43,7 @@ internal sealed class AddApiKeyHeaderFromEnvOptions : PolicyOptions
 /// Sends the key held in an environment variable to the backend as <c>Authorization: Bearer …</c>. The variable is
 /// read on every request, so a rotated key is picked up; an unset variable fails with 500 naming the variable (not its value).
 /// </summary>
-public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
+public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy, ISecretPatterns
 {
     /// <summary>Creates the policy.</summary>
     /// <param name="apiKeyEnvVarName">The environment variable's name.</param>
@@ -50,6 +55,11 @@ public sealed class AddApiKeyHeaderFromEnvPolicy : ControlPolicy
 
     /// <summary>The environment variable's name.</summary>
     public string ApiKeyEnvVarName { get; }
+
+    /// <inheritdoc />
+    /// <remarks>The key the variable holds when the audit log's mask is made, literally.</remarks>
+    IEnumerable<string> ISecretPatterns.SecretPatterns =>
+        Environment.GetEnvironmentVariable(ApiKeyEnvVarName) is { Length: > 0 } key ? [System.Text.RegularExpressions.Regex.Escape(key)] : [];
 
     /// <inheritdoc />
     public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)

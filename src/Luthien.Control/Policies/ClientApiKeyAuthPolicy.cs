@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,12 +25,15 @@ internal sealed class ClientApiKeyAuthOptions : PolicyOptions
 /// matching key's name goes into the transaction's <see cref="ClientIdentity"/> (<c>data.client.key_name</c>) and the
 /// audit log; keys may also come from the database (<c>"source": "database"</c>).
 /// </summary>
-public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
+public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy, ISecretPatterns
 {
     /// <summary>The policy's name in policy files and audit decisions.</summary>
     internal const string TypeName = "ClientApiKeyAuth";
 
     private readonly byte[][] _keyHashes;
+
+    // The configured keys as literal patterns: a key of no known shape, written into a prompt, is masked in the audit log.
+    private readonly string[] _secretPatterns;
     private readonly ClientKeyCache? _database;
     private readonly ILogger _logger;
 
@@ -39,7 +43,9 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
     public ClientApiKeyAuthPolicy(IEnumerable<string> keys, ILogger<ClientApiKeyAuthPolicy>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        _keyHashes = [.. keys.Where(k => !string.IsNullOrEmpty(k)).Select(Hash)];
+        var given = keys.Where(k => !string.IsNullOrEmpty(k)).ToList();
+        _keyHashes = [.. given.Select(Hash)];
+        _secretPatterns = [.. given.Select(Regex.Escape)];
         _logger = logger ?? NullLogger<ClientApiKeyAuthPolicy>.Instance;
         if (_keyHashes.Length == 0)
         {
@@ -54,9 +60,13 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy
     {
         ArgumentNullException.ThrowIfNull(database);
         _keyHashes = [];
+        _secretPatterns = [];
         _database = database;
         _logger = logger ?? NullLogger<ClientApiKeyAuthPolicy>.Instance;
     }
+
+    /// <inheritdoc />
+    IEnumerable<string> ISecretPatterns.SecretPatterns => _secretPatterns;
 
     /// <inheritdoc />
     public override async ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken)

@@ -135,4 +135,50 @@ public sealed class AdminLoginThrottleTests
         using var after = await client.LoginAsync();
         Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther));
     }
+
+    [Test]
+    public async Task Login_ManyWrongPasswordsAtOnce_OnlyTheFreeFailuresAndOneMoreChecked()
+    {
+        await using var app = await AdminApp.StartAsync();
+        using var client = app.CreateBareClient();
+        var bodiesSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        const int Attempts = 20;
+
+        // Every request is in the server before any body arrives: all would pass a lockout check made before the form is read.
+        var logins = Enumerable.Range(0, Attempts)
+            .Select(i => client.PostAsync("/admin/login", new HeldBackForm(bodiesSent.Task, $"username=admin&password=guess-{i}")))
+            .ToList();
+        await Task.Delay(500);
+        bodiesSent.SetResult();
+        var statuses = (await Task.WhenAll(logins)).Select(r => r.StatusCode).ToList();
+
+        Assert.That(statuses.Count(s => s == HttpStatusCode.Unauthorized), Is.EqualTo(AdminLoginThrottle.FreeFailures + 1));
+        Assert.That(statuses.Count(s => s == HttpStatusCode.TooManyRequests), Is.EqualTo(Attempts - AdminLoginThrottle.FreeFailures - 1));
+    }
+
+    /// <summary>A login form whose bytes are sent only once its release completes.</summary>
+    private sealed class HeldBackForm : HttpContent
+    {
+        private readonly Task _release;
+        private readonly byte[] _bytes;
+
+        public HeldBackForm(Task release, string form)
+        {
+            _release = release;
+            _bytes = System.Text.Encoding.ASCII.GetBytes(form);
+            Headers.ContentType = new("application/x-www-form-urlencoded");
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await _release;
+            await stream.WriteAsync(_bytes);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _bytes.Length;
+            return true;
+        }
+    }
 }

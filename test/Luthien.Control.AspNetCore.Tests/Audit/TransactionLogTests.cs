@@ -153,4 +153,18 @@ public sealed class TransactionLogTests : FakeBackendAppTests
         Assert.That(bytes, Does.Not.Contain("abcdefghijklmnopqrstuvwx"));
         Assert.That(Backend.Requests.Single().Headers["Authorization"], Does.Contain(BackendKey), "the backend key was in use");
     }
+
+    [Test]
+    public async Task Credentials_ClientKeyInThePrompt_NeverStored()
+    {
+        // A configured key has no recognisable shape: only the key itself can say what to hide.
+        Backend.Handler = context => FakeBackend.Json(context, 200, """{"id":"c4","object":"chat.completion","created":1,"model":"m","choices":[]}""");
+
+        var (_, _, id) = await PostAsync($$"""{"model":"m","messages":[{"role":"user","content":"why is {{ClientKey}} refused elsewhere?"}]}""");
+        await RowsAsync(id);
+
+        var bytes = DatabaseBytes();
+        Assert.That(bytes, Does.Contain(id), "the search reads what was written");
+        Assert.That(bytes, Does.Not.Contain(ClientKey));
+    }
 }

@@ -106,4 +106,43 @@ public sealed class AuditMaskTests
         Assert.That(mask.Apply("TOK-abcd"), Is.EqualTo("[REDACTED]"));
         Assert.That(mask.Apply("key-abcd"), Is.EqualTo("key-abcd"));
     }
+
+    [Test]
+    public void Apply_KeyAsPropertyName_Masked()
+    {
+        // A name is a string too: metadata, logit_bias or a tool schema's properties are keyed by the client's text.
+        var node = JsonNode.Parse($$$"""{"metadata":{"{{{OpenAiKey}}}":"v","other":"w"}}""");
+
+        var json = new AuditMask([]).Apply(node)!.ToJsonString();
+
+        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
+        Assert.That(json, Does.Contain("\"[REDACTED]\":\"v\"").And.Contain("\"other\":\"w\""));
+    }
+
+    [Test]
+    public void Apply_TwoNamesMaskedAlike_BothValuesKept()
+    {
+        var node = JsonNode.Parse($$"""{"{{OpenAiKey}}":"a","{{OpenAiKey}}x":"b"}""");
+
+        var masked = new AuditMask([]).Apply(node)!.AsObject();
+
+        Assert.That(masked.Select(p => p.Value!.GetValue<string>()), Is.EquivalentTo(new[] { "a", "b" }));
+        Assert.That(masked.ToJsonString(), Does.Not.Contain("abcdefghijklmnop"));
+    }
+
+    [Test]
+    public void Apply_ConfiguredClientKey_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new ClientApiKeyAuthPolicy(["team-a.key+1"])]));
+
+        Assert.That(mask.Apply("key team-a.key+1 here, not team-aXkey+1"), Is.EqualTo("key [REDACTED] here, not team-aXkey+1"));
+    }
+
+    [Test]
+    public void Apply_BackendKeyOfAddApiKeyHeader_Masked()
+    {
+        var mask = AuditMask.For(new SerialPolicy([new AddApiKeyHeaderPolicy("0123456789abcdef0123456789abcdef")]));
+
+        Assert.That(mask.Apply("echo 0123456789abcdef0123456789abcdef"), Is.EqualTo("echo [REDACTED]"));
+    }
 }

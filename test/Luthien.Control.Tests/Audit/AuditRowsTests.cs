@@ -123,4 +123,45 @@ public sealed class AuditRowsTests
         Assert.That(response["timeline"]!.AsArray(), Has.Count.EqualTo(2));
         Assert.That(outcome["time_to_first_chunk_ms"], Is.Not.Null);
     }
+
+    [Test]
+    public void Build_KeyAsHeaderName_Masked()
+    {
+        const string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        var rows = AuditRows.Build(Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId,
+            StartedAt = r.StartedAt,
+            EndedAt = r.EndedAt,
+            Method = r.Method,
+            Path = r.Path,
+            Status = r.Status,
+            DurationMs = r.DurationMs,
+            Headers = new Dictionary<string, string> { [key] = "1", ["x-trace"] = "t" },
+        }), Mask);
+
+        Assert.That(rows[0].Data, Does.Not.Contain("abcdefghijklmnop"));
+        Assert.That(Data(rows[0])["headers"]!["x-trace"]!.GetValue<string>(), Is.EqualTo("t"));
+    }
+
+    [TestCase("""{"error":{"message":"a"},"error":{"message":"b"}}""")]
+    [TestCase("""{"error":{"message":"\ud800"}}""")]
+    public void Build_BackendErrorBodyTheParserReadsOnlyLazily_RowsStillBuilt(string body)
+    {
+        // A backend's error answer is passed on unvalidated: a repeated name or a lone surrogate must not cost the record.
+        var rows = AuditRows.Build(Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId,
+            StartedAt = r.StartedAt,
+            EndedAt = r.EndedAt,
+            Method = r.Method,
+            Path = r.Path,
+            Status = 400,
+            DurationMs = r.DurationMs,
+            ResponseBody = Encoding.UTF8.GetBytes(body),
+        }), Mask);
+
+        Assert.That(rows, Has.Length.EqualTo(3));
+        Assert.That((int?)Data(rows[2])["status"], Is.EqualTo(400));
+    }
 }

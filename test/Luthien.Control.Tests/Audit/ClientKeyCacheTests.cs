@@ -100,4 +100,21 @@ public sealed class ClientKeyCacheTests
         await _store.Received(1).FindActiveAsync(ClientKeyHash.Of("lck-secret-value"), Arg.Any<CancellationToken>());
         Assert.That(ClientKeyHash.Of("lck-secret-value"), Has.Length.EqualTo(64).And.Not.Contain("secret"));
     }
+
+    [Test]
+    public async Task FindAsync_LookupReadBeforeClear_NotTrustedAfterIt()
+    {
+        // A lookup that read the key as active just before it was revoked here must not be kept past the revocation.
+        var read = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(ClientKeyHash.Of("lck-a"), Arg.Any<CancellationToken>()).Returns(read.Task, Task.FromResult<StoredClientKey?>(null));
+        var cache = Cache();
+
+        var during = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+        cache.Clear();
+        read.SetResult(new StoredClientKey(1, "team-a", DateTime.UtcNow, null));
+        await during;
+        var after = await cache.FindAsync("lck-a", CancellationToken.None);
+
+        Assert.That(after, Is.Null);
+    }
 }

@@ -80,4 +80,14 @@ public sealed class StreamAssemblerTests
 
         Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("ok"));
     }
+
+    [Test]
+    public void Assemble_EventWithRepeatedName_Skipped()
+    {
+        var answer = StreamAssembler.Assemble("chat.completions", Events(
+            """{"id":"a","id":"b","choices":[{"index":0,"delta":{"content":"x"}}]}""",
+            """{"id":"c","choices":[{"index":0,"delta":{"content":"y"}}]}"""));
+
+        Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("y"));
+    }
 }

@@ -162,6 +162,32 @@ public sealed class TransactionLogWriterTests
     }
 
     [Test]
+    public async Task EnqueueAsync_HugeModelNameOverBound_WaitsForRoom()
+    {
+        // A body over MaxBodyBytes is not kept, but the model it named is: its size must count against the bound too.
+        var store = Substitute.For<ITransactionLogStore>();
+        var gate = new TaskCompletionSource();
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var writer = Writer(store, maxQueuedBytes: 1024 * 1024);
+        await writer.StartAsync(CancellationToken.None);
+        var model = new string('m', 700 * 1024);
+        AuditRecord Big(string id) => new()
+        {
+            TransactionId = id, StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "p", Status = 200, DurationMs = 1,
+            Model = model, RequestTruncated = true,
+        };
+
+        await writer.EnqueueAsync(Big("first"));
+        var second = writer.EnqueueAsync(Big("second")).AsTask();
+        await Task.Delay(100);
+
+        Assert.That(second.IsCompleted, Is.False);
+        gate.SetResult();
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        await writer.DrainAsync(CancellationToken.None);
+    }
+
+    [Test]
     public async Task DrainAsync_DatabaseAwayAndTimeUp_Returns()
     {
         var store = Substitute.For<ITransactionLogStore>();
@@ -195,5 +221,29 @@ public sealed class TransactionLogWriterTests
         {
             await Task.Delay(10);
         }
+    }
+
+    [Test]
+    public async Task DrainAsync_RecordThatCannotBeBuilt_OutcomeRowSaysSo()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = Captured(store);
+        var writer = Writer(store);
+        await writer.StartAsync(CancellationToken.None);
+
+        // A usage object the parser took but cannot read (a repeated name): building its rows throws.
+        var broken = new AuditRecord
+        {
+            TransactionId = "broken", StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "chat/completions", Status = 200, DurationMs = 1,
+            Usage = System.Text.Json.Nodes.JsonNode.Parse("""{"total_tokens":1,"total_tokens":2}""")!.AsObject(),
+        };
+        await writer.EnqueueAsync(broken);
+        await writer.EnqueueAsync(Record("fine"));
+        await writer.DrainAsync(CancellationToken.None);
+
+        var outcome = rows.SingleOrDefault(r => r.TransactionId == "broken" && r.Datatype == TransactionLogRow.Outcome);
+        Assert.That(outcome, Is.Not.Null, "the transaction left no trace");
+        Assert.That(outcome!.Data, Does.Contain("\"status\":200").And.Contain("\"unbuildable\":true"));
+        Assert.That(rows.Count(r => r.TransactionId == "fine"), Is.EqualTo(3));
     }
 }
