@@ -48,7 +48,8 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
         var status = context.Response.StatusCode;
         byte[]? requestBody = null;
         var requestTruncated = false;
-        if (transaction?.Request.Payload is not null)
+        var unauthenticated = failure == ControlErrorKind.Unauthorized;
+        if (transaction?.Request.Payload is not null && !unauthenticated)
         {
             // The body as it went to the backend (or was refused), after the request policies.
             var bytes = transaction.Request.ToUtf8Bytes();
@@ -85,6 +86,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             Stream = transaction?.IsStreaming ?? false,
             Headers = transaction?.Request.GetRedactedHeaders(),
             RequestBody = requestBody,
+            RequestBodyWithheld = unauthenticated,
             RequestTruncated = requestTruncated,
             RequestBodyBytes = context.Request.ContentLength,
             Status = status,

@@ -41,6 +41,12 @@ internal sealed class AuditRecord : IDisposable
     /// <summary>The body as it was sent to the backend (or refused), UTF-8 JSON; <see langword="null"/> when unread or not JSON.</summary>
     public byte[]? RequestBody { get; init; }
 
+    /// <summary>
+    /// Whether the body was withheld because the client was not authenticated: anyone who can reach the proxy could
+    /// otherwise fill the database (and its writer) with bodies nobody vouched for.
+    /// </summary>
+    public bool RequestBodyWithheld { get; init; }
+
     /// <summary>Whether the body was larger than the log keeps (then it is not stored).</summary>
     public bool RequestTruncated { get; init; }
 

@@ -50,6 +50,10 @@ internal static class AuditRows
         {
             row["body_note"] = "not JSON; not stored";
         }
+        else if (record.RequestBodyWithheld)
+        {
+            row["body_note"] = "not stored: the client was not authenticated";
+        }
 
         return row.ToJsonString(Compact);
     }

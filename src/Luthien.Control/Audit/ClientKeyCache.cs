@@ -11,6 +11,12 @@ namespace Luthien.Control;
 /// </summary>
 internal sealed class ClientKeyCache
 {
+    /// <summary>
+    /// How long a request waits for the store to answer about its key before it is refused (a database dropping packets
+    /// would otherwise hold every request for the driver's connect timeout, 15 s on PostgreSQL).
+    /// </summary>
+    internal static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>The most keys remembered; past it the cache starts over (random wrong keys must not grow it).</summary>
     internal const int MaxEntries = 10_000;
 
@@ -50,11 +56,13 @@ internal sealed class ClientKeyCache
         // A revocation here (Clear) while the store is being read makes what was read too old to keep.
         var generation = Volatile.Read(ref _generation);
         StoredClientKey? key;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(LookupTimeout);
         try
         {
-            key = await store.FindActiveAsync(hash, cancellationToken).ConfigureAwait(false);
+            key = await store.FindActiveAsync(hash, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Fail closed: a key that cannot be checked is not accepted (a revocation may be what cannot be read).
             throw ControlFailureException.Internal("The client key store could not be read.");

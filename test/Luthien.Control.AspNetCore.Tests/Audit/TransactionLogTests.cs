@@ -126,6 +126,8 @@ public sealed class TransactionLogTests : FakeBackendAppTests
         Assert.That((int?)rows["outcome"]["status"], Is.EqualTo(401));
         Assert.That((string?)rows["outcome"]["error_code"], Is.EqualTo("invalid_api_key"));
         Assert.That(rows["outcome"]["client"]!["key_name"], Is.Null);
+        Assert.That(rows["request"]["body"], Is.Null, "a body nobody vouched for is not stored");
+        Assert.That((string?)rows["request"]["body_note"], Does.Contain("not authenticated"));
     }
 
     [Test]

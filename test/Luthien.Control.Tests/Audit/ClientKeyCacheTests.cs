@@ -91,6 +91,26 @@ public sealed class ClientKeyCacheTests
     }
 
     [Test]
+    public async Task FindAsync_StoreNeverAnswers_RefusedAfterLookupTimeout()
+    {
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(async call =>
+            {
+                await Task.Delay(Timeout.Infinite, call.Arg<CancellationToken>());
+                return (StoredClientKey?)null;
+            });
+        var cache = new ClientKeyCache(
+            new ControlStores(Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { Provider = TransactionLogProvider.Sqlite, ConnectionString = "x" } }),
+                [new ControlStoreRegistration(TransactionLogProvider.Sqlite, "test", _ => _store)]),
+            Options.Create(new LuthienOptions()), TimeProvider.System);
+
+        var find = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+
+        Assert.That(await Task.WhenAny(find, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(find), "the request is not held for the driver's timeout");
+        Assert.ThrowsAsync<ControlFailureException>(() => find);
+    }
+
+    [Test]
     public async Task FindAsync_StoreAsked_OnlyTheHash()
     {
         var cache = Cache();
