@@ -86,15 +86,14 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
         Assert.That((await PostAsync(key)).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
+    // Start failures on hosts of their own: the test server's deferred host can report a failed start as a disposed
+    // service provider instead of the failure itself.
     [Test]
     public void Start_DatabaseSourceWithoutStore_FailsNamingTheField()
     {
-        using var app = new LuthienAppFactory(new Dictionary<string, string?>
-        {
-            ["Luthien:PolicyFile"] = PolicyFiles.Write("""{ "type": "ClientApiKeyAuth", "config": { "source": "database" } }"""),
-        });
-
-        var error = Assert.Catch(() => app.CreateClient());
+        var error = Assert.CatchAsync(async () => await LuthienTestHost.StartAsync(
+            new() { ["Luthien:PolicyFile"] = PolicyFiles.Write("""{ "type": "ClientApiKeyAuth", "config": { "source": "database" } }""") },
+            configure: luthien => luthien.AddSqliteStore()));
 
         Assert.That(error!.ToString(), Does.Contain("source").And.Contain("Luthien:TransactionLog:Provider"));
     }
@@ -102,13 +101,9 @@ public sealed class DatabaseClientKeyTests : FakeBackendAppTests
     [Test]
     public void Start_ProviderWithoutConnectionString_FailsWithMessage()
     {
-        using var app = new LuthienAppFactory(new Dictionary<string, string?>
-        {
-            ["Luthien:TransactionLog:Provider"] = "Sqlite",
-            ["Luthien:TransactionLog:ConnectionString"] = "",
-        });
-
-        var error = Assert.Catch(() => app.CreateClient());
+        var error = Assert.CatchAsync(async () => await LuthienTestHost.StartAsync(
+            new() { ["Luthien:TransactionLog:Provider"] = "Sqlite", ["Luthien:TransactionLog:ConnectionString"] = "" },
+            configure: luthien => luthien.AddSqliteStore()));
 
         Assert.That(error!.ToString(), Does.Contain("Luthien:TransactionLog:ConnectionString must be set"));
     }
