@@ -81,8 +81,8 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             Api = Api(kind),
             Method = context.Request.Method,
             Path = path,
-            Model = _clientModel ?? finalModel,
-            BackendModel = finalModel != _clientModel ? finalModel : null,
+            Model = Bounded(_clientModel ?? finalModel),
+            BackendModel = finalModel != _clientModel ? Bounded(finalModel) : null,
             Stream = transaction?.IsStreaming ?? false,
             Headers = transaction?.Request.GetRedactedHeaders(),
             RequestBody = requestBody,
@@ -100,6 +100,11 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             Transcript = _transcript,
         };
     }
+
+    /// <summary>The most characters of a model name kept (a client may send megabytes as one).</summary>
+    internal const int MaxModelChars = 256;
+
+    private static string? Bounded(string? model) => model is { Length: > MaxModelChars } ? model[..MaxModelChars] + "…" : model;
 
     /// <summary>The API as the log names it.</summary>
     internal static string Api(RequestKind kind) => kind switch

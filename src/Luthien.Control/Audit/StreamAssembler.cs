@@ -24,6 +24,8 @@ internal static class StreamAssembler
     private static JsonObject AssembleResponses(IEnumerable<ReadOnlyMemory<byte>> events)
     {
         var result = new JsonObject();
+        var finished = false;
+        var text = new StringBuilder();
         foreach (var data in events)
         {
             using var document = Parse(data);
@@ -37,12 +39,28 @@ internal static class StreamAssembler
             {
                 // Each lifecycle event carries the response so far; the last one is the answer.
                 result["response"] = Clone(response);
+                finished |= json.TryGetProperty("type"u8, out var last) && last.ValueKind == JsonValueKind.String &&
+                    (last.ValueEquals("response.completed"u8) || last.ValueEquals("response.incomplete"u8) || last.ValueEquals("response.failed"u8));
             }
 
-            if (json.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("error"u8))
+            if (json.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String)
             {
-                result["error"] = Clone(json);
+                if (type.ValueEquals("error"u8))
+                {
+                    result["error"] = Clone(json);
+                }
+                else if (type.ValueEquals("response.output_text.delta"u8) && json.TryGetProperty("delta"u8, out var delta) && delta.ValueKind == JsonValueKind.String)
+                {
+                    text.Append(delta.GetString());
+                }
             }
+        }
+
+        // A stream cut before its last event (the client gone, the backend broken): the response so far has no output
+        // yet, so the text the client did see is kept beside it.
+        if (!finished && text.Length > 0)
+        {
+            result["output_text"] = text.ToString();
         }
 
         return result;

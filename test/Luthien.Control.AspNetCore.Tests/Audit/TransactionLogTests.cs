@@ -131,6 +131,18 @@ public sealed class TransactionLogTests : FakeBackendAppTests
     }
 
     [Test]
+    public async Task Served_HugeModelName_StoredBounded()
+    {
+        Backend.Handler = context => FakeBackend.Json(context, 200, """{"id":"c4","object":"chat.completion","created":1,"model":"m","choices":[]}""");
+        var model = new string('m', 10_000);
+
+        var (_, _, id) = await PostAsync($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""");
+        var rows = await RowsAsync(id);
+
+        Assert.That(((string?)rows["outcome"]["model"])!.Length, Is.LessThanOrEqualTo(AuditCapture.MaxModelChars + 1));
+    }
+
+    [Test]
     public async Task Refused_BodyNotJson_Logged400()
     {
         var (response, _, id) = await PostAsync("{not json");

@@ -63,6 +63,28 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
+    public void Assemble_ResponsesStreamCutShort_TextSeenKept()
+    {
+        var answer = StreamAssembler.Assemble("responses", Events(
+            """{"type":"response.created","response":{"id":"r","status":"in_progress","output":[]}}""",
+            """{"type":"response.output_text.delta","delta":"hel"}""",
+            """{"type":"response.output_text.delta","delta":"lo"}"""));
+
+        Assert.That((string?)answer["output_text"], Is.EqualTo("hello"));
+        Assert.That((string?)answer["response"]!["status"], Is.EqualTo("in_progress"));
+    }
+
+    [Test]
+    public void Assemble_ResponsesStreamFinished_NoSeparateText()
+    {
+        var answer = StreamAssembler.Assemble("responses", Events(
+            """{"type":"response.output_text.delta","delta":"hi"}""",
+            """{"type":"response.completed","response":{"id":"r","status":"completed","output":[]}}"""));
+
+        Assert.That(answer["output_text"], Is.Null);
+    }
+
+    [Test]
     public void Assemble_ErrorEvent_Kept()
     {
         var answer = StreamAssembler.Assemble("chat.completions", Events(
