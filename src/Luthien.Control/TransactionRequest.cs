@@ -162,8 +162,12 @@ public sealed class TransactionRequest
     /// <summary>How many messages, input items or prompts the body holds; for logs.</summary>
     internal int? InputCount => Payload is { } payload ? RequestPayloads.CountInputs(Kind, payload) : null;
 
-    /// <summary>Serializes the body as UTF-8 JSON, the form sent to the backend.</summary>
-    internal byte[] ToUtf8Bytes() => LuthienJson.ToUtf8Bytes(Payload ?? throw new InvalidOperationException("A pass-through request has no parsed body."));
+    /// <summary>Serializes the body as UTF-8 JSON, the form sent to the backend; the bytes are kept as <see cref="SentBody"/>.</summary>
+    internal byte[] ToUtf8Bytes() =>
+        SentBody = LuthienJson.ToUtf8Bytes(Payload ?? throw new InvalidOperationException("A pass-through request has no parsed body."));
+
+    /// <summary>The body as last serialized for the backend; <see langword="null"/> before it was sent (the audit log reuses it).</summary>
+    internal byte[]? SentBody { get; private set; }
 
     /// <summary>The raw body of a pass-through request, streamed to the backend; <see langword="null"/> for policed requests.</summary>
     public Stream? Body { get; private init; }

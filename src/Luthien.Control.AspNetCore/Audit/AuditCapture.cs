@@ -51,8 +51,8 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
         var unauthenticated = failure == ControlErrorKind.Unauthorized;
         if (transaction?.Request.Payload is not null && !unauthenticated)
         {
-            // The body as it went to the backend (or was refused), after the request policies.
-            var bytes = transaction.Request.ToUtf8Bytes();
+            // The body as it went to the backend (the bytes sent), or as it was refused, after the request policies.
+            var bytes = transaction.Request.SentBody ?? transaction.Request.ToUtf8Bytes();
             requestTruncated = bytes.Length > maxBodyBytes;
             requestBody = requestTruncated ? null : bytes;
         }
@@ -64,12 +64,6 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             {
                 ["error"] = new JsonObject { ["message"] = error.Message, ["type"] = error.Type, ["code"] = error.Code },
             }.ToJsonString());
-        }
-
-        var usage = transaction?.Usage;
-        if (usage is null && _transcript is null && _responseBody is not null && status is >= 200 and < 300)
-        {
-            usage = (transaction?.Response.Payload as JsonObject)?["usage"]?.DeepClone() as JsonObject;
         }
 
         var finalModel = transaction?.Request.Model;
@@ -92,7 +86,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             Status = status,
             ErrorCode = _error?.Code ?? Code(failure, status),
             Decisions = transaction?.Decisions ?? [],
-            Usage = usage,
+            Usage = transaction?.Usage,
             DurationMs = elapsed.TotalMilliseconds,
             Client = transaction is not null && transaction.Data.TryGet(ClientIdentity.Key, out var client) ? client : null,
             ResponseBody = responseBody,

@@ -62,7 +62,7 @@ internal sealed class AuditRecord : IDisposable
     /// <summary>What policies decided.</summary>
     public IReadOnlyList<PolicyDecision> Decisions { get; init; } = [];
 
-    /// <summary>The backend's usage report, when one was seen.</summary>
+    /// <summary>A stream's usage report, when one was seen (a buffered answer's is read from its body, off the request path).</summary>
     public JsonObject? Usage { get; init; }
 
     /// <summary>Milliseconds from the request to the end of the response.</summary>

@@ -18,11 +18,15 @@ internal static class AuditRows
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(mask);
+        var response = Response(record, mask, out var body);
+
+        // A buffered answer's usage is in its body, read here once for both rows (not on the request's thread).
+        var usage = record.Usage ?? (record.Transcript is null && record.Status is >= 200 and < 300 ? body?["usage"] as JsonObject : null);
         return
         [
             new(record.TransactionId, record.StartedAt, TransactionLogRow.Request, Request(record, mask)),
-            new(record.TransactionId, record.EndedAt, TransactionLogRow.Response, Response(record, mask)),
-            new(record.TransactionId, record.EndedAt, TransactionLogRow.Outcome, Outcome(record, mask)),
+            new(record.TransactionId, record.EndedAt, TransactionLogRow.Response, response),
+            new(record.TransactionId, record.EndedAt, TransactionLogRow.Outcome, Outcome(record, usage, mask)),
         ];
     }
 
@@ -58,8 +62,9 @@ internal static class AuditRows
         return row.ToJsonString(Compact);
     }
 
-    private static string Response(AuditRecord record, AuditMask mask)
+    private static string Response(AuditRecord record, AuditMask mask, out JsonNode? body)
     {
+        body = null;
         var row = new JsonObject { ["status"] = record.Status };
         if (record.Transcript is { } transcript)
         {
@@ -77,14 +82,14 @@ internal static class AuditRows
         }
         else
         {
-            row["body"] = Body(record.ResponseBody, mask, out _);
+            row["body"] = body = Body(record.ResponseBody, mask, out _);
             row["truncated"] = record.ResponseTruncated;
         }
 
         return row.ToJsonString(Compact);
     }
 
-    private static string Outcome(AuditRecord record, AuditMask mask)
+    private static string Outcome(AuditRecord record, JsonObject? reportedUsage, AuditMask mask)
     {
         var decisions = new JsonArray();
         foreach (var decision in record.Decisions)
@@ -98,7 +103,7 @@ internal static class AuditRows
         }
 
         JsonObject? usage = null;
-        if (record.Usage is { } reported)
+        if (reportedUsage is { } reported)
         {
             // Chat and legacy name them prompt/completion, the Responses API input/output: the row says both one way.
             usage = new JsonObject

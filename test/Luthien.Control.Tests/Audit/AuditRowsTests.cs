@@ -70,6 +70,20 @@ public sealed class AuditRowsTests
     }
 
     [Test]
+    public void Build_BufferedAnswerWithUsage_UsageFromItsBody()
+    {
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            ResponseBody = Encoding.UTF8.GetBytes("""{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}"""),
+        });
+
+        var usage = Data(AuditRows.Build(record, Mask)[2])["usage"]!;
+
+        Assert.That((long?)usage["total_tokens"], Is.EqualTo(11));
+    }
+
+    [Test]
     public void Build_SecretInRequestAndAnswer_Masked()
     {
         const string secret = "sk-abcdefghijklmnopqrstuvwxyz012345";
