@@ -40,7 +40,7 @@ internal sealed class ResponseContentOptions : PolicyOptions
 /// Arguments whose first non-blank character is not <c>{</c> or <c>[</c> (a custom tool's free-form input) get the
 /// replacement as it is.
 /// </remarks>
-public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatterns
+public sealed partial class ResponseContentPolicy : StreamingControlPolicy, ISecretPatterns
 {
     private static readonly (string Name, ContentScope Scope)[] ScopeNames =
     [
@@ -142,7 +142,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
         if (context.State is not StreamState state)
         {
             // Not GetOrCreateState with a lambda: capturing the context would cost a closure on every chunk.
-            state = new StreamState { Transaction = context.Transaction };
+            state = new StreamState(context.Transaction);
             context.State = state;
         }
 
@@ -270,7 +270,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
                 // this chunk): one pass over it, with no hold-back limit, since nothing waits.
                 result = StreamingPatternFilter.ApplyToWhole(_patterns, Action, Replacement, item.Text, arguments);
                 item.Text = result.Text;
-                Decided(context, result, state);
+                Decided(result, state);
                 if (result.Blocked)
                 {
                     Block(chunk, slot, position, state);
@@ -285,7 +285,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
 
         result = filter.Append(item.Text);
         item.Text = result.Text;
-        Decided(context, result, state);
+        Decided(result, state);
         if (result.Blocked)
         {
             Block(chunk, slot, position, state);
@@ -349,10 +349,7 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
             state.Filters.Remove(channel, out var filter);
             var rest = filter!.Flush();
             blocked |= rest.Blocked;
-            if (state.Transaction is { } transaction)
-            {
-                Decided(transaction, rest, state);
-            }
+            Decided(rest, state);
 
             if (rest.Text.Length > 0)
             {
@@ -365,23 +362,6 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
         }
 
         return blocked;
-    }
-
-    /// <summary>Records, once per transaction and action, that the policy redacted or blocked something (never what).</summary>
-    private static void Decided(StreamingContext context, FilterOutput result, StreamState state) => Decided(context.Transaction, result, state);
-
-    private static void Decided(Transaction transaction, FilterOutput result, StreamState state)
-    {
-        if (result.Blocked && !state.BlockRecorded)
-        {
-            state.BlockRecorded = true;
-            transaction.RecordDecision(new PolicyDecision(TypeName, "block"));
-        }
-        else if (result.Redacted && !state.RedactRecorded)
-        {
-            state.RedactRecorded = true;
-            transaction.RecordDecision(new PolicyDecision(TypeName, "redact"));
-        }
     }
 
     /// <summary>The policy's name in policy files and audit decisions.</summary>
@@ -409,33 +389,5 @@ public sealed class ResponseContentPolicy : StreamingControlPolicy, ISecretPatte
         var end = OutputEvent.CreateFinish(slot);
         chunk.Add(end);
         state.Added.Add(end);
-    }
-
-    /// <summary>One text of a slot: its kind, and for arguments the call.</summary>
-    private readonly record struct Channel(int Slot, OutputKind Kind, int Tool) : IComparable<Channel>
-    {
-        public static Channel Of(OutputEvent item) => new(item.Slot, item.Kind, item.Kind == OutputKind.ToolArguments ? item.ToolIndex : 0);
-
-        // Within a slot: the kinds in OutputKind's order (text, refusal, reasoning, transcript, arguments), calls in order.
-        public int CompareTo(Channel other) => (Slot, (int)Kind, Tool).CompareTo((other.Slot, (int)other.Kind, other.Tool));
-    }
-
-    private sealed class StreamState
-    {
-        public Dictionary<Channel, StreamingPatternFilter> Filters { get; } = [];
-
-        public HashSet<int> Blocked { get; } = [];
-
-        public Transaction? Transaction { get; init; }
-
-        public bool BlockRecorded { get; set; }
-
-        public bool RedactRecorded { get; set; }
-
-        /// <summary>Slots whose end was seen (their channels are flushed).</summary>
-        public HashSet<int> Finished { get; } = [];
-
-        /// <summary>Events this policy added to the chunk at hand.</summary>
-        public List<OutputEvent> Added { get; } = [];
     }
 }
