@@ -17,12 +17,34 @@ public sealed class TransactionLogWriterTests
         TransactionId = id, StartedAt = DateTime.UtcNow, EndedAt = DateTime.UtcNow, Method = "POST", Path = "chat/completions", Status = 200, DurationMs = 1,
     };
 
-    private static List<TransactionLogRow> Captured(ITransactionLogStore store)
+    /// <summary>The rows the store took; a batch <paramref name="refuse"/> says no to throws instead.</summary>
+    private static List<TransactionLogRow> Captured(ITransactionLogStore store, Func<IReadOnlyList<TransactionLogRow>, bool>? refuse = null)
     {
         var rows = new List<TransactionLogRow>();
-        store.WriteAsync(Arg.Do<IReadOnlyList<TransactionLogRow>>(batch => { lock (rows) { rows.AddRange(batch); } }), Arg.Any<CancellationToken>())
-            .Returns(Task.CompletedTask);
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            var batch = call.Arg<IReadOnlyList<TransactionLogRow>>();
+            if (refuse?.Invoke(batch) == true)
+            {
+                throw new InvalidOperationException("refused");
+            }
+
+            lock (rows)
+            {
+                rows.AddRange(batch);
+            }
+
+            return Task.CompletedTask;
+        });
         return rows;
+    }
+
+    /// <summary>A store whose writes wait until the returned gate opens.</summary>
+    private static TaskCompletionSource Stuck(ITransactionLogStore store)
+    {
+        var gate = new TaskCompletionSource();
+        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        return gate;
     }
 
     [Test]
@@ -54,23 +76,10 @@ public sealed class TransactionLogWriterTests
     public async Task WriteAsync_DatabaseAwayThenBack_NothingLost()
     {
         var store = Substitute.For<ITransactionLogStore>();
-        var rows = new List<TransactionLogRow>();
         var calls = 0;
-        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(call =>
-        {
-            // Away for the first three attempts.
-            if (Interlocked.Increment(ref calls) <= 3)
-            {
-                throw new InvalidOperationException("connection refused");
-            }
 
-            lock (rows)
-            {
-                rows.AddRange(call.Arg<IReadOnlyList<TransactionLogRow>>());
-            }
-
-            return Task.CompletedTask;
-        });
+        // Away for the first three attempts.
+        var rows = Captured(store, _ => Interlocked.Increment(ref calls) <= 3);
         var writer = Writer(store);
         await writer.StartAsync(CancellationToken.None);
 
@@ -86,23 +95,8 @@ public sealed class TransactionLogWriterTests
     public async Task WriteAsync_RowsTheDatabaseRefuses_ReplacedOthersWritten()
     {
         var store = Substitute.For<ITransactionLogStore>();
-        var rows = new List<TransactionLogRow>();
         store.PingAsync(Arg.Any<CancellationToken>()).Returns(true);
-        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(call =>
-        {
-            var batch = call.Arg<IReadOnlyList<TransactionLogRow>>();
-            if (batch.Any(r => r.TransactionId == "poison" && r.Datatype == "request"))
-            {
-                throw new InvalidOperationException("refused");
-            }
-
-            lock (rows)
-            {
-                rows.AddRange(batch);
-            }
-
-            return Task.CompletedTask;
-        });
+        var rows = Captured(store, batch => batch.Any(r => r.TransactionId == "poison" && r.Datatype == "request"));
         var writer = Writer(store);
         await writer.StartAsync(CancellationToken.None);
 
@@ -120,8 +114,7 @@ public sealed class TransactionLogWriterTests
     public async Task EnqueueAsync_QueueFull_WaitsForRoom()
     {
         var store = Substitute.For<ITransactionLogStore>();
-        var gate = new TaskCompletionSource();
-        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var gate = Stuck(store);
         var writer = Writer(store, maxQueued: 1, batchSize: 1);
         await writer.StartAsync(CancellationToken.None);
 
@@ -141,8 +134,7 @@ public sealed class TransactionLogWriterTests
     public async Task EnqueueAsync_QueuedBytesOverBound_WaitsForRoom()
     {
         var store = Substitute.For<ITransactionLogStore>();
-        var gate = new TaskCompletionSource();
-        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var gate = Stuck(store);
         var writer = Writer(store, maxQueuedBytes: 1024 * 1024);
         await writer.StartAsync(CancellationToken.None);
         AuditRecord Big(string id) => new()
@@ -166,8 +158,7 @@ public sealed class TransactionLogWriterTests
     {
         // A body over MaxBodyBytes is not kept, but the model it named is: its size must count against the bound too.
         var store = Substitute.For<ITransactionLogStore>();
-        var gate = new TaskCompletionSource();
-        store.WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>()).Returns(_ => gate.Task);
+        var gate = Stuck(store);
         var writer = Writer(store, maxQueuedBytes: 1024 * 1024);
         await writer.StartAsync(CancellationToken.None);
         var model = new string('m', 700 * 1024);
