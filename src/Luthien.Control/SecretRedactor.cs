@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
 namespace Luthien.Control;
@@ -5,16 +6,23 @@ namespace Luthien.Control;
 /// <summary>Finds and hides credentials before anything is logged or echoed.</summary>
 internal static partial class SecretRedactor
 {
-    private static readonly HashSet<string> SensitiveNames = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly FrozenSet<string> SensitiveNames = new[]
     {
         "authorization", "proxy-authorization", "api-key", "x-api-key", "api_key", "apikey", "cookie", "set-cookie",
         "password", "passwd", "pwd", "secret", "token", "access_token", "refresh_token", "private_key", "secret_key",
         "client_secret", "ocp-apim-subscription-key",
-    };
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> SensitiveSpans = SensitiveNames.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Whether a header or field with this name carries a credential.</summary>
     /// <param name="name">A header or JSON field name.</param>
     public static bool IsSensitiveHeader(string name) => SensitiveNames.Contains(name) || CredentialHeaders.BuiltIn.Contains(name);
+
+    /// <summary>Whether a header or field with this name carries a credential (no string needed).</summary>
+    /// <param name="name">A header or JSON field name.</param>
+    public static bool IsSensitiveHeader(ReadOnlySpan<char> name) =>
+        SensitiveSpans.Contains(name) || CredentialHeaders.BuiltIn.Contains(name);
 
     /// <summary>
     /// Whether a name merely looks like it carries a credential (<c>X-Session-Id</c>, <c>X-My-Token</c>, …). Too broad to

@@ -196,8 +196,25 @@ internal sealed class AuditMask
         return result;
     }
 
+    /// <summary>
+    /// Whether no pattern matches <paramref name="text"/> (then masking leaves it as it is) — without making a string of
+    /// it. Text that cannot be searched in time is not clean.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    public bool IsClean(ReadOnlySpan<char> text)
+    {
+        try
+        {
+            return !AnyMatches(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether any pattern matches <paramref name="text"/>; when none does, masking leaves it as it is.</summary>
-    private bool AnyMatches(string text)
+    private bool AnyMatches(ReadOnlySpan<char> text)
     {
         if (_any is not null && _any.IsMatch(text))
         {

@@ -12,6 +12,18 @@ namespace Luthien.Control;
 /// </summary>
 internal static class StreamAssembler
 {
+    /// <summary>Writes the answer the events make, masked, as the writer's next value.</summary>
+    /// <param name="writer">Where to.</param>
+    /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
+    /// <param name="events">Each event's data.</param>
+    /// <param name="mask">What secrets look like.</param>
+    public static void Write(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(mask);
+        mask.Apply(Assemble(api, events))!.WriteTo(writer);
+    }
+
     /// <summary>The answer the events make.</summary>
     /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
     /// <param name="events">Each event's data.</param>

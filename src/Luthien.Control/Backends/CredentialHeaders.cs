@@ -17,9 +17,13 @@ internal sealed class CredentialHeaders
     ];
 
     private readonly FrozenSet<string> _names;
+    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _spans;
 
-    private CredentialHeaders(IEnumerable<string> names) =>
+    private CredentialHeaders(IEnumerable<string> names)
+    {
         _names = names.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        _spans = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The built-in names only (requests made without the host's options, e.g. in tests or in-process).</summary>
     public static CredentialHeaders BuiltIn { get; } = new(BuiltInNames);
@@ -35,4 +39,8 @@ internal sealed class CredentialHeaders
     /// <summary>Whether a header with this name carries a credential.</summary>
     /// <param name="name">The header name.</param>
     public bool Contains(string name) => _names.Contains(name);
+
+    /// <summary>Whether a header with this name carries a credential (no string needed).</summary>
+    /// <param name="name">The header name.</param>
+    public bool Contains(ReadOnlySpan<char> name) => _spans.Contains(name);
 }
