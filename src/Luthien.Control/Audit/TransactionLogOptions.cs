@@ -46,6 +46,15 @@ public sealed class TransactionLogOptions
     public int BatchSize { get; set; } = 500;
 
     /// <summary>
+    /// How long the writer lets a batch fill once a record is waiting, in milliseconds. Under load a batch then holds
+    /// many transactions and the cost of a database transaction is shared by all of them, instead of being paid for each
+    /// request (as it was when the writer wrote whatever one wake-up found: often one transaction). A row is readable
+    /// this much later. Default 50; 0 writes at once.
+    /// </summary>
+    [Range(0, 1000)]
+    public int BatchDelayMilliseconds { get; set; } = 50;
+
+    /// <summary>
     /// The most bytes of a request body or of an answer kept in one row; past it the row keeps the start and says how
     /// much was cut (<c>truncated</c>). Default 1 MiB.
     /// </summary>

@@ -26,6 +26,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     private readonly Channel<AuditRecord> _queue;
     private readonly Lazy<AuditMask> _mask;
     private readonly int _batchSize;
+    private readonly TimeSpan _batchDelay;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _abandon = new();
@@ -37,6 +38,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     private long _lastFullWarning;
     private Task? _loop;
     private int _inFlight;
+    private volatile bool _draining;
 
     /// <summary>Creates the writer for the configured store (none: the audit log is off and nothing is queued).</summary>
     public TransactionLogWriter(
@@ -52,6 +54,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         var log = options.Value.TransactionLog;
         _store = store;
         _batchSize = log.BatchSize;
+        _batchDelay = TimeSpan.FromMilliseconds(log.BatchDelayMilliseconds);
         _maxQueuedBytes = log.MaxQueuedBytes;
         _mask = new(mask.Create);
         _time = time;
@@ -204,6 +207,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     /// <param name="cancellationToken">When to give up (what is left is logged as lost).</param>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
+        _draining = true;
         _queue.Writer.TryComplete();
         if (_loop is not { } loop)
         {
@@ -237,6 +241,12 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         {
             while (await reader.WaitToReadAsync(_abandon.Token).ConfigureAwait(false))
             {
+                // A moment for the batch to fill, unless it is full already or the queue is being drained at shutdown.
+                if (_batchDelay > TimeSpan.Zero && reader.Count < _batchSize && !_draining)
+                {
+                    await Task.Delay(_batchDelay, _time, _abandon.Token).ConfigureAwait(false);
+                }
+
                 while (records.Count < _batchSize && reader.TryRead(out var record))
                 {
                     records.Add(record);

@@ -61,6 +61,9 @@ internal sealed class AdminApp : IAsyncDisposable
             ["Luthien:Admin:Password"] = Password,
             ["Luthien:TransactionLog:Provider"] = "Sqlite",
             ["Luthien:TransactionLog:ConnectionString"] = $"Data Source={Path.Combine(directory, "luthien.db")}",
+
+            // The clock is fake here: a batch's wait for more records would last until a test moved it.
+            ["Luthien:TransactionLog:BatchDelayMilliseconds"] = "0",
         };
         foreach (var (key, value) in settings ?? [])
         {

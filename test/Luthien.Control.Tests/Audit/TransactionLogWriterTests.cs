@@ -7,9 +7,12 @@ namespace Luthien.Control.Tests.Audit;
 
 public sealed class TransactionLogWriterTests
 {
-    private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10, long maxQueuedBytes = 256L * 1024 * 1024) =>
+    private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10, long maxQueuedBytes = 256L * 1024 * 1024, int batchDelayMs = 50) =>
         new(store, new AuditMaskSource(() => new AuditMask([])),
-            Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize, MaxQueuedBytes = maxQueuedBytes } }),
+            Options.Create(new LuthienOptions
+            {
+                TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize, MaxQueuedBytes = maxQueuedBytes, BatchDelayMilliseconds = batchDelayMs },
+            }),
             TimeProvider.System, NullLogger<TransactionLogWriter>.Instance);
 
     private static AuditRecord Record(string id) => new()
@@ -70,6 +73,26 @@ public sealed class TransactionLogWriterTests
 
         Assert.That(rows, Has.Count.EqualTo(75));
         Assert.That(rows.Select(r => r.TransactionId).Distinct().Count(), Is.EqualTo(25));
+    }
+
+    [Test]
+    public async Task RunAsync_RecordsArrivingWithinTheBatchDelay_OneDatabaseTransaction()
+    {
+        // Under load the writer must not pay a database transaction per request: records arriving while the batch
+        // fills go in together.
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = Captured(store);
+        var writer = Writer(store, batchDelayMs: 400);
+        await writer.StartAsync(CancellationToken.None);
+
+        await writer.EnqueueAsync(Record("first"));
+        await Task.Delay(50);
+        await writer.EnqueueAsync(Record("second"));
+        await writer.EnqueueAsync(Record("third"));
+        await writer.DrainAsync(CancellationToken.None);
+
+        Assert.That(rows, Has.Count.EqualTo(9));
+        await store.Received(1).WriteAsync(Arg.Any<IReadOnlyList<TransactionLogRow>>(), Arg.Any<CancellationToken>());
     }
 
     [Test]
