@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -9,7 +11,8 @@ namespace Luthien.Control;
 /// </summary>
 internal static class AuditRows
 {
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    [ThreadStatic]
+    private static RowWriter? t_writer;
 
     /// <summary>The rows of one transaction.</summary>
     /// <param name="record">The transaction's record.</param>
@@ -18,146 +21,295 @@ internal static class AuditRows
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(mask);
-        var response = Response(record, mask, out var body);
+        var row = t_writer ??= new RowWriter();
 
-        // A buffered answer's usage is in its body, read here once for both rows (not on the request's thread).
-        var usage = record.Usage ?? (record.Transcript is null && record.Status is >= 200 and < 300 ? body?["usage"] as JsonObject : null);
+        // A buffered answer's usage is in its body, read here (not on the request's thread).
+        var usage = record.Usage is { } reported ? Usage.From(reported)
+            : record.Transcript is null && record.Status is >= 200 and < 300 && record.ResponseBody is { } body ? Usage.Read(body)
+            : null;
         return
         [
-            new(record.TransactionId, record.StartedAt, TransactionLogRow.Request, Request(record, mask)),
-            new(record.TransactionId, record.EndedAt, TransactionLogRow.Response, response),
-            new(record.TransactionId, record.EndedAt, TransactionLogRow.Outcome, Outcome(record, usage, mask)),
+            new(record.TransactionId, record.StartedAt, TransactionLogRow.Request, row.Write(record, mask, Request)),
+            new(record.TransactionId, record.EndedAt, TransactionLogRow.Response, row.Write(record, mask, Response)),
+            new(record.TransactionId, record.EndedAt, TransactionLogRow.Outcome, row.Write(record, mask, (w, r, m) => Outcome(w, r, usage, m))),
         ];
     }
 
-    private static string Request(AuditRecord record, AuditMask mask)
+    private static void Request(Utf8JsonWriter writer, AuditRecord record, AuditMask mask)
     {
-        var headers = new JsonObject();
-        foreach (var (name, value) in record.Headers ?? new Dictionary<string, string>())
+        writer.WriteStartObject();
+        writer.WriteString("api"u8, record.Api);
+        writer.WriteString("method"u8, record.Method);
+        writer.WritePropertyName("path"u8);
+        MaskedJson.WriteString(writer, mask, record.Path);
+        writer.WritePropertyName("model"u8);
+        MaskedJson.WriteString(writer, mask, record.Model);
+        writer.WriteBoolean("stream"u8, record.Stream);
+        writer.WriteStartObject("headers"u8);
+        foreach (var (name, value) in record.Headers ?? EmptyHeaders)
         {
-            headers[name.ToLowerInvariant()] = mask.Apply(value);
+            // Names as clients send them vary in case; the row keeps one spelling. A name is the client's text too.
+            var lower = name.ToLowerInvariant();
+            writer.WritePropertyName(mask.IsClean(lower) ? lower : mask.Apply(lower));
+            writer.WriteStringValue(SecretRedactor.IsSensitiveHeader(lower) ? MaskedJson.Hidden : mask.Apply(value));
         }
 
-        var row = new JsonObject
+        writer.WriteEndObject();
+        writer.WritePropertyName("body"u8);
+        var unreadable = !Body(writer, record.RequestBody, mask);
+        if (record.RequestBodyBytes is { } bytes)
         {
-            ["api"] = record.Api,
-            ["method"] = record.Method,
-            ["path"] = mask.Apply(record.Path),
-            ["model"] = Masked(mask, record.Model),
-            ["stream"] = record.Stream,
-            ["headers"] = mask.Apply(headers),
-            ["body"] = Body(record.RequestBody, mask, out var unreadable),
-            ["body_bytes"] = record.RequestBodyBytes,
-            ["truncated"] = record.RequestTruncated,
-        };
-        if (unreadable)
-        {
-            row["body_note"] = "not JSON; not stored";
-        }
-        else if (record.RequestBodyWithheld)
-        {
-            row["body_note"] = "not stored: the client was not authenticated";
-        }
-
-        return row.ToJsonString(Compact);
-    }
-
-    private static string Response(AuditRecord record, AuditMask mask, out JsonNode? body)
-    {
-        body = null;
-        var row = new JsonObject { ["status"] = record.Status };
-        if (record.Transcript is { } transcript)
-        {
-            row["stream"] = true;
-            row["assembled"] = mask.Apply(StreamAssembler.Assemble(record.Api, transcript.EventData()));
-            row["events"] = transcript.Events;
-            var timeline = new JsonArray();
-            foreach (var (ms, bytes) in transcript.Timeline)
-            {
-                timeline.Add(new JsonArray(ms, bytes));
-            }
-
-            row["timeline"] = timeline;
-            row["truncated"] = transcript.Truncated;
+            writer.WriteNumber("body_bytes"u8, bytes);
         }
         else
         {
-            row["body"] = body = Body(record.ResponseBody, mask, out _);
-            row["truncated"] = record.ResponseTruncated;
+            writer.WriteNull("body_bytes"u8);
         }
 
-        return row.ToJsonString(Compact);
+        writer.WriteBoolean("truncated"u8, record.RequestTruncated);
+        if (unreadable)
+        {
+            writer.WriteString("body_note"u8, "not JSON; not stored");
+        }
+        else if (record.RequestBodyWithheld)
+        {
+            writer.WriteString("body_note"u8, "not stored: the client was not authenticated");
+        }
+
+        writer.WriteEndObject();
     }
 
-    private static string Outcome(AuditRecord record, JsonObject? reportedUsage, AuditMask mask)
+    private static void Response(Utf8JsonWriter writer, AuditRecord record, AuditMask mask)
     {
-        var decisions = new JsonArray();
+        writer.WriteStartObject();
+        writer.WriteNumber("status"u8, record.Status);
+        if (record.Transcript is { } transcript)
+        {
+            writer.WriteBoolean("stream"u8, true);
+            writer.WritePropertyName("assembled"u8);
+            StreamAssembler.Write(writer, record.Api, transcript.EventData(), mask);
+            writer.WriteNumber("events"u8, transcript.Events);
+            writer.WriteStartArray("timeline"u8);
+            foreach (var (ms, bytes) in transcript.Timeline)
+            {
+                writer.WriteStartArray();
+                writer.WriteNumberValue(ms);
+                writer.WriteNumberValue(bytes);
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteBoolean("truncated"u8, transcript.Truncated);
+        }
+        else
+        {
+            writer.WritePropertyName("body"u8);
+            Body(writer, record.ResponseBody, mask);
+            writer.WriteBoolean("truncated"u8, record.ResponseTruncated);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void Outcome(Utf8JsonWriter writer, AuditRecord record, Usage? usage, AuditMask mask)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("status"u8, record.Status);
+        writer.WriteString("error_code"u8, record.ErrorCode);
+        writer.WriteString("api"u8, record.Api);
+        writer.WriteString("method"u8, record.Method);
+        writer.WritePropertyName("path"u8);
+        MaskedJson.WriteString(writer, mask, record.Path);
+        writer.WritePropertyName("model"u8);
+        MaskedJson.WriteString(writer, mask, record.Model);
+        writer.WritePropertyName("backend_model"u8);
+        MaskedJson.WriteString(writer, mask, record.BackendModel);
+        writer.WriteBoolean("stream"u8, record.Stream);
+        writer.WriteStartArray("decisions"u8);
         foreach (var decision in record.Decisions)
         {
-            decisions.Add(new JsonObject
-            {
-                ["policy"] = decision.Policy,
-                ["action"] = decision.Action,
-                ["detail"] = Masked(mask, decision.Detail),
-            });
+            writer.WriteStartObject();
+            writer.WriteString("policy"u8, decision.Policy);
+            writer.WriteString("action"u8, decision.Action);
+            writer.WritePropertyName("detail"u8);
+            MaskedJson.WriteString(writer, mask, decision.Detail);
+            writer.WriteEndObject();
         }
 
-        JsonObject? usage = null;
-        if (reportedUsage is { } reported)
+        writer.WriteEndArray();
+        if (usage is { } known)
         {
             // Chat and legacy name them prompt/completion, the Responses API input/output: the row says both one way.
-            usage = new JsonObject
-            {
-                ["prompt_tokens"] = Tokens(reported, "prompt_tokens", "input_tokens"),
-                ["completion_tokens"] = Tokens(reported, "completion_tokens", "output_tokens"),
-                ["total_tokens"] = Tokens(reported, "total_tokens", "total_tokens"),
-            };
+            writer.WriteStartObject("usage"u8);
+            Tokens(writer, "prompt_tokens"u8, known.Prompt);
+            Tokens(writer, "completion_tokens"u8, known.Completion);
+            Tokens(writer, "total_tokens"u8, known.Total);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("usage"u8);
         }
 
-        var row = new JsonObject
+        writer.WriteNumber("duration_ms"u8, Math.Round(record.DurationMs, 3));
+        if (record.Transcript?.FirstEventMs is { } first)
         {
-            ["status"] = record.Status,
-            ["error_code"] = record.ErrorCode,
-            ["api"] = record.Api,
-            ["method"] = record.Method,
-            ["path"] = mask.Apply(record.Path),
-            ["model"] = Masked(mask, record.Model),
-            ["backend_model"] = Masked(mask, record.BackendModel),
-            ["stream"] = record.Stream,
-            ["decisions"] = decisions,
-            ["usage"] = usage,
-            ["duration_ms"] = Math.Round(record.DurationMs, 3),
-            ["time_to_first_chunk_ms"] = record.Transcript?.FirstEventMs is { } first ? Math.Round(first, 3) : null,
-            ["client"] = new JsonObject
-            {
-                ["key_name"] = Masked(mask, record.Client?.KeyName),
-                ["user"] = Masked(mask, record.Client?.UserName),
-            },
-        };
-        return row.ToJsonString(Compact);
+            writer.WriteNumber("time_to_first_chunk_ms"u8, Math.Round(first, 3));
+        }
+        else
+        {
+            writer.WriteNull("time_to_first_chunk_ms"u8);
+        }
+
+        writer.WriteStartObject("client"u8);
+        writer.WritePropertyName("key_name"u8);
+        MaskedJson.WriteString(writer, mask, record.Client?.KeyName);
+        writer.WritePropertyName("user"u8);
+        MaskedJson.WriteString(writer, mask, record.Client?.UserName);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
     }
 
-    private static JsonNode? Body(byte[]? body, AuditMask mask, out bool unreadable)
+    private static readonly Dictionary<string, string> EmptyHeaders = [];
+
+    /// <summary>Writes a body masked, or <c>null</c>; <see langword="false"/> when there was one and it could not be read.</summary>
+    private static bool Body(Utf8JsonWriter writer, byte[]? body, AuditMask mask)
     {
-        unreadable = false;
         if (body is null || body.Length == 0)
         {
-            return null;
+            writer.WriteNullValue();
+            return true;
         }
 
-        // The library's own reading (no repeated names, no lone surrogates): JsonNode.Parse accepts both and then throws
-        // on first use, which would cost the whole record. A backend's error answer is never validated before this.
-        if (JsonHygiene.ReadNode(body, out var node) != JsonFault.None)
+        // By the library's rules (UTF-8, surrogate escapes in pairs, depth, the token bound): a backend's error answer is
+        // never validated before this.
+        if (MaskedJson.TryCopy(writer, mask, body))
         {
-            unreadable = true;
-            return null;
+            return true;
         }
 
-        return mask.Apply(node);
+        writer.WriteNullValue();
+        return false;
     }
 
-    private static long? Tokens(JsonObject usage, string name, string other) =>
-        (usage[name] ?? usage[other]) is JsonValue value && value.TryGetValue<long>(out var tokens) ? tokens : null;
+    private static void Tokens(Utf8JsonWriter writer, ReadOnlySpan<byte> name, long? tokens)
+    {
+        if (tokens is { } value)
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
 
-    private static string? Masked(AuditMask mask, string? text) => text is null ? null : mask.Apply(text);
+    /// <summary>Token counts as a row states them.</summary>
+    private readonly record struct Usage(long? Prompt, long? Completion, long? Total)
+    {
+        public static Usage From(JsonObject usage) => new(
+            Tokens(usage, "prompt_tokens", "input_tokens"), Tokens(usage, "completion_tokens", "output_tokens"), Tokens(usage, "total_tokens", "total_tokens"));
+
+        /// <summary>The <c>usage</c> object of a buffered answer's body, when it has one; read without building a tree.</summary>
+        public static Usage? Read(ReadOnlySpan<byte> body)
+        {
+            if (!JsonHygiene.HasValidText(body))
+            {
+                return null;
+            }
+
+            try
+            {
+                var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = JsonHygiene.MaxDepth });
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                Usage? found = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isUsage = reader.ValueTextEquals("usage"u8);
+                    reader.Read();
+                    if (isUsage && reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        found = ReadObject(ref reader);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+
+                // The whole body read: one that is not JSON after all has no usage (as the row has no body).
+                return reader.TokenType == JsonTokenType.EndObject && !reader.Read() ? found : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        private static Usage ReadObject(ref Utf8JsonReader reader)
+        {
+            // prompt, completion, total, input, output: whether each was there, and its whole number if it was one.
+            Span<bool> seen = stackalloc bool[5];
+            Span<long> value = stackalloc long[5];
+            Span<bool> number = stackalloc bool[5];
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var slot = reader.ValueTextEquals("prompt_tokens"u8) ? 0
+                    : reader.ValueTextEquals("completion_tokens"u8) ? 1
+                    : reader.ValueTextEquals("total_tokens"u8) ? 2
+                    : reader.ValueTextEquals("input_tokens"u8) ? 3
+                    : reader.ValueTextEquals("output_tokens"u8) ? 4
+                    : -1;
+                reader.Read();
+                if (slot >= 0)
+                {
+                    // The last of a repeated name, as a parser that keeps one would; only a whole number counts.
+                    seen[slot] = true;
+                    number[slot] = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out value[slot]);
+                }
+
+                reader.Skip();
+            }
+
+            long? Pick(ReadOnlySpan<bool> seen, ReadOnlySpan<bool> number, ReadOnlySpan<long> value, int name, int other)
+            {
+                var i = seen[name] ? name : other;
+                return seen[i] && number[i] ? value[i] : null;
+            }
+
+            return new Usage(Pick(seen, number, value, 0, 3), Pick(seen, number, value, 1, 4), Pick(seen, number, value, 2, 2));
+        }
+
+        private static long? Tokens(JsonObject usage, string name, string other) =>
+            (usage[name] ?? usage[other]) is JsonValue value && value.TryGetValue<long>(out var tokens) ? tokens : null;
+    }
+
+    /// <summary>A thread's buffer and writer for rows, reused from row to row (for the thread's life: nothing to dispose but memory).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Thread-static for the thread's life; the writer holds only managed memory.")]
+    private sealed class RowWriter
+    {
+        private ArrayBufferWriter<byte> _buffer = new(4096);
+        private readonly Utf8JsonWriter _writer;
+
+        public RowWriter() => _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+        public string Write(AuditRecord record, AuditMask mask, Action<Utf8JsonWriter, AuditRecord, AuditMask> write)
+        {
+            _buffer.ResetWrittenCount();
+            _writer.Reset(_buffer);
+            write(_writer, record, mask);
+            _writer.Flush();
+            var text = Encoding.UTF8.GetString(_buffer.WrittenSpan);
+            if (_buffer.Capacity > 4 * 1024 * 1024)
+            {
+                _buffer = new ArrayBufferWriter<byte>(4096);
+            }
+
+            return text;
+        }
+    }
 }

@@ -83,6 +83,50 @@ public sealed class AuditRowsTests
         Assert.That((long?)usage["total_tokens"], Is.EqualTo(11));
     }
 
+    [TestCase("""{"usage":{"prompt_tokens":5.5,"completion_tokens":"6","total_tokens":11}}""", null, null, 11L)]
+    [TestCase("""{"usage":{"input_tokens":5,"output_tokens":6,"total_tokens":11}}""", 5L, 6L, 11L)]
+    [TestCase("""{"usage":{"prompt_tokens":null,"input_tokens":5}}""", null, null, null)]
+    [TestCase("""{"usage":{"total_tokens":1},"usage":{"total_tokens":2}}""", null, null, 2L)]
+    public void Build_BufferedUsage_WholeNumbersOnly(string body, long? prompt, long? completion, long? total)
+    {
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            ResponseBody = Encoding.UTF8.GetBytes(body),
+        });
+
+        var usage = Data(AuditRows.Build(record, Mask)[2])["usage"]!;
+
+        Assert.That((long?)usage["prompt_tokens"], Is.EqualTo(prompt));
+        Assert.That((long?)usage["completion_tokens"], Is.EqualTo(completion));
+        Assert.That((long?)usage["total_tokens"], Is.EqualTo(total));
+    }
+
+    [Test]
+    public void Build_BufferedBodyNotJson_NoUsage()
+    {
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            ResponseBody = Encoding.UTF8.GetBytes("""{"usage":{"total_tokens":1}} trailing"""),
+        });
+
+        Assert.That(Data(AuditRows.Build(record, Mask)[2])["usage"], Is.Null);
+    }
+
+    [Test]
+    public void Build_AnswerRepeatingAName_StoredAsItCame()
+    {
+        // A backend's answer is stored as the client got it, a repeated name included (nothing of it is lost).
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 400, DurationMs = 1,
+            ResponseBody = Encoding.UTF8.GetBytes("""{"error":{"message":"a"},"error":{"message":"b"}}"""),
+        });
+
+        Assert.That(AuditRows.Build(record, Mask)[1].Data, Does.Contain("""{"error":{"message":"a"},"error":{"message":"b"}}"""));
+    }
+
     [Test]
     public void Build_SecretInRequestAndAnswer_Masked()
     {
