@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
@@ -38,6 +40,10 @@ internal sealed class AuditMask
 
     // The patterns _any does not stand for, each tried alone before text is let through as it is.
     private readonly Regex[] _alone;
+
+    // Whether _any stands for every pattern and none is anchored: then one scan of a JSON text without escapes tells
+    // that none of its strings holds a secret (see IsCleanJson).
+    private readonly bool _wholeText;
 
     /// <summary>A mask of the built-in shapes and <paramref name="extra"/> (patterns that do not compile are skipped: the policy that owns them reported it at start).</summary>
     /// <param name="extra">More patterns.</param>
@@ -84,6 +90,12 @@ internal sealed class AuditMask
             // Each pattern in a group of its own keeps its inline options to itself.
             _any = combined.Count == 0 ? null : new Regex(string.Join('|', combined.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
             _alone = [.. alone];
+
+            // ^ $ \A \z \Z \G mean something else in a string alone than in the text around it (checked loosely: a
+            // [^…] class also rules the shortcut out, which only costs speed).
+            _wholeText = _any is not null && alone.Count == 0 &&
+                !combined.Any(p => p.AsSpan().IndexOfAny('^', '$') >= 0 || p.Contains(@"\A", StringComparison.Ordinal) ||
+                    p.Contains(@"\z", StringComparison.Ordinal) || p.Contains(@"\Z", StringComparison.Ordinal) || p.Contains(@"\G", StringComparison.Ordinal));
         }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
         {
@@ -210,6 +222,37 @@ internal sealed class AuditMask
         catch (RegexMatchTimeoutException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether, by one scan of the whole text, no string (value or name) of a JSON text holds a secret; <see langword="false"/>
+    /// when that cannot be told this way (then each string is checked). The text must hold no backslash — so that every
+    /// string in it reads as it is written — and no pattern may be anchored; a match inside a string is then a match
+    /// in the text at the same place, even for <c>\b</c>: a quote, which is no word character, stands on both sides of
+    /// every string. A match across strings only costs the shortcut.
+    /// </summary>
+    /// <param name="json">A JSON text (UTF-8, already validated).</param>
+    public bool IsCleanJson(ReadOnlySpan<byte> json)
+    {
+        if (!_wholeText || json.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        var chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(json.Length));
+        try
+        {
+            var length = Encoding.UTF8.GetChars(json, chars);
+            return !_any!.IsMatch(chars.AsSpan(0, length));
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
         }
     }
 

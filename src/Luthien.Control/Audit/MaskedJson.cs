@@ -83,7 +83,7 @@ internal static class MaskedJson
                 return false;
             }
 
-            Copy(ref reader, scratch, mask);
+            Copy(ref reader, scratch, mask, mask.IsCleanJson(json));
             if (reader.Read())
             {
                 return false;
@@ -105,7 +105,11 @@ internal static class MaskedJson
     }
 
     /// <summary>Copies the value the reader stands on (its first token read), through its last token.</summary>
-    private static void Copy(ref Utf8JsonReader reader, Scratch scratch, AuditMask mask)
+    /// <param name="reader">The reader.</param>
+    /// <param name="scratch">Where to.</param>
+    /// <param name="mask">What secrets look like.</param>
+    /// <param name="clean">Whether the whole text is known to hold no secret (<see cref="AuditMask.IsCleanJson"/>).</param>
+    private static void Copy(ref Utf8JsonReader reader, Scratch scratch, AuditMask mask, bool clean)
     {
         var writer = scratch.Writer;
         var depth = reader.CurrentDepth;
@@ -136,7 +140,7 @@ internal static class MaskedJson
 
                     // A name is the client's text too (metadata, logit_bias, a tool schema's properties).
                     hide = SecretRedactor.IsSensitiveHeader(name);
-                    if (mask.IsClean(name))
+                    if (clean || mask.IsClean(name))
                     {
                         writer.WritePropertyName(name);
                     }
@@ -154,6 +158,9 @@ internal static class MaskedJson
                 case JsonTokenType.False when hide:
                     hide = false;
                     writer.WriteStringValue(Hidden);
+                    break;
+                case JsonTokenType.String when clean:
+                    writer.WriteStringValue(scratch.Text(ref reader));
                     break;
                 case JsonTokenType.String:
                     WriteString(writer, mask, scratch.Text(ref reader));

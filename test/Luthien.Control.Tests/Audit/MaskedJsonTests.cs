@@ -30,6 +30,34 @@ public sealed class MaskedJsonTests
     }
 
     [Test]
+    public void TryCopy_AnchoredPatternMatchingAWholeString_Masked()
+    {
+        // "^…$" matches the string alone, never the JSON text around it: the one-scan shortcut must not be taken.
+        var mask = new AuditMask(["^CORP-[0-9]{6}$"]);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Assert.That(MaskedJson.TryCopy(writer, mask, """{"note":"fine","id":"CORP-123456"}"""u8), Is.True);
+        }
+
+        Assert.That(Encoding.UTF8.GetString(buffer.WrittenSpan), Is.EqualTo("""{"note":"fine","id":"[REDACTED]"}"""));
+    }
+
+    [TestCase("""{"a":"no secret here","b":["x",1]}""", true)]
+    [TestCase("""{"a":"sk-abcdefghijklmnopqrstuvwxyz012345"}""", false)]
+    [TestCase("""{"a":"s\u006b-abcdefghijklmnopqrstuvwxyz012345"}""", false)]
+    public void IsCleanJson_Text_TellsOnlyWhenSure(string json, bool clean)
+    {
+        Assert.That(Mask.IsCleanJson(Encoding.UTF8.GetBytes(json)), Is.EqualTo(clean));
+    }
+
+    [Test]
+    public void IsCleanJson_AnchoredPattern_NeverSure()
+    {
+        Assert.That(new AuditMask(["^CORP$"]).IsCleanJson("""{"a":"b"}"""u8), Is.False);
+    }
+
+    [Test]
     public void TryCopy_CredentialNamedMember_ValueHidden()
     {
         var json = Copy("""{"metadata":{"api_key":"short","password":12345,"token":true,"secret":null,"Authorization":{"k":"v"},"note":"fine"}}""");
