@@ -143,48 +143,64 @@ internal abstract partial class DbControlStore : IControlStore
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                // One command for every statement of the same size, its parameters given new values: the database
-                // prepares the statement once per batch, not once per statement.
-                DbCommand? command = null;
-                try
-                {
-                    var perStatement = RowsPerStatement;
-                    for (var start = 0; start < rows.Count; start += perStatement)
-                    {
-                        var count = Math.Min(perStatement, rows.Count - start);
-                        if (command is null || command.Parameters.Count != count * ParametersPerRow)
-                        {
-                            if (command is not null)
-                            {
-                                await command.DisposeAsync().ConfigureAwait(false);
-                            }
+                await InsertAsync(connection, transaction, rows, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
-                            command = InsertCommand(connection, transaction, count);
-                        }
+    /// <summary>
+    /// Inserts the rows in the batch's database transaction (a row already there — same transaction id and datatype —
+    /// is left as it is: a retried batch does not write twice). By default through ADO.NET commands, one reused per
+    /// statement size.
+    /// </summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The batch's transaction.</param>
+    /// <param name="rows">The rows.</param>
+    /// <param name="cancellationToken">Stops the insert.</param>
+    protected virtual async Task InsertAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<TransactionLogRow> rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(rows);
 
-                        for (var i = 0; i < count; i++)
-                        {
-                            var row = rows[start + i];
-                            var parameters = command.Parameters;
-                            parameters[(i * ParametersPerRow) + 0].Value = row.TransactionId;
-                            parameters[(i * ParametersPerRow) + 1].Value = TimeValue(row.Datetime);
-                            parameters[(i * ParametersPerRow) + 2].Value = (object?)JsonParameter(row.Data) ?? DBNull.Value;
-                            parameters[(i * ParametersPerRow) + 3].Value = row.Datatype;
-                            parameters[(i * ParametersPerRow) + 4].Value = (object?)JsonParameter(row.Notes) ?? DBNull.Value;
-                        }
-
-                        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                finally
+        // One command for every statement of the same size, its parameters given new values: the database prepares
+        // the statement once per batch, not once per statement.
+        DbCommand? command = null;
+        try
+        {
+            var perStatement = RowsPerStatement;
+            for (var start = 0; start < rows.Count; start += perStatement)
+            {
+                var count = Math.Min(perStatement, rows.Count - start);
+                if (command is null || command.Parameters.Count != count * ParametersPerRow)
                 {
                     if (command is not null)
                     {
                         await command.DisposeAsync().ConfigureAwait(false);
                     }
+
+                    command = InsertCommand(connection, transaction, count);
                 }
 
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < count; i++)
+                {
+                    var row = rows[start + i];
+                    var parameters = command.Parameters;
+                    parameters[(i * ParametersPerRow) + 0].Value = row.TransactionId;
+                    parameters[(i * ParametersPerRow) + 1].Value = TimeValue(row.Datetime);
+                    parameters[(i * ParametersPerRow) + 2].Value = (object?)JsonParameter(row.Data) ?? DBNull.Value;
+                    parameters[(i * ParametersPerRow) + 3].Value = row.Datatype;
+                    parameters[(i * ParametersPerRow) + 4].Value = (object?)JsonParameter(row.Notes) ?? DBNull.Value;
+                }
+
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (command is not null)
+            {
+                await command.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
