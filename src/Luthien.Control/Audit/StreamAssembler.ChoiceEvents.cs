@@ -41,22 +41,23 @@ internal static partial class StreamAssembler
             var indexed = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("index"u8))
+                var name = NameOf(ref reader);
+                if (name.SequenceEqual("index"u8))
                 {
                     reader.Read();
                     indexed = TryReadIndex(ref reader, out choice.Index);
                 }
-                else if (!_legacy && reader.ValueTextEquals("delta"u8))
+                else if (!_legacy && name.SequenceEqual("delta"u8))
                 {
                     reader.Read();
                     ReadDelta(ref reader, ref choice);
                 }
-                else if (_legacy && reader.ValueTextEquals("text"u8))
+                else if (_legacy && name.SequenceEqual("text"u8))
                 {
                     reader.Read();
                     choice.Text = EventText.Append(ref reader);
                 }
-                else if (reader.ValueTextEquals("finish_reason"u8))
+                else if (name.SequenceEqual("finish_reason"u8))
                 {
                     reader.Read();
                     if (reader.TokenType is JsonTokenType.Null or JsonTokenType.StartObject or JsonTokenType.StartArray)
@@ -95,22 +96,23 @@ internal static partial class StreamAssembler
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("content"u8))
+                var name = NameOf(ref reader);
+                if (name.SequenceEqual("content"u8))
                 {
                     reader.Read();
                     choice.Content = EventText.Append(ref reader);
                 }
-                else if (reader.ValueTextEquals("role"u8))
+                else if (name.SequenceEqual("role"u8))
                 {
                     reader.Read();
                     choice.Role = EventText.Append(ref reader);
                 }
-                else if (reader.ValueTextEquals("refusal"u8))
+                else if (name.SequenceEqual("refusal"u8))
                 {
                     reader.Read();
                     choice.Refusal = EventText.Append(ref reader);
                 }
-                else if (reader.ValueTextEquals("tool_calls"u8))
+                else if (name.SequenceEqual("tool_calls"u8))
                 {
                     reader.Read();
                     choice.CallStart = _stagedCallCount;
@@ -150,22 +152,23 @@ internal static partial class StreamAssembler
             var indexed = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("index"u8))
+                var name = NameOf(ref reader);
+                if (name.SequenceEqual("index"u8))
                 {
                     reader.Read();
                     indexed = TryReadIndex(ref reader, out call.Index);
                 }
-                else if (reader.ValueTextEquals("function"u8))
+                else if (name.SequenceEqual("function"u8))
                 {
                     reader.Read();
                     ReadFunction(ref reader, ref call);
                 }
-                else if (reader.ValueTextEquals("id"u8))
+                else if (name.SequenceEqual("id"u8))
                 {
                     reader.Read();
                     call.Id = Slice.OfNotNull(ref reader);
                 }
-                else if (reader.ValueTextEquals("type"u8))
+                else if (name.SequenceEqual("type"u8))
                 {
                     reader.Read();
                     call.Type = Slice.OfNotNull(ref reader);
@@ -196,12 +199,13 @@ internal static partial class StreamAssembler
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("arguments"u8))
+                var name = NameOf(ref reader);
+                if (name.SequenceEqual("arguments"u8))
                 {
                     reader.Read();
                     call.Arguments = EventText.Append(ref reader);
                 }
-                else if (reader.ValueTextEquals("name"u8))
+                else if (name.SequenceEqual("name"u8))
                 {
                     reader.Read();
                     call.Name = Slice.OfNotNull(ref reader);

@@ -100,37 +100,38 @@ internal static partial class StreamAssembler
 
         protected override void ReadMember(ref Utf8JsonReader reader)
         {
-            if (reader.ValueTextEquals("choices"u8))
+            var name = NameOf(ref reader);
+            if (name.SequenceEqual("choices"u8))
             {
                 reader.Read();
                 ReadChoices(ref reader);
             }
-            else if (reader.ValueTextEquals("id"u8))
+            else if (name.SequenceEqual("id"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Id] = Slice.OfNotNull(ref reader);
             }
-            else if (reader.ValueTextEquals("created"u8))
+            else if (name.SequenceEqual("created"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Created] = Slice.OfNotNull(ref reader);
             }
-            else if (reader.ValueTextEquals("model"u8))
+            else if (name.SequenceEqual("model"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Model] = Slice.OfNotNull(ref reader);
             }
-            else if (reader.ValueTextEquals("system_fingerprint"u8))
+            else if (name.SequenceEqual("system_fingerprint"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Fingerprint] = Slice.OfNotNull(ref reader);
             }
-            else if (reader.ValueTextEquals("usage"u8))
+            else if (name.SequenceEqual("usage"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Usage] = Slice.OfObject(ref reader);
             }
-            else if (reader.ValueTextEquals("error"u8))
+            else if (name.SequenceEqual("error"u8))
             {
                 reader.Read();
                 _eventHead[(int)HeadMember.Error] = Slice.OfObject(ref reader);

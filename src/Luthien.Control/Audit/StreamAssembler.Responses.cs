@@ -72,7 +72,8 @@ internal static partial class StreamAssembler
 
         protected override void ReadMember(ref Utf8JsonReader reader)
         {
-            if (reader.ValueTextEquals("type"u8))
+            var name = NameOf(ref reader);
+            if (name.SequenceEqual("type"u8))
             {
                 reader.Read();
                 _eventType = reader.TokenType != JsonTokenType.String ? ResponsesEventType.Other
@@ -82,12 +83,12 @@ internal static partial class StreamAssembler
                     : ResponsesEventType.Other;
                 reader.Skip();
             }
-            else if (reader.ValueTextEquals("delta"u8))
+            else if (name.SequenceEqual("delta"u8))
             {
                 reader.Read();
                 _eventDelta = EventText.Append(ref reader);
             }
-            else if (reader.ValueTextEquals("response"u8))
+            else if (name.SequenceEqual("response"u8))
             {
                 reader.Read();
                 _eventResponse = Slice.OfObject(ref reader);

@@ -196,12 +196,28 @@ internal static partial class StreamAssembler
     private abstract class Assembler
     {
         private readonly TextBuffer _decoded = new();
+        private readonly byte[] _name = new byte[128];
         private AuditMask? _checkedMask;
         private bool _wordsClean;
         private Utf8JsonWriter? _writer;
         private AuditMask? _mask;
 
         public bool InUse { get; private set; }
+
+        /// <summary>
+        /// The name the reader stands on, unescaped (empty if too long to be a name read here): read once and compared
+        /// with each name wanted, instead of the reader unescaping and checking its token for every comparison.
+        /// </summary>
+        protected ReadOnlySpan<byte> NameOf(ref Utf8JsonReader reader)
+        {
+            if (!reader.ValueIsEscaped)
+            {
+                return reader.ValueSpan;
+            }
+
+            // Unescaping never lengthens a name; an escaped name longer than the buffer is longer than any name wanted.
+            return reader.ValueSpan.Length > _name.Length ? default : _name.AsSpan(0, reader.CopyString(_name));
+        }
 
         /// <summary>The event being read's strings, unescaped.</summary>
         protected TextBuffer EventText { get; } = new();
