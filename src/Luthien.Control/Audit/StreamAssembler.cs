@@ -18,7 +18,10 @@ namespace Luthien.Control;
 internal static partial class StreamAssembler
 {
     /// <summary>The most a thread keeps of a text buffer between streams; a longer one is let go after its stream.</summary>
-    private const int KeptChars = 1024 * 1024;
+    private const int KeptChars = 64 * 1024;
+
+    /// <summary>The most choices, tool calls or staged fragments a thread keeps for the next stream; more are let go.</summary>
+    private const int KeptItems = 16;
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = JsonHygiene.MaxDepth };
 
