@@ -70,6 +70,10 @@ internal static partial class StreamAssembler
     /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
     /// <param name="events">Each event's data; they must stay as they are until this returns.</param>
     /// <param name="mask">What secrets look like.</param>
+    /// <remarks>
+    /// Masked as <see cref="MaskedJson"/> masks: the same text as <see cref="AuditMask.Apply(System.Text.Json.Nodes.JsonNode?)"/>
+    /// gives, except that a member whose name needs masking keeps its place in its object (a tree moved it last).
+    /// </remarks>
     public static void Write(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
     {
         ArgumentNullException.ThrowIfNull(mask);
