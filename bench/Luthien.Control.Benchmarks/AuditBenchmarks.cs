@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Luthien.Control.Sqlite;
 
@@ -18,6 +20,8 @@ public class AuditBenchmarks
     private static readonly string[] Words = ["The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog. "];
 
     private readonly AuditMask _mask = new([]);
+    private readonly ArrayBufferWriter<byte> _assembled = new(64 * 1024);
+    private Utf8JsonWriter _assembledWriter = null!;
     private byte[][] _chatEvents = null!;
     private byte[][] _responsesEvents = null!;
     private AuditRecord _chatStream = null!;
@@ -39,6 +43,7 @@ public class AuditBenchmarks
 
         chat.Add(Encoding.UTF8.GetBytes($"{{{Head},\"choices\":[{{\"index\":0,\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"stop\"}}]}}"));
         _chatEvents = [.. chat];
+        _assembledWriter = new Utf8JsonWriter(_assembled);
         _responsesEvents = [.. Encoding.UTF8.GetString(StreamFixture.ResponsesStream(50)).Split("\n")
             .Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => Encoding.UTF8.GetBytes(l[6..]))];
 
@@ -84,9 +89,13 @@ public class AuditBenchmarks
     [Benchmark]
     public int BuildChatStream() => Length(AuditRows.Build(_chatStream, _mask));
 
-    /// <summary>Part of <see cref="BuildChatStream"/>: the chat stream's events put back together as one answer.</summary>
+    /// <summary>Part of <see cref="BuildChatStream"/>: the chat stream's events put back together as one answer, masked.</summary>
     [Benchmark]
-    public int AssembleChatStream() => StreamAssembler.Assemble("chat.completions", _chatStream.Transcript!.EventData()).Count;
+    public long AssembleChatStream() => Assemble("chat.completions", _chatStream);
+
+    /// <summary>Part of <see cref="BuildResponsesStream"/>: the Responses stream's events put back together as one answer, masked.</summary>
+    [Benchmark]
+    public long AssembleResponsesStream() => Assemble("responses", _responsesStream);
 
     /// <summary>The rows of a Responses stream (50 deltas and OpenAI's repeats).</summary>
     [Benchmark]
@@ -135,6 +144,16 @@ public class AuditBenchmarks
         ResponseBody = response,
         Transcript = transcript,
     };
+
+    private long Assemble(string api, AuditRecord record)
+    {
+        // One buffer and writer for every run, as the log writer keeps its own: only the assembly's cost is measured.
+        _assembled.ResetWrittenCount();
+        _assembledWriter.Reset(_assembled);
+        StreamAssembler.Write(_assembledWriter, api, record.Transcript!.EventData(), _mask);
+        _assembledWriter.Flush();
+        return _assembledWriter.BytesCommitted;
+    }
 
     private static int Length(TransactionLogRow[] rows) => rows.Sum(r => r.Data?.Length ?? 0);
 }

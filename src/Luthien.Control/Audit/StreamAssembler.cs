@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Luthien.Control;
 
@@ -8,298 +6,387 @@ namespace Luthien.Control;
 /// Puts a stream's events back together as one answer, the way a client reading it would: a chat stream becomes a
 /// <c>chat.completion</c> (each choice's text, refusal, tool calls and finish reason), a legacy stream a
 /// <c>text_completion</c>, a Responses stream the response its last event carried. An error event is kept as
-/// <c>error</c>. Only the audit log uses it, on events the client already received.
+/// <c>error</c>. Only the audit log uses it, on events the client already received, on the log writer's thread.
 /// </summary>
-internal static class StreamAssembler
+/// <remarks>
+/// Each event is read once, by a <see cref="Utf8JsonReader"/>, and what the answer keeps of it stays a slice of the
+/// event's bytes until the answer is written: no tree is built. An event is skipped whole when it is not a JSON object
+/// the library's rules accept (UTF-8, surrogate escapes in pairs, syntax, depth): what it says is taken in only once it
+/// has been read to its end. A name repeated in an event is read as its last occurrence (a parser that refused such
+/// events used to skip them).
+/// </remarks>
+internal static partial class StreamAssembler
 {
+    /// <summary>The most a thread keeps of a text buffer between streams; a longer one is let go after its stream.</summary>
+    private const int KeptChars = 64 * 1024;
+
+    /// <summary>The most choices, tool calls or staged fragments a thread keeps for the next stream; more are let go.</summary>
+    private const int KeptItems = 16;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = JsonHygiene.MaxDepth };
+
+    // The answer's own names and words: written as they are when the mask leaves them alone (checked once per mask).
+    private static readonly JsonEncodedText ErrorName = JsonEncodedText.Encode("error");
+    private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText CreatedName = JsonEncodedText.Encode("created");
+    private static readonly JsonEncodedText ModelName = JsonEncodedText.Encode("model");
+    private static readonly JsonEncodedText FingerprintName = JsonEncodedText.Encode("system_fingerprint");
+    private static readonly JsonEncodedText UsageName = JsonEncodedText.Encode("usage");
+    private static readonly JsonEncodedText ObjectName = JsonEncodedText.Encode("object");
+    private static readonly JsonEncodedText ChoicesName = JsonEncodedText.Encode("choices");
+    private static readonly JsonEncodedText IndexName = JsonEncodedText.Encode("index");
+    private static readonly JsonEncodedText TextName = JsonEncodedText.Encode("text");
+    private static readonly JsonEncodedText MessageName = JsonEncodedText.Encode("message");
+    private static readonly JsonEncodedText RoleName = JsonEncodedText.Encode("role");
+    private static readonly JsonEncodedText ContentName = JsonEncodedText.Encode("content");
+    private static readonly JsonEncodedText RefusalName = JsonEncodedText.Encode("refusal");
+    private static readonly JsonEncodedText ToolCallsName = JsonEncodedText.Encode("tool_calls");
+    private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText FunctionName = JsonEncodedText.Encode("function");
+    private static readonly JsonEncodedText NameName = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText ArgumentsName = JsonEncodedText.Encode("arguments");
+    private static readonly JsonEncodedText FinishReasonName = JsonEncodedText.Encode("finish_reason");
+    private static readonly JsonEncodedText ResponseName = JsonEncodedText.Encode("response");
+    private static readonly JsonEncodedText OutputTextName = JsonEncodedText.Encode("output_text");
+    private static readonly JsonEncodedText ChatCompletion = JsonEncodedText.Encode("chat.completion");
+    private static readonly JsonEncodedText TextCompletion = JsonEncodedText.Encode("text_completion");
+    private static readonly JsonEncodedText Assistant = JsonEncodedText.Encode("assistant");
+
+    private static readonly JsonEncodedText[] OwnWords =
+    [
+        ErrorName, IdName, CreatedName, ModelName, FingerprintName, UsageName, ObjectName, ChoicesName, IndexName, TextName,
+        MessageName, RoleName, ContentName, RefusalName, ToolCallsName, TypeName, FunctionName, NameName, ArgumentsName,
+        FinishReasonName, ResponseName, OutputTextName, ChatCompletion, TextCompletion, Assistant,
+    ];
+
+    [ThreadStatic]
+    private static ChoicesAssembler? t_choices;
+
+    [ThreadStatic]
+    private static ResponsesAssembler? t_responses;
+
     /// <summary>Writes the answer the events make, masked, as the writer's next value.</summary>
     /// <param name="writer">Where to.</param>
     /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
-    /// <param name="events">Each event's data.</param>
+    /// <param name="events">Each event's data; they must stay as they are until this returns.</param>
     /// <param name="mask">What secrets look like.</param>
+    /// <remarks>
+    /// Masked as <see cref="MaskedJson"/> masks: the same text as <see cref="AuditMask.Apply(System.Text.Json.Nodes.JsonNode?)"/>
+    /// gives, except that a member whose name needs masking keeps its place in its object (a tree moved it last).
+    /// </remarks>
     public static void Write(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
     {
-        ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(mask);
-        mask.Apply(Assemble(api, events))!.WriteTo(writer);
+        WriteAnswer(writer, api, events, mask);
     }
 
-    /// <summary>The answer the events make.</summary>
-    /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
-    /// <param name="events">Each event's data.</param>
-    public static JsonObject Assemble(string? api, IEnumerable<ReadOnlyMemory<byte>> events)
+    /// <summary>As <see cref="Write"/>; a <see langword="null"/> mask writes the answer as the events said it.</summary>
+    private static void WriteAnswer(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
     {
+        ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(events);
-        return api == "responses" ? AssembleResponses(events) : AssembleChoices(api == "completions", events);
-    }
-
-    private static JsonObject AssembleResponses(IEnumerable<ReadOnlyMemory<byte>> events)
-    {
-        var result = new JsonObject();
-        var finished = false;
-        var text = new StringBuilder();
-        foreach (var data in events)
+        if (api == "responses")
         {
-            using var document = Parse(data);
-            if (document is null)
-            {
-                continue;
-            }
-
-            var json = document.RootElement;
-            if (json.TryGetProperty("response"u8, out var response) && response.ValueKind == JsonValueKind.Object)
-            {
-                // Each lifecycle event carries the response so far; the last one is the answer.
-                result["response"] = Clone(response);
-                finished |= json.TryGetProperty("type"u8, out var last) && last.ValueKind == JsonValueKind.String &&
-                    (last.ValueEquals("response.completed"u8) || last.ValueEquals("response.incomplete"u8) || last.ValueEquals("response.failed"u8));
-            }
-
-            if (json.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String)
-            {
-                if (type.ValueEquals("error"u8))
-                {
-                    result["error"] = Clone(json);
-                }
-                else if (type.ValueEquals("response.output_text.delta"u8) && json.TryGetProperty("delta"u8, out var delta) && delta.ValueKind == JsonValueKind.String)
-                {
-                    text.Append(delta.GetString());
-                }
-            }
+            // A thread's assembler is reused from stream to stream; one already in use (a nested call) is not shared.
+            var responses = t_responses is { InUse: false } kept ? kept : new ResponsesAssembler();
+            t_responses ??= responses;
+            responses.Run(writer, events, mask);
         }
-
-        // A stream cut before its last event (the client gone, the backend broken): the response so far has no output
-        // yet, so the text the client did see is kept beside it.
-        if (!finished && text.Length > 0)
+        else
         {
-            result["output_text"] = text.ToString();
+            var choices = t_choices is { InUse: false } kept ? kept : new ChoicesAssembler();
+            t_choices ??= choices;
+            choices.Run(writer, api == "completions", events, mask);
         }
-
-        return result;
-    }
-
-    private static JsonObject AssembleChoices(bool legacy, IEnumerable<ReadOnlyMemory<byte>> events)
-    {
-        var head = new JsonObject();
-        var choices = new SortedDictionary<int, Choice>();
-        foreach (var data in events)
-        {
-            using var document = Parse(data);
-            if (document is null)
-            {
-                continue;
-            }
-
-            var json = document.RootElement;
-            if (json.TryGetProperty("error"u8, out var error) && error.ValueKind == JsonValueKind.Object && !Has(json, "choices"u8))
-            {
-                head["error"] = Clone(error);
-                continue;
-            }
-
-            foreach (var name in (string[])["id", "created", "model", "system_fingerprint"])
-            {
-                if (head[name] is null && json.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
-                {
-                    head[name] = Clone(value);
-                }
-            }
-
-            if (json.TryGetProperty("usage"u8, out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                head["usage"] = Clone(usage);
-            }
-
-            if (!json.TryGetProperty("choices"u8, out var list) || list.ValueKind != JsonValueKind.Array)
-            {
-                continue;
-            }
-
-            foreach (var choice in list.EnumerateArray())
-            {
-                if (choice.ValueKind != JsonValueKind.Object || !TryGetIndex(choice, out var index))
-                {
-                    continue;
-                }
-
-                if (!choices.TryGetValue(index, out var assembled))
-                {
-                    choices[index] = assembled = new Choice();
-                }
-
-                assembled.Add(choice, legacy);
-            }
-        }
-
-        head["object"] = legacy ? "text_completion" : "chat.completion";
-        var array = new JsonArray();
-        foreach (var (index, choice) in choices)
-        {
-            array.Add(choice.ToJson(index, legacy));
-        }
-
-        head["choices"] = array;
-        return head;
     }
 
     /// <summary>
-    /// An event's data read without building a tree (most of an event is looked at once and dropped), with the library's
-    /// JSON rules (no name repeated, no lone surrogate: what would throw later is skipped now); an event that is not a
-    /// JSON object, or breaks those rules, is skipped.
+    /// Where a value of the event being read lies: a start and a length in its bytes. Empty when the event has none to
+    /// keep (no JSON value is empty).
     /// </summary>
-    private static JsonDocument? Parse(ReadOnlyMemory<byte> data)
+    private readonly record struct Slice(int Start, int Length)
     {
-        if (!JsonHygiene.HasValidText(data.Span))
+        public bool IsEmpty => Length == 0;
+
+        /// <summary>The value the reader stands on (its first token read), through its last token.</summary>
+        public static Slice Of(ref Utf8JsonReader reader)
         {
-            return null;
+            var start = checked((int)reader.TokenStartIndex);
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+
+            return new Slice(start, checked((int)reader.BytesConsumed) - start);
         }
 
-        JsonDocument document;
-        try
+        /// <summary>The value if the reader stands on one that is not <c>null</c>; empty otherwise (the value skipped).</summary>
+        public static Slice OfNotNull(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.Null ? default : Of(ref reader);
+
+        /// <summary>The value if the reader stands on an object; empty otherwise (the value skipped).</summary>
+        public static Slice OfObject(ref Utf8JsonReader reader)
         {
-            document = JsonDocument.Parse(data, JsonHygiene.DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            return null;
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                return Of(ref reader);
+            }
+
+            reader.Skip();
+            return default;
         }
 
-        if (document.RootElement.ValueKind == JsonValueKind.Object)
-        {
-            return document;
-        }
-
-        document.Dispose();
-        return null;
+        public ReadOnlyMemory<byte> In(ReadOnlyMemory<byte> data) => IsEmpty ? default : data.Slice(Start, Length);
     }
 
-    /// <summary>A value kept in the answer, as a node of its own (the event's document is let go).</summary>
-    private static JsonNode? Clone(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Object => JsonObject.Create(element.Clone()),
-        JsonValueKind.Array => JsonArray.Create(element.Clone()),
-        _ => JsonValue.Create(element.Clone()),
-    };
+    /// <summary>Where a string of the event being read lies, unescaped, in the event's text buffer; or none.</summary>
+    private readonly record struct TextSlice(int Start, int Length, bool Present);
 
-    /// <summary>Whether <paramref name="json"/> has <paramref name="name"/> with a value other than null.</summary>
-    private static bool Has(JsonElement json, ReadOnlySpan<byte> name) => json.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
-
-    private static bool TryGetIndex(JsonElement item, out int index)
+    /// <summary>Text that grows by appending: a choice's content, a tool call's arguments, an event's strings.</summary>
+    private sealed class TextBuffer
     {
-        index = 0;
-        return item.TryGetProperty("index"u8, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out index);
+        private char[] _chars = [];
+
+        public int Length { get; private set; }
+
+        /// <summary>Whether any text (even empty) was appended since the last clear.</summary>
+        public bool Seen { get; private set; }
+
+        public ReadOnlySpan<char> Text => _chars.AsSpan(0, Length);
+
+        public ReadOnlySpan<char> this[TextSlice slice] => _chars.AsSpan(slice.Start, slice.Length);
+
+        public void Append(ReadOnlySpan<char> text)
+        {
+            Seen = true;
+            Reserve(text.Length);
+            text.CopyTo(_chars.AsSpan(Length));
+            Length += text.Length;
+        }
+
+        /// <summary>Appends the string the reader stands on, unescaped.</summary>
+        public TextSlice Append(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                reader.Skip();
+                return default;
+            }
+
+            // Unescaped UTF-16 never has more code units than the token has bytes.
+            Reserve(reader.ValueSpan.Length);
+            var start = Length;
+            Length += reader.CopyString(_chars.AsSpan(start));
+            Seen = true;
+            return new TextSlice(start, Length - start, true);
+        }
+
+        public void Clear()
+        {
+            Length = 0;
+            Seen = false;
+            if (_chars.Length > KeptChars)
+            {
+                _chars = [];
+            }
+        }
+
+        private void Reserve(int more)
+        {
+            if (_chars.Length - Length < more)
+            {
+                Array.Resize(ref _chars, Math.Max(checked(Length + more), Math.Max(16, _chars.Length * 2)));
+            }
+        }
     }
 
-    private static string? Text(JsonElement json, ReadOnlySpan<byte> name) =>
-        json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>One choice as its deltas build it.</summary>
-    private sealed class Choice
+    /// <summary>What the assemblers share: where the answer goes, how it is masked, and the writing of its parts.</summary>
+    private abstract class Assembler
     {
-        private readonly StringBuilder _text = new();
-        private readonly StringBuilder _refusal = new();
-        private readonly SortedDictionary<int, (JsonObject Call, StringBuilder Arguments)> _calls = [];
-        private bool _hasText;
-        private bool _hasRefusal;
-        private string? _role;
-        private JsonNode? _finish;
+        private readonly TextBuffer _decoded = new();
+        private readonly byte[] _name = new byte[128];
+        private AuditMask? _checkedMask;
+        private bool _wordsClean;
+        private Utf8JsonWriter? _writer;
+        private AuditMask? _mask;
 
-        public void Add(JsonElement choice, bool legacy)
+        public bool InUse { get; private set; }
+
+        /// <summary>
+        /// The name the reader stands on, unescaped (empty if too long to be a name read here): read once and compared
+        /// with each name wanted, instead of the reader unescaping and checking its token for every comparison.
+        /// </summary>
+        protected ReadOnlySpan<byte> NameOf(ref Utf8JsonReader reader)
         {
-            if (choice.TryGetProperty("finish_reason"u8, out var finish) && finish.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array))
+            if (!reader.ValueIsEscaped)
             {
-                _finish = Clone(finish);
+                return reader.ValueSpan;
             }
 
-            if (legacy)
+            // Unescaping never lengthens a name; an escaped name longer than the buffer is longer than any name wanted.
+            return reader.ValueSpan.Length > _name.Length ? default : _name.AsSpan(0, reader.CopyString(_name));
+        }
+
+        /// <summary>The event being read's strings, unescaped.</summary>
+        protected TextBuffer EventText { get; } = new();
+
+        protected Utf8JsonWriter Writer => _writer!;
+
+        /// <summary>Reads an event whole; <see langword="false"/> when it is to be skipped (what it said is then dropped).</summary>
+        protected bool TryRead(ReadOnlySpan<byte> json)
+        {
+            EventText.Clear();
+            if (!JsonHygiene.HasValidText(json))
             {
-                Append(_text, Text(choice, "text"u8), ref _hasText);
-                return;
+                return false;
             }
 
-            if (!choice.TryGetProperty("delta"u8, out var delta) || delta.ValueKind != JsonValueKind.Object)
+            try
             {
-                return;
+                var reader = new Utf8JsonReader(json, ReaderOptions);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                var start = checked((int)reader.TokenStartIndex);
+                BeginEvent();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    ReadMember(ref reader);
+                }
+
+                // The root's end, then nothing but white space (the reader refuses anything else).
+                if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                {
+                    return false;
+                }
+
+                EndEvent(new Slice(start, checked((int)reader.BytesConsumed) - start));
+                return true;
             }
-
-            _role ??= Text(delta, "role"u8);
-            Append(_text, Text(delta, "content"u8), ref _hasText);
-            Append(_refusal, Text(delta, "refusal"u8), ref _hasRefusal);
-            if (!delta.TryGetProperty("tool_calls"u8, out var calls) || calls.ValueKind != JsonValueKind.Array)
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
-                return;
-            }
-
-            foreach (var call in calls.EnumerateArray())
-            {
-                if (call.ValueKind != JsonValueKind.Object || !TryGetIndex(call, out var index))
-                {
-                    continue;
-                }
-
-                if (!_calls.TryGetValue(index, out var entry))
-                {
-                    _calls[index] = entry = (new JsonObject(), new StringBuilder());
-                }
-
-                foreach (var name in (string[])["id", "type"])
-                {
-                    if (call.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
-                    {
-                        entry.Call[name] = Clone(value);
-                    }
-                }
-
-                if (call.TryGetProperty("function"u8, out var function) && function.ValueKind == JsonValueKind.Object)
-                {
-                    if (function.TryGetProperty("name"u8, out var fname) && fname.ValueKind != JsonValueKind.Null)
-                    {
-                        entry.Call["name"] = Clone(fname);
-                    }
-
-                    entry.Arguments.Append(Text(function, "arguments"u8));
-                }
+                // JsonException: syntax or depth; InvalidOperationException: text that cannot be read as UTF-16 (already
+                // ruled out above, so this is only a guard: an event that breaks the assembly is skipped, not the row).
+                return false;
             }
         }
 
-        public JsonObject ToJson(int index, bool legacy)
+        /// <summary>Forgets what the last event read said.</summary>
+        protected abstract void BeginEvent();
+
+        /// <summary>Reads one member of an event: the reader stands on its name and ends on its value's last token.</summary>
+        protected abstract void ReadMember(ref Utf8JsonReader reader);
+
+        /// <summary>The event was read to its end: where it lies.</summary>
+        protected virtual void EndEvent(Slice root)
         {
-            if (legacy)
-            {
-                return new JsonObject { ["index"] = index, ["text"] = _text.ToString(), ["finish_reason"] = _finish?.DeepClone() };
-            }
-
-            var message = new JsonObject { ["role"] = _role ?? "assistant", ["content"] = _hasText ? _text.ToString() : null };
-            if (_hasRefusal)
-            {
-                message["refusal"] = _refusal.ToString();
-            }
-
-            if (_calls.Count > 0)
-            {
-                var calls = new JsonArray();
-                foreach (var (_, (call, arguments)) in _calls)
-                {
-                    calls.Add(new JsonObject
-                    {
-                        ["id"] = call["id"]?.DeepClone(),
-                        ["type"] = call["type"]?.DeepClone() ?? "function",
-                        ["function"] = new JsonObject { ["name"] = call["name"]?.DeepClone(), ["arguments"] = arguments.ToString() },
-                    });
-                }
-
-                message["tool_calls"] = calls;
-            }
-
-            return new JsonObject { ["index"] = index, ["message"] = message, ["finish_reason"] = _finish?.DeepClone() };
         }
 
-        private static void Append(StringBuilder builder, string? text, ref bool seen)
+        protected void Begin(Utf8JsonWriter writer, AuditMask? mask)
         {
-            if (text is not null)
+            InUse = true;
+            _writer = writer;
+            _mask = mask;
+            if (mask is not null && !ReferenceEquals(mask, _checkedMask))
             {
-                builder.Append(text);
-                seen = true;
+                _checkedMask = mask;
+                _wordsClean = OwnWords.All(w => mask.IsClean(w.Value));
+            }
+        }
+
+        protected virtual void End()
+        {
+            _writer = null;
+            _mask = null;
+            EventText.Clear();
+            _decoded.Clear();
+            InUse = false;
+        }
+
+        /// <summary>One of the answer's own names.</summary>
+        protected void Name(JsonEncodedText name)
+        {
+            if (_mask is null || _wordsClean)
+            {
+                Writer.WritePropertyName(name);
+            }
+            else
+            {
+                Writer.WritePropertyName(_mask.Apply(name.Value));
+            }
+        }
+
+        /// <summary>One of the answer's own words, as a string value.</summary>
+        protected void Word(JsonEncodedText word)
+        {
+            if (_mask is null || _wordsClean)
+            {
+                Writer.WriteStringValue(word);
+            }
+            else
+            {
+                Writer.WriteStringValue(_mask.Apply(word.Value));
+            }
+        }
+
+        /// <summary>Text the answer assembled, as a string value.</summary>
+        protected void Text(ReadOnlySpan<char> text)
+        {
+            if (_mask is null)
+            {
+                Writer.WriteStringValue(text);
+            }
+            else
+            {
+                MaskedJson.WriteString(Writer, _mask, text);
+            }
+        }
+
+        /// <summary>A value kept from an event as it came, masked; <c>null</c> when there is none.</summary>
+        protected void Raw(ReadOnlyMemory<byte> value)
+        {
+            var json = value.Span;
+            if (json.IsEmpty)
+            {
+                Writer.WriteNullValue();
+                return;
+            }
+
+            switch (json[0])
+            {
+                case (byte)'"':
+                    var reader = new Utf8JsonReader(json, ReaderOptions);
+                    reader.Read();
+                    _decoded.Clear();
+                    _decoded.Append(ref reader);
+                    Text(_decoded.Text);
+                    break;
+                case (byte)'{' or (byte)'[':
+                    if (_mask is null)
+                    {
+                        Writer.WriteRawValue(json, skipInputValidation: true);
+                    }
+                    else if (!MaskedJson.TryCopy(Writer, _mask, json))
+                    {
+                        // Read whole already, so only a bound the event did not meet at once (its token count) gets here:
+                        // nothing of it is kept rather than a row left unfinished.
+                        Writer.WriteNullValue();
+                    }
+
+                    break;
+                case (byte)'t':
+                    Writer.WriteBooleanValue(true);
+                    break;
+                case (byte)'f':
+                    Writer.WriteBooleanValue(false);
+                    break;
+                case (byte)'n':
+                    Writer.WriteNullValue();
+                    break;
+                default:
+                    Writer.WriteRawValue(json, skipInputValidation: true);
+                    break;
             }
         }
     }

@@ -5,12 +5,18 @@ namespace Luthien.Control.Tests.Audit;
 
 public sealed class StreamAssemblerTests
 {
+    private static readonly AuditMask Mask = new([]);
+
     private static IEnumerable<ReadOnlyMemory<byte>> Events(params string[] data) => data.Select(d => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(d));
 
+    /// <summary>The answer as <see cref="StreamAssembler.Write"/> writes it, read back.</summary>
+    private static JsonNode Assemble(string? api, IEnumerable<ReadOnlyMemory<byte>> events) =>
+        JsonNode.Parse(StreamAssemblerEquivalenceTests.Written(api, events, Mask))!;
+
     [Test]
-    public void Assemble_ChatDeltas_OneMessagePerChoice()
+    public void Write_ChatDeltas_OneMessagePerChoice()
     {
-        var answer = StreamAssembler.Assemble("chat.completions", Events(
+        var answer = Assemble("chat.completions", Events(
             """{"id":"c1","created":5,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}""",
             """{"id":"c1","choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"lo"}}]}""",
             """{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""",
@@ -25,9 +31,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_ToolCallFragments_ArgumentsJoined()
+    public void Write_ToolCallFragments_ArgumentsJoined()
     {
-        var answer = StreamAssembler.Assemble("chat.completions", Events(
+        var answer = Assemble("chat.completions", Events(
             """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"ci"}}]}}]}""",
             """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\":1}"}}]}}]}""",
             """{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"""));
@@ -40,9 +46,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_LegacyChunks_TextJoined()
+    public void Write_LegacyChunks_TextJoined()
     {
-        var answer = StreamAssembler.Assemble("completions", Events(
+        var answer = Assemble("completions", Events(
             """{"id":"x","choices":[{"index":0,"text":"a b"}]}""",
             """{"id":"x","choices":[{"index":0,"text":" c","finish_reason":"length"}]}"""));
 
@@ -52,9 +58,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_ResponsesStream_LastResponseKept()
+    public void Write_ResponsesStream_LastResponseKept()
     {
-        var answer = StreamAssembler.Assemble("responses", Events(
+        var answer = Assemble("responses", Events(
             """{"type":"response.created","response":{"id":"r","status":"in_progress","output":[]}}""",
             """{"type":"response.output_text.delta","delta":"hi"}""",
             """{"type":"response.completed","response":{"id":"r","status":"completed","output":[{"type":"message"}]}}"""));
@@ -63,9 +69,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_ResponsesStreamCutShort_TextSeenKept()
+    public void Write_ResponsesStreamCutShort_TextSeenKept()
     {
-        var answer = StreamAssembler.Assemble("responses", Events(
+        var answer = Assemble("responses", Events(
             """{"type":"response.created","response":{"id":"r","status":"in_progress","output":[]}}""",
             """{"type":"response.output_text.delta","delta":"hel"}""",
             """{"type":"response.output_text.delta","delta":"lo"}"""));
@@ -75,9 +81,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_ResponsesStreamFinished_NoSeparateText()
+    public void Write_ResponsesStreamFinished_NoSeparateText()
     {
-        var answer = StreamAssembler.Assemble("responses", Events(
+        var answer = Assemble("responses", Events(
             """{"type":"response.output_text.delta","delta":"hi"}""",
             """{"type":"response.completed","response":{"id":"r","status":"completed","output":[]}}"""));
 
@@ -85,9 +91,9 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_ErrorEvent_Kept()
+    public void Write_ErrorEvent_Kept()
     {
-        var answer = StreamAssembler.Assemble("chat.completions", Events(
+        var answer = Assemble("chat.completions", Events(
             """{"choices":[{"index":0,"delta":{"content":"a"}}]}""",
             """{"error":{"message":"boom","code":"backend_unavailable"}}"""));
 
@@ -96,20 +102,73 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
-    public void Assemble_EventNotJson_Skipped()
+    public void Write_EventNotJson_Skipped()
     {
-        var answer = StreamAssembler.Assemble("chat.completions", Events("not json", """{"choices":[{"index":0,"delta":{"content":"ok"}}]}"""));
+        var answer = Assemble("chat.completions", Events("not json", """{"choices":[{"index":0,"delta":{"content":"ok"}}]}"""));
 
         Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("ok"));
     }
 
     [Test]
-    public void Assemble_EventWithRepeatedName_Skipped()
+    public void Write_EventWithRepeatedName_LastOccurrenceRead()
     {
-        var answer = StreamAssembler.Assemble("chat.completions", Events(
-            """{"id":"a","id":"b","choices":[{"index":0,"delta":{"content":"x"}}]}""",
+        var answer = Assemble("chat.completions", Events(
+            """{"id":"a","id":"b","choices":[{"index":0,"delta":{"content":"x","content":"z"}}]}""",
             """{"id":"c","choices":[{"index":0,"delta":{"content":"y"}}]}"""));
 
-        Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("y"));
+        Assert.That((string?)answer["id"], Is.EqualTo("b"));
+        Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("zy"));
+    }
+
+    [Test]
+    public void Write_AfterAnotherStream_NothingCarriedOver()
+    {
+        Assemble("chat.completions", Events(
+            """{"id":"a","usage":{"total_tokens":1},"choices":[{"index":3,"delta":{"role":"tool","refusal":"r","tool_calls":[{"index":0,"id":"c"}]}}]}"""));
+
+        var answer = StreamAssemblerEquivalenceTests.Written("chat.completions", Events("""{"choices":[{"index":0,"delta":{"content":"x"}}]}"""), Mask);
+
+        Assert.That(answer, Is.EqualTo("""{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":null}]}"""));
+    }
+
+    [Test]
+    public void Write_CalledWhileReadingAnotherStream_BothWhole()
+    {
+        string? inner = null;
+        IEnumerable<ReadOnlyMemory<byte>> Outer()
+        {
+            yield return Encoding.UTF8.GetBytes("""{"choices":[{"index":0,"delta":{"content":"outer "}}]}""");
+            inner = StreamAssemblerEquivalenceTests.Written("chat.completions", Events("""{"choices":[{"index":0,"delta":{"content":"inner"}}]}"""), Mask);
+            yield return Encoding.UTF8.GetBytes("""{"choices":[{"index":0,"delta":{"content":"end"}}]}""");
+        }
+
+        var outer = Assemble("chat.completions", Outer());
+
+        Assert.That((string?)outer["choices"]![0]!["message"]!["content"], Is.EqualTo("outer end"));
+        Assert.That(inner, Does.Contain("\"content\":\"inner\""));
+    }
+
+    [Test]
+    public void Write_HugeIndex_OneChoiceNoLargeAllocation()
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var answer = Assemble("chat.completions", Events(
+            """{"choices":[{"index":2000000000,"delta":{"tool_calls":[{"index":2000000000,"id":"c","function":{"arguments":"{}"}}]}}]}"""));
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1024 * 1024));
+        Assert.That((int?)answer["choices"]![0]!["index"], Is.EqualTo(2000000000));
+        Assert.That((string?)answer["choices"]![0]!["message"]!["tool_calls"]![0]!["function"]!["arguments"], Is.EqualTo("{}"));
+    }
+
+    [Test]
+    public void Assemble_NameRepeatedInsideKeptValue_EventLeftOut()
+    {
+        // Only while AuditRows still takes the answer as a tree (StreamAssembler.Tree.cs).
+        var answer = StreamAssembler.Assemble("responses", Events(
+            """{"type":"response.created","response":{"id":"r","id":"again"}}""",
+            """{"type":"error","message":"x","token":"t","nested":[[[{"a":1}]]]}"""));
+
+        Assert.That(new AuditMask([]).Apply(answer)!.ToJsonString(), Is.EqualTo("""{"error":{"type":"error","message":"x","token":"***","nested":[[[{"a":1}]]]}}"""));
     }
 }

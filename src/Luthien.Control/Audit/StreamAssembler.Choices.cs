@@ -1,0 +1,373 @@
+using System.Text.Json;
+
+namespace Luthien.Control;
+
+internal static partial class StreamAssembler
+{
+    /// <summary>The members of a chat or legacy answer kept from its events as they came, in the order they are named.</summary>
+    private enum HeadMember
+    {
+        Error,
+        Id,
+        Created,
+        Model,
+        Fingerprint,
+        Usage,
+    }
+
+    private static bool TryReadIndex(ref Utf8JsonReader reader, out int index)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out index))
+        {
+            return true;
+        }
+
+        reader.Skip();
+        index = 0;
+        return false;
+    }
+
+    /// <summary>A chat stream (a <c>chat.completion</c>) or a legacy one (a <c>text_completion</c>) put back together.</summary>
+    private sealed partial class ChoicesAssembler : Assembler
+    {
+        private static readonly JsonEncodedText[] HeadNames = [ErrorName, IdName, CreatedName, ModelName, FingerprintName, UsageName];
+
+        // The answer so far: its head members in the order they first came, and its choices ordered by index.
+        private readonly ReadOnlyMemory<byte>[] _head = new ReadOnlyMemory<byte>[HeadNames.Length];
+        private readonly HeadMember[] _order = new HeadMember[HeadNames.Length];
+        private readonly List<Choice> _choices = [];
+        private readonly Stack<Choice> _freeChoices = new();
+        private readonly Stack<Call> _freeCalls = new();
+        private int _ordered;
+        private bool _legacy;
+
+        // The event being read: what it says, taken in once it has been read to its end.
+        private readonly Slice[] _eventHead = new Slice[HeadNames.Length];
+        private StagedChoice[] _staged = new StagedChoice[4];
+        private StagedCall[] _stagedCalls = new StagedCall[4];
+        private int _stagedCount;
+        private int _stagedCallCount;
+        private bool _hasChoices;
+        private bool _choicesArray;
+        private ReadOnlyMemory<byte> _data;
+
+        public void Run(Utf8JsonWriter writer, bool legacy, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
+        {
+            Begin(writer, mask);
+            _legacy = legacy;
+            try
+            {
+                foreach (var data in events)
+                {
+                    _data = data;
+                    if (TryRead(data.Span))
+                    {
+                        Apply();
+                    }
+                }
+
+                WriteAnswer();
+            }
+            finally
+            {
+                End();
+            }
+        }
+
+        protected override void End()
+        {
+            // What a stream of many choices or calls needed is not kept for the next one.
+            foreach (var choice in _choices)
+            {
+                choice.Clear(_freeCalls);
+                if (_freeChoices.Count < KeptItems)
+                {
+                    _freeChoices.Push(choice);
+                }
+            }
+
+            _choices.Clear();
+            _choices.Capacity = Math.Min(_choices.Capacity, KeptItems);
+            if (_freeCalls.Count > KeptItems)
+            {
+                while (_freeCalls.Count > KeptItems)
+                {
+                    _freeCalls.Pop();
+                }
+
+                _freeCalls.TrimExcess();
+            }
+
+            if (_staged.Length > KeptItems)
+            {
+                _staged = new StagedChoice[4];
+            }
+
+            if (_stagedCalls.Length > KeptItems)
+            {
+                _stagedCalls = new StagedCall[4];
+            }
+
+            Array.Clear(_head);
+            _ordered = 0;
+            _data = default;
+            base.End();
+        }
+
+        protected override void BeginEvent()
+        {
+            Array.Clear(_eventHead);
+            _stagedCount = 0;
+            _stagedCallCount = 0;
+            _hasChoices = false;
+            _choicesArray = false;
+        }
+
+        protected override void ReadMember(ref Utf8JsonReader reader)
+        {
+            var name = NameOf(ref reader);
+            if (name.SequenceEqual("choices"u8))
+            {
+                reader.Read();
+                ReadChoices(ref reader);
+            }
+            else if (name.SequenceEqual("id"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Id] = Slice.OfNotNull(ref reader);
+            }
+            else if (name.SequenceEqual("created"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Created] = Slice.OfNotNull(ref reader);
+            }
+            else if (name.SequenceEqual("model"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Model] = Slice.OfNotNull(ref reader);
+            }
+            else if (name.SequenceEqual("system_fingerprint"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Fingerprint] = Slice.OfNotNull(ref reader);
+            }
+            else if (name.SequenceEqual("usage"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Usage] = Slice.OfObject(ref reader);
+            }
+            else if (name.SequenceEqual("error"u8))
+            {
+                reader.Read();
+                _eventHead[(int)HeadMember.Error] = Slice.OfObject(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        /// <summary>Takes in what the event said, read whole.</summary>
+        private void Apply()
+        {
+            // An error event (an error and no choices) is the error alone.
+            if (!_eventHead[(int)HeadMember.Error].IsEmpty && !_hasChoices)
+            {
+                Keep(HeadMember.Error);
+                return;
+            }
+
+            // The first of each head value, the last usage.
+            for (var member = HeadMember.Id; member <= HeadMember.Fingerprint; member++)
+            {
+                if (_head[(int)member].IsEmpty && !_eventHead[(int)member].IsEmpty)
+                {
+                    Keep(member);
+                }
+            }
+
+            if (!_eventHead[(int)HeadMember.Usage].IsEmpty)
+            {
+                Keep(HeadMember.Usage);
+            }
+
+            if (!_choicesArray)
+            {
+                return;
+            }
+
+            for (var i = 0; i < _stagedCount; i++)
+            {
+                Apply(in _staged[i]);
+            }
+        }
+
+        private void Apply(in StagedChoice staged)
+        {
+            var choice = ChoiceAt(staged.Index);
+            if (!staged.Finish.IsEmpty)
+            {
+                choice.Finish = staged.Finish.In(_data);
+            }
+
+            if (_legacy)
+            {
+                Append(choice.Text, staged.Text);
+                return;
+            }
+
+            if (!choice.Role.Seen)
+            {
+                Append(choice.Role, staged.Role);
+            }
+
+            Append(choice.Text, staged.Content);
+            Append(choice.Refusal, staged.Refusal);
+            for (var i = staged.CallStart; i < staged.CallStart + staged.CallCount; i++)
+            {
+                ref readonly var fragment = ref _stagedCalls[i];
+                var call = choice.CallAt(fragment.Index, _freeCalls);
+                call.Id = fragment.Id.IsEmpty ? call.Id : fragment.Id.In(_data);
+                call.Type = fragment.Type.IsEmpty ? call.Type : fragment.Type.In(_data);
+                call.Name = fragment.Name.IsEmpty ? call.Name : fragment.Name.In(_data);
+                Append(call.Arguments, fragment.Arguments);
+            }
+        }
+
+        private void Append(TextBuffer buffer, TextSlice text)
+        {
+            if (text.Present)
+            {
+                buffer.Append(EventText[text]);
+            }
+        }
+
+        private void Keep(HeadMember member)
+        {
+            if (_head[(int)member].IsEmpty)
+            {
+                _order[_ordered++] = member;
+            }
+
+            _head[(int)member] = _eventHead[(int)member].In(_data);
+        }
+
+        private Choice ChoiceAt(int index)
+        {
+            var at = Find(_choices, index);
+            if (at >= 0)
+            {
+                return _choices[at];
+            }
+
+            var choice = _freeChoices.Count > 0 ? _freeChoices.Pop() : new Choice();
+            choice.Index = index;
+            _choices.Insert(~at, choice);
+            return choice;
+        }
+
+        private void WriteAnswer()
+        {
+            var writer = Writer;
+            writer.WriteStartObject();
+            for (var i = 0; i < _ordered; i++)
+            {
+                Name(HeadNames[(int)_order[i]]);
+                Raw(_head[(int)_order[i]]);
+            }
+
+            Name(ObjectName);
+            Word(_legacy ? TextCompletion : ChatCompletion);
+            Name(ChoicesName);
+            writer.WriteStartArray();
+            foreach (var choice in _choices)
+            {
+                writer.WriteStartObject();
+                Name(IndexName);
+                writer.WriteNumberValue(choice.Index);
+                if (_legacy)
+                {
+                    Name(TextName);
+                    Text(choice.Text.Text);
+                }
+                else
+                {
+                    Name(MessageName);
+                    WriteMessage(choice);
+                }
+
+                Name(FinishReasonName);
+                Raw(choice.Finish);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        private void WriteMessage(Choice choice)
+        {
+            var writer = Writer;
+            writer.WriteStartObject();
+            Name(RoleName);
+            if (choice.Role.Seen)
+            {
+                Text(choice.Role.Text);
+            }
+            else
+            {
+                Word(Assistant);
+            }
+
+            Name(ContentName);
+            if (choice.Text.Seen)
+            {
+                Text(choice.Text.Text);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            if (choice.Refusal.Seen)
+            {
+                Name(RefusalName);
+                Text(choice.Refusal.Text);
+            }
+
+            if (choice.Calls.Count > 0)
+            {
+                Name(ToolCallsName);
+                writer.WriteStartArray();
+                foreach (var call in choice.Calls)
+                {
+                    writer.WriteStartObject();
+                    Name(IdName);
+                    Raw(call.Id);
+                    Name(TypeName);
+                    if (call.Type.IsEmpty)
+                    {
+                        Word(FunctionName);
+                    }
+                    else
+                    {
+                        Raw(call.Type);
+                    }
+
+                    Name(FunctionName);
+                    writer.WriteStartObject();
+                    Name(NameName);
+                    Raw(call.Name);
+                    Name(ArgumentsName);
+                    Text(call.Arguments.Text);
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
+    }
+}
