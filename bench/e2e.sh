@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end comparison on loopback: direct backend vs YARP vs Luthien (pass-through chain, default chain, content +
 # tool policies). Installs wrk and dotnet-gcdump if missing, builds in Release, starts everything on 127.0.0.1, stops
-# all it started, and prints one table (also written to bench/results/e2e-latest.md). About 16 minutes by default (AUDIT=0 skips the audit log's 6).
+# all it started, and prints one table (also written to bench/results/e2e-latest.md). About 17 minutes by default (AUDIT=0 skips the audit log's 7).
 #   bash bench/e2e.sh            # SECONDS_PER_RUN=8 ROUNDS=5 CONCURRENCY=32 CHUNKS=50 HOLD=2000 to change the load
 #   ONLY=audit bash bench/e2e.sh # only the audit log section (on vs off, below); AUDIT=0 leaves it out of a full run
-#   PORT_BASE=6590               # the ten loopback ports used are PORT_BASE .. PORT_BASE+9
+#   PORT_BASE=6590               # the loopback ports used are PORT_BASE .. PORT_BASE+12
 #   KEEP_WORK=1                  # keep the work dir (logs, the audit database) and print where it is
 # Every Luthien row but the audit section's runs with the audit log off (--Luthien:TransactionLog:Provider=None), as
 # before the sample turned it on: those rows stay comparable with earlier results.
@@ -207,6 +207,29 @@ if [ "$AUDIT" != "0" ]; then
       AR[ratio.$k]+=" $(awk -v a="$(echo "${AR[auditon.$k]}" | awk '{ print $NF }')" -v b="$(echo "${AR[auditoff.$k]}" | awk '{ print $NF }')" 'BEGIN { if (b > 0) printf "%.3f", a / b }')"
     done
   done
+  # At a model's pace: the same chain on and off in front of a backend that waits PACE_MS between events (50 events,
+  # about 0.1 s a stream, as a fast model streams), the same connections. Here the proxy is not what limits
+  # throughput — as in use, where the model is — and the question is only whether the log slows anything down.
+  PACE_MS=${PACE_MS:-2}
+  start pacedbackend $((P + 10)) "$(BIN bench/Luthien.Control.FakeBackend)" --chunks "$CHUNKS" --delay-ms "$PACE_MS"
+  start pacedoff $((P + 11)) "$(BIN samples/Luthien.Control.Sample)" "${LUTHIEN_ARGS[@]}" --Luthien:Backend:BaseUrl="http://127.0.0.1:$((P + 10))/v1"
+  start pacedon $((P + 12)) "$(BIN samples/Luthien.Control.Sample)" --Logging:LogLevel:Default=Warning --Luthien:Streaming:RequestUsage=false \
+    --Luthien:Backend:BaseUrl="http://127.0.0.1:$((P + 10))/v1" --Luthien:TransactionLog:Provider=Sqlite --Luthien:TransactionLog:ConnectionString="Data Source=$WORK/audit-paced.db"
+  for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) -eq 1 ]; then order="pacedon pacedoff"; else order="pacedoff pacedon"; fi
+    for t in $order; do
+      echo "e2e: audit round $round/$ROUNDS at a model's pace: $t"
+      c0=$(cpu_ticks "$(pid_of $t)")
+      line=$($LOAD stream --url "http://127.0.0.1:$([ $t = pacedon ] && echo $((P + 12)) || echo $((P + 11)))/v1/chat/completions" --concurrency "$CONC" --seconds "$RUN_SECONDS")
+      AR[$t.rps]+=" $(echo "$line" | field rps)"; AR[$t.f50]+=" $(echo "$line" | field ttfc_p50)"; AR[$t.f99]+=" $(echo "$line" | field ttfc_p99)"
+      AR[$t.t50]+=" $(echo "$line" | field total_p50)"; AR[$t.t99]+=" $(echo "$line" | field total_p99)"
+      errs=$(echo "$line" | field errors); [ "$errs" = "0" ] || echo "e2e: $t had $errs failed streams"
+      settle "$(pid_of $t)" >/dev/null
+      AR[$t.cpu]+=" $(cpu_per "$c0" "$(pid_of $t)" "$(echo "$line" | field completions)")"
+    done
+  done
+  kill "$PID_pacedbackend" "$PID_pacedoff" "$PID_pacedon" 2>/dev/null || true
+
   echo "e2e: stopping the logging process (SIGTERM; its writer drains the queue)"
   t0=$(date +%s.%N)
   kill -TERM "$PID_auditon"; wait "$PID_auditon" || true
@@ -303,6 +326,15 @@ diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
         cpu=$(echo "${AR[$t.${k}cpu]}" | median); cpuoff=$(echo "${AR[auditoff.${k}cpu]}" | median)
         echo "| $load | $name | $v | $(ratio "$v" "$off") | $rng | $lat | $ttfc | $drain | $cpu | $(ratio "$cpu" "$cpuoff") |"
       done
+    done
+    echo
+    echo "At a model's pace (the backend waits ${PACE_MS:-2} ms before each of its $CHUNKS events; chat streams, $CONC connections, median of $ROUNDS runs):"
+    echo
+    echo "| audit log | streams/s | × off | TTFC p50 / p99 ms | total p50 / p99 ms | proxy CPU µs per stream |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for t in pacedoff pacedon; do
+      v=$(echo "${AR[$t.rps]}" | median); off=$(echo "${AR[pacedoff.rps]}" | median)
+      echo "| $([ $t = pacedon ] && echo "on (SQLite)" || echo "off") | $v | $(ratio "$v" "$off") | $(echo "${AR[$t.f50]}" | median) / $(echo "${AR[$t.f99]}" | median) | $(echo "${AR[$t.t50]}" | median) / $(echo "${AR[$t.t99]}" | median) | $(echo "${AR[$t.cpu]}" | median) |"
     done
     echo
     echo "Time to first chunk alone (one chat stream at a time, 400 per round, median of the rounds' p50 / p99): off $(echo "${AR[auditoff.a50]}" | median) / $(echo "${AR[auditoff.a99]}" | median) ms, on $(echo "${AR[auditon.a50]}" | median) / $(echo "${AR[auditon.a99]}" | median) ms."

@@ -160,15 +160,4 @@ public sealed class StreamAssemblerTests
         Assert.That((int?)answer["choices"]![0]!["index"], Is.EqualTo(2000000000));
         Assert.That((string?)answer["choices"]![0]!["message"]!["tool_calls"]![0]!["function"]!["arguments"], Is.EqualTo("{}"));
     }
-
-    [Test]
-    public void Assemble_NameRepeatedInsideKeptValue_EventLeftOut()
-    {
-        // Only while AuditRows still takes the answer as a tree (StreamAssembler.Tree.cs).
-        var answer = StreamAssembler.Assemble("responses", Events(
-            """{"type":"response.created","response":{"id":"r","id":"again"}}""",
-            """{"type":"error","message":"x","token":"t","nested":[[[{"a":1}]]]}"""));
-
-        Assert.That(new AuditMask([]).Apply(answer)!.ToJsonString(), Is.EqualTo("""{"error":{"type":"error","message":"x","token":"***","nested":[[[{"a":1}]]]}}"""));
-    }
 }
