@@ -128,6 +128,43 @@ public sealed class AuditRowsTests
     }
 
     [Test]
+    public void Build_StreamTimeline_MillisecondsAsNumbersToTheMicrosecond()
+    {
+        var transcript = new StreamTranscript(Stopwatch.GetTimestamp(), 1024);
+        transcript.Add("{}"u8);
+        var record = Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
+            Api = "chat.completions", Stream = true, Transcript = transcript,
+        });
+
+        var timeline = Data(AuditRows.Build(record, Mask)[1])["timeline"]!.AsArray();
+
+        var ms = timeline[0]![0]!.GetValue<double>();
+        Assert.That(ms, Is.EqualTo(transcript.Timeline[0].Ms).Within(0.0005));
+        Assert.That(ms, Is.GreaterThan(0));
+        Assert.That(timeline[0]![1]!.GetValue<int>(), Is.EqualTo(2));
+    }
+
+    [TestCase(0.0, "0")]
+    [TestCase(12.0, "12")]
+    [TestCase(12.3, "12.3")]
+    [TestCase(12.34, "12.34")]
+    [TestCase(12.345, "12.345")]
+    [TestCase(0.005, "0.005")]
+    [TestCase(1234567.0704, "1234567.07")]
+    public void WriteMilliseconds_Value_ShortestThreeDecimals(double ms, string expected)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            AuditRows.WriteMilliseconds(writer, ms);
+        }
+
+        Assert.That(Encoding.UTF8.GetString(buffer.WrittenSpan), Is.EqualTo(expected));
+    }
+
+    [Test]
     public void Build_SecretInRequestAndAnswer_Masked()
     {
         const string secret = "sk-abcdefghijklmnopqrstuvwxyz012345";
