@@ -39,12 +39,7 @@ internal static class AuditRows
     private static void Request(Utf8JsonWriter writer, AuditRecord record, AuditMask mask)
     {
         writer.WriteStartObject();
-        writer.WriteString("api"u8, record.Api);
-        writer.WriteString("method"u8, record.Method);
-        writer.WritePropertyName("path"u8);
-        MaskedJson.WriteString(writer, mask, record.Path);
-        writer.WritePropertyName("model"u8);
-        MaskedJson.WriteString(writer, mask, record.Model);
+        WriteExchange(writer, record, mask);
         writer.WriteBoolean("stream"u8, record.Stream);
         writer.WriteStartObject("headers"u8);
         foreach (var (name, value) in record.Headers ?? EmptyHeaders)
@@ -117,12 +112,7 @@ internal static class AuditRows
         writer.WriteStartObject();
         writer.WriteNumber("status"u8, record.Status);
         writer.WriteString("error_code"u8, record.ErrorCode);
-        writer.WriteString("api"u8, record.Api);
-        writer.WriteString("method"u8, record.Method);
-        writer.WritePropertyName("path"u8);
-        MaskedJson.WriteString(writer, mask, record.Path);
-        writer.WritePropertyName("model"u8);
-        MaskedJson.WriteString(writer, mask, record.Model);
+        WriteExchange(writer, record, mask);
         writer.WritePropertyName("backend_model"u8);
         MaskedJson.WriteString(writer, mask, record.BackendModel);
         writer.WriteBoolean("stream"u8, record.Stream);
@@ -174,6 +164,17 @@ internal static class AuditRows
     }
 
     private static readonly Dictionary<string, string> EmptyHeaders = [];
+
+    /// <summary>What both the request and the outcome row say of the exchange: API, method, path, model.</summary>
+    private static void WriteExchange(Utf8JsonWriter writer, AuditRecord record, AuditMask mask)
+    {
+        writer.WriteString("api"u8, record.Api);
+        writer.WriteString("method"u8, record.Method);
+        writer.WritePropertyName("path"u8);
+        MaskedJson.WriteString(writer, mask, record.Path);
+        writer.WritePropertyName("model"u8);
+        MaskedJson.WriteString(writer, mask, record.Model);
+    }
 
     /// <summary>Writes a body masked, or <c>null</c>; <see langword="false"/> when there was one and it could not be read.</summary>
     private static bool Body(Utf8JsonWriter writer, byte[]? body, AuditMask mask)

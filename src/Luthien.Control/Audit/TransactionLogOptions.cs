@@ -55,8 +55,8 @@ public sealed class TransactionLogOptions
     public int BatchDelayMilliseconds { get; set; } = 50;
 
     /// <summary>
-    /// The most bytes of a request body or of an answer kept in one row; past it the row keeps the start and says how
-    /// much was cut (<c>truncated</c>). Default 1 MiB.
+    /// The most bytes of a request body or of an answer kept in one row; a larger one is not stored and the row says so
+    /// (<c>truncated: true</c>, with the body's size). A stream keeps its events up to this many bytes. Default 1 MiB.
     /// </summary>
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
