@@ -283,7 +283,8 @@ public sealed class StreamAssemblerEquivalenceTests
             """{"id":"d","created":1700000001,"usage":{"total_tokens":3},"choice":[{"index":0,"delta":{"content":"not choices"}}]}""",
             """{"id":"d","created":1700000001,"usage":{"total_tokens":4},"\u0063hoices":[{"index":0,"delta":{"content":"e"}}]}""",
             """{"id":"d","created":1700000001,"usage":{"total_tokens":5},"\u0063hoices":[{"index":0,"delta":{"content":"f"}}]}""",
-            """{"id":"d","created":1700000001,"usage":{"total_tokens":5},"choices":[{"index":0,"delta":{"content":"g"}}]}"""));
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":7},"choices":[{"index":0,"delta":{"content":"g"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":8},"choices":[{"index":0,"delta":{"content":"h"}}]}"""));
 
         yield return ("PrefixAfterSkippedEvent", Chat, [
             U("""{"id":"s","usage":{"total_tokens":1},"choices":[{"index":0,"delta":{"content":"a"}}]}"""),
@@ -308,10 +309,10 @@ public sealed class StreamAssemblerEquivalenceTests
             """{"model":"m","choices":null,"error":{"message":"no choices: an error event","code":"x"}}"""));
 
         yield return ("PrefixRepeatsDepthInTail", Chat, E(
-            P + $$$"""[{"index":0,"delta":{"content":"a"}}],"extra":{{{Deep(62)}}}}""",
-            P + $$$"""[{"index":0,"delta":{"content":"too deep"}}],"extra":{{{Deep(63)}}}}""",
-            P + $$$"""[{"index":0,"delta":{"content":"too deep inside"},"x":{{{Deep(61)}}}}]}""",
-            P + $$$"""[{"index":0,"delta":{"content":"-deep enough"},"x":{{{Deep(60)}}}}]}"""));
+            P + $$$"""[{"index":0,"delta":{"content":"a"}}],"extra":{{{Deep(63)}}}}""",
+            P + $$$"""[{"index":0,"delta":{"content":"too deep"}}],"extra":{{{Deep(64)}}}}""",
+            P + $$$"""[{"index":0,"delta":{"content":"too deep inside"},"x":{{{Deep(62)}}}}]}""",
+            P + $$$"""[{"index":0,"delta":{"content":"-deep enough"},"x":{{{Deep(61)}}}}]}"""));
 
         yield return ("PrefixWithSpacesAndEscapes", Chat, E(
             """ { "id" : "\u0063hat" , "model":"mod\u00e9l\ud83d\ude00" , "choices"   :  [{"index":0,"delta":{"content":"a"}}] } """,
