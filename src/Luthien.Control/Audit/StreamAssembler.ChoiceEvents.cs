@@ -67,7 +67,7 @@ internal static partial class StreamAssembler
                     }
                     else
                     {
-                        choice.Finish = Slice.Of(ref reader);
+                        choice.Finish = Slice.Of(ref reader, Origin);
                     }
                 }
                 else
@@ -166,12 +166,12 @@ internal static partial class StreamAssembler
                 else if (name.SequenceEqual("id"u8))
                 {
                     reader.Read();
-                    call.Id = Slice.OfNotNull(ref reader);
+                    call.Id = Slice.OfNotNull(ref reader, Origin);
                 }
                 else if (name.SequenceEqual("type"u8))
                 {
                     reader.Read();
-                    call.Type = Slice.OfNotNull(ref reader);
+                    call.Type = Slice.OfNotNull(ref reader, Origin);
                 }
                 else
                 {
@@ -208,7 +208,7 @@ internal static partial class StreamAssembler
                 else if (name.SequenceEqual("name"u8))
                 {
                     reader.Read();
-                    call.Name = Slice.OfNotNull(ref reader);
+                    call.Name = Slice.OfNotNull(ref reader, Origin);
                 }
                 else
                 {

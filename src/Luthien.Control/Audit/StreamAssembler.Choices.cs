@@ -51,6 +51,15 @@ internal static partial class StreamAssembler
         private bool _choicesArray;
         private ReadOnlyMemory<byte> _data;
 
+        // The bytes up to the first `"choices":` of the last event read whole from its first byte, and what reading them
+        // gave: an event that begins with them is read from its choices on. The pending ones are the event being read's,
+        // remembered only if it reads whole.
+        private ReadOnlyMemory<byte> _prefix;
+        private Resumption _resume;
+        private Slice[] _prefixHead = new Slice[HeadNames.Length];
+        private Slice[] _pendingHead = new Slice[HeadNames.Length];
+        private Resumption _pending;
+
         public void Run(Utf8JsonWriter writer, bool legacy, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
         {
             Begin(writer, mask);
@@ -60,8 +69,17 @@ internal static partial class StreamAssembler
                 foreach (var data in events)
                 {
                     _data = data;
-                    if (TryRead(data.Span))
+                    var json = data.Span;
+                    if (!_resume.IsNone && json.StartsWith(_prefix.Span))
                     {
+                        if (TryRead(json, _resume))
+                        {
+                            Apply();
+                        }
+                    }
+                    else if (TryRead(json))
+                    {
+                        Remember();
                         Apply();
                     }
                 }
@@ -111,6 +129,8 @@ internal static partial class StreamAssembler
             Array.Clear(_head);
             _ordered = 0;
             _data = default;
+            _prefix = default;
+            _resume = _pending = default;
             base.End();
         }
 
@@ -121,6 +141,27 @@ internal static partial class StreamAssembler
             _stagedCallCount = 0;
             _hasChoices = false;
             _choicesArray = false;
+            _pending = default;
+        }
+
+        /// <summary>The event was read whole from its first byte: the next ones that begin as it did are read from their choices.</summary>
+        private void Remember()
+        {
+            if (_pending.IsNone)
+            {
+                return;
+            }
+
+            _prefix = _data[.._pending.At];
+            _resume = _pending;
+            (_prefixHead, _pendingHead) = (_pendingHead, _prefixHead);
+        }
+
+        /// <summary>A reading resumed after the remembered bytes: what they said, then the choices.</summary>
+        protected override void ReadResumedValue(ref Utf8JsonReader reader)
+        {
+            _prefixHead.CopyTo(_eventHead, 0);
+            ReadChoices(ref reader);
         }
 
         protected override void ReadMember(ref Utf8JsonReader reader)
@@ -128,38 +169,45 @@ internal static partial class StreamAssembler
             var name = NameOf(ref reader);
             if (name.SequenceEqual("choices"u8))
             {
+                if (Origin == 0 && _pending.IsNone)
+                {
+                    // The first choices of an event read from its first byte: what was read up to here, in case it reads whole.
+                    _pending = new Resumption(checked((int)reader.BytesConsumed), RootStart, reader.CurrentState);
+                    _eventHead.CopyTo(_pendingHead, 0);
+                }
+
                 reader.Read();
                 ReadChoices(ref reader);
             }
             else if (name.SequenceEqual("id"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Id] = Slice.OfNotNull(ref reader);
+                _eventHead[(int)HeadMember.Id] = Slice.OfNotNull(ref reader, Origin);
             }
             else if (name.SequenceEqual("created"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Created] = Slice.OfNotNull(ref reader);
+                _eventHead[(int)HeadMember.Created] = Slice.OfNotNull(ref reader, Origin);
             }
             else if (name.SequenceEqual("model"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Model] = Slice.OfNotNull(ref reader);
+                _eventHead[(int)HeadMember.Model] = Slice.OfNotNull(ref reader, Origin);
             }
             else if (name.SequenceEqual("system_fingerprint"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Fingerprint] = Slice.OfNotNull(ref reader);
+                _eventHead[(int)HeadMember.Fingerprint] = Slice.OfNotNull(ref reader, Origin);
             }
             else if (name.SequenceEqual("usage"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Usage] = Slice.OfObject(ref reader);
+                _eventHead[(int)HeadMember.Usage] = Slice.OfObject(ref reader, Origin);
             }
             else if (name.SequenceEqual("error"u8))
             {
                 reader.Read();
-                _eventHead[(int)HeadMember.Error] = Slice.OfObject(ref reader);
+                _eventHead[(int)HeadMember.Error] = Slice.OfObject(ref reader, Origin);
             }
             else
             {

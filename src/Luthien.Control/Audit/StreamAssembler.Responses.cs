@@ -91,7 +91,7 @@ internal static partial class StreamAssembler
             else if (name.SequenceEqual("response"u8))
             {
                 reader.Read();
-                _eventResponse = Slice.OfObject(ref reader);
+                _eventResponse = Slice.OfObject(ref reader, Origin);
             }
             else
             {

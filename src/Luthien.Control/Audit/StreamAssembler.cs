@@ -108,8 +108,11 @@ internal static partial class StreamAssembler
     {
         public bool IsEmpty => Length == 0;
 
-        /// <summary>The value the reader stands on (its first token read), through its last token.</summary>
-        public static Slice Of(ref Utf8JsonReader reader)
+        /// <summary>
+        /// The value the reader stands on (its first token read), through its last token; <paramref name="origin"/> is
+        /// where the reader's bytes start in the event's.
+        /// </summary>
+        public static Slice Of(ref Utf8JsonReader reader, int origin)
         {
             var start = checked((int)reader.TokenStartIndex);
             if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
@@ -117,18 +120,19 @@ internal static partial class StreamAssembler
                 reader.Skip();
             }
 
-            return new Slice(start, checked((int)reader.BytesConsumed) - start);
+            return new Slice(checked(origin + start), checked((int)reader.BytesConsumed) - start);
         }
 
         /// <summary>The value if the reader stands on one that is not <c>null</c>; empty otherwise (the value skipped).</summary>
-        public static Slice OfNotNull(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.Null ? default : Of(ref reader);
+        public static Slice OfNotNull(ref Utf8JsonReader reader, int origin) =>
+            reader.TokenType == JsonTokenType.Null ? default : Of(ref reader, origin);
 
         /// <summary>The value if the reader stands on an object; empty otherwise (the value skipped).</summary>
-        public static Slice OfObject(ref Utf8JsonReader reader)
+        public static Slice OfObject(ref Utf8JsonReader reader, int origin)
         {
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                return Of(ref reader);
+                return Of(ref reader, origin);
             }
 
             reader.Skip();
@@ -136,6 +140,17 @@ internal static partial class StreamAssembler
         }
 
         public ReadOnlyMemory<byte> In(ReadOnlyMemory<byte> data) => IsEmpty ? default : data.Slice(Start, Length);
+    }
+
+    /// <summary>
+    /// Where a reading may start other than at an event's first byte: when the event begins with the very bytes an earlier
+    /// one of the stream began with up to a member's name and colon (<see cref="At"/> of them), and that event was read
+    /// whole, the reader goes on from the state it had there (<see cref="State"/>): a reader's path through bytes depends
+    /// on those bytes alone, so reading them again would end in the same state. None when <see cref="At"/> is 0.
+    /// </summary>
+    private readonly record struct Resumption(int At, int RootStart, JsonReaderState State)
+    {
+        public bool IsNone => At == 0;
     }
 
     /// <summary>Where a string of the event being read lies, unescaped, in the event's text buffer; or none.</summary>
@@ -231,25 +246,61 @@ internal static partial class StreamAssembler
 
         protected Utf8JsonWriter Writer => _writer!;
 
+        /// <summary>Where the reader's bytes start in the event being read's: 0, or after the bytes a reading resumed past.</summary>
+        protected int Origin { get; private set; }
+
+        /// <summary>Where the root object of the event being read starts (past white space).</summary>
+        protected int RootStart { get; private set; }
+
         /// <summary>Reads an event whole; <see langword="false"/> when it is to be skipped (what it said is then dropped).</summary>
-        protected bool TryRead(ReadOnlySpan<byte> json)
+        protected bool TryRead(ReadOnlySpan<byte> json) => TryRead(json, default);
+
+        /// <summary>
+        /// Reads an event, from its first byte or, when <paramref name="resume"/> says so, from just after bytes an earlier
+        /// event began with too (see <see cref="Resumption"/>); <see langword="false"/> when it is to be skipped (what it
+        /// said is then dropped).
+        /// </summary>
+        protected bool TryRead(ReadOnlySpan<byte> json, in Resumption resume)
         {
             EventText.Clear();
-            if (!JsonHygiene.HasValidText(json))
+
+            // Only the bytes read now are checked: those before them were an earlier event's, checked then. They end just
+            // after a name's colon, outside any string, so no character or escape spans the cut.
+            var rest = json[resume.At..];
+            if (!JsonHygiene.HasValidText(rest))
             {
                 return false;
             }
 
             try
             {
-                var reader = new Utf8JsonReader(json, ReaderOptions);
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                Origin = resume.At;
+                Utf8JsonReader reader;
+                if (resume.IsNone)
                 {
-                    return false;
+                    reader = new Utf8JsonReader(json, ReaderOptions);
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        return false;
+                    }
+
+                    RootStart = checked((int)reader.TokenStartIndex);
+                    BeginEvent();
+                }
+                else
+                {
+                    // The reader goes on as if it had read the earlier event's bytes, which are these.
+                    reader = new Utf8JsonReader(rest, isFinalBlock: true, resume.State);
+                    RootStart = resume.RootStart;
+                    BeginEvent();
+                    if (!reader.Read())
+                    {
+                        return false;
+                    }
+
+                    ReadResumedValue(ref reader);
                 }
 
-                var start = checked((int)reader.TokenStartIndex);
-                BeginEvent();
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     ReadMember(ref reader);
@@ -261,7 +312,7 @@ internal static partial class StreamAssembler
                     return false;
                 }
 
-                EndEvent(new Slice(start, checked((int)reader.BytesConsumed) - start));
+                EndEvent(new Slice(RootStart, checked(Origin + (int)reader.BytesConsumed) - RootStart));
                 return true;
             }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException)
@@ -277,6 +328,13 @@ internal static partial class StreamAssembler
 
         /// <summary>Reads one member of an event: the reader stands on its name and ends on its value's last token.</summary>
         protected abstract void ReadMember(ref Utf8JsonReader reader);
+
+        /// <summary>
+        /// Reads the value of the member a resumed reading starts in (see <see cref="Resumption"/>): the reader stands on
+        /// its first token and ends on its last.
+        /// </summary>
+        protected virtual void ReadResumedValue(ref Utf8JsonReader reader) =>
+            throw new NotSupportedException("This assembler does not resume readings.");
 
         /// <summary>The event was read to its end: where it lies.</summary>
         protected virtual void EndEvent(Slice root)

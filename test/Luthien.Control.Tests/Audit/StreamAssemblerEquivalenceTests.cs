@@ -229,6 +229,114 @@ public sealed class StreamAssemblerEquivalenceTests
 
         yield return ("ManyChunksOneChoice", Chat, [.. Enumerable.Range(0, 60).Select(i => U($$$"""{"id":"c","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"w{{{i}}} "},"logprobs":null,"finish_reason":null}]}"""))]);
 
+        // Events that begin with the bytes an earlier one began with up to its choices are read from there on: what
+        // follows must be checked as a whole event's would be.
+        const string P = """{"id":"chatcmpl-9","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_9","choices":""";
+        yield return ("PrefixRepeatsTailBroken", Chat, E(
+            P + """[{"index":0,"delta":{"role":"assistant","content":"a"}}]}""",
+            P + """[{"index":0,"delta":{"content":"unclosed"}}]""",
+            P + """[{"index":0,"delta":{"content":"cut"}""",
+            P + """[{"index":0,"delta":{"content":"value missing"}}],"usage": }""",
+            P + """[{"index":0,"delta":{"content":"trailing comma"}},]}""",
+            P + """[{"index":0,"delta":{"content":"bad literal"}}],"x":tru}""",
+            P,
+            P + """ """,
+            P + """]}""",
+            P + """[{"index":0,"delta":{"content":"-b"},"finish_reason":"stop"}]}"""));
+
+        yield return ("PrefixRepeatsTrailingData", Chat, E(
+            P + """[{"index":0,"delta":{"content":"a"}}]}""",
+            P + """[{"index":0,"delta":{"content":"garbage"}}]} x""",
+            P + """[{"index":0,"delta":{"content":"two objects"}}]}{"choices":[]}""",
+            P + """[{"index":0,"delta":{"content":"extra brace"}}]}}""",
+            P + """[{"index":0,"delta":{"content":"extra comma"}}]},""",
+            P + """[{"index":0,"delta":{"content":"second value"}}] [],"x":1}""",
+            P + "[{\"index\":0,\"delta\":{\"content\":\"-b\"}}]}  \r\n\t "));
+
+        yield return ("PrefixRepeatsInvalidUtf8InTail", Chat, [
+            U(P + """[{"index":0,"delta":{"content":"a"}}]}"""),
+            Cat(U(P + "[{\"index\":0,\"delta\":{\"content\":\"bad "), [0xC3, 0x28], U("\"}}]}")),
+            Cat(U(P), [0xFF], U("[{\"index\":0,\"delta\":{\"content\":\"at the cut\"}}]}")),
+            Cat(U(P + "[{\"index\":0,\"delta\":{\"content\":\"x\"}}],\"note\":\""), [0xE2, 0x82], U("\"}")),
+            Cat(U(P + "[{\"index\":0,\"delta\":{\"content\":\"truncated at the end\"}}]}"), [0xF0, 0x9F]),
+            Cat(U(P + "[{\"index\":0,\"delta\":{\"content\":\"overlong "), [0xC0, 0xAF], U("\"}}]}")),
+            Cat(U(P + "[{\"index\":0,\"delta\":{\"content\":\"surrogate bytes "), [0xED, 0xA0, 0x80], U("\"}}]}")),
+            U(P + """[{"index":0,"delta":{"content":"-é😀"}}]}"""),
+        ]);
+
+        yield return ("PrefixRepeatsLoneSurrogateInTail", Chat, E(
+            P + """[{"index":0,"delta":{"content":"a"}}]}""",
+            P + """[{"index":0,"delta":{"content":"lone \ud800 high"}}]}""",
+            P + """[{"index":0,"delta":{"content":"lone \udc00 low"}}]}""",
+            P + """[{"index":0,"delta":{"content":"high at the end \ud83d"}}]}""",
+            P + """[{"index":0,"delta":{"content":"x"}}],"after":"\ude00"}""",
+            P + """[{"index":0,"delta":{"content":"x","\ud800":1}}]}""",
+            P + """[{"index":0,"delta":{"content":"bad escape \x"}}]}""",
+            P + """[{"index":0,"delta":{"content":"short \u12"}}]}""",
+            P + """[{"index":0,"delta":{"content":" pair \ud83d\ude00 ok"}}]}"""));
+
+        yield return ("PrefixDiffersInOneByte", Chat, E(
+            """{"id":"d","created":1700000000,"usage":{"total_tokens":1},"choices":[{"index":0,"delta":{"content":"a"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":1},"choices":[{"index":0,"delta":{"content":"b"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":2},"choices":[{"index":0,"delta":{"content":"c"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":2}, "choices":[{"index":0,"delta":{"content":"d"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":3},"choice":[{"index":0,"delta":{"content":"not choices"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":4},"\u0063hoices":[{"index":0,"delta":{"content":"e"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":5},"\u0063hoices":[{"index":0,"delta":{"content":"f"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":7},"choices":[{"index":0,"delta":{"content":"g"}}]}""",
+            """{"id":"d","created":1700000001,"usage":{"total_tokens":8},"choices":[{"index":0,"delta":{"content":"h"}}]}"""));
+
+        yield return ("PrefixAfterSkippedEvent", Chat, [
+            U("""{"id":"s","usage":{"total_tokens":1},"choices":[{"index":0,"delta":{"content":"a"}}]}"""),
+            U("""{"id":"s","usage":{"total_tokens":2},"choices":[{"index":0,"delta":{"content":"broken tail"}}],"x": }"""),
+            U("""{"id":"s","usage":{"total_tokens":2},"choices":[{"index":0,"delta":{"content":"b"}}]}"""),
+            U("""{"id":"s","usage":{"total_tokens":3,"n":"\ud800"},"choices":[{"index":0,"delta":{"content":"lone surrogate before choices"}}]}"""),
+            U("""{"id":"s","usage":{"total_tokens":3,"n":"\ud800"},"choices":[{"index":0,"delta":{"content":"the same again"}}]}"""),
+            Cat(U("{\"id\":\"s\",\"usage\":{\"total_tokens\":4,\"n\":\""), [0xC3, 0x28], U("\"},\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bad utf8 before choices\"}}]}")),
+            Cat(U("{\"id\":\"s\",\"usage\":{\"total_tokens\":4,\"n\":\""), [0xC3, 0x28], U("\"},\"choices\":[{\"index\":0,\"delta\":{\"content\":\"the same again\"}}]}")),
+            U($$$"""{"id":"s","usage":{"total_tokens":5,"n":{{{Deep(70)}}}},"choices":[{"index":0,"delta":{"content":"too deep before choices"}}]}"""),
+            U($$$"""{"id":"s","usage":{"total_tokens":5,"n":{{{Deep(70)}}}},"choices":[{"index":0,"delta":{"content":"the same again"}}]}"""),
+            U("""{"id":"s","usage":{"total_tokens":2},"choices":[{"index":0,"delta":{"content":"-c"}}]}"""),
+        ]);
+
+        yield return ("PrefixRepeatsUsageOrErrorAfterChoices", Chat, E(
+            """{"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}""",
+            """{"model":"m","choices":[],"id":"after choices"}""",
+            """{"model":"m","choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"total_tokens":1}}""",
+            """{"model":"m","choices":[],"usage":"not an object"}""",
+            """{"model":"m","choices":[],"usage":{"total_tokens":2,"secret":"s3cr3t"},"created":5,"system_fingerprint":"fp"}""",
+            """{"model":"m","choices":[{"index":0,"delta":{"content":"c"}}],"error":{"message":"choices and error: no error event"}}""",
+            """{"model":"m","choices":null,"error":{"message":"no choices: an error event","code":"x"}}"""));
+
+        yield return ("PrefixRepeatsDepthInTail", Chat, E(
+            P + $$$"""[{"index":0,"delta":{"content":"a"}}],"extra":{{{Deep(63)}}}}""",
+            P + $$$"""[{"index":0,"delta":{"content":"too deep"}}],"extra":{{{Deep(64)}}}}""",
+            P + $$$"""[{"index":0,"delta":{"content":"too deep inside"},"x":{{{Deep(62)}}}}]}""",
+            P + $$$"""[{"index":0,"delta":{"content":"-deep enough"},"x":{{{Deep(61)}}}}]}"""));
+
+        yield return ("PrefixWithSpacesAndEscapes", Chat, E(
+            """ { "id" : "\u0063hat" , "model":"mod\u00e9l\ud83d\ude00" , "choices"   :  [{"index":0,"delta":{"content":"a"}}] } """,
+            """ { "id" : "\u0063hat" , "model":"mod\u00e9l\ud83d\ude00" , "choices"   :  [{"index":0,"delta":{"content":"b"}}],"usage":{"t":1} } """,
+            """ { "id" : "\u0063hat" , "model":"mod\u00e9l\ud83d\ude00" , "choices"   :[{"index":0,"delta":{"content":"c"}}]}""",
+            """ { "id" : "\u0063hat" , "model":"mod\u00e9l\ud83d\ude00" , "choices"   :  [{"index":0,"delta":{"content":"broken"}}] } } """));
+
+        yield return ("PrefixRepeatsToolCalls", Chat, E(
+            P + """[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}""",
+            P + """[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]}}]}""",
+            P + """[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"broken"}}]}}""",
+            P + """[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]}""",
+            P + """[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"""));
+
+        const string L = """{"id":"cmpl-9","object":"text_completion","created":1,"model":"gpt-3.5-turbo-instruct","choices":""";
+        yield return ("LegacyPrefixRepeats", Legacy, [
+            U(L + """[{"index":0,"text":"a","logprobs":null,"finish_reason":null}]}"""),
+            U(L + """[{"index":0,"text":"b","logprobs":null,"finish_reason":null}]}"""),
+            U(L + """[{"index":0,"text":"broken","finish_reason":null}] x"""),
+            Cat(U(L + "[{\"index\":0,\"text\":\""), [0xFF], U("\"}]}")),
+            U(L + """[{"index":0,"text":"\udfff"}]}"""),
+            U(L + """[{"index":0,"text":"c","finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}"""),
+        ]);
+
         yield return ("ResponsesComplete", Responses, E(
             """{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[],"usage":null}}""",
             """{"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[],"usage":null}}""",

@@ -121,6 +121,34 @@ public sealed class StreamAssemblerTests
     }
 
     [Test]
+    public void Write_RepeatedHeadThenSecondChoices_LastChoicesRead()
+    {
+        // The second event is read from its first choices on (its head repeats the first's): a later choices still wins.
+        const string Head = """{"id":"c","model":"m","choices":""";
+
+        var answer = Assemble("chat.completions", Events(
+            Head + """[{"index":0,"delta":{"content":"a"}}]}""",
+            Head + """[{"index":0,"delta":{"content":"x"}}],"usage":{"total_tokens":1},"choices":[{"index":1,"delta":{"content":"y"}}]}"""));
+
+        Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("a"));
+        Assert.That((string?)answer["choices"]![1]!["message"]!["content"], Is.EqualTo("y"));
+        Assert.That((int?)answer["usage"]!["total_tokens"], Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Write_RepeatedHeadThenSecondChoicesBroken_EventSkipped()
+    {
+        const string Head = """{"id":"c","model":"m","choices":""";
+
+        var answer = Assemble("chat.completions", Events(
+            Head + """[{"index":0,"delta":{"content":"a"}}]}""",
+            Head + """[{"index":0,"delta":{"content":"x"}}],"choices":[{"index":0,"delta":{"content":"y"}},]}""",
+            Head + """[{"index":0,"delta":{"content":"b"}}]}"""));
+
+        Assert.That((string?)answer["choices"]![0]!["message"]!["content"], Is.EqualTo("ab"));
+    }
+
+    [Test]
     public void Write_AfterAnotherStream_NothingCarriedOver()
     {
         Assemble("chat.completions", Events(
