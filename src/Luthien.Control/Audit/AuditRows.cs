@@ -42,11 +42,21 @@ internal static class AuditRows
         WriteExchange(writer, record, mask);
         writer.WriteBoolean("stream"u8, record.Stream);
         writer.WriteStartObject("headers"u8);
+        HashSet<string>? names = null;
         foreach (var (name, value) in record.Headers ?? EmptyHeaders)
         {
             // Names as clients send them vary in case; the row keeps one spelling. A name is the client's text too.
             var lower = name.ToLowerInvariant();
-            writer.WritePropertyName(mask.IsClean(lower) ? lower : mask.Apply(lower));
+            if (mask.IsClean(lower))
+            {
+                writer.WritePropertyName(lower);
+            }
+            else
+            {
+                names ??= new HashSet<string>(record.Headers!.Keys.Select(k => k.ToLowerInvariant()), StringComparer.Ordinal);
+                writer.WritePropertyName(MaskedJson.Unique(names, mask.Apply(lower)));
+            }
+
             writer.WriteStringValue(SecretRedactor.IsSensitiveHeader(lower) ? MaskedJson.Hidden : mask.Apply(value));
         }
 

@@ -83,7 +83,7 @@ internal static class MaskedJson
                 return false;
             }
 
-            Copy(ref reader, scratch, mask, mask.IsCleanJson(json));
+            Copy(ref reader, json, scratch, mask, mask.IsCleanJson(json));
             if (reader.Read())
             {
                 return false;
@@ -106,10 +106,11 @@ internal static class MaskedJson
 
     /// <summary>Copies the value the reader stands on (its first token read), through its last token.</summary>
     /// <param name="reader">The reader.</param>
+    /// <param name="json">The bytes the reader reads.</param>
     /// <param name="scratch">Where to.</param>
     /// <param name="mask">What secrets look like.</param>
     /// <param name="clean">Whether the whole text is known to hold no secret (<see cref="AuditMask.IsCleanJson"/>).</param>
-    private static void Copy(ref Utf8JsonReader reader, Scratch scratch, AuditMask mask, bool clean)
+    private static void Copy(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, Scratch scratch, AuditMask mask, bool clean)
     {
         var writer = scratch.Writer;
         var depth = reader.CurrentDepth;
@@ -121,7 +122,7 @@ internal static class MaskedJson
                 case JsonTokenType.StartObject:
                     hide = false;
                     writer.WriteStartObject();
-                    scratch.EnterObject();
+                    scratch.EnterObject(checked((int)reader.TokenStartIndex));
                     break;
                 case JsonTokenType.EndObject:
                     writer.WriteEndObject();
@@ -146,7 +147,7 @@ internal static class MaskedJson
                     }
                     else
                     {
-                        writer.WritePropertyName(scratch.Unique(mask.Apply(name.ToString())));
+                        writer.WritePropertyName(scratch.Unique(json, mask.Apply(name.ToString())));
                     }
 
                     break;
@@ -195,11 +196,29 @@ internal static class MaskedJson
         }
     }
 
+    /// <summary>
+    /// <paramref name="name"/>, or it with a number appended, whichever is not in <paramref name="taken"/> (which gets
+    /// it): a masked name must not repeat another name of its object, or a reader keeping one value per name loses one.
+    /// </summary>
+    /// <param name="taken">Every name of the object, and the masked names already given out.</param>
+    /// <param name="name">The masked name.</param>
+    internal static string Unique(HashSet<string> taken, string name)
+    {
+        var unique = name;
+        for (var n = 2; !taken.Add(unique); n++)
+        {
+            unique = name + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return unique;
+    }
+
     /// <summary>A thread's buffers for one copy at a time.</summary>
     private sealed class Scratch
     {
         private char[] _chars = new char[256];
-        private readonly List<HashSet<string>?> _names = [];
+        // Each open object: where it starts, and its names once one of them was masked.
+        private readonly List<(int Start, HashSet<string>? Names)> _objects = [];
 
         public Scratch()
         {
@@ -218,7 +237,7 @@ internal static class MaskedJson
             InUse = true;
             Buffer.ResetWrittenCount();
             Writer.Reset(Buffer);
-            _names.Clear();
+            _objects.Clear();
         }
 
         public void End()
@@ -248,21 +267,34 @@ internal static class MaskedJson
             return _chars.AsSpan(0, reader.CopyString(_chars));
         }
 
-        public void EnterObject() => _names.Add(null);
+        public void EnterObject(int start) => _objects.Add((start, null));
 
-        public void LeaveObject() => _names.RemoveAt(_names.Count - 1);
+        public void LeaveObject() => _objects.RemoveAt(_objects.Count - 1);
 
-        /// <summary>A masked name made unique in its object, so that two names masked alike keep both their values.</summary>
-        public string Unique(string name)
+        /// <summary>
+        /// A masked name made unique in its object: apart from the other masked names, and from every name the object
+        /// holds, before or after this one (read when the first of its names is masked; a name kept as it is may equal
+        /// a masked one, e.g. <c>[REDACTED]</c>).
+        /// </summary>
+        public string Unique(ReadOnlySpan<byte> json, string name)
         {
-            var names = _names[^1] ??= new HashSet<string>(StringComparer.Ordinal);
-            var unique = name;
-            for (var n = 2; !names.Add(unique); n++)
+            var (start, names) = _objects[^1];
+            if (names is null)
             {
-                unique = name + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                names = new HashSet<string>(StringComparer.Ordinal);
+                var reader = new Utf8JsonReader(json[start..], ReaderOptions);
+                reader.Read();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    names.Add(reader.GetString()!);
+                    reader.Read();
+                    reader.Skip();
+                }
+
+                _objects[^1] = (start, names);
             }
 
-            return unique;
+            return MaskedJson.Unique(names, name);
         }
     }
 }

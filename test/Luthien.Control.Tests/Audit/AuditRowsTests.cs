@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Luthien.Control.Tests.Audit;
@@ -237,6 +238,32 @@ public sealed class AuditRowsTests
 
         Assert.That(rows[0].Data, Does.Not.Contain("abcdefghijklmnop"));
         Assert.That(Data(rows[0])["headers"]!["x-trace"]!.GetValue<string>(), Is.EqualTo("t"));
+    }
+
+    [Test]
+    public void Build_TwoHeaderNamesMaskedAlike_BothKept()
+    {
+        var rows = AuditRows.Build(Record(r => new AuditRecord
+        {
+            TransactionId = r.TransactionId,
+            StartedAt = r.StartedAt,
+            EndedAt = r.EndedAt,
+            Method = r.Method,
+            Path = r.Path,
+            Status = r.Status,
+            DurationMs = r.DurationMs,
+            Headers = new Dictionary<string, string>
+            {
+                ["sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"] = "1",
+                ["sk-proj-bbcdefghijklmnopqrstuvwxyz0123456789"] = "2",
+                ["[redacted]"] = "3",
+            },
+        }), Mask);
+
+        using var document = JsonDocument.Parse(rows[0].Data!, new JsonDocumentOptions { AllowDuplicateProperties = false });
+        var headers = document.RootElement.GetProperty("headers").EnumerateObject().Select(p => p.Value.GetString());
+        Assert.That(headers, Is.EquivalentTo(new[] { "1", "2", "3" }));
+        Assert.That(rows[0].Data, Does.Not.Contain("abcdefghijklmnop"));
     }
 
     [TestCase("""{"error":{"message":"a"},"error":{"message":"b"}}""")]

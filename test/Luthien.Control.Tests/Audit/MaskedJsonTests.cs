@@ -91,6 +91,20 @@ public sealed class MaskedJsonTests
         Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
     }
 
+    [TestCase($$"""{"{{OpenAiKey}}":"a","[REDACTED]":"b"}""")]
+    [TestCase($$"""{"[REDACTED]":"b","{{OpenAiKey}}":"a"}""")]
+    [TestCase($$"""{"{{OpenAiKey}}":"a","{{OpenAiKey}}x":"c","[REDACTED]#2":"b"}""")]
+    public void TryCopy_MaskedNameSameAsAnotherName_NamesStayUnique(string body)
+    {
+        // A repeated name would lose a value wherever the row is read by name (jsonb keeps the last one).
+        var json = Copy(body);
+
+        using var document = JsonDocument.Parse(json!, new JsonDocumentOptions { AllowDuplicateProperties = false });
+        var values = document.RootElement.EnumerateObject().Select(p => p.Value.GetString()).ToList();
+        Assert.That(values, Is.EquivalentTo(JsonNode.Parse(body)!.AsObject().Select(p => p.Value!.GetValue<string>())));
+        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
+    }
+
     [Test]
     public void TryCopy_CleanBody_SameAsTheTreeMaskWrites()
     {
