@@ -2,38 +2,82 @@ namespace Luthien.Control;
 
 internal static partial class StreamAssembler
 {
-    /// <summary>Where <paramref name="index"/> is in a list ordered by index, or the complement of where it would go.</summary>
-    private static int Find<T>(List<T> items, int index)
-        where T : IIndexed
+    /// <summary>
+    /// Items by index: kept in the order they first appeared, found at once whatever order a backend sends indexes in
+    /// (a sorted insert per item made a stream of indexes sent backwards quadratic: seconds of the writer's time for one
+    /// event), put in index order once, when the answer is written.
+    /// </summary>
+    private sealed class IndexedItems<T>
+        where T : class, IIndexed
     {
-        // Streams mostly repeat the last index seen, or go on to the next one.
-        var count = items.Count;
-        if (count > 0 && items[count - 1].Index <= index)
+        private readonly List<T> _items = [];
+        private Dictionary<int, T>? _byIndex;
+        private bool _ordered = true;
+
+        /// <summary>The items, in no particular order.</summary>
+        public List<T> Items => _items;
+
+        public T? Find(int index)
         {
-            return items[count - 1].Index == index ? count - 1 : ~count;
+            // Streams mostly repeat the last index seen, and hold one or a few.
+            var count = _items.Count;
+            if (count > 0 && _items[count - 1].Index == index)
+            {
+                return _items[count - 1];
+            }
+
+            if (count <= 8)
+            {
+                foreach (var item in _items)
+                {
+                    if (item.Index == index)
+                    {
+                        return item;
+                    }
+                }
+
+                return null;
+            }
+
+            if (_byIndex is null)
+            {
+                _byIndex = new Dictionary<int, T>(count * 2);
+                foreach (var item in _items)
+                {
+                    _byIndex[item.Index] = item;
+                }
+            }
+
+            return _byIndex.GetValueOrDefault(index);
         }
 
-        int low = 0, high = count - 1;
-        while (low <= high)
+        public void Add(T item)
         {
-            var middle = (low + high) >>> 1;
-            var found = items[middle].Index;
-            if (found == index)
-            {
-                return middle;
-            }
-
-            if (found < index)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
+            _ordered &= _items.Count == 0 || _items[^1].Index < item.Index;
+            _items.Add(item);
+            _byIndex?.Add(item.Index, item);
         }
 
-        return ~low;
+        /// <summary>The items in index order.</summary>
+        public List<T> Ordered()
+        {
+            if (!_ordered)
+            {
+                _items.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+                _ordered = true;
+            }
+
+            return _items;
+        }
+
+        /// <summary>Empties the list, keeping room for at most <paramref name="kept"/> items.</summary>
+        public void Clear(int kept)
+        {
+            _items.Clear();
+            _items.Capacity = Math.Min(_items.Capacity, kept);
+            _byIndex = null;
+            _ordered = true;
+        }
     }
 
     private interface IIndexed
@@ -57,20 +101,19 @@ internal static partial class StreamAssembler
         /// <summary>The last finish reason said (a value other than null, an object or an array).</summary>
         public ReadOnlyMemory<byte> Finish { get; set; }
 
-        /// <summary>The tool calls, ordered by index.</summary>
-        public List<Call> Calls { get; } = [];
+        /// <summary>The tool calls.</summary>
+        public IndexedItems<Call> Calls { get; } = new();
 
         public Call CallAt(int index, Stack<Call> free)
         {
-            var at = Find(Calls, index);
-            if (at >= 0)
+            if (Calls.Find(index) is { } found)
             {
-                return Calls[at];
+                return found;
             }
 
             var call = free.Count > 0 ? free.Pop() : new Call();
             call.Index = index;
-            Calls.Insert(~at, call);
+            Calls.Add(call);
             return call;
         }
 
@@ -80,14 +123,13 @@ internal static partial class StreamAssembler
             Refusal.Clear();
             Role.Clear();
             Finish = default;
-            foreach (var call in Calls)
+            foreach (var call in Calls.Items)
             {
                 call.Clear();
                 free.Push(call);
             }
 
-            Calls.Clear();
-            Calls.Capacity = Math.Min(Calls.Capacity, KeptItems);
+            Calls.Clear(KeptItems);
         }
     }
 

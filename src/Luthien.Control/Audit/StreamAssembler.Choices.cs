@@ -35,7 +35,7 @@ internal static partial class StreamAssembler
         // The answer so far: its head members in the order they first came, and its choices ordered by index.
         private readonly ReadOnlyMemory<byte>[] _head = new ReadOnlyMemory<byte>[HeadNames.Length];
         private readonly HeadMember[] _order = new HeadMember[HeadNames.Length];
-        private readonly List<Choice> _choices = [];
+        private readonly IndexedItems<Choice> _choices = new();
         private readonly Stack<Choice> _freeChoices = new();
         private readonly Stack<Call> _freeCalls = new();
         private int _ordered;
@@ -95,7 +95,7 @@ internal static partial class StreamAssembler
         protected override void End()
         {
             // What a stream of many choices or calls needed is not kept for the next one.
-            foreach (var choice in _choices)
+            foreach (var choice in _choices.Items)
             {
                 choice.Clear(_freeCalls);
                 if (_freeChoices.Count < KeptItems)
@@ -104,8 +104,7 @@ internal static partial class StreamAssembler
                 }
             }
 
-            _choices.Clear();
-            _choices.Capacity = Math.Min(_choices.Capacity, KeptItems);
+            _choices.Clear(KeptItems);
             if (_freeCalls.Count > KeptItems)
             {
                 while (_freeCalls.Count > KeptItems)
@@ -302,15 +301,14 @@ internal static partial class StreamAssembler
 
         private Choice ChoiceAt(int index)
         {
-            var at = Find(_choices, index);
-            if (at >= 0)
+            if (_choices.Find(index) is { } found)
             {
-                return _choices[at];
+                return found;
             }
 
             var choice = _freeChoices.Count > 0 ? _freeChoices.Pop() : new Choice();
             choice.Index = index;
-            _choices.Insert(~at, choice);
+            _choices.Add(choice);
             return choice;
         }
 
@@ -328,7 +326,7 @@ internal static partial class StreamAssembler
             Word(_legacy ? TextCompletion : ChatCompletion);
             Name(ChoicesName);
             writer.WriteStartArray();
-            foreach (var choice in _choices)
+            foreach (var choice in _choices.Ordered())
             {
                 writer.WriteStartObject();
                 Name(IndexName);
@@ -383,11 +381,11 @@ internal static partial class StreamAssembler
                 Text(choice.Refusal.Text);
             }
 
-            if (choice.Calls.Count > 0)
+            if (choice.Calls.Items.Count > 0)
             {
                 Name(ToolCallsName);
                 writer.WriteStartArray();
-                foreach (var call in choice.Calls)
+                foreach (var call in choice.Calls.Ordered())
                 {
                     writer.WriteStartObject();
                     Name(IdName);

@@ -188,4 +188,23 @@ public sealed class StreamAssemblerTests
         Assert.That((int?)answer["choices"]![0]!["index"], Is.EqualTo(2000000000));
         Assert.That((string?)answer["choices"]![0]!["message"]!["tool_calls"]![0]!["function"]!["arguments"], Is.EqualTo("{}"));
     }
+
+    [Test]
+    public void Write_ManyChoicesAndCallsSentBackwards_WrittenInIndexOrder()
+    {
+        // Indexes a backend sends in any order are put in order once, when written (each kept where it first appeared
+        // until then: a sorted insert per item was quadratic).
+        var choices = string.Join(",", Enumerable.Range(0, 3000).Reverse().Select(i => $$$"""{"index":{{{i}}},"delta":{"content":"c{{{i}}}"}}"""));
+        var calls = string.Join(",", Enumerable.Range(0, 3000).Reverse().Select(i => $$$"""{"index":{{{i}}},"id":"call_{{{i}}}","function":{"name":"f","arguments":"{}"}}"""));
+
+        var answer = Assemble("chat.completions", Events(
+            $$$"""{"choices":[{{{choices}}}]}""",
+            $$$"""{"choices":[{"index":7,"delta":{"tool_calls":[{{{calls}}}]}}]}"""));
+
+        var written = answer["choices"]!.AsArray();
+        Assert.That(written.Select(c => (int)c!["index"]!), Is.EqualTo(Enumerable.Range(0, 3000)));
+        Assert.That((string?)written[7]!["message"]!["content"], Is.EqualTo("c7"));
+        var toolCalls = written[7]!["message"]!["tool_calls"]!.AsArray();
+        Assert.That(toolCalls.Select(c => (string?)c!["id"]), Is.EqualTo(Enumerable.Range(0, 3000).Select(i => $"call_{i}")));
+    }
 }
