@@ -12,7 +12,8 @@ namespace Luthien.Control.AspNetCore;
 /// <param name="User">The user name it was opened with.</param>
 /// <param name="Expires">When it ends unless used again.</param>
 /// <param name="CsrfToken">The token every state-changing form of this session must carry.</param>
-internal sealed record AdminSession(string Id, string User, DateTimeOffset Expires, string CsrfToken);
+/// <param name="Issued">When the login was made: however much it is used, a session ends <see cref="AdminOptions.MaxSessionSeconds"/> after.</param>
+internal sealed record AdminSession(string Id, string User, DateTimeOffset Expires, string CsrfToken, DateTimeOffset Issued);
 
 /// <summary>
 /// The admin area's logins: checks credentials in constant time, and keeps the session in a cookie protected by ASP.NET
@@ -67,16 +68,19 @@ internal sealed class AdminSessions
     /// <param name="options">The configured login.</param>
     public AdminSession SignIn(HttpContext context, string cookiePath, AdminOptions options)
     {
-        var session = new AdminSession(
-            NewToken(), options.Username, _time.GetUtcNow().AddSeconds(options.SessionSeconds), NewToken());
+        var now = _time.GetUtcNow();
+        var issued = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
+        var session = new AdminSession(NewToken(), options.Username, ExpiresAt(now, issued, options), NewToken(), issued);
         WriteCookie(context, cookiePath, options, session);
         return session;
     }
 
     /// <summary>
     /// The session the request's cookie holds, or <see langword="null"/> when there is none, it expired, was logged
-    /// out, or was opened with other credentials than the configured ones. A session past half its life gets a fresh
-    /// cookie, so that it lasts <see cref="AdminOptions.SessionSeconds"/> from its last use.
+    /// out, was opened with other credentials than the configured ones, or was opened more than
+    /// <see cref="AdminOptions.MaxSessionSeconds"/> ago. A session past half its life gets a fresh cookie, so that it
+    /// lasts <see cref="AdminOptions.SessionSeconds"/> from its last use (a stolen cookie in use still ends at the
+    /// absolute bound).
     /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="cookiePath">The admin area's path.</param>
@@ -99,27 +103,30 @@ internal sealed class AdminSessions
             return null;
         }
 
+        // v1 cookies (no time of login) are no session: their holders log in again.
         var parts = payload.Split('\n');
-        if (parts.Length != 6 || parts[0] != "v1" ||
-            !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var expiresSeconds))
+        if (parts.Length != 7 || parts[0] != "v2" ||
+            !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var expiresSeconds) ||
+            !long.TryParse(parts[6], NumberStyles.None, CultureInfo.InvariantCulture, out var issuedSeconds))
         {
             return null;
         }
 
         var now = _time.GetUtcNow();
         var expires = DateTimeOffset.FromUnixTimeSeconds(expiresSeconds);
-        if (expires <= now || _ended.ContainsKey(parts[1]) ||
+        var issued = DateTimeOffset.FromUnixTimeSeconds(issuedSeconds);
+        if (expires <= now || now >= issued.AddSeconds(options.MaxSessionSeconds) || _ended.ContainsKey(parts[1]) ||
             !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[4]), Encoding.ASCII.GetBytes(Fingerprint(options))) ||
             !string.Equals(parts[2], Encode(options.Username), StringComparison.Ordinal))
         {
             return null;
         }
 
-        var session = new AdminSession(parts[1], options.Username, expires, parts[5]);
+        var session = new AdminSession(parts[1], options.Username, expires, parts[5], issued);
         var lifetime = TimeSpan.FromSeconds(options.SessionSeconds);
-        if (expires - now < lifetime / 2)
+        if (expires - now < lifetime / 2 && ExpiresAt(now, issued, options) > expires)
         {
-            session = session with { Expires = now + lifetime };
+            session = session with { Expires = ExpiresAt(now, issued, options) };
             WriteCookie(context, cookiePath, options, session);
         }
 
@@ -158,15 +165,24 @@ internal sealed class AdminSessions
     private void WriteCookie(HttpContext context, string cookiePath, AdminOptions options, AdminSession session)
     {
         var payload = string.Join('\n',
-            "v1",
+            "v2",
             session.Id,
             Encode(session.User),
             session.Expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             Fingerprint(options),
-            session.CsrfToken);
+            session.CsrfToken,
+            session.Issued.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         var cookieOptions = CookieOptions(context, cookiePath);
         cookieOptions.Expires = session.Expires;
         context.Response.Cookies.Append(CookieName, Protector(cookiePath).Protect(payload), cookieOptions);
+    }
+
+    /// <summary>When a session used at <paramref name="now"/> ends unless used again: never past the absolute bound.</summary>
+    private static DateTimeOffset ExpiresAt(DateTimeOffset now, DateTimeOffset issued, AdminOptions options)
+    {
+        var sliding = now.AddSeconds(options.SessionSeconds);
+        var absolute = issued.AddSeconds(Math.Max(options.MaxSessionSeconds, 60));
+        return sliding < absolute ? sliding : absolute;
     }
 
     private static CookieOptions CookieOptions(HttpContext context, string cookiePath) => new()

@@ -82,6 +82,13 @@ public sealed class AdminOptions
     [Range(60, 7 * 24 * 3600)]
     public double SessionSeconds { get; set; } = 8 * 3600;
 
+    /// <summary>
+    /// How long a login lasts at most, however much it is used (a cookie someone copied stops working then too).
+    /// Default 24 hours.
+    /// </summary>
+    [Range(60, 30 * 24 * 3600)]
+    public double MaxSessionSeconds { get; set; } = 24 * 3600;
+
     /// <inheritdoc />
     public override string ToString() => $"{Username} (password {(string.IsNullOrEmpty(Password) ? "unset" : "set")})";
 }

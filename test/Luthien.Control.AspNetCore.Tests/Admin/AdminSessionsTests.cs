@@ -137,6 +137,29 @@ public sealed class AdminSessionsTests
     }
 
     [Test]
+    public async Task Session_UsedPastMaxSessionSeconds_Expires()
+    {
+        // Used every 400 s, a 600 s session would live for ever: a copied cookie in use ends at the absolute bound.
+        await using var app = await AdminApp.StartAsync(new()
+        {
+            ["Luthien:Admin:SessionSeconds"] = "600",
+            ["Luthien:Admin:MaxSessionSeconds"] = "1500",
+        });
+        using var client = await app.CreateClient().LoggedInAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            app.Time.Advance(TimeSpan.FromSeconds(400));
+            using var used = await client.GetAsync("/admin/api/keys");
+            Assert.That(used.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"use {i + 1}, {(i + 1) * 400} s after the login");
+        }
+
+        app.Time.Advance(TimeSpan.FromSeconds(301));
+        using var late = await client.GetAsync("/admin/api/keys");
+
+        Assert.That(late.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
     public async Task Session_TamperedCookie_IsNoSession()
     {
         await using var app = await AdminApp.StartAsync();
