@@ -24,6 +24,7 @@ internal sealed class ClientKeyCache
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
     private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<StoredClientKey?>>> _lookups = new(StringComparer.Ordinal);
     private long _generation;
 
     /// <summary>Creates the cache.</summary>
@@ -53,34 +54,53 @@ internal sealed class ClientKeyCache
             return entry.Key;
         }
 
+        // One lookup per key at a time: the requests presenting a key the cache does not hold (every key in use, once
+        // a period, on a busy instance) wait for the same answer instead of each asking the database. Each waits as
+        // long as its own client stays; the lookup itself is bounded by LookupTimeout, not by any one client.
+        Lazy<Task<StoredClientKey?>>? mine = null;
+        mine = new Lazy<Task<StoredClientKey?>>(() => LookupAsync(store, hash, now, mine!));
+        var lookup = _lookups.GetOrAdd(hash, mine);
+        return await lookup.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StoredClientKey?> LookupAsync(IControlStore store, string hash, long started, Lazy<Task<StoredClientKey?>> self)
+    {
         // A revocation here (Clear) while the store is being read makes what was read too old to keep.
         var generation = Volatile.Read(ref _generation);
-        StoredClientKey? key;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(LookupTimeout);
         try
         {
-            key = await store.FindActiveAsync(hash, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // Fail closed: a key that cannot be checked is not accepted (a revocation may be what cannot be read).
-            throw ControlFailureException.Internal("The client key store could not be read.");
-        }
+            StoredClientKey? key;
+            using var timeout = new CancellationTokenSource();
+            timeout.CancelAfter(LookupTimeout);
+            try
+            {
+                key = await store.FindActiveAsync(hash, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Fail closed: a key that cannot be checked is not accepted (a revocation may be what cannot be read).
+                throw ControlFailureException.Internal("The client key store could not be read.");
+            }
 
-        if (_entries.Count >= MaxEntries)
-        {
-            _entries.Clear();
-        }
+            if (_entries.Count >= MaxEntries)
+            {
+                _entries.Clear();
+            }
 
-        _entries[hash] = (key, now);
-        if (Volatile.Read(ref _generation) != generation)
-        {
-            // Cleared meanwhile: the answer may predate a revocation; the next request asks again.
-            _entries.TryRemove(hash, out _);
-        }
+            _entries[hash] = (key, started);
+            if (Volatile.Read(ref _generation) != generation)
+            {
+                // Cleared meanwhile: the answer may predate a revocation; the next request asks again.
+                _entries.TryRemove(hash, out _);
+            }
 
-        return key;
+            return key;
+        }
+        finally
+        {
+            // Only this lookup: after a Clear a newer one may stand under the same hash.
+            _lookups.TryRemove(KeyValuePair.Create(hash, self));
+        }
     }
 
     /// <summary>Forgets every key read so far (after a key was revoked here), and every read still under way.</summary>
@@ -88,5 +108,8 @@ internal sealed class ClientKeyCache
     {
         Interlocked.Increment(ref _generation);
         _entries.Clear();
+
+        // Requests from now on start a lookup of their own instead of joining one that may predate the revocation.
+        _lookups.Clear();
     }
 }

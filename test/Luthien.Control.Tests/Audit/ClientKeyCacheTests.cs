@@ -137,4 +137,55 @@ public sealed class ClientKeyCacheTests
 
         Assert.That(after, Is.Null);
     }
+
+    [Test]
+    public async Task FindAsync_SameUncachedKeyAtOnce_AsksStoreOnce()
+    {
+        // A busy instance's requests for one key, when its cache entry has run out, wait for one answer.
+        var read = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(ClientKeyHash.Of("lck-a"), Arg.Any<CancellationToken>()).Returns(read.Task);
+        var cache = Cache();
+
+        var waiting = Enumerable.Range(0, 20).Select(_ => cache.FindAsync("lck-a", CancellationToken.None).AsTask()).ToList();
+        read.SetResult(new StoredClientKey(1, "team-a", DateTime.UtcNow, null));
+        var keys = await Task.WhenAll(waiting);
+
+        Assert.That(keys.Select(k => k?.Name), Is.All.EqualTo("team-a"));
+        await _store.Received(1).FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+    }
+
+    [Test]
+    public async Task FindAsync_OneWaiterGone_OthersStillAnswered()
+    {
+        var read = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(ClientKeyHash.Of("lck-a"), Arg.Any<CancellationToken>()).Returns(read.Task);
+        var cache = Cache();
+        using var gone = new CancellationTokenSource();
+
+        var leaving = cache.FindAsync("lck-a", gone.Token).AsTask();
+        var staying = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+        await gone.CancelAsync();
+        read.SetResult(new StoredClientKey(1, "team-a", DateTime.UtcNow, null));
+
+        Assert.ThrowsAsync<TaskCanceledException>(() => leaving);
+        Assert.That((await staying)?.Name, Is.EqualTo("team-a"));
+    }
+
+    [Test]
+    public async Task FindAsync_AfterClearWhileLookupUnderWay_AsksStoreAgain()
+    {
+        // A request after a revocation here must not take the answer of a lookup that began before it.
+        var before = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(ClientKeyHash.Of("lck-a"), Arg.Any<CancellationToken>()).Returns(before.Task, Task.FromResult<StoredClientKey?>(null));
+        var cache = Cache();
+
+        var early = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+        cache.Clear();
+        var late = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+        before.SetResult(new StoredClientKey(1, "team-a", DateTime.UtcNow, null));
+
+        Assert.That((await early)?.Name, Is.EqualTo("team-a"));
+        Assert.That(await late, Is.Null);
+        await _store.Received(2).FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+    }
 }
