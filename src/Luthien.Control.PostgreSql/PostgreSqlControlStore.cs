@@ -19,7 +19,19 @@ internal sealed class PostgreSqlControlStore : DbControlStore, IAsyncDisposable,
             data JSONB,
             datatype TEXT NOT NULL,
             notes JSONB);
-        CREATE UNIQUE INDEX IF NOT EXISTS ux_luthien_log_transaction ON luthien_log (transaction_id, datatype);
+        DO $$
+        BEGIN
+            -- A luthien_control database's table may already hold several rows of one kind for a transaction: then
+            -- the index cannot be unique, and the log starts anyway (a batch retried after a commit whose answer was
+            -- lost may then be written twice) instead of never starting.
+            IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'ux_luthien_log_transaction') THEN
+                IF EXISTS (SELECT 1 FROM luthien_log GROUP BY transaction_id, datatype HAVING COUNT(*) > 1) THEN
+                    CREATE INDEX ux_luthien_log_transaction ON luthien_log (transaction_id, datatype);
+                ELSE
+                    CREATE UNIQUE INDEX ux_luthien_log_transaction ON luthien_log (transaction_id, datatype);
+                END IF;
+            END IF;
+        END $$;
         CREATE INDEX IF NOT EXISTS ix_luthien_log_datetime ON luthien_log (datetime);
         CREATE INDEX IF NOT EXISTS ix_luthien_log_datatype ON luthien_log (datatype, id);
         CREATE TABLE IF NOT EXISTS luthien_client_keys (

@@ -72,6 +72,26 @@ public sealed class PostgreSqlControlStoreTests : ControlStoreContractTests
     }
 
     [Test]
+    public async Task InitializeAsync_LuthienControlTableWithRepeatedRows_StartsAndWrites()
+    {
+        // luthien_control's own table, holding two rows of one kind for a transaction: a unique index cannot be made,
+        // and the log must start anyway (the table and its rows kept), not retry a failing migration for ever.
+        await ScalarAsync("""
+            CREATE TABLE luthien_log (id SERIAL PRIMARY KEY, transaction_id VARCHAR NOT NULL, datetime TIMESTAMP NOT NULL,
+                data JSONB, datatype VARCHAR NOT NULL, notes JSONB);
+            INSERT INTO luthien_log (transaction_id, datetime, data, datatype) VALUES
+                ('old-1', now(), '{"a":1}', 'request'), ('old-1', now(), '{"a":2}', 'request');
+            """);
+        await using var store = new PostgreSqlControlStore(_connectionString);
+
+        await store.InitializeAsync(CancellationToken.None);
+        await store.WriteAsync([new TransactionLogRow("new-1", T0, TransactionLogRow.Outcome, """{"status":200}""")], CancellationToken.None);
+
+        Assert.That(await ScalarAsync("SELECT COUNT(*) FROM luthien_log"), Is.EqualTo(3L));
+        Assert.That(await store.GetTransactionAsync("new-1", CancellationToken.None), Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public async Task WriteAsync_SessionInAnotherTimeZone_StoresAndReadsUtc()
     {
         var at = T0.AddTicks(1_234_560);
