@@ -32,6 +32,31 @@ public sealed class AuditRowsTests
         return change is null ? record : change(record);
     }
 
+    /// <summary>A record with only what every record has, and what a test gives it (a transcript makes it a chat stream).</summary>
+    private static AuditRecord Bare(
+        int status = 200,
+        byte[]? request = null,
+        byte[]? response = null,
+        Dictionary<string, string>? headers = null,
+        StreamTranscript? transcript = null,
+        string? errorCode = null) => new()
+    {
+        TransactionId = "ltx-1",
+        StartedAt = new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc),
+        EndedAt = new DateTime(2026, 11, 25, 10, 0, 1, DateTimeKind.Utc),
+        Method = "POST",
+        Path = "chat/completions",
+        Status = status,
+        DurationMs = 1,
+        RequestBody = request,
+        ResponseBody = response,
+        Headers = headers,
+        Transcript = transcript,
+        Api = transcript is null ? null : "chat.completions",
+        Stream = transcript is not null,
+        ErrorCode = errorCode,
+    };
+
     private static JsonObject Data(TransactionLogRow row) => JsonNode.Parse(row.Data!)!.AsObject();
 
     [Test]
@@ -73,11 +98,7 @@ public sealed class AuditRowsTests
     [Test]
     public void Build_BufferedAnswerWithUsage_UsageFromItsBody()
     {
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            ResponseBody = Encoding.UTF8.GetBytes("""{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}"""),
-        });
+        var record = Bare(response: Encoding.UTF8.GetBytes("""{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}"""));
 
         var usage = Data(AuditRows.Build(record, Mask)[2])["usage"]!;
 
@@ -90,11 +111,7 @@ public sealed class AuditRowsTests
     [TestCase("""{"usage":{"total_tokens":1},"usage":{"total_tokens":2}}""", null, null, 2L)]
     public void Build_BufferedUsage_WholeNumbersOnly(string body, long? prompt, long? completion, long? total)
     {
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            ResponseBody = Encoding.UTF8.GetBytes(body),
-        });
+        var record = Bare(response: Encoding.UTF8.GetBytes(body));
 
         var usage = Data(AuditRows.Build(record, Mask)[2])["usage"]!;
 
@@ -106,11 +123,7 @@ public sealed class AuditRowsTests
     [Test]
     public void Build_BufferedBodyNotJson_NoUsage()
     {
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            ResponseBody = Encoding.UTF8.GetBytes("""{"usage":{"total_tokens":1}} trailing"""),
-        });
+        var record = Bare(response: Encoding.UTF8.GetBytes("""{"usage":{"total_tokens":1}} trailing"""));
 
         Assert.That(Data(AuditRows.Build(record, Mask)[2])["usage"], Is.Null);
     }
@@ -119,11 +132,7 @@ public sealed class AuditRowsTests
     public void Build_AnswerRepeatingAName_StoredAsItCame()
     {
         // A backend's answer is stored as the client got it, a repeated name included (nothing of it is lost).
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 400, DurationMs = 1,
-            ResponseBody = Encoding.UTF8.GetBytes("""{"error":{"message":"a"},"error":{"message":"b"}}"""),
-        });
+        var record = Bare(status: 400, response: Encoding.UTF8.GetBytes("""{"error":{"message":"a"},"error":{"message":"b"}}"""));
 
         Assert.That(AuditRows.Build(record, Mask)[1].Data, Does.Contain("""{"error":{"message":"a"},"error":{"message":"b"}}"""));
     }
@@ -133,11 +142,7 @@ public sealed class AuditRowsTests
     {
         var transcript = new StreamTranscript(Stopwatch.GetTimestamp(), 1024);
         transcript.Add("{}"u8);
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            Api = "chat.completions", Stream = true, Transcript = transcript,
-        });
+        var record = Bare(transcript: transcript);
 
         var timeline = Data(AuditRows.Build(record, Mask)[1])["timeline"]!.AsArray();
 
@@ -169,13 +174,10 @@ public sealed class AuditRowsTests
     public void Build_SecretInRequestAndAnswer_Masked()
     {
         const string secret = "sk-abcdefghijklmnopqrstuvwxyz012345";
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            RequestBody = Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"key {{secret}}"}]}"""),
-            ResponseBody = Encoding.UTF8.GetBytes($$$"""{"choices":[{"message":{"content":"{{{secret}}}"}}]}"""),
-            Headers = new Dictionary<string, string> { ["x-note"] = secret },
-        });
+        var record = Bare(
+            request: Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"key {{secret}}"}]}"""),
+            response: Encoding.UTF8.GetBytes($$$"""{"choices":[{"message":{"content":"{{{secret}}}"}}]}"""),
+            headers: new Dictionary<string, string> { ["x-note"] = secret });
 
         var rows = AuditRows.Build(record, Mask);
 
@@ -185,11 +187,7 @@ public sealed class AuditRowsTests
     [Test]
     public void Build_RequestNotJson_NotStoredAndSaid()
     {
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 400, DurationMs = 1,
-            RequestBody = "{nope"u8.ToArray(), ErrorCode = "invalid_request",
-        });
+        var record = Bare(status: 400, request: "{nope"u8.ToArray(), errorCode: "invalid_request");
 
         var request = Data(AuditRows.Build(record, Mask)[0]);
 
@@ -203,11 +201,7 @@ public sealed class AuditRowsTests
         var transcript = new StreamTranscript(Stopwatch.GetTimestamp(), 4096);
         transcript.Add("""{"choices":[{"index":0,"delta":{"content":"a"}}]}"""u8);
         transcript.Add("""{"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}"""u8);
-        var record = Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId, StartedAt = r.StartedAt, EndedAt = r.EndedAt, Method = r.Method, Path = r.Path, Status = 200, DurationMs = 1,
-            Api = "chat.completions", Stream = true, Transcript = transcript,
-        });
+        var record = Bare(transcript: transcript);
 
         var rows = AuditRows.Build(record, Mask);
         var response = Data(rows[1]);
@@ -224,17 +218,7 @@ public sealed class AuditRowsTests
     public void Build_KeyAsHeaderName_Masked()
     {
         const string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
-        var rows = AuditRows.Build(Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId,
-            StartedAt = r.StartedAt,
-            EndedAt = r.EndedAt,
-            Method = r.Method,
-            Path = r.Path,
-            Status = r.Status,
-            DurationMs = r.DurationMs,
-            Headers = new Dictionary<string, string> { [key] = "1", ["x-trace"] = "t" },
-        }), Mask);
+        var rows = AuditRows.Build(Bare(headers: new Dictionary<string, string> { [key] = "1", ["x-trace"] = "t" }), Mask);
 
         Assert.That(rows[0].Data, Does.Not.Contain("abcdefghijklmnop"));
         Assert.That(Data(rows[0])["headers"]!["x-trace"]!.GetValue<string>(), Is.EqualTo("t"));
@@ -243,22 +227,12 @@ public sealed class AuditRowsTests
     [Test]
     public void Build_TwoHeaderNamesMaskedAlike_BothKept()
     {
-        var rows = AuditRows.Build(Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId,
-            StartedAt = r.StartedAt,
-            EndedAt = r.EndedAt,
-            Method = r.Method,
-            Path = r.Path,
-            Status = r.Status,
-            DurationMs = r.DurationMs,
-            Headers = new Dictionary<string, string>
+        var rows = AuditRows.Build(Bare(headers: new Dictionary<string, string>
             {
                 ["sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"] = "1",
                 ["sk-proj-bbcdefghijklmnopqrstuvwxyz0123456789"] = "2",
                 ["[redacted]"] = "3",
-            },
-        }), Mask);
+            }), Mask);
 
         using var document = JsonDocument.Parse(rows[0].Data!, new JsonDocumentOptions { AllowDuplicateProperties = false });
         var headers = document.RootElement.GetProperty("headers").EnumerateObject().Select(p => p.Value.GetString());
@@ -271,17 +245,7 @@ public sealed class AuditRowsTests
     public void Build_BackendErrorBodyTheParserReadsOnlyLazily_RowsStillBuilt(string body)
     {
         // A backend's error answer is passed on unvalidated: a repeated name or a lone surrogate must not cost the record.
-        var rows = AuditRows.Build(Record(r => new AuditRecord
-        {
-            TransactionId = r.TransactionId,
-            StartedAt = r.StartedAt,
-            EndedAt = r.EndedAt,
-            Method = r.Method,
-            Path = r.Path,
-            Status = 400,
-            DurationMs = r.DurationMs,
-            ResponseBody = Encoding.UTF8.GetBytes(body),
-        }), Mask);
+        var rows = AuditRows.Build(Bare(status: 400, response: Encoding.UTF8.GetBytes(body)), Mask);
 
         Assert.That(rows, Has.Length.EqualTo(3));
         Assert.That((int?)Data(rows[2])["status"], Is.EqualTo(400));
