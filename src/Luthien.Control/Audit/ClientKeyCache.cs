@@ -23,7 +23,7 @@ internal sealed class ClientKeyCache
     private readonly ControlStores _stores;
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
-    private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At, long Generation)> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredClientKey?>>> _lookups = new(StringComparer.Ordinal);
     private long _generation;
 
@@ -49,7 +49,10 @@ internal sealed class ClientKeyCache
         var store = _stores.Store ?? throw ControlFailureException.Internal("ClientApiKeyAuth reads keys from the database, but no store is configured.");
         var hash = ClientKeyHash.Of(presented);
         var now = _time.GetTimestamp();
-        if (_entries.TryGetValue(hash, out var entry) && _time.GetElapsedTime(entry.At, now) < _ttl)
+        // An answer read before the last Clear is no answer: a lookup under way then writes it for an instant before
+        // it sees the Clear and removes it, and a request in that instant must not take it.
+        if (_entries.TryGetValue(hash, out var entry) && entry.Generation == Volatile.Read(ref _generation) &&
+            _time.GetElapsedTime(entry.At, now) < _ttl)
         {
             return entry.Key;
         }
@@ -87,11 +90,12 @@ internal sealed class ClientKeyCache
                 _entries.Clear();
             }
 
-            _entries[hash] = (key, started);
+            var entry = (key, started, generation);
+            _entries[hash] = entry;
             if (Volatile.Read(ref _generation) != generation)
             {
                 // Cleared meanwhile: the answer may predate a revocation; the next request asks again.
-                _entries.TryRemove(hash, out _);
+                _entries.TryRemove(KeyValuePair.Create(hash, entry));
             }
 
             return key;
