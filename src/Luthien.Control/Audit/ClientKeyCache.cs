@@ -61,9 +61,21 @@ internal sealed class ClientKeyCache
         // a period, on a busy instance) wait for the same answer instead of each asking the database. Each waits as
         // long as its own client stays; the lookup itself is bounded by LookupTimeout, not by any one client.
         Lazy<Task<StoredClientKey?>>? mine = null;
-        mine = new Lazy<Task<StoredClientKey?>>(() => LookupAsync(store, hash, now, mine!));
+        mine = new Lazy<Task<StoredClientKey?>>(() => Observed(LookupAsync(store, hash, now, mine!)));
         var lookup = _lookups.GetOrAdd(hash, mine);
         return await lookup.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A lookup that fails after every waiter left would otherwise be reported as an unobserved task exception (fatal
+    // where a host asks for that); the waiters still there get the failure all the same.
+    private static Task<StoredClientKey?> Observed(Task<StoredClientKey?> lookup)
+    {
+        _ = lookup.ContinueWith(
+            static t => _ = t.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return lookup;
     }
 
     private async Task<StoredClientKey?> LookupAsync(IControlStore store, string hash, long started, Lazy<Task<StoredClientKey?>> self)

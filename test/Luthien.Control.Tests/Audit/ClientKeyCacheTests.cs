@@ -228,4 +228,49 @@ public sealed class ClientKeyCacheTests
             Assert.That(seen, Is.Null, $"round {round}: a request after the revocation was let in");
         }
     }
+
+    [Test]
+    public void FindAsync_EveryWaiterGoneThenStoreFails_FailureObserved()
+    {
+        // Clients that leave before the store fails must not leave a failed task no one looked at: the runtime reports
+        // it (UnobservedTaskException), and a host that makes those fatal would stop.
+        var unobserved = 0;
+        EventHandler<UnobservedTaskExceptionEventArgs> count = (_, e) =>
+        {
+            if (e.Exception.InnerExceptions.Any(x => x is ControlFailureException))
+            {
+                Interlocked.Increment(ref unobserved);
+            }
+        };
+        TaskScheduler.UnobservedTaskException += count;
+        try
+        {
+            LeaveThenFail();
+            for (var i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= count;
+        }
+
+        Assert.That(unobserved, Is.Zero);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LeaveThenFail()
+    {
+        var read = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(read.Task);
+        var cache = Cache();
+        using var gone = new CancellationTokenSource();
+        var leaving = cache.FindAsync("lck-a", gone.Token).AsTask();
+        gone.Cancel();
+        Assert.ThrowsAsync<TaskCanceledException>(() => leaving);
+        read.SetException(new InvalidOperationException("away"));
+        _store.ClearReceivedCalls();
+    }
 }
