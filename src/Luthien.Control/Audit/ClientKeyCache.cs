@@ -23,7 +23,7 @@ internal sealed class ClientKeyCache
     private readonly ControlStores _stores;
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
-    private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (StoredClientKey? Key, long At, long Generation)> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredClientKey?>>> _lookups = new(StringComparer.Ordinal);
     private long _generation;
 
@@ -49,7 +49,10 @@ internal sealed class ClientKeyCache
         var store = _stores.Store ?? throw ControlFailureException.Internal("ClientApiKeyAuth reads keys from the database, but no store is configured.");
         var hash = ClientKeyHash.Of(presented);
         var now = _time.GetTimestamp();
-        if (_entries.TryGetValue(hash, out var entry) && _time.GetElapsedTime(entry.At, now) < _ttl)
+        // An answer read before the last Clear is no answer: a lookup under way then writes it for an instant before
+        // it sees the Clear and removes it, and a request in that instant must not take it.
+        if (_entries.TryGetValue(hash, out var entry) && entry.Generation == Volatile.Read(ref _generation) &&
+            _time.GetElapsedTime(entry.At, now) < _ttl)
         {
             return entry.Key;
         }
@@ -58,9 +61,21 @@ internal sealed class ClientKeyCache
         // a period, on a busy instance) wait for the same answer instead of each asking the database. Each waits as
         // long as its own client stays; the lookup itself is bounded by LookupTimeout, not by any one client.
         Lazy<Task<StoredClientKey?>>? mine = null;
-        mine = new Lazy<Task<StoredClientKey?>>(() => LookupAsync(store, hash, now, mine!));
+        mine = new Lazy<Task<StoredClientKey?>>(() => Observed(LookupAsync(store, hash, now, mine!)));
         var lookup = _lookups.GetOrAdd(hash, mine);
         return await lookup.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A lookup that fails after every waiter left would otherwise be reported as an unobserved task exception (fatal
+    // where a host asks for that); the waiters still there get the failure all the same.
+    private static Task<StoredClientKey?> Observed(Task<StoredClientKey?> lookup)
+    {
+        _ = lookup.ContinueWith(
+            static t => _ = t.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return lookup;
     }
 
     private async Task<StoredClientKey?> LookupAsync(IControlStore store, string hash, long started, Lazy<Task<StoredClientKey?>> self)
@@ -87,11 +102,12 @@ internal sealed class ClientKeyCache
                 _entries.Clear();
             }
 
-            _entries[hash] = (key, started);
+            var entry = (key, started, generation);
+            _entries[hash] = entry;
             if (Volatile.Read(ref _generation) != generation)
             {
                 // Cleared meanwhile: the answer may predate a revocation; the next request asks again.
-                _entries.TryRemove(hash, out _);
+                _entries.TryRemove(KeyValuePair.Create(hash, entry));
             }
 
             return key;

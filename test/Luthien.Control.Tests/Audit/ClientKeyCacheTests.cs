@@ -188,4 +188,89 @@ public sealed class ClientKeyCacheTests
         Assert.That(await late, Is.Null);
         await _store.Received(2).FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
     }
+
+    [Test]
+    public void FindAsync_StartedAfterClear_NeverSeesAnswerReadBeforeIt()
+    {
+        // The answer of a lookup that read the key before a revocation here is, for an instant, written to the cache
+        // and then removed: a request starting after the revocation must not take it in that instant.
+        var hash = ClientKeyHash.Of("lck-a");
+        for (var round = 0; round < 300; round++)
+        {
+            var before = new TaskCompletionSource<StoredClientKey?>();
+            var calls = 0;
+            _store.FindActiveAsync(hash, Arg.Any<CancellationToken>())
+                .Returns(_ => Interlocked.Increment(ref calls) == 1 ? before.Task : Task.FromResult<StoredClientKey?>(null));
+            var cache = Cache();
+            var early = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+            cache.Clear();
+
+            StoredClientKey? seen = null;
+            var reading = new ManualResetEventSlim();
+            var stop = 0;
+            var reader = new Thread(() =>
+            {
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    var find = cache.FindAsync("lck-a", CancellationToken.None);
+                    var key = find.IsCompletedSuccessfully ? find.Result : find.AsTask().GetAwaiter().GetResult();
+                    seen ??= key;
+                    reading.Set();
+                }
+            });
+            reader.Start();
+            reading.Wait();
+            before.SetResult(new StoredClientKey(1, "team-a", DateTime.UtcNow, null));
+            early.GetAwaiter().GetResult();
+            Volatile.Write(ref stop, 1);
+            reader.Join();
+
+            Assert.That(seen, Is.Null, $"round {round}: a request after the revocation was let in");
+        }
+    }
+
+    [Test]
+    public void FindAsync_EveryWaiterGoneThenStoreFails_FailureObserved()
+    {
+        // Clients that leave before the store fails must not leave a failed task no one looked at: the runtime reports
+        // it (UnobservedTaskException), and a host that makes those fatal would stop.
+        var unobserved = 0;
+        EventHandler<UnobservedTaskExceptionEventArgs> count = (_, e) =>
+        {
+            if (e.Exception.InnerExceptions.Any(x => x is ControlFailureException))
+            {
+                Interlocked.Increment(ref unobserved);
+            }
+        };
+        TaskScheduler.UnobservedTaskException += count;
+        try
+        {
+            LeaveThenFail();
+            for (var i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= count;
+        }
+
+        Assert.That(unobserved, Is.Zero);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LeaveThenFail()
+    {
+        var read = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(read.Task);
+        var cache = Cache();
+        using var gone = new CancellationTokenSource();
+        var leaving = cache.FindAsync("lck-a", gone.Token).AsTask();
+        gone.Cancel();
+        Assert.ThrowsAsync<TaskCanceledException>(() => leaving);
+        read.SetException(new InvalidOperationException("away"));
+        _store.ClearReceivedCalls();
+    }
 }
