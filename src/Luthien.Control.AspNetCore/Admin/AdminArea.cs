@@ -220,7 +220,7 @@ internal sealed partial class AdminArea
             return;
         }
 
-        Services.Sessions.SignOut(request.Context, request.Base, request.RequiredSession);
+        Services.Sessions.SignOut(request.Context, request.Base, request.RequiredSession, request.Options);
         SeeOther(request.Context, request.Base + "/login");
     }
 

@@ -137,7 +137,8 @@ internal sealed class AdminSessions
     /// <param name="context">The logout request.</param>
     /// <param name="cookiePath">The admin area's path.</param>
     /// <param name="session">The session.</param>
-    public void SignOut(HttpContext context, string cookiePath, AdminSession session)
+    /// <param name="options">The configured login (how long any copy of the session's cookie could still be renewed).</param>
+    public void SignOut(HttpContext context, string cookiePath, AdminSession session, AdminOptions options)
     {
         var now = _time.GetUtcNow();
         if (_ended.Count >= EndedKept)
@@ -151,7 +152,9 @@ internal sealed class AdminSessions
             }
         }
 
-        _ended[session.Id] = session.Expires;
+        // Remembered until no copy of the cookie could be valid: a copy renewed after this one was read could run to
+        // the absolute bound, later than this cookie's own expiry.
+        _ended[session.Id] = session.Issued.AddSeconds(Math.Max(options.MaxSessionSeconds, 60));
         context.Response.Cookies.Delete(CookieName, CookieOptions(context, cookiePath));
     }
 

@@ -89,7 +89,8 @@ internal sealed class ClientKeyCache
             timeout.CancelAfter(LookupTimeout);
             try
             {
-                key = await store.FindActiveAsync(hash, timeout.Token).ConfigureAwait(false);
+                // Bounded here too: a store that ignored its token would otherwise hold every request for this key.
+                key = await store.FindActiveAsync(hash, timeout.Token).WaitAsync(LookupTimeout).ConfigureAwait(false);
             }
             catch (Exception)
             {

@@ -273,4 +273,20 @@ public sealed class ClientKeyCacheTests
         read.SetException(new InvalidOperationException("away"));
         _store.ClearReceivedCalls();
     }
+
+    [Test]
+    public async Task FindAsync_StoreIgnoringItsToken_RefusedAfterLookupTimeout()
+    {
+        var never = new TaskCompletionSource<StoredClientKey?>();
+        _store.FindActiveAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(never.Task);
+        var cache = new ClientKeyCache(
+            new ControlStores(Options.Create(new LuthienOptions { TransactionLog = new TransactionLogOptions { Provider = TransactionLogProvider.Sqlite, ConnectionString = "x" } }),
+                [new ControlStoreRegistration(TransactionLogProvider.Sqlite, "test", _ => _store)]),
+            Options.Create(new LuthienOptions()), TimeProvider.System);
+
+        var find = cache.FindAsync("lck-a", CancellationToken.None).AsTask();
+
+        Assert.That(await Task.WhenAny(find, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(find), "not held for ever by a store that does not answer");
+        Assert.ThrowsAsync<ControlFailureException>(() => find);
+    }
 }
