@@ -60,7 +60,7 @@ internal static partial class StreamAssembler
         private Slice[] _pendingHead = new Slice[HeadNames.Length];
         private Resumption _pending;
 
-        public void Run(Utf8JsonWriter writer, bool legacy, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
+        public void Run(Utf8JsonWriter writer, bool legacy, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
         {
             Begin(writer, mask);
             _legacy = legacy;

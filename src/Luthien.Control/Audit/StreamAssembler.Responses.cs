@@ -34,7 +34,7 @@ internal static partial class StreamAssembler
         private TextSlice _eventDelta;
         private Slice _event;
 
-        public void Run(Utf8JsonWriter writer, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
+        public void Run(Utf8JsonWriter writer, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
         {
             Begin(writer, mask);
             try

@@ -42,15 +42,9 @@ internal static partial class StreamAssembler
     /// </remarks>
     public static void Write(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
     {
-        ArgumentNullException.ThrowIfNull(mask);
-        WriteAnswer(writer, api, events, mask);
-    }
-
-    /// <summary>As <see cref="Write"/>; a <see langword="null"/> mask writes the answer as the events said it.</summary>
-    private static void WriteAnswer(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask? mask)
-    {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(mask);
         if (api == "responses")
         {
             // A thread's assembler is reused from stream to stream; one already in use (a nested call) is not shared.
@@ -97,6 +91,9 @@ internal static partial class StreamAssembler
         protected TextBuffer EventText { get; } = new();
 
         protected Utf8JsonWriter Writer => _writer!;
+
+        /// <summary>The mask of the stream being written (set from <see cref="Begin"/> to <see cref="End"/>).</summary>
+        private AuditMask Mask => _mask!;
 
         /// <summary>Where the reader's bytes start in the event being read's: 0, or after the bytes a reading resumed past.</summary>
         protected int Origin { get; private set; }
@@ -193,12 +190,12 @@ internal static partial class StreamAssembler
         {
         }
 
-        protected void Begin(Utf8JsonWriter writer, AuditMask? mask)
+        protected void Begin(Utf8JsonWriter writer, AuditMask mask)
         {
             InUse = true;
             _writer = writer;
             _mask = mask;
-            if (mask is not null && !ReferenceEquals(mask, _checkedMask))
+            if (!ReferenceEquals(mask, _checkedMask))
             {
                 _checkedMask = mask;
                 _wordsClean = OwnWords.All(w => mask.IsClean(w.Value));
@@ -217,41 +214,31 @@ internal static partial class StreamAssembler
         /// <summary>One of the answer's own names.</summary>
         protected void Name(JsonEncodedText name)
         {
-            if (_mask is null || _wordsClean)
+            if (_wordsClean)
             {
                 Writer.WritePropertyName(name);
             }
             else
             {
-                Writer.WritePropertyName(_mask.Apply(name.Value));
+                Writer.WritePropertyName(Mask.Apply(name.Value));
             }
         }
 
         /// <summary>One of the answer's own words, as a string value.</summary>
         protected void Word(JsonEncodedText word)
         {
-            if (_mask is null || _wordsClean)
+            if (_wordsClean)
             {
                 Writer.WriteStringValue(word);
             }
             else
             {
-                Writer.WriteStringValue(_mask.Apply(word.Value));
+                Writer.WriteStringValue(Mask.Apply(word.Value));
             }
         }
 
         /// <summary>Text the answer assembled, as a string value.</summary>
-        protected void Text(ReadOnlySpan<char> text)
-        {
-            if (_mask is null)
-            {
-                Writer.WriteStringValue(text);
-            }
-            else
-            {
-                MaskedJson.WriteString(Writer, _mask, text);
-            }
-        }
+        protected void Text(ReadOnlySpan<char> text) => MaskedJson.WriteString(Writer, Mask, text);
 
         /// <summary>A value kept from an event as it came, masked; <c>null</c> when there is none.</summary>
         protected void Raw(ReadOnlyMemory<byte> value)
@@ -273,11 +260,7 @@ internal static partial class StreamAssembler
                     Text(_decoded.Text);
                     break;
                 case (byte)'{' or (byte)'[':
-                    if (_mask is null)
-                    {
-                        Writer.WriteRawValue(json, skipInputValidation: true);
-                    }
-                    else if (!MaskedJson.TryCopy(Writer, _mask, json))
+                    if (!MaskedJson.TryCopy(Writer, Mask, json))
                     {
                         // Read whole already, so only a bound the event did not meet at once (its token count) gets here:
                         // nothing of it is kept rather than a row left unfinished.
