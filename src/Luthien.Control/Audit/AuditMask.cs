@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Luthien.Control;
@@ -15,8 +14,9 @@ internal interface ISecretPatterns
 /// <summary>
 /// Hides secrets in what the audit log stores: every string in a row's JSON is searched for API-key-like text (the
 /// built-in shapes, the client keys this library makes, and every pattern a leaked-key or content policy of the chain
-/// looks for), and a match is replaced by <see cref="Replacement"/>; a member whose name says it holds a credential
-/// loses its value. So a key found in a prompt, or a secret a policy redacted from an answer, is never written to disk.
+/// looks for), and a match is replaced by <see cref="Replacement"/>; <see cref="MaskedJson"/> applies it to a row's
+/// strings and names as it writes them, and hides the value of a member whose name says it holds a credential. So a key
+/// found in a prompt, or a secret a policy redacted from an answer, is never written to disk.
 /// </summary>
 internal sealed class AuditMask
 {
@@ -109,66 +109,6 @@ internal sealed class AuditMask
     /// <param name="extra">More patterns (the host's own secrets, escaped).</param>
     public static AuditMask For(ControlPolicy? root, IEnumerable<string>? extra = null) =>
         new((root is null ? [] : Collect(root)).Concat(extra ?? []));
-
-    /// <summary>Masks every string and credential-named member of <paramref name="node"/>, in place; returns the node.</summary>
-    /// <param name="node">A JSON value.</param>
-    public JsonNode? Apply(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var name in obj.Select(p => p.Key).ToList())
-                {
-                    if (obj[name] is JsonValue && SecretRedactor.IsSensitiveHeader(name))
-                    {
-                        obj[name] = "***";
-                    }
-                    else
-                    {
-                        var child = obj[name];
-                        var masked = Apply(child);
-                        if (!ReferenceEquals(masked, child))
-                        {
-                            obj[name] = masked;
-                        }
-                    }
-
-                    // A name is the client's text too (metadata, logit_bias, a tool schema's properties, a header).
-                    var maskedName = Apply(name);
-                    if (!ReferenceEquals(maskedName, name))
-                    {
-                        var value = obj[name];
-                        obj.Remove(name);
-                        var unique = maskedName;
-                        for (var n = 2; obj.ContainsKey(unique); n++)
-                        {
-                            unique = maskedName + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        }
-
-                        obj[unique] = value;
-                    }
-                }
-
-                return obj;
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
-                {
-                    var child = array[i];
-                    var masked = Apply(child);
-                    if (!ReferenceEquals(masked, child))
-                    {
-                        array[i] = masked;
-                    }
-                }
-
-                return array;
-            case JsonValue value when value.TryGetValue<string>(out var text):
-                var result = Apply(text);
-                return ReferenceEquals(result, text) ? value : JsonValue.Create(result);
-            default:
-                return node;
-        }
-    }
 
     /// <summary>Masks the secrets in one string; the same instance when there are none.</summary>
     /// <param name="text">The text.</param>

@@ -37,8 +37,8 @@ internal static partial class StreamAssembler
     /// <param name="events">Each event's data; they must stay as they are until this returns.</param>
     /// <param name="mask">What secrets look like.</param>
     /// <remarks>
-    /// Masked as <see cref="MaskedJson"/> masks: the same text as <see cref="AuditMask.Apply(System.Text.Json.Nodes.JsonNode?)"/>
-    /// gives, except that a member whose name needs masking keeps its place in its object (a tree moved it last).
+    /// Masked as <see cref="MaskedJson"/> masks: the same text as the tree masking rows used before, except that a
+    /// member whose name needs masking keeps its place in its object (a tree moved it last).
     /// </remarks>
     public static void Write(Utf8JsonWriter writer, string? api, IEnumerable<ReadOnlyMemory<byte>> events, AuditMask mask)
     {

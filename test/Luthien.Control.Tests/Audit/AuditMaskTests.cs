@@ -7,40 +7,6 @@ public sealed class AuditMaskTests
     private const string OpenAiKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
 
     [Test]
-    public void Apply_KeyInNestedString_Masked()
-    {
-        var mask = new AuditMask([]);
-        var node = JsonNode.Parse($$"""{"messages":[{"role":"user","content":[{"type":"text","text":"my key is {{OpenAiKey}} ok"}]}]}""");
-
-        var json = mask.Apply(node)!.ToJsonString();
-
-        Assert.That(json, Does.Not.Contain("sk-proj-abc"));
-        Assert.That(json, Does.Contain("my key is [REDACTED] ok"));
-    }
-
-    [Test]
-    public void Apply_EscapedKeyInJson_MaskedAfterParsing()
-    {
-        // The JSON text spells the key with an escape: only the parsed string shows it.
-        var node = JsonNode.Parse("{\"content\":\"s\\u006b-proj-abcdefghijklmnopqrstuvwxyz0123456789\"}");
-
-        var json = new AuditMask([]).Apply(node)!.ToJsonString();
-
-        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
-    }
-
-    [Test]
-    public void Apply_CredentialNamedMember_ValueHidden()
-    {
-        var node = JsonNode.Parse("""{"metadata":{"api_key":"short","password":"hunter2","note":"fine"}}""");
-
-        var json = new AuditMask([]).Apply(node)!.ToJsonString();
-
-        Assert.That(json, Does.Not.Contain("short").And.Not.Contain("hunter2"));
-        Assert.That(json, Does.Contain("fine"));
-    }
-
-    [Test]
     public void Apply_ClientKeyMadeHere_Masked()
     {
         var key = ClientKeyHash.NewKey();
@@ -105,29 +71,6 @@ public sealed class AuditMaskTests
         Assert.That(mask.Apply("x 123456"), Is.EqualTo("x 123456"));
         Assert.That(mask.Apply("TOK-abcd"), Is.EqualTo("[REDACTED]"));
         Assert.That(mask.Apply("key-abcd"), Is.EqualTo("key-abcd"));
-    }
-
-    [Test]
-    public void Apply_KeyAsPropertyName_Masked()
-    {
-        // A name is a string too: metadata, logit_bias or a tool schema's properties are keyed by the client's text.
-        var node = JsonNode.Parse($$$"""{"metadata":{"{{{OpenAiKey}}}":"v","other":"w"}}""");
-
-        var json = new AuditMask([]).Apply(node)!.ToJsonString();
-
-        Assert.That(json, Does.Not.Contain("abcdefghijklmnop"));
-        Assert.That(json, Does.Contain("\"[REDACTED]\":\"v\"").And.Contain("\"other\":\"w\""));
-    }
-
-    [Test]
-    public void Apply_TwoNamesMaskedAlike_BothValuesKept()
-    {
-        var node = JsonNode.Parse($$"""{"{{OpenAiKey}}":"a","{{OpenAiKey}}x":"b"}""");
-
-        var masked = new AuditMask([]).Apply(node)!.AsObject();
-
-        Assert.That(masked.Select(p => p.Value!.GetValue<string>()), Is.EquivalentTo(new[] { "a", "b" }));
-        Assert.That(masked.ToJsonString(), Does.Not.Contain("abcdefghijklmnop"));
     }
 
     [Test]

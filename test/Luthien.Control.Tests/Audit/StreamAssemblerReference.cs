@@ -11,6 +11,70 @@ namespace Luthien.Control.Tests.Audit;
 /// </summary>
 internal static class StreamAssemblerReference
 {
+    /// <summary>
+    /// The audit mask as it was applied to a tree before rows were written token by token (<see cref="MaskedJson"/>):
+    /// every string and credential-named member of <paramref name="node"/> masked in place. Kept as the oracle's masking.
+    /// </summary>
+    /// <param name="mask">What secrets look like.</param>
+    /// <param name="node">A JSON value.</param>
+    public static JsonNode? Mask(AuditMask mask, JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var name in obj.Select(p => p.Key).ToList())
+                {
+                    if (obj[name] is JsonValue && SecretRedactor.IsSensitiveHeader(name))
+                    {
+                        obj[name] = "***";
+                    }
+                    else
+                    {
+                        var child = obj[name];
+                        var masked = Mask(mask, child);
+                        if (!ReferenceEquals(masked, child))
+                        {
+                            obj[name] = masked;
+                        }
+                    }
+
+                    // A name is the client's text too (metadata, logit_bias, a tool schema's properties, a header).
+                    var maskedName = mask.Apply(name);
+                    if (!ReferenceEquals(maskedName, name))
+                    {
+                        var value = obj[name];
+                        obj.Remove(name);
+                        var unique = maskedName;
+                        for (var n = 2; obj.ContainsKey(unique); n++)
+                        {
+                            unique = maskedName + "#" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        }
+
+                        obj[unique] = value;
+                    }
+                }
+
+                return obj;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    var child = array[i];
+                    var masked = Mask(mask, child);
+                    if (!ReferenceEquals(masked, child))
+                    {
+                        array[i] = masked;
+                    }
+                }
+
+                return array;
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                var result = mask.Apply(text);
+                return ReferenceEquals(result, text) ? value : JsonValue.Create(result);
+            default:
+                return node;
+        }
+    }
+
     /// <summary>The answer the events make.</summary>
     /// <param name="api">The API (<c>chat.completions</c>, <c>completions</c>, <c>responses</c>).</param>
     /// <param name="events">Each event's data.</param>
