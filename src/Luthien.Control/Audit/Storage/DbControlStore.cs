@@ -69,10 +69,10 @@ internal abstract partial class DbControlStore : IControlStore
     protected abstract DateTime ReadTime(DbDataReader reader, int ordinal);
 
     /// <summary>
-    /// Rows per INSERT statement. 200 by default: one round trip for many rows, well under either database's limit on
-    /// parameters. An embedded database has no round trip to save and may do better with fewer.
+    /// Rows per INSERT statement of the ADO.NET insert: one round trip for many rows, well under a database's limit on
+    /// parameters. (SQLite, with no round trip to save, inserts its own way: see its store.)
     /// </summary>
-    protected virtual int RowsPerStatement => 200;
+    private const int RowsPerStatement = 200;
 
     /// <summary>The SQL that ends an INSERT so that a row already there is left alone.</summary>
     protected virtual string OnConflictDoNothing => " ON CONFLICT DO NOTHING";
