@@ -111,10 +111,7 @@ public sealed class AdminSessionsTests
         var cookie = client.SessionCookie!.Value;
 
         app.Time.Advance(TimeSpan.FromSeconds(601));
-        using var bare = app.CreateBareClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/keys");
-        request.Headers.Add("Cookie", "luthien_admin=" + cookie);
-        using var response = await bare.SendAsync(request);
+        using var response = await KeysWithCookieAsync(app, cookie);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
@@ -167,10 +164,7 @@ public sealed class AdminSessionsTests
         var value = client.SessionCookie!.Value;
         var tampered = value[..10] + (value[10] == 'A' ? 'B' : 'A') + value[11..];
 
-        using var bare = app.CreateBareClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/keys");
-        request.Headers.Add("Cookie", "luthien_admin=" + tampered);
-        using var response = await bare.SendAsync(request);
+        using var response = await KeysWithCookieAsync(app, tampered);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
@@ -188,10 +182,7 @@ public sealed class AdminSessionsTests
         Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther));
         Assert.That(logout.Headers.Location?.OriginalString, Is.EqualTo("/admin/login"));
         Assert.That(client.SessionCookie, Is.Null);
-        using var bare = app.CreateBareClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/keys");
-        request.Headers.Add("Cookie", "luthien_admin=" + kept);
-        using var replay = await bare.SendAsync(request);
+        using var replay = await KeysWithCookieAsync(app, kept);
         Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
@@ -250,5 +241,14 @@ public sealed class AdminSessionsTests
         Assert.That(text.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
         Assert.That((await ApiJson.ErrorAsync(form)).GetProperty("code").GetString(), Is.EqualTo("invalid_request"));
         Assert.That(await app.Store.ListAsync(CancellationToken.None), Is.Empty);
+    }
+
+    /// <summary>The keys API asked with only <paramref name="cookie"/> as the session (a copied, kept or forged cookie).</summary>
+    private static async Task<HttpResponseMessage> KeysWithCookieAsync(AdminApp app, string cookie)
+    {
+        using var bare = app.CreateBareClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/keys");
+        request.Headers.Add("Cookie", "luthien_admin=" + cookie);
+        return await bare.SendAsync(request);
     }
 }
