@@ -48,7 +48,7 @@ internal sealed class ControlError
     public Exception Exception { get; }
 
     /// <summary>The <c>error.type</c> of the transaction's span and metrics.</summary>
-    public string Tag => ErrorMapping.Tag(Kind);
+    public string Tag => ControlErrorKinds.Tag(Kind);
 
     /// <summary>Whether nothing of ours caused it: logged as an error with its detail, shown as a bare 500.</summary>
     public bool IsUnexpected => Kind == ControlErrorKind.Internal && Exception is not ControlException;

@@ -57,7 +57,12 @@ public static class LuthienEndpointRouteBuilderExtensions
 
         // The handler is a singleton: taken from the root provider once, on first use. Asking each request's
         // RequestServices would create a DI scope per request (and its dispose registration) for nothing.
-        var services = endpoints.ServiceProvider;
+        if (!EndpointServices.HasCoreServices(endpoints.ServiceProvider))
+        {
+            throw new InvalidOperationException("MapLuthienControl needs the services AddLuthienControl registers: call builder.Services.AddLuthienControl(…) first.");
+        }
+
+        var services = EndpointServices.For(endpoints.ServiceProvider);
         LuthienRequestHandler? handler = null;
         LuthienRequestHandler Handler() => handler ??= services.GetRequiredService<LuthienRequestHandler>();
 

@@ -181,7 +181,7 @@ public class ErrorMappingTests
 
         Assert.That(error.Kind, Is.EqualTo(kind));
         Assert.That(error.Code, Is.EqualTo(code));
-        Assert.That(ErrorMapping.IsBackendFailure(error.Kind), Is.True);
+        Assert.That(ControlErrorKinds.IsBackendFailure(error.Kind), Is.True);
     }
 
     [Test]
@@ -225,18 +225,5 @@ public class ErrorMappingTests
         var text = Encoding.UTF8.GetString(output.ToArray());
         Assert.That(text, Is.EqualTo($"data: {Encoding.UTF8.GetString(error.ToJsonUtf8())}\n\n"));
         Assert.That(text, Is.EqualTo("data: {\"error\":{\"message\":\"A policy failed while the response was streamed.\",\"type\":\"server_error\",\"param\":null,\"code\":\"policy_error\"}}\n\n"));
-    }
-
-    [Test]
-    public void Tag_EveryKind_IsItsOwnSnakeCaseName()
-    {
-        var kinds = Enum.GetValues<ControlErrorKind>();
-
-        var tags = kinds.Select(ErrorMapping.Tag).ToList();
-
-        Assert.That(tags, Is.Unique);
-        Assert.That(tags, Has.All.Matches<string>(t => t.All(c => char.IsAsciiLetterLower(c) || c == '_')));
-        Assert.That(ErrorMapping.Tag(ControlErrorKind.InvalidRequest), Is.EqualTo("invalid_request"));
-        Assert.That(ErrorMapping.Tag(ControlErrorKind.ClientDisconnected), Is.EqualTo("client_disconnected"));
     }
 }

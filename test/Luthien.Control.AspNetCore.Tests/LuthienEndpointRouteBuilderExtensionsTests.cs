@@ -83,6 +83,35 @@ public class LuthienEndpointRouteBuilderExtensionsTests
         Assert.Throws<ArgumentException>(() => app.MapLuthienControl(prefix));
     }
 
+    [Test]
+    public void MapLuthienControl_WithoutAddLuthienControl_ThrowsNamingTheCall()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        var app = builder.Build();
+
+        Assert.That(() => app.MapLuthienControl("/v1"),
+            Throws.InvalidOperationException.With.Message.Contains("builder.Services.AddLuthienControl("));
+    }
+
+    [Test]
+    public async Task MapLuthienControl_NoArgumentRegistration_ServesWithTheLuthienSection()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:Limits:MaxRequestBodyBytes"] = "64" });
+        builder.Services.AddLuthienControl();
+        await using var app = builder.Build();
+        app.MapLuthienControl("/v1");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        using var response = await client.PostAsync(new Uri("/v1/chat/completions", UriKind.Relative),
+            new StringContent("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', 100) + "\"}]}", Encoding.UTF8, "application/json"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge), await response.Content.ReadAsStringAsync());
+    }
+
     private static async Task<WebApplication> StartAsync(bool requireAuthorization, string? secondPrefix = null)
     {
         var builder = WebApplication.CreateSlimBuilder();

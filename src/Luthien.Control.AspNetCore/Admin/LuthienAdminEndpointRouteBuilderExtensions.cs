@@ -59,12 +59,12 @@ public static class LuthienAdminEndpointRouteBuilderExtensions
             throw new ArgumentException($"The admin prefix must be a plain path below the root, e.g. /admin (got '{prefix}').", nameof(prefix));
         }
 
-        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(AdminSessions)))
+        if (!EndpointServices.HasCoreServices(endpoints.ServiceProvider))
         {
             throw new InvalidOperationException("MapLuthienAdmin needs the services AddLuthienControl registers: call builder.Services.AddLuthienControl(…) first.");
         }
 
-        var area = new AdminArea(endpoints.ServiceProvider, path);
+        var area = new AdminArea(EndpointServices.For(endpoints.ServiceProvider), path);
         var group = endpoints.MapGroup(path);
         group.MapGet("/admin.css", area.Gate(AdminArea.StylesheetAsync, AdminAccess.Public));
         group.MapGet("/login", area.Gate(area.LoginPageAsync, AdminAccess.Public));

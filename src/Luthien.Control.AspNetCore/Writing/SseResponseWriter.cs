@@ -109,7 +109,7 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
 
                 LogStreamFailed(logger, transaction.Id, error.Code, error.LoggedException);
                 await TryWriteErrorEventAsync(writer, error).ConfigureAwait(false);
-                if (ErrorMapping.IsBackendFailure(error.Kind))
+                if (ControlErrorKinds.IsBackendFailure(error.Kind))
                 {
                     // The backend's stream broke: abort, so no client can take the partial answer for a complete one.
                     // The error event was flushed into the response, but an abort drops what the transport has not sent

@@ -18,7 +18,7 @@ internal sealed record AuditMaskSource(Func<AuditMask> Create);
 /// growing pause, up to 5 s — until it is back: nothing is dropped while the process lives. At shutdown, after the
 /// server has finished its requests, what is queued is written within the host's shutdown timeout.
 /// </summary>
-internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IAsyncDisposable
+internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
@@ -231,6 +231,14 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         await DrainAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
         _abandon.Dispose();
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// For a container disposed synchronously (a console app's <c>using var provider = services.BuildServiceProvider()</c>),
+    /// which would otherwise throw for a service that is only <see cref="IAsyncDisposable"/>. Nothing here waits on a
+    /// synchronization context: the loop runs on the thread pool.
+    /// </remarks>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private async Task RunAsync()
     {

@@ -1,6 +1,6 @@
 using Luthien.Control.Streaming;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// A stream over another stream, for the host's steps: it owns the inner stream (disposed with it) and reads it through

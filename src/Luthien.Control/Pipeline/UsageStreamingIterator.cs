@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Luthien.Control.Streaming;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// Finds a stream's usage chunk as it passes: records its tokens when someone listens, and keeps it from a client that

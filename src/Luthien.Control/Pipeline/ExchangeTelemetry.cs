@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// One exchange's span and duration, as <see cref="TelemetryStep"/> begins them: before the request is read, so that a
@@ -56,7 +56,7 @@ internal sealed class ExchangeTelemetry : IDisposable
     {
         // No failure of ours, yet an error status: the backend's own error (or a policy's answer standing in for it).
         var outcome = failure ?? (status >= 400 ? ControlErrorKind.BackendError : null);
-        var errorType = outcome is { } kind ? ErrorMapping.Tag(kind) : null;
+        var errorType = outcome is { } kind ? ControlErrorKinds.Tag(kind) : null;
         if (errorType is not null && Span is { } activity)
         {
             activity.SetTag("error.type", errorType);

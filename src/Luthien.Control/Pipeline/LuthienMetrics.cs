@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>The library's instruments, created once from the application's <see cref="IMeterFactory"/>.</summary>
 internal sealed class LuthienMetrics

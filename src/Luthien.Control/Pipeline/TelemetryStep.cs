@@ -1,4 +1,4 @@
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// The telemetry step, outermost of what the host runs around the root policy: it begins each exchange's span and

@@ -1,16 +1,51 @@
 using System.ComponentModel.DataAnnotations;
+using Luthien.Control;
 using Luthien.Control.Streaming;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore;
+// In DI's own namespace, as Microsoft.Extensions.AI's AddChatClient is: the call needs no using of its own.
+namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers Luthien.Control with dependency injection.</summary>
+/// <summary>
+/// Registers Luthien.Control with dependency injection: the options (validated at start), the built-in policies, the
+/// backend clients, the host steps and the audit log. The same registration serves every host: the ASP.NET Core
+/// endpoints (<c>MapLuthienControl</c>, package Luthien.Control.AspNetCore) and the in-process
+/// <c>IChatClient</c> middleware (<c>UseLuthienControl</c>, package Luthien.Control.AI).
+/// </summary>
 public static class LuthienServiceCollectionExtensions
 {
+    /// <summary>The configuration section the parameterless overload binds.</summary>
+    private const string SectionName = "Luthien";
+
+    /// <summary>
+    /// Adds Luthien.Control with its options bound from the <c>Luthien</c> section of the application's registered
+    /// <see cref="IConfiguration"/> (unknown keys rejected at start). Without a registered configuration the options
+    /// keep their defaults.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <returns>A builder to register your own policies and tune the backend client.</returns>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddLuthienControl();   // reads Luthien:* from appsettings.json, environment, command line
+    /// </code>
+    /// </example>
+    public static LuthienControlBuilder AddLuthienControl(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddLuthienControl(_ => { });
+        services.AddOptions<LuthienOptions>().Configure<IServiceProvider>((options, provider) =>
+        {
+            if (provider.GetService<IConfiguration>() is { } configuration)
+            {
+                configuration.GetSection(SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            }
+        });
+        return builder;
+    }
+
     /// <summary>
     /// Adds Luthien.Control, its options bound from <paramref name="configuration"/> (the <c>Luthien</c> section) and
     /// validated at start, the built-in policies, and the backend clients.
@@ -107,13 +142,7 @@ public static class LuthienServiceCollectionExtensions
         services.TryAddSingleton<TelemetryStep>();
         services.TryAddSingleton<UsageStep>();
         services.TryAddSingleton<HostPipeline>();
-        services.TryAddSingleton<RequestReader>();
-        services.TryAddSingleton<PassthroughResponseWriter>();
-        services.TryAddSingleton<SseResponseWriter>();
-        services.TryAddSingleton<ErrorResponseWriter>();
-        services.TryAddSingleton<LuthienRequestHandler>();
         services.AddHostedService<LuthienStartupValidator>();
-        AdminServices.Add(services);
 
         return new LuthienControlBuilder(services);
     }

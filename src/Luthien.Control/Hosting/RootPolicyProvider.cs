@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>Builds the root policy once: a policy built in code, the policy file, or the default chain.</summary>
 internal sealed partial class RootPolicyProvider(IServiceProvider services, IOptions<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger)

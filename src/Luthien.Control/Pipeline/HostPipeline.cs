@@ -1,5 +1,5 @@
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// What the host runs for a transaction: its own steps around the root policy, outermost first — telemetry, usage, then

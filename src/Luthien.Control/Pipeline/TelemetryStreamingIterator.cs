@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Luthien.Control.Streaming;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// Measures a stream as the client receives it: the time to its first chunk (once), and how many chunks it carried

@@ -1,4 +1,4 @@
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
 /// <see cref="PassthroughOptions.Allow"/>, parsed once: which methods and paths below the route prefix are forwarded

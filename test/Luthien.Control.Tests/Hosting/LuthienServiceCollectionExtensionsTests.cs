@@ -1,0 +1,113 @@
+using Luthien.Control.Streaming;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Luthien.Control.Tests.Hosting;
+
+/// <summary>The core package's registration: no ASP.NET Core, every built-in policy, options from configuration.</summary>
+public sealed class LuthienServiceCollectionExtensionsTests
+{
+    private string _folder = null!;
+
+    [SetUp]
+    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("luthien-di-").FullName;
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+
+    [Test]
+    public void AddLuthienControl_NoArguments_BindsLuthienSectionOfRegisteredConfiguration()
+    {
+        using var provider = Build(services => services.AddLuthienControl(), new()
+        {
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6590/v1",
+            ["Luthien:Limits:MaxRequestBodyBytes"] = "4096",
+        });
+
+        var options = provider.GetRequiredService<IOptions<LuthienOptions>>().Value;
+
+        Assert.That(options.Backend.BaseUrl, Is.EqualTo(new Uri("http://127.0.0.1:6590/v1")));
+        Assert.That(options.Limits.MaxRequestBodyBytes, Is.EqualTo(4096));
+    }
+
+    [Test]
+    public void AddLuthienControl_NoArgumentsUnknownKey_FailsNamingTheKey()
+    {
+        using var provider = Build(services => services.AddLuthienControl(), new() { ["Luthien:Backend:BaseUlr"] = "http://x/v1" });
+
+        Assert.That(() => provider.GetRequiredService<IOptions<LuthienOptions>>().Value,
+            Throws.InvalidOperationException.With.Message.Contains("BaseUlr"));
+    }
+
+    [Test]
+    public void AddLuthienControl_NoArgumentsNoConfiguration_KeepsDefaults()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        services.AddLuthienControl();
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<LuthienOptions>>().Value;
+
+        Assert.That(options.Backend.BaseUrl, Is.Null);
+        Assert.That(options.Limits.MaxRequestBodyBytes, Is.EqualTo(new LimitOptions().MaxRequestBodyBytes));
+    }
+
+    [Test]
+    public void AddLuthienControl_OptionsInCodeAfterConfiguration_CodeWins()
+    {
+        using var provider = Build(
+            services => services.AddLuthienControl().Services.Configure<LuthienOptions>(o => o.Limits.MaxRequestBodyBytes = 2048),
+            new() { ["Luthien:Limits:MaxRequestBodyBytes"] = "4096" });
+
+        Assert.That(provider.GetRequiredService<IOptions<LuthienOptions>>().Value.Limits.MaxRequestBodyBytes, Is.EqualTo(2048));
+    }
+
+    [Test]
+    public void AddLuthienControl_PolicyFileWithResponsePolicies_BuildsTheRootWithoutAspNetCore()
+    {
+        var path = Path.Combine(_folder, "policies.json");
+        File.WriteAllText(path, """
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "ResponseContentPolicy", "config": { "patterns": ["sk-[A-Za-z0-9]{20,}"], "action": "redact" } },
+              { "type": "ToolCallPolicy", "config": { "allowed_tools": ["get_weather"] } },
+              { "type": "TransactionContextLoggingPolicy", "config": { "log_level": "Information" } },
+              { "type": "SendBackendRequest", "config": {} }
+            ] } }
+            """);
+        using var provider = Build(services => services.AddLuthienControl(o => o.PolicyFile = path), []);
+
+        var root = (SerialPolicy)provider.GetRequiredService<RootPolicyProvider>().Root;
+
+        Assert.That(root.Policies.Select(p => p.GetType()), Is.EqualTo(new[]
+        {
+            typeof(ResponseContentPolicy), typeof(ToolCallPolicy), typeof(TransactionContextLoggingPolicy), typeof(SendBackendRequestPolicy),
+        }));
+    }
+
+    [Test]
+    public void AddLuthienControl_Twice_RegistersOneHostPipeline()
+    {
+        using var provider = Build(services =>
+        {
+            services.AddLuthienControl();
+            services.AddLuthienControl();
+        }, []);
+
+        Assert.That(provider.GetServices<HostPipeline>().Count(), Is.EqualTo(1));
+    }
+
+    private static ServiceProvider Build(Action<IServiceCollection> register, Dictionary<string, string?> settings)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        register(services);
+        return services.BuildServiceProvider();
+    }
+}
