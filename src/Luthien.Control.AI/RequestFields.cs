@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Luthien.Control.AI;
+
+/// <summary>
+/// Typed reads of a client's request JSON. A value of the wrong shape is a 400 <see cref="InvalidRequestException"/>
+/// naming the field by its path (<c>messages[2].content</c>), never a value from it.
+/// </summary>
+internal static class RequestFields
+{
+    /// <summary>The error for a field that is not what it must be.</summary>
+    /// <param name="path">The field's path.</param>
+    /// <param name="requirement">What it must be, e.g. <c>must be a string</c>.</param>
+    public static InvalidRequestException Invalid(string path, string requirement) => new($"'{path}' {requirement}.", path);
+
+    /// <summary>A member that must be an object.</summary>
+    public static JsonObject Object(JsonNode? node, string path) =>
+        node as JsonObject ?? throw Invalid(path, "must be an object");
+
+    /// <summary>A string member, or <see langword="null"/> when absent or null.</summary>
+    public static string? OptionalString(JsonObject owner, string name, string path)
+    {
+        var node = owner[name];
+        if (node is null)
+        {
+            return null;
+        }
+
+        return node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : throw Invalid(path, "must be a string");
+    }
+
+    /// <summary>A string member that must be there.</summary>
+    public static string RequiredString(JsonObject owner, string name, string path) =>
+        OptionalString(owner, name, path) ?? throw Invalid(path, "is required and must be a string");
+
+    /// <summary>A number member, or <see langword="null"/> when absent or null.</summary>
+    public static float? OptionalFloat(JsonObject owner, string name)
+    {
+        var node = owner[name];
+        if (node is null)
+        {
+            return null;
+        }
+
+        return node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue(out double number)
+            && float.IsFinite((float)number)
+            ? (float)number
+            : throw Invalid(name, "must be a number");
+    }
+
+    /// <summary>An integer member, or <see langword="null"/> when absent or null.</summary>
+    public static long? OptionalInteger(JsonObject owner, string name)
+    {
+        var node = owner[name];
+        if (node is null)
+        {
+            return null;
+        }
+
+        return node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && TryInteger(value, out var number)
+            ? number
+            : throw Invalid(name, "must be an integer");
+    }
+
+    /// <summary>A boolean member, or <see langword="null"/> when absent or null.</summary>
+    public static bool? OptionalBoolean(JsonObject owner, string name)
+    {
+        var node = owner[name];
+        if (node is null)
+        {
+            return null;
+        }
+
+        return node.GetValueKind() switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Invalid(name, "must be a boolean"),
+        };
+    }
+
+    private static bool TryInteger(JsonValue value, out long number)
+    {
+        if (value.TryGetValue(out number))
+        {
+            return true;
+        }
+
+        // A node built in code may hold an int or a double rather than a parsed element.
+        if (value.TryGetValue(out double real) && real == Math.Floor(real) && real is >= long.MinValue and <= long.MaxValue)
+        {
+            number = (long)real;
+            return true;
+        }
+
+        return false;
+    }
+}
