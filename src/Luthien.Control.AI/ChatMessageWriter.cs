@@ -183,7 +183,7 @@ internal static class ChatMessageWriter
             default:
                 try
                 {
-                    return JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType()));
+                    return JsonSerializer.Serialize(result, WireJson.SerializerOptions.GetTypeInfo(result.GetType()));
                 }
                 catch (NotSupportedException)
                 {

@@ -19,7 +19,7 @@ namespace Luthien.Control.AI;
 internal static class FunctionArguments
 {
     private static readonly JsonTypeInfo<IDictionary<string, object?>> DictionaryInfo =
-        (JsonTypeInfo<IDictionary<string, object?>>)AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>));
+        (JsonTypeInfo<IDictionary<string, object?>>)WireJson.SerializerOptions.GetTypeInfo(typeof(IDictionary<string, object?>));
 
     /// <summary>The arguments as JSON text; none is <c>{}</c>.</summary>
     public static string ToJson(FunctionCallContent call)

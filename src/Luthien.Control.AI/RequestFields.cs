@@ -43,7 +43,7 @@ internal static class RequestFields
             return null;
         }
 
-        return node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue(out double number)
+        return node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && TryReal(value, out var number)
             && float.IsFinite((float)number)
             ? (float)number
             : throw Invalid(name, "must be a number");
@@ -87,10 +87,39 @@ internal static class RequestFields
             return true;
         }
 
-        // A node built in code may hold an int or a double rather than a parsed element.
-        if (value.TryGetValue(out double real) && real == Math.Floor(real) && real is >= long.MinValue and <= long.MaxValue)
+        if (value.TryGetValue(out int small))
         {
-            number = (long)real;
+            number = small;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A number, whether the node was parsed (an element) or built in code (a float, an int, …).</summary>
+    private static bool TryReal(JsonValue value, out double number)
+    {
+        if (value.TryGetValue(out number))
+        {
+            return true;
+        }
+
+        if (value.TryGetValue(out float single))
+        {
+            // Widened exactly: the caller narrows it back to the same float.
+            number = single;
+            return true;
+        }
+
+        if (value.TryGetValue(out decimal exact))
+        {
+            number = (double)exact;
+            return true;
+        }
+
+        if (TryInteger(value, out var whole))
+        {
+            number = whole;
             return true;
         }
 

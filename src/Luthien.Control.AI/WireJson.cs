@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 
 namespace Luthien.Control.AI;
 
@@ -15,6 +16,16 @@ internal static class WireJson
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         SkipValidation = false,
+    };
+
+    /// <summary>
+    /// For values written as JSON text inside the JSON (function arguments, function results): M.E.AI's own options
+    /// (<see cref="AIJsonUtilities.DefaultOptions"/>, whose resolver knows its types), compact and relaxed-escaped.
+    /// </summary>
+    public static readonly JsonSerializerOptions SerializerOptions = new(AIJsonUtilities.DefaultOptions)
+    {
+        WriteIndented = false,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>A fresh chat completion id in OpenAI's shape, <c>chatcmpl-</c> and 24 random alphanumerics.</summary>
