@@ -91,7 +91,7 @@ internal sealed class ChatChunkReader
 
     private ChatResponseUpdate Added(ChunkParser chunk)
     {
-        var update = new ChatResponseUpdate { Role = chunk.Role is { } role ? new ChatRole(role) : ChatRole.Assistant };
+        var update = new ChatResponseUpdate { Role = string.IsNullOrWhiteSpace(chunk.Role) ? ChatRole.Assistant : new ChatRole(chunk.Role) };
         if (_last is not null)
         {
             return Meta(update, _last);

@@ -28,7 +28,7 @@ internal static class ChatMessageReader
 
     private static ChatMessage Message(JsonObject json, string path)
     {
-        var roleName = RequestFields.RequiredString(json, "role", path + ".role");
+        var roleName = RequestFields.RequiredName(json, "role", path + ".role");
         var role = roleName switch
         {
             "system" or "developer" => ChatRole.System,
@@ -168,8 +168,12 @@ internal static class ChatMessageReader
             return content;
         }
 
-        var id = RequestFields.OptionalString(file, "file_id", path + ".file_id")
-            ?? throw RequestFields.Invalid(path, "must have a file_data or a file_id");
+        if (file["file_id"] is null)
+        {
+            throw RequestFields.Invalid(path, "must have a file_data or a file_id");
+        }
+
+        var id = RequestFields.RequiredName(file, "file_id", path + ".file_id");
         return new HostedFileContent(id) { Name = name };
     }
 
@@ -196,7 +200,7 @@ internal static class ChatMessageReader
 
         var id = RequestFields.RequiredString(call, "id", path + ".id");
         var function = RequestFields.Object(call["function"], path + ".function");
-        var name = RequestFields.RequiredString(function, "name", path + ".function.name");
+        var name = RequestFields.RequiredName(function, "name", path + ".function.name");
         var arguments = RequestFields.OptionalString(function, "arguments", path + ".function.arguments");
         return FunctionArguments.ToCall(id, name, arguments);
     }

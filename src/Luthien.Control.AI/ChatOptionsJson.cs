@@ -211,7 +211,14 @@ internal static class ChatOptionsJson
                 var name = RequestFields.OptionalString(schema, "name", "response_format.json_schema.name");
                 var description = RequestFields.OptionalString(schema, "description", "response_format.json_schema.description");
                 var body = schema["schema"] is { } s ? Element(RequestFields.Object(s, "response_format.json_schema.schema")) : (JsonElement?)null;
-                return new ChatResponseFormatJson(body, name, description);
+                try
+                {
+                    return new ChatResponseFormatJson(body, name, description);
+                }
+                catch (ArgumentException)
+                {
+                    throw RequestFields.Invalid("response_format.json_schema.name", "must hold only letters, digits, '_' and '-'");
+                }
             default:
                 throw RequestFields.Invalid("response_format.type", "must be text, json_object or json_schema");
         }
@@ -226,7 +233,7 @@ internal static class ChatOptionsJson
         }
 
         var function = RequestFields.Object(tool["function"], path + ".function");
-        var name = RequestFields.RequiredString(function, "name", path + ".function.name");
+        var name = RequestFields.RequiredName(function, "name", path + ".function.name");
         var description = RequestFields.OptionalString(function, "description", path + ".function.description");
         var parameters = function["parameters"] is { } p
             ? Element(RequestFields.Object(p, path + ".function.parameters"))
@@ -249,7 +256,7 @@ internal static class ChatOptionsJson
 
         var named = RequestFields.Object(choice, "tool_choice");
         var function = RequestFields.Object(named["function"], "tool_choice.function");
-        return ChatToolMode.RequireSpecific(RequestFields.RequiredString(function, "name", "tool_choice.function.name"));
+        return ChatToolMode.RequireSpecific(RequestFields.RequiredName(function, "name", "tool_choice.function.name"));
     }
 
     private static JsonElement Element(JsonNode node)

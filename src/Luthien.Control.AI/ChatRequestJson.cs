@@ -58,7 +58,15 @@ internal static class ChatRequestJson
     public static List<ChatMessage> ToMessages(JsonObject payload)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        return ChatMessageReader.Read(payload);
+        try
+        {
+            return ChatMessageReader.Read(payload);
+        }
+        catch (ArgumentException)
+        {
+            // An M.E.AI constructor refused a value the checks above let through: still the client's input, never a 500.
+            throw new InvalidRequestException("'messages' holds a value the chat client cannot take.", "messages");
+        }
     }
 
     /// <summary>
@@ -69,6 +77,13 @@ internal static class ChatRequestJson
     public static ChatOptions ToOptions(JsonObject payload)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        return ChatOptionsJson.Read(payload);
+        try
+        {
+            return ChatOptionsJson.Read(payload);
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidRequestException("The request holds an option value the chat client cannot take.");
+        }
     }
 }

@@ -36,11 +36,10 @@ internal static class FinishReasons
         return reason.Value == "function_call" ? "function_call" : hasCalls ? "tool_calls" : "stop";
     }
 
-    /// <summary>The M.E.AI value of a wire <c>finish_reason</c>; an unknown value is kept as it is.</summary>
+    /// <summary>The M.E.AI value of a wire <c>finish_reason</c>; an unknown value is kept as it is, an empty one is none.</summary>
     /// <param name="value">The wire value, or <see langword="null"/>.</param>
-    public static ChatFinishReason? FromWire(string? value) => value switch
+    public static ChatFinishReason? FromWire(string? value) => string.IsNullOrWhiteSpace(value) ? null : value switch
     {
-        null => null,
         "stop" => ChatFinishReason.Stop,
         "length" => ChatFinishReason.Length,
         "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,

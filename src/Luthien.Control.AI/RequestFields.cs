@@ -34,6 +34,13 @@ internal static class RequestFields
     public static string RequiredString(JsonObject owner, string name, string path) =>
         OptionalString(owner, name, path) ?? throw Invalid(path, "is required and must be a string");
 
+    /// <summary>A string member that must be there and not be blank (a role, a name, an id).</summary>
+    public static string RequiredName(JsonObject owner, string name, string path)
+    {
+        var value = OptionalString(owner, name, path);
+        return string.IsNullOrWhiteSpace(value) ? throw Invalid(path, "is required and must be a non-empty string") : value;
+    }
+
     /// <summary>A number member, or <see langword="null"/> when absent or null.</summary>
     public static float? OptionalFloat(JsonObject owner, string name)
     {

@@ -148,7 +148,7 @@ public class ChatMessageReaderTests
     [Test]
     public void Read_RoleMissing_ThrowsNamingRole()
     {
-        Assert.That(Invalid("""[{"content":"hi"}]""").Message, Is.EqualTo("'messages[0].role' is required and must be a string."));
+        Assert.That(Invalid("""[{"content":"hi"}]""").Message, Is.EqualTo("'messages[0].role' is required and must be a non-empty string."));
     }
 
     [Test]
@@ -171,7 +171,7 @@ public class ChatMessageReaderTests
     {
         var ex = Invalid("""[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"arguments":"{}"}}]}]""");
 
-        Assert.That(ex.Message, Is.EqualTo("'messages[0].tool_calls[0].function.name' is required and must be a string."));
+        Assert.That(ex.Message, Is.EqualTo("'messages[0].tool_calls[0].function.name' is required and must be a non-empty string."));
     }
 
     [Test]
@@ -186,5 +186,17 @@ public class ChatMessageReaderTests
     public void Read_EmptyMessages_Throws()
     {
         Assert.That(Invalid("[]").Param, Is.EqualTo("messages"));
+    }
+
+    [Test]
+    public void Read_BlankRole_ThrowsNamingRole()
+    {
+        Assert.That(Invalid("""[{"role":" ","content":"hi"}]""").Message, Is.EqualTo("'messages[0].role' is required and must be a non-empty string."));
+    }
+
+    [Test]
+    public void Read_EmptyFileId_ThrowsNamingFileId()
+    {
+        Assert.That(Invalid("""[{"role":"user","content":[{"type":"file","file":{"file_id":""}}]}]""").Param, Is.EqualTo("messages[0].content[0].file.file_id"));
     }
 }

@@ -147,4 +147,24 @@ public class ChatOptionsJsonTests
     {
         Assert.That(Assert.Throws<InvalidRequestException>(() => Read("\"tool_choice\":\"sometimes\""))!.Param, Is.EqualTo("tool_choice"));
     }
+
+    [Test]
+    public void Read_EmptyToolName_ThrowsNamingTheName()
+    {
+        var ex = Assert.Throws<InvalidRequestException>(() => Read("""
+            "tools":[{"type":"function","function":{"name":""}}]
+            """));
+
+        Assert.That(ex!.Message, Is.EqualTo("'tools[0].function.name' is required and must be a non-empty string."));
+    }
+
+    [Test]
+    public void Read_SchemaNameWithSpaces_ThrowsNamingTheName()
+    {
+        var ex = Assert.Throws<InvalidRequestException>(() => Read("""
+            "response_format":{"type":"json_schema","json_schema":{"name":"a b!"}}
+            """));
+
+        Assert.That(ex!.Param, Is.EqualTo("response_format.json_schema.name"));
+    }
 }

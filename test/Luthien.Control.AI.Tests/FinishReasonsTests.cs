@@ -30,4 +30,11 @@ public class FinishReasonsTests
     {
         Assert.That(FinishReasons.ToWire(new ChatFinishReason("eos"), hasCalls: false), Is.EqualTo("stop"));
     }
+
+    [TestCase("")]
+    [TestCase(" ")]
+    public void FromWire_Blank_None(string value)
+    {
+        Assert.That(FinishReasons.FromWire(value), Is.Null);
+    }
 }
