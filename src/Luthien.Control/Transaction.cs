@@ -71,6 +71,12 @@ public sealed class Transaction
     internal System.Text.Json.Nodes.JsonObject? Usage { get; set; }
 
     /// <summary>The most decisions one transaction keeps.</summary>
+    /// <summary>
+    /// The backend the host gives this transaction, in place of the registered one: in-process, the inner
+    /// <c>IChatClient</c> the middleware wraps. <c>SendBackendRequest</c> calls it when it is set.
+    /// </summary>
+    internal IBackendClient? HostBackend { get; set; }
+
     internal const int MaxDecisions = 256;
 
     private readonly List<PolicyDecision> _decisions = [];

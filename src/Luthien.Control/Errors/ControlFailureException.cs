@@ -7,15 +7,16 @@ namespace Luthien.Control;
 /// </summary>
 internal sealed class ControlFailureException : ControlException
 {
-    private ControlFailureException(ControlErrorKind kind, string code, string message)
-        : base(kind, 500, code, message, null, null)
+    private ControlFailureException(ControlErrorKind kind, string code, string message, Exception? innerException = null)
+        : base(kind, 500, code, message, null, innerException)
     {
     }
 
     /// <summary>A 500 <c>policy_error</c>.</summary>
     /// <param name="message">What the policy failed at; shown to the client.</param>
-    public static ControlFailureException PolicyFailure(string message) =>
-        new(ControlErrorKind.PolicyFailure, ErrorCodes.PolicyError, message);
+    /// <param name="innerException">What the policy threw, for the logs; never shown.</param>
+    public static ControlFailureException PolicyFailure(string message, Exception? innerException = null) =>
+        new(ControlErrorKind.PolicyFailure, ErrorCodes.PolicyError, message, innerException);
 
     /// <summary>A 500 <c>server_error</c> the server can explain, e.g. a setting that is missing.</summary>
     /// <param name="message">What is wrong; shown to the client, so it names a setting, never its value.</param>

@@ -5,7 +5,8 @@ namespace Luthien.Control;
 /// Sends the request to the model backend and stores its answer in <see cref="Transaction.Response"/>: a buffered body,
 /// a streamed raw body (pass-through) or a stream of chunks. Backend errors (4xx/5xx) become the response as they are.
 /// Then the rest of the pipeline runs, with the response there: policies listed after this one act on it in list
-/// order, before those listed ahead of it (which act once their <c>next</c> returns, innermost first).
+/// order, before those listed ahead of it (which act once their <c>next</c> returns, innermost first). In-process
+/// (<c>UseLuthienControl</c> on a chat client) it calls the inner <c>IChatClient</c> instead of the registered backend.
 /// </summary>
 public sealed class SendBackendRequestPolicy : ControlPolicy
 {
@@ -24,7 +25,7 @@ public sealed class SendBackendRequestPolicy : ControlPolicy
     {
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(next);
-        await _backend.SendAsync(transaction, cancellationToken).ConfigureAwait(false);
+        await (transaction.HostBackend ?? _backend).SendAsync(transaction, cancellationToken).ConfigureAwait(false);
         await next(transaction, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -19,6 +19,8 @@ public sealed class StreamChunk
     private byte[]? _pooled;
     private bool _jsonParsed;
     private bool _released;
+    private bool _modified;
+    private bool _everModified;
 
     // Two fields carry four things, so that a chunk no policy reads is no larger than before the event view existed:
     // _meta is the event type (string), the wire format, or both (Adopted); _parsed is the JSON tree, or the events
@@ -39,6 +41,11 @@ public sealed class StreamChunk
     /// <param name="data">The event's data (UTF-8 JSON).</param>
     /// <param name="eventType">The event's <c>event:</c> field, if any.</param>
     public static StreamChunk FromUtf8(ReadOnlyMemory<byte> data, string? eventType = null) => new(data, null, eventType, false);
+
+    /// <summary>Creates a chunk from the bytes an in-process update was written as, keeping the update.</summary>
+    /// <param name="data">The chunk's JSON.</param>
+    /// <param name="origin">The update it stands for.</param>
+    internal static StreamChunk FromOrigin(ReadOnlyMemory<byte> data, object origin) => new(data, null, null, false) { Origin = origin };
 
     /// <summary>
     /// Creates a chunk from a copy of an event's data, held in a buffer rented from <see cref="ArrayPool{T}.Shared"/>
@@ -107,7 +114,34 @@ public sealed class StreamChunk
     }
 
     /// <summary>Whether the JSON was changed since the chunk arrived, so that it must be serialized again.</summary>
-    public bool IsModified { get; private set; }
+    public bool IsModified
+    {
+        get => _modified;
+        private set
+        {
+            _modified = value;
+            _everModified |= value;
+        }
+    }
+
+    /// <summary>
+    /// What the chunk was made from in-process (a Microsoft.Extensions.AI update), handed back as it is when no policy
+    /// changed the chunk; <see langword="null"/> for a chunk read from HTTP or made by a policy.
+    /// </summary>
+    internal object? Origin { get; private init; }
+
+    /// <summary>
+    /// Whether a policy changed the chunk, ever: its JSON, its output events, or its bytes (unlike
+    /// <see cref="IsModified"/>, which is cleared once the change has been written into <see cref="Data"/>).
+    /// </summary>
+    internal bool WasChanged
+    {
+        get
+        {
+            ApplyOutput();
+            return _everModified;
+        }
+    }
 
     /// <summary>The size of the chunk's bytes as they came (or were last written), without serializing a changed chunk.</summary>
     internal int Size => _data.Length;
@@ -336,6 +370,7 @@ public sealed class StreamChunk
             // reads the chunk as one that says nothing, and an event added to it later is written.
             _data = ReadOnlyMemory<byte>.Empty;
             IsModified = false;
+            _everModified = true;
         }
     }
 

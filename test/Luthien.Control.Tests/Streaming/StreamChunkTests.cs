@@ -36,6 +36,30 @@ public class StreamChunkTests
     }
 
     [Test]
+    public void WasChanged_ChangeWrittenIntoData_StaysTrue()
+    {
+        var chunk = StreamChunk.FromOrigin(Encoding.UTF8.GetBytes("""{"a":1}"""), new object());
+        chunk.Json!["a"] = 2;
+        chunk.MarkModified();
+
+        _ = chunk.Data;
+
+        Assert.That(chunk.IsModified, Is.False, "the change is written");
+        Assert.That(chunk.WasChanged, Is.True);
+    }
+
+    [Test]
+    public void WasChanged_OnlyRead_IsFalse()
+    {
+        var chunk = StreamChunk.FromOrigin(Encoding.UTF8.GetBytes("""{"a":1}"""), new object());
+
+        _ = chunk.Json!["a"];
+        _ = chunk.Data;
+
+        Assert.That(chunk.WasChanged, Is.False);
+    }
+
+    [Test]
     public void FromJson_NewChunk_SerializesJson()
     {
         var chunk = StreamChunk.FromJson(new JsonObject { ["id"] = "x" });

@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Luthien.Control.AI;
+
+/// <summary>
+/// A chat client that runs Luthien.Control's policy pipeline around the next client: the in-process twin of the HTTP
+/// endpoints. Made by <see cref="LuthienChatClientBuilderExtensions.UseLuthienControl"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A call becomes a chat-completions <see cref="Transaction"/> (its request payload built from the messages and
+/// options), so a policy written for the endpoints works here unchanged, conditions on <c>request.payload.model</c>
+/// included. <c>SendBackendRequest</c> calls the next client; its answer is seen by the response policies as the
+/// endpoints' answer would be, update by update when streamed.
+/// </para>
+/// <para>
+/// What the app gets back is the next client's own response or update, <see cref="ChatResponse.RawRepresentation"/>
+/// and all, wherever no policy changed it; where one did, a new one built from what the policies let through, with no
+/// raw representation or additional properties (they could hold what was removed). A rejection throws the
+/// <see cref="ControlException"/> the endpoints would have answered with (same <see cref="ControlException.Code"/>);
+/// the next client's own exceptions pass through as they are.
+/// </para>
+/// </remarks>
+public sealed class LuthienChatClient : DelegatingChatClient
+{
+    private const string Path = "/chat/completions";
+
+    private readonly HostPipeline _pipeline;
+    private readonly TelemetryStep _telemetry;
+
+    /// <summary>Creates the client.</summary>
+    /// <param name="innerClient">The next client: what <c>SendBackendRequest</c> calls.</param>
+    /// <param name="services">The application's services, where <c>AddLuthienControl</c> registered the pipeline.</param>
+    /// <exception cref="InvalidOperationException"><c>AddLuthienControl</c> was not called on these services.</exception>
+    public LuthienChatClient(IChatClient innerClient, IServiceProvider services)
+        : base(innerClient)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        _pipeline = services.GetService<HostPipeline>() ?? throw new InvalidOperationException(
+            "UseLuthienControl needs the services AddLuthienControl registers: call services.AddLuthienControl(…) first, and build the chat client from those services.");
+        _telemetry = services.GetRequiredService<TelemetryStep>();
+    }
+
+    /// <inheritdoc />
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var call = new ChatClientBackend(InnerClient, messages, options, stream: false);
+        var transaction = call.CreateTransaction(cancellationToken);
+        using var exchange = _telemetry.Begin(Path);
+        exchange.Attach(transaction);
+        var status = 200;
+        ControlErrorKind? failure = null;
+        try
+        {
+            await _pipeline.RunAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return call.Answer(transaction);
+        }
+        catch (Exception ex)
+        {
+            (status, failure) = Classify(ex, cancellationToken);
+            Rethrow(ex);
+            throw;
+        }
+        finally
+        {
+            exchange.Complete(status, failure);
+            transaction.Response.Owner?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var call = new ChatClientBackend(InnerClient, messages, options, stream: true);
+        var transaction = call.CreateTransaction(cancellationToken);
+        using var exchange = _telemetry.Begin(Path);
+        exchange.Attach(transaction);
+        var status = 200;
+        ControlErrorKind? failure = null;
+        StreamingResponseIterator? stream = null;
+        IAsyncEnumerator<StreamChunk>? chunks = null;
+        try
+        {
+            try
+            {
+                await _pipeline.RunAsync(transaction, cancellationToken).ConfigureAwait(false);
+                stream = ChatClientBackend.Stream(transaction);
+                chunks = stream.GetAsyncEnumerator(cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                (status, failure) = Classify(ex, cancellationToken);
+                Rethrow(ex);
+                throw;
+            }
+
+            var updates = new ChatUpdateRebuilder();
+            while (true)
+            {
+                StreamChunk chunk;
+                try
+                {
+                    if (!await chunks.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    chunk = chunks.Current;
+                }
+                catch (Exception ex)
+                {
+                    (status, failure) = Classify(ex, cancellationToken);
+                    Rethrow(ex, midStream: true);
+                    throw;
+                }
+
+                ChatResponseUpdate? update;
+                try
+                {
+                    update = updates.Next(chunk);
+                }
+                finally
+                {
+                    chunk.Release();
+                }
+
+                if (update is not null)
+                {
+                    yield return update;
+                }
+            }
+
+            if (updates.Complete() is { } last)
+            {
+                yield return last;
+            }
+        }
+        finally
+        {
+            if (chunks is not null)
+            {
+                await chunks.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            exchange.Complete(status, failure);
+            transaction.Response.Owner?.Dispose();
+        }
+    }
+
+    /// <summary>The status and kind an HTTP client would have seen for this failure, for the exchange's telemetry.</summary>
+    private static (int Status, ControlErrorKind? Kind) Classify(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        ControlException control => (control.StatusCode, control.Kind),
+        InnerClientException => (502, ControlErrorKind.BackendError),
+        OperationCanceledException when cancellationToken.IsCancellationRequested => (499, ControlErrorKind.ClientDisconnected),
+        _ => (500, ControlErrorKind.Internal),
+    };
+
+    /// <summary>
+    /// Throws what the app catches instead of <paramref name="exception"/>, where that is another: the next client's own
+    /// exception as it threw it; anything but one of ours or a cancellation that a policy threw while the answer streamed,
+    /// as the endpoints' <c>policy_error</c>. Returns when <paramref name="exception"/> is it.
+    /// </summary>
+    private static void Rethrow(Exception exception, bool midStream = false)
+    {
+        if (exception is InnerClientException { InnerException: { } inner })
+        {
+            ExceptionDispatchInfo.Capture(inner).Throw();
+        }
+
+        if (midStream && exception is not (ControlException or OperationCanceledException))
+        {
+            throw ControlFailureException.PolicyFailure("A policy failed while the response was streamed.", exception);
+        }
+    }
+}

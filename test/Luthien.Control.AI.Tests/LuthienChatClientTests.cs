@@ -1,0 +1,265 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Luthien.Control.AI.Tests.Infrastructure;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Luthien.Control.AI.Tests;
+
+/// <summary>
+/// The middleware in a real chain: Microsoft.Extensions.AI's function invocation over <c>UseLuthienControl</c> over the
+/// OpenAI SDK's <see cref="IChatClient"/>, which calls a backend in the process answering with real wire bytes.
+/// </summary>
+public sealed class LuthienChatClientTests
+{
+    private const string Secret = "sk-ABCDEFGHIJKLMNOPQRSTUVWX";
+
+    private ScriptedOpenAi _backend = null!;
+    private string _folder = null!;
+    private int _weatherCalls;
+    private int _deleteCalls;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _backend = new ScriptedOpenAi();
+        _folder = Directory.CreateTempSubdirectory("luthien-ai-").FullName;
+        _weatherCalls = 0;
+        _deleteCalls = 0;
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _backend.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Test]
+    public async Task GetResponse_SecretSplitAcrossUpdates_AppSeesReplacement([Values] bool streaming)
+    {
+        await using var app = Start(Redact);
+        if (streaming)
+        {
+            _backend.Streams(Wire.Text("The key is sk-ABCDEFGH", "IJKLMNOPQRSTUVWX and", " that is all."));
+        }
+        else
+        {
+            _backend.Answers(Wire.Completion($"The key is {Secret} and that is all."));
+        }
+
+        var (response, updates) = await AskAsync(app.Client, streaming, "What is the key?");
+
+        Assert.That(response.Text, Is.EqualTo("The key is [REDACTED] and that is all."));
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.Stop));
+        AssertNowhere(Secret[..12], response, updates);
+    }
+
+    [Test]
+    public async Task GetResponse_Block_EndsWithContentFilterAndNoPartOfTheMatch([Values] bool streaming)
+    {
+        await using var app = Start(Block);
+        if (streaming)
+        {
+            _backend.Streams(Wire.Text("Sure. The key is sk-ABCD", "EFGHIJKLMNOPQRSTUVWX and more."));
+        }
+        else
+        {
+            _backend.Answers(Wire.Completion($"Sure. The key is {Secret} and more."));
+        }
+
+        var (response, updates) = await AskAsync(app.Client, streaming, "What is the key?");
+
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
+        Assert.That(response.Text, Does.StartWith("Sure."));
+        AssertNowhere("sk-", response, updates);
+    }
+
+    [Test]
+    public async Task GetResponse_BlockedFunctionCall_FunctionNeverRuns([Values] bool streaming)
+    {
+        await using var app = Start(AllowWeatherOnly);
+        if (streaming)
+        {
+            _backend.Streams(Wire.Call("delete_files", """{"path":""", """ "/"}"""));
+        }
+        else
+        {
+            _backend.Answers(Wire.CallCompletion("delete_files", """{"path":"/"}"""));
+        }
+
+        var (response, updates) = await AskAsync(app.Client, streaming, "Clean up.", Tools());
+
+        Assert.That(_deleteCalls, Is.Zero);
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
+        Assert.That(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>(), Is.Empty);
+        Assert.That(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>(), Is.Empty);
+        Assert.That(_backend.Requests, Has.Count.EqualTo(1), "the function's result was never sent back");
+    }
+
+    [Test]
+    public async Task GetResponse_AllowedFunctionCall_FunctionRunsAndItsResultGoesBack([Values] bool streaming)
+    {
+        await using var app = Start(AllowWeatherOnly);
+        if (streaming)
+        {
+            _backend.Streams(Wire.Call("get_weather", """{"city":""", """ "Paris"}"""));
+            _backend.Streams(Wire.Text("It is sunny in Paris."));
+        }
+        else
+        {
+            _backend.Answers(Wire.CallCompletion("get_weather", """{"city":"Paris"}"""));
+            _backend.Answers(Wire.Completion("It is sunny in Paris."));
+        }
+
+        var (response, _) = await AskAsync(app.Client, streaming, "Weather in Paris?", Tools());
+
+        Assert.That(_weatherCalls, Is.EqualTo(1));
+        Assert.That(response.Text, Does.EndWith("It is sunny in Paris."));
+        var second = _backend.Requests.ElementAt(1);
+        Assert.That(second["messages"]!.AsArray().Any(m => m!["role"]!.GetValue<string>() == "tool" && m["content"]!.ToJsonString().Contains("sunny", StringComparison.Ordinal)), Is.True, second.ToJsonString());
+    }
+
+    [Test]
+    public async Task GetResponse_LeakedKeyInPrompt_ThrowsPolicyViolationAndBackendNeverCalled([Values] bool streaming)
+    {
+        await using var app = Start(LeakedKeys);
+
+        const string projectKey = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123";
+
+        var failure = Assert.ThrowsAsync<ControlPolicyException>(() => AskAsync(app.Client, streaming, $"my key is {projectKey}"));
+
+        Assert.That(failure!.Code, Is.EqualTo("content_policy_violation"));
+        Assert.That(failure.StatusCode, Is.EqualTo(403));
+        Assert.That(failure.Message, Does.Not.Contain(projectKey));
+        Assert.That(_backend.Requests, Is.Empty);
+    }
+
+    [Test]
+    public async Task GetResponse_ModelMapping_BackendGetsTheMappedModel([Values] bool streaming)
+    {
+        await using var app = Start(MapModel);
+        if (streaming)
+        {
+            _backend.Streams(Wire.Text("Hello."));
+        }
+        else
+        {
+            _backend.Answers(Wire.Completion("Hello."));
+        }
+
+        await AskAsync(app.Client, streaming, "Hi", new ChatOptions { ModelId = "fast" });
+
+        Assert.That(_backend.Requests.Single()["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o-mini"));
+    }
+
+    [Test]
+    public async Task GetStreamingResponse_NothingChanged_AppGetsTheInnerClientsOwnUpdates()
+    {
+        await using var app = Start(Redact);
+        _backend.Streams(Wire.Text("Nothing ", "secret here."));
+
+        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi");
+
+        Assert.That(response.Text, Is.EqualTo("Nothing secret here."));
+        Assert.That(updates.Where(u => u.Contents.OfType<TextContent>().Any()), Has.All.Matches<ChatResponseUpdate>(u => u.RawRepresentation is not null));
+    }
+
+    [Test]
+    public void UseLuthienControl_WithoutAddLuthienControl_ThrowsNamingTheCall()
+    {
+        var services = new ServiceCollection();
+        services.AddChatClient(_ => _backend.CreateClient()).UseLuthienControl();
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(() => provider.GetRequiredService<IChatClient>(),
+            Throws.InvalidOperationException.With.Message.Contains("services.AddLuthienControl("));
+    }
+
+    private static string Redact => """{ "type": "ResponseContentPolicy", "config": { "patterns": ["sk-[A-Za-z0-9]{20,}"], "action": "redact", "replacement": "[REDACTED]" } }""";
+
+    private static string Block => """{ "type": "ResponseContentPolicy", "config": { "patterns": ["sk-[A-Za-z0-9]{20,}"], "action": "block" } }""";
+
+    private static string AllowWeatherOnly => """{ "type": "ToolCallPolicy", "config": { "allowed_tools": ["get_weather"] } }""";
+
+    private static string LeakedKeys => """{ "type": "LeakedApiKeyDetection", "config": { "patterns": [] } }""";
+
+    private static string MapModel => """{ "type": "ModelNameReplacement", "config": { "model_mapping": { "fast": "gpt-4o-mini" } } }""";
+
+    private ChatOptions Tools() => new()
+    {
+        Tools =
+        [
+            AIFunctionFactory.Create((string city) => { Interlocked.Increment(ref _weatherCalls); return $"sunny in {city}"; }, "get_weather", "The weather in a city."),
+            AIFunctionFactory.Create((string path) => { Interlocked.Increment(ref _deleteCalls); return "deleted"; }, "delete_files", "Deletes files."),
+        ],
+    };
+
+    private TestApp Start(string policy)
+    {
+        var path = Path.Combine(_folder, "policies.json");
+        File.WriteAllText(path, $$"""{ "type": "SerialPolicy", "config": { "policies": [ {{policy}}, { "type": "SendBackendRequest", "config": {} } ] } }""");
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddLuthienControl(o => o.PolicyFile = path);
+        services.AddChatClient(_ => _backend.CreateClient())
+            .UseFunctionInvocation()
+            .UseLuthienControl();
+        var provider = services.BuildServiceProvider();
+        return new TestApp(provider, provider.GetRequiredService<IChatClient>());
+    }
+
+    private static async Task<(ChatResponse Response, List<ChatResponseUpdate> Updates)> AskAsync(IChatClient client, bool streaming, string prompt, ChatOptions? options = null)
+    {
+        List<ChatMessage> messages = [new(ChatRole.User, prompt)];
+        if (!streaming)
+        {
+            return (await client.GetResponseAsync(messages, options), []);
+        }
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in client.GetStreamingResponseAsync(messages, options))
+        {
+            updates.Add(update);
+        }
+
+        return (updates.ToChatResponse(), updates);
+    }
+
+    /// <summary>Not in the text, nor in anything else the app can reach: raw representations, additional properties, function arguments.</summary>
+    private static void AssertNowhere(string text, ChatResponse response, List<ChatResponseUpdate> updates)
+    {
+        Assert.That(response.Text, Does.Not.Contain(text));
+        foreach (var update in updates)
+        {
+            Assert.That(update.Text, Does.Not.Contain(text));
+            Assert.That(Serialize(update.AdditionalProperties), Does.Not.Contain(text));
+            if (update.RawRepresentation is { } raw)
+            {
+                Assert.That(System.ClientModel.Primitives.ModelReaderWriter.Write(raw).ToString(), Does.Not.Contain(text));
+            }
+        }
+
+        foreach (var message in response.Messages)
+        {
+            Assert.That(Serialize(message.AdditionalProperties), Does.Not.Contain(text));
+            Assert.That(message.RawRepresentation is null || !Serialize(message.RawRepresentation).Contains(text, StringComparison.Ordinal), Is.True);
+        }
+
+        Assert.That(response.RawRepresentation is null || !Serialize(response.RawRepresentation).Contains(text, StringComparison.Ordinal), Is.True);
+    }
+
+    private static string Serialize(object? value) => value switch
+    {
+        null => string.Empty,
+        System.ClientModel.Primitives.IPersistableModel<object> model => System.ClientModel.Primitives.ModelReaderWriter.Write(model).ToString(),
+        _ => JsonSerializer.Serialize(value, AIJsonUtilities.DefaultOptions),
+    };
+
+    private sealed class TestApp(ServiceProvider provider, IChatClient client) : IAsyncDisposable
+    {
+        public IChatClient Client { get; } = client;
+
+        public ValueTask DisposeAsync() => provider.DisposeAsync();
+    }
+}
