@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Luthien.Control.AI;
 
@@ -27,10 +27,10 @@ namespace Luthien.Control.AI;
 /// </remarks>
 public sealed class LuthienChatClient : DelegatingChatClient
 {
-    private const string Path = "/chat/completions";
-
     private readonly HostPipeline _pipeline;
     private readonly TelemetryStep _telemetry;
+    private readonly TransactionLogWriter _log;
+    private readonly IOptionsMonitor<LuthienOptions> _options;
 
     /// <summary>Creates the client.</summary>
     /// <param name="innerClient">The next client: what <c>SendBackendRequest</c> calls.</param>
@@ -43,6 +43,8 @@ public sealed class LuthienChatClient : DelegatingChatClient
         _pipeline = services.GetService<HostPipeline>() ?? throw new InvalidOperationException(
             "UseLuthienControl needs the services AddLuthienControl registers: call services.AddLuthienControl(…) first, and build the chat client from those services.");
         _telemetry = services.GetRequiredService<TelemetryStep>();
+        _log = services.GetRequiredService<TransactionLogWriter>();
+        _options = services.GetRequiredService<IOptionsMonitor<LuthienOptions>>();
     }
 
     /// <inheritdoc />
@@ -51,24 +53,22 @@ public sealed class LuthienChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var call = new ChatClientBackend(InnerClient, messages, options, stream: false);
         var transaction = call.CreateTransaction(cancellationToken);
-        using var exchange = _telemetry.Begin(Path);
-        exchange.Attach(transaction);
-        var status = 200;
-        ControlErrorKind? failure = null;
+        await using var record = Begin(transaction);
         try
         {
             await _pipeline.RunAsync(transaction, cancellationToken).ConfigureAwait(false);
-            return call.Answer(transaction);
+            var answer = call.Answer(transaction);
+            record.Answered(transaction.Response.Body.Span);
+            return answer;
         }
         catch (Exception ex)
         {
-            (status, failure) = Classify(ex, cancellationToken);
+            record.Failed(ex, cancellationToken);
             Rethrow(ex);
             throw;
         }
         finally
         {
-            exchange.Complete(status, failure);
             transaction.Response.Owner?.Dispose();
         }
     }
@@ -80,10 +80,7 @@ public sealed class LuthienChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var call = new ChatClientBackend(InnerClient, messages, options, stream: true);
         var transaction = call.CreateTransaction(cancellationToken);
-        using var exchange = _telemetry.Begin(Path);
-        exchange.Attach(transaction);
-        var status = 200;
-        ControlErrorKind? failure = null;
+        await using var record = Begin(transaction);
         StreamingResponseIterator? stream = null;
         IAsyncEnumerator<StreamChunk>? chunks = null;
         try
@@ -96,11 +93,12 @@ public sealed class LuthienChatClient : DelegatingChatClient
             }
             catch (Exception ex)
             {
-                (status, failure) = Classify(ex, cancellationToken);
+                record.Failed(ex, cancellationToken);
                 Rethrow(ex);
                 throw;
             }
 
+            var transcript = record.BeginStream();
             var updates = new ChatUpdateRebuilder();
             while (true)
             {
@@ -116,7 +114,7 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 }
                 catch (Exception ex)
                 {
-                    (status, failure) = Classify(ex, cancellationToken);
+                    record.Failed(ex, cancellationToken);
                     Rethrow(ex, midStream: true);
                     throw;
                 }
@@ -125,6 +123,10 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 try
                 {
                     update = updates.Next(chunk);
+                    if (transcript is not null && chunk.Data is { IsEmpty: false } data)
+                    {
+                        transcript.Add(data.Span);
+                    }
                 }
                 finally
                 {
@@ -154,19 +156,12 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 await stream.DisposeAsync().ConfigureAwait(false);
             }
 
-            exchange.Complete(status, failure);
             transaction.Response.Owner?.Dispose();
         }
     }
 
-    /// <summary>The status and kind an HTTP client would have seen for this failure, for the exchange's telemetry.</summary>
-    private static (int Status, ControlErrorKind? Kind) Classify(Exception exception, CancellationToken cancellationToken) => exception switch
-    {
-        ControlException control => (control.StatusCode, control.Kind),
-        InnerClientException => (502, ControlErrorKind.BackendError),
-        OperationCanceledException when cancellationToken.IsCancellationRequested => (499, ControlErrorKind.ClientDisconnected),
-        _ => (500, ControlErrorKind.Internal),
-    };
+    private CallRecord Begin(Transaction transaction) =>
+        new(transaction, _telemetry, _log, _options.CurrentValue.TransactionLog.MaxBodyBytes);
 
     /// <summary>
     /// Throws what the app catches instead of <paramref name="exception"/>, where that is another: the next client's own

@@ -58,7 +58,7 @@ internal sealed partial class LuthienRequestHandler(
         {
             var error = ErrorMapping.Map(ex, context.RequestAborted.IsCancellationRequested, options.CurrentValue.Limits.MaxRequestBodyBytes);
             failure = error.Kind;
-            audit?.Failed(error);
+            audit?.Failed(error.Message, error.Type, error.Code);
             await errorWriter.WriteAsync(context, transactionId, error).ConfigureAwait(false);
         }
         finally
@@ -68,7 +68,7 @@ internal sealed partial class LuthienRequestHandler(
             if (audit is not null)
             {
                 // After the response has ended: the client never waits for the log (only for room in a full queue).
-                await auditLog.EnqueueAsync(audit.ToRecord(context, transactionId, label, kind, transaction, failure, exchange.Elapsed)).ConfigureAwait(false);
+                await auditLog.EnqueueAsync(audit.ToRecord(context.Response.StatusCode, context.Request.Method, context.Request.ContentLength, transactionId, label, kind, transaction, failure, exchange.Elapsed)).ConfigureAwait(false);
             }
         }
     }

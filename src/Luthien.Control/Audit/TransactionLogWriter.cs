@@ -30,6 +30,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _abandon = new();
+    private int _started;
     private readonly Histogram<double>? _writeDuration;
     private readonly Counter<long>? _writeFailures;
     private readonly long _maxQueuedBytes;
@@ -89,6 +90,11 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     public ValueTask EnqueueAsync(AuditRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (Volatile.Read(ref _started) == 0)
+        {
+            StartWithoutHost();
+        }
+
         var size = record.Size;
 
         // A record always fits when nothing else waits, however large: the byte bound then only keeps others back.
@@ -168,25 +174,49 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_store is null)
+        if (_store is null || Interlocked.Exchange(ref _started, 1) == 1)
         {
             return;
         }
 
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Starts the writer on the first record when no host started it (an app that builds its services without a generic
+    /// host and calls a chat client): records are written all the same, and a dispose of the services writes the rest.
+    /// </summary>
+    private void StartWithoutHost()
+    {
+        if (_store is null || Interlocked.Exchange(ref _started, 1) == 1)
+        {
+            return;
+        }
+
+        _loop = Task.Run(async () =>
+        {
+            await InitializeAsync(CancellationToken.None).ConfigureAwait(false);
+            await RunAsync().ConfigureAwait(false);
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The schema, so that a wrong connection string shows now; the database being away does not stop the app: records
+    /// wait, and the schema is made when it answers.
+    /// </summary>
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            // The schema at start, so that a wrong connection string shows now; the database being away does not
-            // stop the app: records wait, and the schema is made when it answers.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            await _store.InitializeAsync(timeout.Token).ConfigureAwait(false);
+            await _store!.InitializeAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogStoreUnavailable(_logger, ex.GetType().Name, ex.Message);
         }
-
-        _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
     /// <inheritdoc />
@@ -226,11 +256,23 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// In a host, <see cref="StoppedAsync"/> has written the queue already. In an app without one (services built and
+    /// disposed by hand, a chat client called in between) this is the only end the writer sees: it writes what is
+    /// queued, for at most <see cref="DisposeDrainTime"/>.
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
-        await DrainAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        using (var bound = new CancellationTokenSource(DisposeDrainTime))
+        {
+            await DrainAsync(bound.Token).ConfigureAwait(false);
+        }
+
         _abandon.Dispose();
     }
+
+    /// <summary>How long a dispose waits for queued records to be written (nothing is left after a host's stop).</summary>
+    internal static readonly TimeSpan DisposeDrainTime = TimeSpan.FromSeconds(5);
 
     /// <inheritdoc />
     /// <remarks>

@@ -126,9 +126,14 @@ public static class LuthienServiceCollectionExtensions
         // The audit log and the database's client keys: inert (no queue, no store) while the provider is None.
         services.TryAddSingleton<ControlStores>();
         services.TryAddSingleton<ClientKeyCache>();
-        services.TryAddSingleton(sp => new AuditMaskSource(() => AuditMask.For(
-            sp.GetRequiredService<RootPolicyProvider>().Root,
-            sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.ApiKey is { Length: > 0 } backendKey ? [System.Text.RegularExpressions.Regex.Escape(backendKey)] : [])));
+        services.TryAddSingleton(sp =>
+        {
+            // Taken now, not when the first batch is written: that may be while the services are being disposed (an
+            // app without a host, whose dispose writes the queue).
+            var root = sp.GetRequiredService<RootPolicyProvider>();
+            var backendKey = sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.ApiKey;
+            return new AuditMaskSource(() => AuditMask.For(root.Root, backendKey is { Length: > 0 } ? [System.Text.RegularExpressions.Regex.Escape(backendKey)] : []));
+        });
         services.TryAddSingleton(sp => new TransactionLogWriter(
             sp.GetRequiredService<ControlStores>().Store,
             sp.GetRequiredService<AuditMaskSource>(),

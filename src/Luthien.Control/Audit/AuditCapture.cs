@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 
-namespace Luthien.Control.AspNetCore;
+namespace Luthien.Control;
 
 /// <summary>
-/// Collects, as one exchange runs, what the audit log keeps of it: the model the client asked for, the answer as the
+/// Collects, as one exchange runs (an HTTP request, or an in-process call), what the audit log keeps of it: the model the client asked for, the answer as the
 /// client got it (a buffered body, or a stream's transcript), the error it was told — then hands it over as an
 /// <see cref="AuditRecord"/>. Only made when the audit log is on; copies bytes, builds no JSON.
 /// </summary>
@@ -19,7 +18,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
     private StreamTranscript? _transcript;
     private byte[]? _responseBody;
     private bool _responseTruncated;
-    private ControlError? _error;
+    private (string Message, string Type, string Code)? _error;
 
     /// <summary>Notes the request as read, before any policy changed it.</summary>
     public void Read(Transaction transaction) => _clientModel = transaction.Request.Model;
@@ -40,12 +39,20 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
     }
 
     /// <summary>Notes the error the client was told.</summary>
-    public void Failed(ControlError error) => _error = error;
+    public void Failed(string message, string type, string code) => _error = (message, type, code);
 
     /// <summary>The record of the finished exchange; the caller hands it to the log writer, which owns it then.</summary>
-    public AuditRecord ToRecord(HttpContext context, string transactionId, string path, RequestKind kind, Transaction? transaction, ControlErrorKind? failure, TimeSpan elapsed)
+    /// <param name="status">The status the client got (in-process: the status the endpoints would have answered with).</param>
+    /// <param name="method">The request's method.</param>
+    /// <param name="requestBodyBytes">The request body's declared length, if any.</param>
+    /// <param name="transactionId">The transaction's id.</param>
+    /// <param name="path">The path the exchange is logged under.</param>
+    /// <param name="kind">The API.</param>
+    /// <param name="transaction">The transaction, if the request was read.</param>
+    /// <param name="failure">What went wrong, if anything.</param>
+    /// <param name="elapsed">How long the exchange took.</param>
+    public AuditRecord ToRecord(int status, string method, long? requestBodyBytes, string transactionId, string path, RequestKind kind, Transaction? transaction, ControlErrorKind? failure, TimeSpan elapsed)
     {
-        var status = context.Response.StatusCode;
         byte[]? requestBody = null;
         var requestTruncated = false;
         var unauthenticated = failure == ControlErrorKind.Unauthorized;
@@ -73,7 +80,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             StartedAt = startedAt,
             EndedAt = DateTime.UtcNow,
             Api = Api(kind),
-            Method = context.Request.Method,
+            Method = method,
             Path = path,
             Model = Bounded(_clientModel ?? finalModel),
             BackendModel = finalModel != _clientModel ? Bounded(finalModel) : null,
@@ -82,7 +89,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             RequestBody = requestBody,
             RequestBodyWithheld = unauthenticated,
             RequestTruncated = requestTruncated,
-            RequestBodyBytes = context.Request.ContentLength,
+            RequestBodyBytes = requestBodyBytes,
             Status = status,
             ErrorCode = _error?.Code ?? Code(failure, status),
             Decisions = transaction?.Decisions ?? [],
