@@ -166,6 +166,21 @@ public sealed class LuthienChatClientTests
     }
 
     [Test]
+    public async Task UseLuthienControl_ServicesWithNothingButTheTwoCalls_Serves()
+    {
+        // No AddLogging, no options, no host: what a console app's first try looks like.
+        var services = new ServiceCollection();
+        services.AddLuthienControl();
+        services.AddChatClient(_ => _backend.CreateClient()).UseLuthienControl();
+        await using var provider = services.BuildServiceProvider();
+        _backend.Answers(Wire.Completion("Hello."));
+
+        var response = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Hi");
+
+        Assert.That(response.Text, Is.EqualTo("Hello."));
+    }
+
+    [Test]
     public void UseLuthienControl_WithoutAddLuthienControl_ThrowsNamingTheCall()
     {
         var services = new ServiceCollection();

@@ -91,6 +91,8 @@ public static class LuthienServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LuthienOptions>, LuthienOptionsValidator>());
 
+        // A host registers these already (TryAdd inside): an app that builds its services by hand gets them too.
+        services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IStreamingResponseReader, RawSseStreamingResponseReader>();
         services.TryAddSingleton(sp => new BackendHttp(sp.GetService<BackendHandlerFactory>()?.Create(sp)));
