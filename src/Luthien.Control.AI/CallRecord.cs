@@ -33,6 +33,9 @@ internal sealed class CallRecord : IAsyncDisposable
         _audit?.Read(transaction);
     }
 
+    /// <summary>Whether the audit log keeps this call's answer (then a stream's chunks are needed in their wire form).</summary>
+    public bool KeepsStream => _audit is not null;
+
     /// <summary>A transcript for the streamed answer, when the log is on.</summary>
     public StreamTranscript? BeginStream() => _audit?.BeginStream();
 

@@ -81,11 +81,16 @@ internal sealed class ChatChunkWriter : IDisposable
     }
 
     /// <summary>The chunk for <paramref name="update"/>, as UTF-8 JSON.</summary>
-    public byte[] Write(ChatResponseUpdate update)
+    public byte[] Write(ChatResponseUpdate update) => WriteToScratch(update).ToArray();
+
+    /// <summary>
+    /// The chunk for <paramref name="update"/>, as UTF-8 JSON in the writer's own buffer: valid until the next write.
+    /// </summary>
+    public ReadOnlySpan<byte> WriteToScratch(ChatResponseUpdate update)
     {
         _own.ResetWrittenCount();
         Write(update, _own);
-        return _own.WrittenSpan.ToArray();
+        return _own.WrittenSpan;
     }
 
     /// <inheritdoc/>

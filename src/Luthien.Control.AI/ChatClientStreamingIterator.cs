@@ -9,36 +9,46 @@ namespace Luthien.Control.AI;
 /// </summary>
 internal sealed class ChatClientStreamingIterator(IChatClient inner, IList<ChatMessage> messages, ChatOptions? options) : StreamingResponseIterator
 {
-    /// <inheritdoc />
-    public override async IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The next client's updates as they are, for a stream nothing after the backend reads (no policy, no step wrapped
+    /// it, the audit log off): nothing to write as JSON, nothing to read back.
+    /// </summary>
+    /// <param name="cancellationToken">The app's token.</param>
+    public async IAsyncEnumerable<ChatResponseUpdate> UpdatesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var writer = new ChatChunkWriter();
         var updates = inner.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (true)
             {
-                ChatResponseUpdate update;
                 try
                 {
                     if (!await updates.MoveNextAsync().ConfigureAwait(false))
                     {
                         yield break;
                     }
-
-                    update = updates.Current;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     throw new InnerClientException(ex);
                 }
 
-                yield return StreamChunk.FromOrigin(writer.Write(update), update);
+                yield return updates.Current;
             }
         }
         finally
         {
             await updates.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        using var writer = new ChatChunkWriter();
+        await foreach (var update in UpdatesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return StreamChunk.CopyToPooled(writer.WriteToScratch(update), update);
         }
     }
 }

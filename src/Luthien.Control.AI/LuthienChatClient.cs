@@ -81,15 +81,19 @@ public sealed class LuthienChatClient : DelegatingChatClient
         var call = new ChatClientBackend(InnerClient, messages, options, stream: true);
         var transaction = call.CreateTransaction(cancellationToken);
         await using var record = Begin(transaction);
-        StreamingResponseIterator? stream = null;
-        IAsyncEnumerator<StreamChunk>? chunks = null;
+        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         try
         {
             try
             {
                 await _pipeline.RunAsync(transaction, cancellationToken).ConfigureAwait(false);
-                stream = ChatClientBackend.Stream(transaction);
-                chunks = stream.GetAsyncEnumerator(cancellationToken);
+                var stream = ChatClientBackend.Stream(transaction);
+
+                // Nothing after the backend reads the stream (no policy or step wrapped it, no log keeps it): the next
+                // client's updates go to the app as they are, with nothing written as JSON or read back.
+                updates = stream is ChatClientStreamingIterator direct && !record.KeepsStream
+                    ? direct.UpdatesAsync(cancellationToken).GetAsyncEnumerator(cancellationToken)
+                    : PolicedAsync(stream, record.BeginStream(), cancellationToken).GetAsyncEnumerator(cancellationToken);
             }
             catch (Exception ex)
             {
@@ -98,19 +102,14 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 throw;
             }
 
-            var transcript = record.BeginStream();
-            var updates = new ChatUpdateRebuilder();
             while (true)
             {
-                StreamChunk chunk;
                 try
                 {
-                    if (!await chunks.MoveNextAsync().ConfigureAwait(false))
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
                     {
                         break;
                     }
-
-                    chunk = chunks.Current;
                 }
                 catch (Exception ex)
                 {
@@ -119,44 +118,55 @@ public sealed class LuthienChatClient : DelegatingChatClient
                     throw;
                 }
 
-                ChatResponseUpdate? update;
-                try
-                {
-                    update = updates.Next(chunk);
-                    if (transcript is not null && chunk.Data is { IsEmpty: false } data)
-                    {
-                        transcript.Add(data.Span);
-                    }
-                }
-                finally
-                {
-                    chunk.Release();
-                }
-
-                if (update is not null)
-                {
-                    yield return update;
-                }
-            }
-
-            if (updates.Complete() is { } last)
-            {
-                yield return last;
+                yield return updates.Current;
             }
         }
         finally
         {
-            if (chunks is not null)
+            if (updates is not null)
             {
-                await chunks.DisposeAsync().ConfigureAwait(false);
+                await updates.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (stream is not null)
+            if (transaction.Response.Stream is { } stream)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
             }
 
             transaction.Response.Owner?.Dispose();
+        }
+    }
+
+    /// <summary>The updates the app gets from the chunks that leave the policies (each chunk's bytes kept in the log's transcript).</summary>
+    private static async IAsyncEnumerable<ChatResponseUpdate> PolicedAsync(
+        StreamingResponseIterator stream, StreamTranscript? transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var rebuilder = new ChatUpdateRebuilder();
+        await foreach (var chunk in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            ChatResponseUpdate? update;
+            try
+            {
+                update = rebuilder.Next(chunk);
+                if (transcript is not null && chunk.Data is { IsEmpty: false } data)
+                {
+                    transcript.Add(data.Span);
+                }
+            }
+            finally
+            {
+                chunk.Release();
+            }
+
+            if (update is not null)
+            {
+                yield return update;
+            }
+        }
+
+        if (rebuilder.Complete() is { } last)
+        {
+            yield return last;
         }
     }
 

@@ -181,6 +181,31 @@ public sealed class LuthienChatClientTests
     }
 
     [Test]
+    public async Task GetStreamingResponse_PassThroughChain_AppGetsEveryUpdateAsTheInnerClientMadeIt()
+    {
+        await using var app = Start(policy: null);
+        _backend.Streams(Wire.Text("Hello", " there."));
+
+        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi");
+
+        Assert.That(response.Text, Is.EqualTo("Hello there."));
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.Stop));
+        Assert.That(updates, Has.All.Matches<ChatResponseUpdate>(u => u.RawRepresentation is not null));
+    }
+
+    [Test]
+    public async Task GetStreamingResponse_InnerClientFailsMidStream_AppGetsItsOwnException([Values] bool policed)
+    {
+        await using var app = Start(policed ? Redact : null);
+        _backend.StreamsThenBreaks(Wire.Text("Hello")[..2]);
+
+        var failure = Assert.CatchAsync(() => AskAsync(app.Client, streaming: true, "Hi"));
+
+        Assert.That(failure, Is.Not.InstanceOf<ControlException>());
+        Assert.That(failure, Is.Not.InstanceOf<InnerClientException>());
+    }
+
+    [Test]
     public void UseLuthienControl_WithoutAddLuthienControl_ThrowsNamingTheCall()
     {
         var services = new ServiceCollection();
@@ -210,10 +235,11 @@ public sealed class LuthienChatClientTests
         ],
     };
 
-    private TestApp Start(string policy)
+    private TestApp Start(string? policy)
     {
         var path = Path.Combine(_folder, "policies.json");
-        File.WriteAllText(path, $$"""{ "type": "SerialPolicy", "config": { "policies": [ {{policy}}, { "type": "SendBackendRequest", "config": {} } ] } }""");
+        var first = policy is null ? string.Empty : policy + ", ";
+        File.WriteAllText(path, $$"""{ "type": "SerialPolicy", "config": { "policies": [ {{first}}{ "type": "SendBackendRequest", "config": {} } ] } }""");
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddLuthienControl(o => o.PolicyFile = path);

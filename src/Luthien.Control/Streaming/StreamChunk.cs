@@ -48,6 +48,19 @@ public sealed class StreamChunk
     internal static StreamChunk FromOrigin(ReadOnlyMemory<byte> data, object origin) => new(data, null, null, false) { Origin = origin };
 
     /// <summary>
+    /// Creates a chunk from a copy of the bytes an in-process update was written as, held in a pooled buffer (returned by
+    /// <see cref="Release"/>), keeping the update.
+    /// </summary>
+    /// <param name="data">The chunk's JSON; copied.</param>
+    /// <param name="origin">The update it stands for.</param>
+    internal static StreamChunk CopyToPooled(ReadOnlySpan<byte> data, object origin)
+    {
+        var chunk = CopyToPooled(data);
+        chunk.Origin = origin;
+        return chunk;
+    }
+
+    /// <summary>
     /// Creates a chunk from a copy of an event's data, held in a buffer rented from <see cref="ArrayPool{T}.Shared"/>
     /// and returned by <see cref="Release"/>.
     /// </summary>
@@ -128,7 +141,7 @@ public sealed class StreamChunk
     /// What the chunk was made from in-process (a Microsoft.Extensions.AI update), handed back as it is when no policy
     /// changed the chunk; <see langword="null"/> for a chunk read from HTTP or made by a policy.
     /// </summary>
-    internal object? Origin { get; private init; }
+    internal object? Origin { get; private set; }
 
     /// <summary>
     /// Whether a policy changed the chunk, ever: its JSON, its output events, or its bytes (unlike

@@ -47,6 +47,13 @@ internal sealed class ScriptedOpenAi : HttpMessageHandler
         return Respond("text/event-stream", sse.ToString());
     });
 
+    /// <summary>Answers the next request with these chunks as a stream whose connection then breaks (no <c>[DONE]</c>).</summary>
+    public void StreamsThenBreaks(params string[] chunks) => _answers.Enqueue(_ =>
+    {
+        var sse = string.Concat(chunks.Select(c => "data: " + c + "\n\n"));
+        return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new BreakingStream(Encoding.UTF8.GetBytes(sse))) { Headers = { { "Content-Type", "text/event-stream" } } } };
+    });
+
     /// <summary>Answers the next request with this JSON body.</summary>
     public void Answers(string json) => _answers.Enqueue(_ => Respond("application/json", json));
 
@@ -124,4 +131,43 @@ internal static class Wire
     private static string Chunk(string delta, string? finishReason) =>
         "{" + Head + ",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":" +
         (finishReason is null ? "null" : "\"" + finishReason + "\"") + "}]}";
+}
+
+/// <summary>A body that gives its bytes, then fails as a connection reset would.</summary>
+internal sealed class BreakingStream(byte[] bytes) : Stream
+{
+    private int _position;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (_position >= bytes.Length)
+        {
+            throw new IOException("The connection was reset.");
+        }
+
+        var n = Math.Min(count, bytes.Length - _position);
+        Array.Copy(bytes, _position, buffer, offset, n);
+        _position += n;
+        return n;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
