@@ -1,19 +1,59 @@
-using System.Runtime.CompilerServices;
+using System.Buffers;
+using Luthien.Control.Streaming;
 using Microsoft.Extensions.AI;
 
 namespace Luthien.Control.AI;
 
 /// <summary>
-/// The next chat client's streamed answer as the policies read it: each update one <c>chat.completion.chunk</c>, which
-/// keeps the update it was made from (handed back as it is when no policy changes the chunk).
+/// A chat client's streamed answer as the policies read it: each update one <c>chat.completion.chunk</c>. It serves both
+/// hosts. In-process (<see cref="LuthienChatClient"/>, no <see cref="BackendStreamRules"/>) each chunk keeps the update it
+/// was made from (handed back as it is when no policy changes the chunk) and what the next client throws passes on as an
+/// <see cref="InnerClientException"/>. As the endpoints' backend (<see cref="ChatClientBackendClient"/>) the raw
+/// backend's rules apply: its first-chunk and idle timeouts, failures as <see cref="BackendException"/>s, chunks in pooled
+/// buffers, and usage as one usage chunk of its own at the end, only when the request asks for it.
 /// </summary>
-internal sealed class ChatClientStreamingIterator(IChatClient inner, IList<ChatMessage> messages, ChatOptions? options) : StreamingResponseIterator
+internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, IUsageDrainSource
 {
+    private readonly IChatClient _inner;
+    private readonly IList<ChatMessage> _messages;
+    private readonly ChatOptions? _options;
+    private readonly BackendStreamRules? _rules;
+    private int _enumerated;
+
+    /// <summary>Creates the iterator; nothing is asked of <paramref name="inner"/> before the first chunk is.</summary>
+    /// <param name="inner">The chat client.</param>
+    /// <param name="messages">The messages to send.</param>
+    /// <param name="options">The options to send.</param>
+    /// <param name="rules">The endpoints' backend rules, or <see langword="null"/> in-process.</param>
+    public ChatClientStreamingIterator(IChatClient inner, IList<ChatMessage> messages, ChatOptions? options, BackendStreamRules? rules = null)
+    {
+        _inner = inner;
+        _messages = messages;
+        _options = options;
+        _rules = rules;
+    }
+
     /// <inheritdoc />
-    public override async IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    public TimeSpan UsageDrain => _rules?.UsageDrain ?? TimeSpan.Zero;
+
+    /// <inheritdoc />
+    public TimeProvider TimeProvider => _rules?.TimeProvider ?? TimeProvider.System;
+
+    /// <inheritdoc />
+    public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _enumerated, 1) != 0)
+        {
+            throw new InvalidOperationException("A streaming response can be enumerated only once.");
+        }
+
+        return _rules is null ? ReadInProcessAsync(cancellationToken) : ReadAsBackendAsync(_rules, cancellationToken);
+    }
+
+    private async IAsyncEnumerator<StreamChunk> ReadInProcessAsync(CancellationToken cancellationToken)
     {
         using var writer = new ChatChunkWriter();
-        var updates = inner.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         try
         {
             while (true)
@@ -21,6 +61,7 @@ internal sealed class ChatClientStreamingIterator(IChatClient inner, IList<ChatM
                 ChatResponseUpdate update;
                 try
                 {
+                    updates ??= _inner.GetStreamingResponseAsync(_messages, _options, cancellationToken).GetAsyncEnumerator(cancellationToken);
                     if (!await updates.MoveNextAsync().ConfigureAwait(false))
                     {
                         yield break;
@@ -38,7 +79,133 @@ internal sealed class ChatClientStreamingIterator(IChatClient inner, IList<ChatM
         }
         finally
         {
-            await updates.DisposeAsync().ConfigureAwait(false);
+            if (updates is not null)
+            {
+                await updates.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
+
+    private async IAsyncEnumerator<StreamChunk> ReadAsBackendAsync(BackendStreamRules rules, CancellationToken cancellationToken)
+    {
+        using var writer = new ChatChunkWriter(rules.TimeProvider);
+        var output = new ArrayBufferWriter<byte>(512);
+
+        // The raw backend's one clock: the client's cancellation forwarded, and the deadline running only while the
+        // chat client is awaited, never while a slow client is written to.
+        var timer = new BackendTimer(rules.TimeProvider, cancellationToken);
+        await using var _ = timer.ConfigureAwait(false);
+        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        UsageDetails? usage = null;
+        var first = true;
+        try
+        {
+            while (true)
+            {
+                ChatResponseUpdate update;
+                timer.Start(first ? rules.FirstChunk : rules.Idle);
+                try
+                {
+                    updates ??= _inner.GetStreamingResponseAsync(_messages, _options, timer.Token).GetAsyncEnumerator(timer.Token);
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    update = updates.Current;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    throw ChatClientBackendClient.Failure(ex, timer, rules.Log, started: !first);
+                }
+
+                timer.Stop();
+                first = false;
+                if (WithoutUsage(update, rules.IncludeUsage, ref usage) is { } rest)
+                {
+                    yield return Pooled(writer, rest, output);
+                }
+            }
+
+            if (usage is not null)
+            {
+                // OpenAI's place for it: a chunk of its own, "choices":[], last before [DONE].
+                yield return Pooled(writer, new ChatResponseUpdate { Contents = [new UsageContent(usage)] }, output);
+            }
+        }
+        finally
+        {
+            if (updates is not null)
+            {
+                await updates.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static StreamChunk Pooled(ChatChunkWriter writer, ChatResponseUpdate update, ArrayBufferWriter<byte> output)
+    {
+        output.ResetWrittenCount();
+        writer.Write(update, output);
+        return StreamChunk.CopyToPooled(output.WrittenSpan);
+    }
+
+    /// <summary>
+    /// The update to write with its usage taken out (kept in <paramref name="usage"/> when the request asks for it, for
+    /// the usage chunk at the end), or <see langword="null"/> when usage was all it held. A chat client may report usage
+    /// beside text or a finish reason, but a chat-completions client expects it alone, after the last choice.
+    /// </summary>
+    private static ChatResponseUpdate? WithoutUsage(ChatResponseUpdate update, bool includeUsage, ref UsageDetails? usage)
+    {
+        var contents = update.Contents;
+        var usages = 0;
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is UsageContent found)
+            {
+                usages++;
+                if (includeUsage)
+                {
+                    var sum = new UsageDetails();
+                    if (usage is not null)
+                    {
+                        sum.Add(usage);
+                    }
+
+                    sum.Add(found.Details);
+                    usage = sum;
+                }
+            }
+        }
+
+        if (usages == 0)
+        {
+            return update;
+        }
+
+        if (usages == contents.Count && update.FinishReason is null)
+        {
+            return null;
+        }
+
+        return new ChatResponseUpdate(update.Role, [.. contents.Where(c => c is not UsageContent)])
+        {
+            ResponseId = update.ResponseId,
+            MessageId = update.MessageId,
+            ConversationId = update.ConversationId,
+            CreatedAt = update.CreatedAt,
+            ModelId = update.ModelId,
+            FinishReason = update.FinishReason,
+            AuthorName = update.AuthorName,
+        };
+    }
 }
+
+/// <summary>How the endpoints' <c>IChatClient</c> backend reads a stream (see <see cref="ChatClientBackendClient"/>).</summary>
+/// <param name="FirstChunk">How long the chat client may take to its first update (<c>Luthien:Timeouts:FirstChunkSeconds</c>).</param>
+/// <param name="Idle">How long it may take between updates (<c>Luthien:Timeouts:IdleSeconds</c>).</param>
+/// <param name="UsageDrain">How long to read on for usage after a policy ended the answer (<c>Luthien:Streaming:UsageDrainSeconds</c>).</param>
+/// <param name="IncludeUsage">Whether the request asks for the usage chunk (the client's <c>stream_options.include_usage</c>, or the library's own ask).</param>
+/// <param name="TimeProvider">The clock.</param>
+/// <param name="Log">Logs a failure of the chat client for the transaction.</param>
+internal sealed record BackendStreamRules(
+    TimeSpan FirstChunk, TimeSpan Idle, TimeSpan UsageDrain, bool IncludeUsage, TimeProvider TimeProvider, Action<Exception, bool> Log);
