@@ -10,7 +10,8 @@ namespace Luthien.Control.AI;
 /// was made from (handed back as it is when no policy changes the chunk) and what the next client throws passes on as an
 /// <see cref="InnerClientException"/>. As the endpoints' backend (<see cref="ChatClientBackendClient"/>) the raw
 /// backend's rules apply: its first-chunk and idle timeouts, failures as <see cref="BackendException"/>s, chunks in pooled
-/// buffers, and usage as one usage chunk of its own at the end, only when the request asks for it.
+/// buffers, the finish reason in a chunk after the last delta, and usage as one usage chunk of its own at the end, only
+/// when the request asks for it.
 /// </summary>
 internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, IUsageDrainSource
 {
@@ -97,6 +98,7 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
         await using var _ = timer.ConfigureAwait(false);
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         UsageDetails? usage = null;
+        ChatFinishReason? finish = null;
         var first = true;
         try
         {
@@ -121,10 +123,15 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
 
                 timer.Stop();
                 first = false;
-                if (WithoutUsage(update, rules.IncludeUsage, ref usage) is { } rest)
+                if (ToWrite(update, rules.IncludeUsage, ref usage, ref finish) is { } rest)
                 {
                     yield return Pooled(writer, rest, output);
                 }
+            }
+
+            if (finish is not null)
+            {
+                yield return Pooled(writer, new ChatResponseUpdate { FinishReason = finish }, output);
             }
 
             if (usage is not null)
@@ -150,11 +157,13 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     }
 
     /// <summary>
-    /// The update to write with its usage taken out (kept in <paramref name="usage"/> when the request asks for it, for
-    /// the usage chunk at the end), or <see langword="null"/> when usage was all it held. A chat client may report usage
-    /// beside text or a finish reason, but a chat-completions client expects it alone, after the last choice.
+    /// The update to write, or <see langword="null"/> when it has nothing to write yet. Its usage is taken out (kept in
+    /// <paramref name="usage"/> when the request asks for it) and so is its finish reason (kept in
+    /// <paramref name="finish"/>): both are written at the end, as a chat-completions client expects them — the finish
+    /// reason after the choice's last delta, the usage alone after that. A chat client may send them earlier: OpenAI's
+    /// reports the finish reason and usage together, then the tool calls it gathered from the deltas.
     /// </summary>
-    private static ChatResponseUpdate? WithoutUsage(ChatResponseUpdate update, bool includeUsage, ref UsageDetails? usage)
+    private static ChatResponseUpdate? ToWrite(ChatResponseUpdate update, bool includeUsage, ref UsageDetails? usage, ref ChatFinishReason? finish)
     {
         var contents = update.Contents;
         var usages = 0;
@@ -177,12 +186,13 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
             }
         }
 
-        if (usages == 0)
+        finish = update.FinishReason ?? finish;
+        if (usages == 0 && update.FinishReason is null)
         {
             return update;
         }
 
-        if (usages == contents.Count && update.FinishReason is null)
+        if (usages == contents.Count)
         {
             return null;
         }
@@ -194,7 +204,6 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
             ConversationId = update.ConversationId,
             CreatedAt = update.CreatedAt,
             ModelId = update.ModelId,
-            FinishReason = update.FinishReason,
             AuthorName = update.AuthorName,
         };
     }
