@@ -17,35 +17,16 @@ namespace Luthien.Control.AI;
 /// <see cref="IChatClient"/> carries none of that, so a translation would invent what the client then trusts. Pass-through
 /// routes (models, embeddings, moderations) have no <see cref="IChatClient"/> equivalent and are refused the same way.
 /// </remarks>
-internal sealed partial class ChatClientBackendClient : IBackendClient, IDisposable
+/// <param name="inner">The chat client that answers.</param>
+/// <param name="ownsInner">Whether the backend disposes <paramref name="inner"/> (it made it from the host's factory).</param>
+/// <param name="options">The timeouts and the usage drain.</param>
+/// <param name="timeProvider">The clock for timeouts.</param>
+/// <param name="logger">The logger.</param>
+internal sealed partial class ChatClientBackendClient(
+    IChatClient inner, bool ownsInner, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, ILogger logger) : IBackendClient, IDisposable
 {
     /// <summary>What the refusals name: the registration that turned this backend on.</summary>
     internal const string Setting = "UseChatClientBackend";
-
-    private readonly IChatClient _inner;
-    private readonly bool _ownsInner;
-    private readonly IOptionsMonitor<LuthienOptions> _options;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-
-    /// <summary>Creates the backend.</summary>
-    /// <param name="inner">The chat client that answers.</param>
-    /// <param name="ownsInner">Whether the backend disposes <paramref name="inner"/> (it made it from the host's factory).</param>
-    /// <param name="options">The timeouts and the usage drain.</param>
-    /// <param name="timeProvider">The clock for timeouts.</param>
-    /// <param name="logger">The logger.</param>
-    public ChatClientBackendClient(IChatClient inner, bool ownsInner, IOptionsMonitor<LuthienOptions> options, TimeProvider timeProvider, ILogger logger)
-    {
-        ArgumentNullException.ThrowIfNull(inner);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        ArgumentNullException.ThrowIfNull(logger);
-        _inner = inner;
-        _ownsInner = ownsInner;
-        _options = options;
-        _timeProvider = timeProvider;
-        _logger = logger;
-    }
 
     /// <inheritdoc />
     public async ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
@@ -58,44 +39,44 @@ internal sealed partial class ChatClientBackendClient : IBackendClient, IDisposa
         }
 
         var (messages, chatOptions) = ChatRequestJson.ToCall(payload, request.Model);
-        var options = _options.CurrentValue;
+        var current = options.CurrentValue;
         var transactionId = transaction.Id;
         if (request.IsStreaming)
         {
             var rules = new BackendStreamRules(
-                options.Timeouts.FirstChunk, options.Timeouts.Idle, options.Streaming.UsageDrain, request.IncludeUsage, _timeProvider,
+                current.Timeouts.FirstChunk, current.Timeouts.Idle, current.Streaming.UsageDrain, request.IncludeUsage, timeProvider,
                 (ex, timedOut) => LogFailure(transactionId, ex, timedOut));
-            transaction.Response.SetStream(200, new ChatClientStreamingIterator(_inner, messages, chatOptions, rules));
+            transaction.Response.SetStream(200, new ChatClientStreamingIterator(inner, messages, chatOptions, rules));
             return;
         }
 
         // A buffered answer comes whole, as the raw backend's headers do: the first-chunk timeout bounds it.
-        var timer = BackendTimer.Started(_timeProvider, options.Timeouts.FirstChunk, cancellationToken);
+        var timer = BackendTimer.Started(timeProvider, current.Timeouts.FirstChunk, cancellationToken);
         await using var _ = timer.ConfigureAwait(false);
         ChatResponse answer;
         try
         {
-            answer = await _inner.GetResponseAsync(messages, chatOptions, timer.Token).ConfigureAwait(false);
+            answer = await inner.GetResponseAsync(messages, chatOptions, timer.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw Failure(ex, timer, (e, timedOut) => LogFailure(transactionId, e, timedOut), started: false);
         }
 
-        transaction.Response.SetJson(200, ChatResponseJson.ToCompletion(answer, _timeProvider));
+        transaction.Response.SetJson(200, ChatResponseJson.ToCompletion(answer, timeProvider));
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_ownsInner)
+        if (ownsInner)
         {
-            _inner.Dispose();
+            inner.Dispose();
         }
     }
 
     /// <summary>
-    /// What the client is told for a failure of the chat client: a timeout (the library's deadline, or the client's own)
+    /// What the client is told for a failure of the chat client: a timeout (the library's deadline, or the chat client's own)
     /// is 504 <c>backend_timeout</c>; anything else 502 <c>backend_unavailable</c> ("broke off" once the answer began).
     /// A <see cref="ControlException"/> (an inner Luthien pipeline's decision) is already one and passes as it is.
     /// </summary>
@@ -128,11 +109,11 @@ internal sealed partial class ChatClientBackendClient : IBackendClient, IDisposa
     {
         if (timedOut)
         {
-            LogTimeout(_logger, transactionId, exception.GetType().Name);
+            LogTimeout(logger, transactionId, exception.GetType().Name);
         }
         else
         {
-            LogUnavailable(_logger, transactionId, exception.GetType().Name, SecretRedactor.RedactText(exception.Message));
+            LogUnavailable(logger, transactionId, exception.GetType().Name, SecretRedactor.RedactText(exception.Message));
         }
     }
 

@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
@@ -29,7 +27,7 @@ public class ChatClientBackendClientTests
         _inner = new ScriptedChatClient();
         var options = Substitute.For<IOptionsMonitor<LuthienOptions>>();
         options.CurrentValue.Returns(new LuthienOptions { Timeouts = { FirstChunkSeconds = 60, IdleSeconds = 30 } });
-        _backend = new ChatClientBackendClient(_inner, ownsInner: true, options, _time, NullLogger.Instance);
+        _backend = new ChatClientBackendClient(_inner, ownsInner: true, options, _time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     [TearDown]
@@ -49,11 +47,27 @@ public class ChatClientBackendClientTests
         var chunks = new List<JsonObject>();
         await foreach (var chunk in transaction.Response.Stream!.WithCancellation(cancellationToken))
         {
-            chunks.Add(JsonNode.Parse(Encoding.UTF8.GetString(chunk.Data.Span))!.AsObject());
+            chunks.Add(JsonNode.Parse(System.Text.Encoding.UTF8.GetString(chunk.Data.Span))!.AsObject());
             chunk.Release();
         }
 
         return chunks;
+    }
+
+    /// <summary>
+    /// Lets <paramref name="timeout"/> all but pass on the fake clock (no failure yet), then pass: the wait must then
+    /// fail with 504 <c>backend_timeout</c> saying what was not sent in time.
+    /// </summary>
+    private async Task AssertTimesOutAfterAsync(Task wait, TimeSpan timeout, string notSent)
+    {
+        _time.Advance(timeout - TimeSpan.FromSeconds(1));
+        await Task.Delay(50);
+        Assert.That(wait.IsCompleted, Is.False, "not before the timeout");
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        var ex = Assert.ThrowsAsync<BackendException>(async () => await wait);
+        Assert.That(ex!.Code, Is.EqualTo("backend_timeout"));
+        Assert.That(ex.Message, Does.Contain(notSent));
     }
 
     [Test]
@@ -154,13 +168,8 @@ public class ChatClientBackendClientTests
         _inner.Hang = true;
 
         var sending = _backend.SendAsync(Chat(ChatBody), CancellationToken.None).AsTask();
-        _time.Advance(TimeSpan.FromSeconds(59));
-        await Task.Delay(50);
-        Assert.That(sending.IsCompleted, Is.False, "not before the timeout");
-        _time.Advance(TimeSpan.FromSeconds(2));
 
-        var ex = Assert.ThrowsAsync<BackendException>(async () => await sending);
-        Assert.That(ex!.Code, Is.EqualTo("backend_timeout"));
+        await AssertTimesOutAfterAsync(sending, TimeSpan.FromSeconds(60), "a response");
     }
 
     [Test]
@@ -275,7 +284,7 @@ public class ChatClientBackendClientTests
         {
             await foreach (var chunk in transaction.Response.Stream!)
             {
-                read.Add(Encoding.UTF8.GetString(chunk.Data.Span));
+                read.Add(System.Text.Encoding.UTF8.GetString(chunk.Data.Span));
             }
         });
 
@@ -294,14 +303,8 @@ public class ChatClientBackendClientTests
         await using var chunks = transaction.Response.Stream!.GetAsyncEnumerator();
         var next = chunks.MoveNextAsync().AsTask();
         await _inner.Started.Task;
-        _time.Advance(TimeSpan.FromSeconds(59));
-        await Task.Delay(50);
-        Assert.That(next.IsCompleted, Is.False, "not before the first-chunk timeout");
-        _time.Advance(TimeSpan.FromSeconds(2));
 
-        var ex = Assert.ThrowsAsync<BackendException>(async () => await next);
-        Assert.That(ex!.Code, Is.EqualTo("backend_timeout"));
-        Assert.That(ex.Message, Does.Contain("a response"));
+        await AssertTimesOutAfterAsync(next, TimeSpan.FromSeconds(60), "a response");
     }
 
     [Test]
@@ -318,14 +321,8 @@ public class ChatClientBackendClientTests
         // The idle clock runs only while the chat client is awaited: time spent by the consumer does not count.
         _time.Advance(TimeSpan.FromSeconds(45));
         var next = chunks.MoveNextAsync().AsTask();
-        _time.Advance(TimeSpan.FromSeconds(29));
-        await Task.Delay(50);
-        Assert.That(next.IsCompleted, Is.False, "not before the idle timeout");
-        _time.Advance(TimeSpan.FromSeconds(2));
 
-        var ex = Assert.ThrowsAsync<BackendException>(async () => await next);
-        Assert.That(ex!.Code, Is.EqualTo("backend_timeout"));
-        Assert.That(ex.Message, Does.Contain("the next chunk"));
+        await AssertTimesOutAfterAsync(next, TimeSpan.FromSeconds(30), "the next chunk");
     }
 
     [Test]
@@ -387,34 +384,14 @@ public class ChatClientBackendClientTests
 
         public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
         {
-            Record(messages, options, cancellationToken);
-            if (Failure is not null)
-            {
-                throw Failure;
-            }
-
-            if (Hang)
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-
+            await BeginAsync(messages, options, cancellationToken);
             return Answer;
         }
 
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
             IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            Record(messages, options, cancellationToken);
-            if (Failure is not null)
-            {
-                throw Failure;
-            }
-
-            if (Hang)
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-
+            await BeginAsync(messages, options, cancellationToken);
             foreach (var update in Updates)
             {
                 await Task.Yield();
@@ -436,13 +413,23 @@ public class ChatClientBackendClientTests
 
         public void Dispose() => Disposed = true;
 
-        private void Record(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+        /// <summary>Records the call, then fails or hangs if told to.</summary>
+        private async Task BeginAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
         {
             Calls++;
             Messages = [.. messages];
             Options = options;
             Token = cancellationToken;
             Started.TrySetResult();
+            if (Failure is not null)
+            {
+                throw Failure;
+            }
+
+            if (Hang)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
         }
     }
 }
