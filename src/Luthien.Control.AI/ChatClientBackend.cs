@@ -80,7 +80,7 @@ internal sealed class ChatClientBackend : IBackendClient
         }
 
         return _answer is not null && completion.ToJsonString() == _answerJson
-            ? _answer
+            ? Unread.Clear(_answer)
             : ChatResponseJson.ToResponse(completion, _answer);
     }
 

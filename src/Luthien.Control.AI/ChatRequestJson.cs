@@ -53,6 +53,33 @@ internal static class ChatRequestJson
         return payload;
     }
 
+    /// <summary>
+    /// The call a client's chat-completions request body asks a chat client for: its messages and options, the model
+    /// being <paramref name="model"/> when given (an Azure deployment route names it by its path).
+    /// </summary>
+    /// <param name="payload">The request body.</param>
+    /// <param name="model">The request's model, or <see langword="null"/> for the body's.</param>
+    /// <exception cref="InvalidRequestException">
+    /// The body is not of a shape the chat-completions API accepts, or asks for more than one choice (<c>n</c>), which a
+    /// chat client cannot answer: refused rather than answered with fewer choices than asked for.
+    /// </exception>
+    public static (List<ChatMessage> Messages, ChatOptions Options) ToCall(JsonObject payload, string? model)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        if (RequestFields.OptionalInteger(payload, "n") > 1)
+        {
+            throw new InvalidRequestException("'n' above 1 is not served: the backend is an IChatClient, which answers one choice.", "n");
+        }
+
+        var options = ToOptions(payload);
+        if (model is not null)
+        {
+            options.ModelId = model;
+        }
+
+        return (ToMessages(payload), options);
+    }
+
     /// <summary>The messages of a client's request body.</summary>
     /// <exception cref="InvalidRequestException">A message is not of a shape the chat-completions API accepts (the message names the field).</exception>
     public static List<ChatMessage> ToMessages(JsonObject payload)

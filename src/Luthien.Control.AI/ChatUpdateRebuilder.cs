@@ -4,7 +4,7 @@ namespace Luthien.Control.AI;
 
 /// <summary>
 /// Turns the chunks that leave the policies back into what the app gets: the next client's own update where no policy
-/// changed its chunk, else an update read from the chunk's JSON (with the metadata and the content the wire format
+/// changed its chunk (without what no policy read: <see cref="Unread"/>), else an update read from the chunk's JSON (with the metadata and the content the wire format
 /// cannot carry taken from the update it was made from). A chunk the policies emptied gives nothing.
 /// </summary>
 internal sealed class ChatUpdateRebuilder
@@ -18,7 +18,7 @@ internal sealed class ChatUpdateRebuilder
         var origin = chunk.Origin as ChatResponseUpdate;
         if (origin is not null && !chunk.WasChanged)
         {
-            return origin;
+            return Unread.Clear(origin);
         }
 
         var data = chunk.Data;

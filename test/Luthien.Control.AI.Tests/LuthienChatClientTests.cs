@@ -121,6 +121,23 @@ public sealed class LuthienChatClientTests
     }
 
     [Test]
+    public async Task GetStreamingResponse_SecretInStreamedCallArguments_CallRunsWithTheSecretRedacted()
+    {
+        // OpenAI's IChatClient reports the finish reason (and usage) before the tool calls it gathered from the deltas.
+        await using var app = Start(Redact);
+        _backend.Streams(Wire.Call("get_weather", """{"city":""", $$""" "{{Secret}}"}"""));
+        _backend.Streams(Wire.Text("Done."));
+        string? asked = null;
+        var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { asked = city; return "sunny"; }, "get_weather")] };
+
+        var (response, updates) = await AskAsync(app.Client, streaming: true, "Weather?", options);
+
+        Assert.That(asked, Is.EqualTo("[REDACTED]"));
+        Assert.That(response.Text, Does.EndWith("Done."));
+        AssertNowhere(Secret[..12], response, updates);
+    }
+
+    [Test]
     public async Task GetResponse_LeakedKeyInPrompt_ThrowsPolicyViolationAndBackendNeverCalled([Values] bool streaming)
     {
         await using var app = Start(LeakedKeys);
@@ -154,30 +171,26 @@ public sealed class LuthienChatClientTests
     }
 
     [Test]
-    public async Task GetStreamingResponse_NothingChanged_AppGetsTheInnerClientsOwnUpdates()
+    public async Task GetResponse_PolicedAndNothingChanged_AppGetsNoRawRepresentation([Values] bool streaming)
     {
+        // The raw objects hold what no policy read (a streamed call's argument fragments, say): a policed answer has none.
         await using var app = Start(Redact);
-        _backend.Streams(Wire.Text("Nothing ", "secret here."));
+        if (streaming)
+        {
+            _backend.Streams(Wire.Text("Nothing ", "secret here."));
+        }
+        else
+        {
+            _backend.Answers(Wire.Completion("Nothing secret here."));
+        }
 
-        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi");
+        var (response, updates) = await AskAsync(app.Client, streaming, "Hi");
 
         Assert.That(response.Text, Is.EqualTo("Nothing secret here."));
-        Assert.That(updates.Where(u => u.Contents.OfType<TextContent>().Any()), Has.All.Matches<ChatResponseUpdate>(u => u.RawRepresentation is not null));
-    }
-
-    [Test]
-    public async Task UseLuthienControl_ServicesWithNothingButTheTwoCalls_Serves()
-    {
-        // No AddLogging, no options, no host: what a console app's first try looks like.
-        var services = new ServiceCollection();
-        services.AddLuthienControl();
-        services.AddChatClient(_ => _backend.CreateClient()).UseLuthienControl();
-        await using var provider = services.BuildServiceProvider();
-        _backend.Answers(Wire.Completion("Hello."));
-
-        var response = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Hi");
-
-        Assert.That(response.Text, Is.EqualTo("Hello."));
+        Assert.That(response.ResponseId, Is.EqualTo("chatcmpl-test"));
+        Assert.That(response.RawRepresentation, Is.Null);
+        Assert.That(response.Messages.Select(m => m.RawRepresentation), Has.All.Null);
+        Assert.That(updates.Select(u => u.RawRepresentation), Has.All.Null);
     }
 
     [Test]

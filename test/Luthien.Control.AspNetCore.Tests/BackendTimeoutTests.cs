@@ -8,8 +8,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Luthien.Control.AspNetCore.Tests;
 
-/// <summary>Backend timeouts through the whole pipeline, on a fake clock.</summary>
-public class BackendTimeoutTests
+/// <summary>Backend timeouts through the whole pipeline, on a fake clock, with the raw backend and an IChatClient backend.</summary>
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class BackendTimeoutTests(BackendKind kind)
 {
     [Test]
     public async Task ChatCompletion_BackendSilentPastFirstChunkTimeout_Gets504()
@@ -28,7 +30,11 @@ public class BackendTimeoutTests
                 ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
                 ["Luthien:Timeouts:FirstChunkSeconds"] = "5",
             },
-            services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time)));
+            services =>
+            {
+                services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
+                BackendKinds.Services(kind, backend.BaseUrl)?.Invoke(services);
+            });
         using var http = app.CreateClient();
 
         var send = http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
@@ -58,7 +64,11 @@ public class BackendTimeoutTests
                 ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString(),
                 ["Luthien:Timeouts:IdleSeconds"] = "10",
             },
-            services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time)));
+            services =>
+            {
+                services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
+                BackendKinds.Services(kind, backend.BaseUrl)?.Invoke(services);
+            });
         using var http = app.CreateClient();
         using var response = await http.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")

@@ -6,8 +6,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Luthien.Control.AspNetCore.Tests;
 
-/// <summary>On real Kestrel: a client that goes away cancels the backend request.</summary>
-public class ClientDisconnectTests
+/// <summary>On real Kestrel: a client that goes away cancels the backend request (the raw backend's, and an IChatClient backend's).</summary>
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class ClientDisconnectTests(BackendKind kind)
 {
     [Test]
     public async Task Streaming_ClientDisconnectsMidStream_BackendRequestIsCancelled()
@@ -32,7 +34,9 @@ public class ClientDisconnectTests
             }
         };
 
-        await using var app = await KestrelHost.StartAsync(new Dictionary<string, string?> { ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString() });
+        await using var app = await KestrelHost.StartAsync(
+            new Dictionary<string, string?> { ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString() },
+            luthien => BackendKinds.Use(luthien, kind, backend.BaseUrl));
         var address = app.Address;
 
         // No draining on dispose: the client closes its connection at once, as a browser tab or killed process would.

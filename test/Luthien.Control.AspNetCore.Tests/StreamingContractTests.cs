@@ -9,9 +9,12 @@ namespace Luthien.Control.AspNetCore.Tests;
 
 /// <summary>
 /// CONTRACT.md's "Streaming" rules, end to end: a fake backend on loopback serves real SSE bytes, the app runs the
-/// contract's policy file, and the official OpenAI .NET client reads what the app writes.
+/// contract's policy file, and the official OpenAI .NET client reads what the app writes. Run with the raw backend and
+/// with an IChatClient backend over the same fake backend.
 /// </summary>
-public class StreamingContractTests
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class StreamingContractTests(BackendKind kind)
 {
     private const string Head = "\"id\":\"chatcmpl-9\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o\"";
 
@@ -38,7 +41,7 @@ public class StreamingContractTests
         {
             ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
             ["Luthien:Streaming:RequestUsage"] = "false",
-        });
+        }, BackendKinds.Services(kind, _backend.BaseUrl));
         _policyFile = PolicyFiles.Write("""
             { "type": "SerialPolicy", "config": { "name": "root", "policies": [
               { "type": "ClientApiKeyAuth", "config": { "keys": ["client-key-1"] } },
@@ -55,7 +58,7 @@ public class StreamingContractTests
         {
             ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(),
             ["Luthien:PolicyFile"] = _policyFile,
-        });
+        }, BackendKinds.Services(kind, _backend.BaseUrl));
     }
 
     [OneTimeTearDown]
@@ -96,6 +99,7 @@ public class StreamingContractTests
     [Test]
     public async Task PassthroughChain_Stream_IsByteIdenticalToBackend()
     {
+        BackendKinds.AssumeRawWire(kind, "byte-identical chunks (system_fingerprint, vendor fields, the backend's own JSON) do not survive a translation to ChatResponseUpdates.");
         var sse = string.Concat(
             Chunk(Delta("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")),
             Content("Hé "), Content("wörld"),
@@ -109,6 +113,7 @@ public class StreamingContractTests
     [Test]
     public async Task NonStreaming_ResponsePoliciesFindNothing_AnswerIsByteIdentical()
     {
+        BackendKinds.AssumeRawWire(kind, "a byte-identical body (its formatting, x_vendor) does not survive a translation to a ChatResponse.");
         const string answer = "{ \"id\": \"x\",\n  \"choices\": [ {\"index\":0, \"message\": {\"role\":\"assistant\",\"content\":\"caf\\u00e9 ok\"}, \"finish_reason\":\"stop\"} ],\n  \"x_vendor\": 1.50 }";
         _backend.Handler = c => FakeBackend.Json(c, 200, answer);
 
@@ -191,6 +196,7 @@ public class StreamingContractTests
     [Test]
     public async Task TwoChoices_Refusal_AzureFilterResults_PassIntact()
     {
+        BackendKinds.AssumeRawWire(kind, "an IChatClient answers one choice (n > 1 is refused) and has no refusal or Azure filter results.");
         var sse = string.Concat(
             $"data: {{\"id\":\"\",\"object\":\"\",\"created\":0,\"model\":\"\",\"choices\":[],\"prompt_filter_results\":[{{\"prompt_index\":0,\"content_filter_results\":{{\"hate\":{{\"filtered\":false,\"severity\":\"safe\"}}}}}}]}}\n\n",
             Chunk(Delta("{\"role\":\"assistant\",\"content\":\"A\"}", index: 0)),
@@ -285,7 +291,7 @@ public class StreamingContractTests
             new() { ["Luthien:Backend:BaseUrl"] = _backend.BaseUrl.ToString(), ["Luthien:PolicyFile"] = PolicyFiles.Write("""
                 { "type": "SerialPolicy", "config": { "policies": [ { "type": "FailOnSecond", "config": {} }, { "type": "SendBackendRequest", "config": {} } ] } }
                 """) },
-            b => b.AddPolicy<FailOnSecondChunkPolicy>("FailOnSecond"));
+            b => BackendKinds.Use(b.AddPolicy<FailOnSecondChunkPolicy>("FailOnSecond"), kind, _backend.BaseUrl));
         using var http = host.CreateClient();
 
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));

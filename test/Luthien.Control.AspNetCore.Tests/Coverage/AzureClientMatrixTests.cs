@@ -18,8 +18,12 @@ namespace Luthien.Control.AspNetCore.Tests.Coverage;
 /// OpenAI 2.15 these tests run (see <see cref="AzureClientTests"/>), and it has no Responses or legacy completions
 /// client; those Azure routes are covered by raw requests and by ResponsesClient on <c>/openai/v1</c>.
 /// </remarks>
-public class AzureClientMatrixTests
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class AzureClientMatrixTests(BackendKind backend)
 {
+    private readonly BackendKind _backend = backend;
+
     [SetUp]
     public void ResetBackend() => CoverageHosts.Backend.Reset();
 
@@ -64,7 +68,7 @@ public class AzureClientMatrixTests
     [Test]
     public async Task CompleteChat_WrongKey_401AndBackendNeverCalled()
     {
-        var app = await CoverageHosts.GetAsync(Chain.Redact);
+        var app = await CoverageHosts.GetAsync(Chain.Redact, _backend);
 
         var ex = Assert.ThrowsAsync<ClientResultException>(async () =>
             await Client(app, "not-the-key").GetChatClient("gpt-4o").CompleteChatAsync(Request(stream: false), new RequestOptions()));
@@ -73,9 +77,9 @@ public class AzureClientMatrixTests
         Assert.That(CoverageHosts.Backend.Requests, Is.Empty);
     }
 
-    private static async Task<(string Text, ChatFinishReason? Finish, List<string> Calls)> ChatAsync(Chain chain, ScriptedTurn turn, bool streaming)
+    private async Task<(string Text, ChatFinishReason? Finish, List<string> Calls)> ChatAsync(Chain chain, ScriptedTurn turn, bool streaming)
     {
-        var app = await CoverageHosts.GetAsync(chain);
+        var app = await CoverageHosts.GetAsync(chain, _backend);
         CoverageHosts.Backend.Handler = ScriptedModel.Answering(turn);
         var client = Client(app).GetChatClient("gpt-4o");
         var result = await client.CompleteChatAsync(Request(streaming), new RequestOptions { BufferResponse = !streaming });

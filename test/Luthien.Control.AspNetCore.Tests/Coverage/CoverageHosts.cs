@@ -37,7 +37,7 @@ public sealed class CoverageHosts
 {
     public const string ClientKey = "client-key-1";
 
-    private static readonly ConcurrentDictionary<(Chain, bool), Lazy<Task<LuthienTestHost>>> Hosts = new();
+    private static readonly ConcurrentDictionary<(Chain, bool, BackendKind), Lazy<Task<LuthienTestHost>>> Hosts = new();
 
     internal static FakeBackend Backend { get; private set; } = null!;
 
@@ -56,11 +56,21 @@ public sealed class CoverageHosts
         await Backend.DisposeAsync();
     }
 
-    /// <summary>The app running <paramref name="chain"/> in front of the scripted backend, called in OpenAI's or Azure's style.</summary>
-    internal static Task<LuthienTestHost> GetAsync(Chain chain, bool azureBackend = false) =>
-        Hosts.GetOrAdd((chain, azureBackend), key => new Lazy<Task<LuthienTestHost>>(() => StartAsync(key.Item1, key.Item2))).Value;
+    /// <summary>
+    /// The app running <paramref name="chain"/> in front of the scripted backend, called in OpenAI's or Azure's style,
+    /// through the raw backend or an IChatClient (<paramref name="kind"/>).
+    /// </summary>
+    internal static Task<LuthienTestHost> GetAsync(Chain chain, BackendKind kind, bool azureBackend = false)
+    {
+        if (azureBackend)
+        {
+            BackendKinds.AssumeRawWire(kind, "Luthien:Backend:Style (Azure URLs, api-version, api-key) configures the HTTP backend.");
+        }
 
-    private static Task<LuthienTestHost> StartAsync(Chain chain, bool azureBackend)
+        return Hosts.GetOrAdd((chain, azureBackend, kind), key => new Lazy<Task<LuthienTestHost>>(() => StartAsync(key.Item1, key.Item2, key.Item3))).Value;
+    }
+
+    private static Task<LuthienTestHost> StartAsync(Chain chain, bool azureBackend, BackendKind kind)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -78,7 +88,7 @@ public sealed class CoverageHosts
             settings["Luthien:Backend:BaseUrl"] = Backend.BaseUrl.ToString();
         }
 
-        return LuthienTestHost.StartAsync(settings);
+        return LuthienTestHost.StartAsync(settings, luthien => BackendKinds.Use(luthien, kind, Backend.BaseUrl));
     }
 
     private static string PolicyFile(Chain chain)

@@ -36,8 +36,12 @@ public enum InnerClient
 /// it unset, and the reason is on the last update's raw representation. Buffered, it maps <c>content_filter</c>.
 /// </para>
 /// </remarks>
-public class ExtensionsAiMatrixTests
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class ExtensionsAiMatrixTests(BackendKind backend)
 {
+    private readonly BackendKind _backend = backend;
+
     [SetUp]
     public void ResetBackend() => CoverageHosts.Backend.Reset();
 
@@ -135,9 +139,10 @@ public class ExtensionsAiMatrixTests
         }
     }
 
-    private static async Task<ChatResponse> RespondAsync(Chain chain, ScriptedTurn turn, InnerClient inner, bool streaming)
+    private async Task<ChatResponse> RespondAsync(Chain chain, ScriptedTurn turn, InnerClient inner, bool streaming)
     {
-        var app = await CoverageHosts.GetAsync(chain);
+        BackendKinds.AssumeServes(_backend, inner == InnerClient.Chat ? ModelApi.Chat : ModelApi.Responses);
+        var app = await CoverageHosts.GetAsync(chain, _backend);
         CoverageHosts.Backend.Handler = ScriptedModel.Answering(turn);
         var openAi = OpenAiClientMatrixTests.Client(app);
         using IChatClient client = inner == InnerClient.Chat

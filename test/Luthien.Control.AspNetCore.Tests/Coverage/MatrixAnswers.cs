@@ -7,6 +7,10 @@ namespace Luthien.Control.AspNetCore.Tests.Coverage;
 /// <summary>Sends a matrix cell's request to a chain's app, and the assertions every cell shares.</summary>
 internal static class MatrixAnswers
 {
+    /// <summary>Why a byte-for-byte comparison with the backend's answer is the raw backend's only.</summary>
+    internal const string NotByteForByte =
+        "the answer is the IChatClient's translation, not the backend's bytes (its logprobs, annotations, service_tier, system_fingerprint, obfuscation are not carried).";
+
     /// <summary>
     /// The answer is what the backend sent: byte for byte when streamed (the usage the library asked for on its own
     /// taken out again), the same JSON when buffered.
@@ -24,14 +28,15 @@ internal static class MatrixAnswers
     }
 
     /// <summary>
-    /// Sends the cell's request (its route's default credential) to the app of <paramref name="chain"/>, the backend
+    /// Sends the cell's request (its route's default credential) to the app of <paramref name="chain"/> on a <paramref name="kind"/> backend, the backend
     /// answering <paramref name="turn"/>; checks it was served (200, the content type of the mode) and, for a Responses
     /// stream, that it is consistent (<see cref="WireAnswer.AssertResponsesStreamConsistent"/>).
     /// </summary>
     internal static async Task<WireAnswer> SendAsync(
-        Chain chain, ModelApi api, bool stream, RouteStyle route, ScriptedTurn turn, bool azureBackend = false, Action<JsonObject>? shape = null)
+        BackendKind kind, Chain chain, ModelApi api, bool stream, RouteStyle route, ScriptedTurn turn, bool azureBackend = false, Action<JsonObject>? shape = null)
     {
-        var app = await CoverageHosts.GetAsync(chain, azureBackend);
+        BackendKinds.AssumeServes(kind, api);
+        var app = await CoverageHosts.GetAsync(chain, kind, azureBackend);
         CoverageHosts.Backend.Handler = ScriptedModel.Answering(turn);
         var request = MatrixRequests.Body(api, route, stream);
         shape?.Invoke(request);

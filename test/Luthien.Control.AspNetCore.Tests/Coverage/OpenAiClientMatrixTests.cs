@@ -16,8 +16,12 @@ namespace Luthien.Control.AspNetCore.Tests.Coverage;
 /// OpenAI route and Azure's <c>/openai/v1</c>: it parses every event the app writes (merged, renumbered and synthesized
 /// ones included) and exposes the redacted text, the content-filter end and no refused call.
 /// </summary>
-public class OpenAiClientMatrixTests
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class OpenAiClientMatrixTests(BackendKind backend)
 {
+    private readonly BackendKind _backend = backend;
+
     private static readonly string[] Roots = ["/v1", "/openai/v1"];
 
     [SetUp]
@@ -144,10 +148,10 @@ public class OpenAiClientMatrixTests
         });
     }
 
-    private static async Task<(string Text, ChatFinishReason? FinishReason, List<(string Name, string Arguments)> Calls)> ChatAsync(
+    private async Task<(string Text, ChatFinishReason? FinishReason, List<(string Name, string Arguments)> Calls)> ChatAsync(
         Chain chain, ScriptedTurn turn, bool streaming, string root)
     {
-        var app = await CoverageHosts.GetAsync(chain);
+        var app = await CoverageHosts.GetAsync(chain, _backend);
         CoverageHosts.Backend.Handler = ScriptedModel.Answering(turn);
         var client = Client(app, root).GetChatClient("gpt-4o");
         List<ChatMessage> messages = [new UserChatMessage("hi")];
@@ -182,9 +186,10 @@ public class OpenAiClientMatrixTests
         return (text.ToString(), finish, [.. calls.Values.Select(c => (c.Name.ToString(), c.Arguments.ToString()))]);
     }
 
-    private static async Task<ClientResponse> RespondAsync(Chain chain, ScriptedTurn turn, bool streaming, string root)
+    private async Task<ClientResponse> RespondAsync(Chain chain, ScriptedTurn turn, bool streaming, string root)
     {
-        var app = await CoverageHosts.GetAsync(chain);
+        BackendKinds.AssumeServes(_backend, ModelApi.Responses);
+        var app = await CoverageHosts.GetAsync(chain, _backend);
         CoverageHosts.Backend.Handler = ScriptedModel.Answering(turn);
         var client = Client(app, root).GetResponsesClient();
         var options = new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("hi")]);

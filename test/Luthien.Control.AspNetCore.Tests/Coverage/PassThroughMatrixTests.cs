@@ -29,7 +29,7 @@ public class PassThroughMatrixTests
     [TestCaseSource(nameof(Cells))]
     public async Task Post_AnswerUntouchedByPolicy_ClientGetsWhatBackendSent(ModelApi api, bool stream, RouteStyle route, Chain chain, bool azureBackend)
     {
-        var answer = await MatrixAnswers.SendAsync(chain, api, stream, route, MatrixTurns.Full, azureBackend);
+        var answer = await MatrixAnswers.SendAsync(BackendKind.Raw, chain, api, stream, route, MatrixTurns.Full, azureBackend);
 
         MatrixAnswers.AssertAsBackendSent(api, stream, MatrixTurns.Full, answer);
         var recorded = CoverageHosts.Backend.Requests.Single();
@@ -40,7 +40,7 @@ public class PassThroughMatrixTests
     public async Task Post_StreamClientAsksUsage_UsageChunkPassesByteForByte(ModelApi api, RouteStyle route, Chain chain)
     {
         var answer = await MatrixAnswers.SendAsync(
-            chain, api, stream: true, route, MatrixTurns.Full, shape: body => body["stream_options"] = new JsonObject { ["include_usage"] = true });
+            BackendKind.Raw, chain, api, stream: true, route, MatrixTurns.Full, shape: body => body["stream_options"] = new JsonObject { ["include_usage"] = true });
 
         MatrixAnswers.AssertAsBackendSent(api, stream: true, MatrixTurns.Full, answer, clientAskedUsage: true);
         Assert.That(answer.Raw, Does.Contain("\"total_tokens\":21"));

@@ -7,8 +7,12 @@ namespace Luthien.Control.AspNetCore.Tests.Coverage;
 /// The request-side built-ins (ClientApiKeyAuth, LeakedApiKeyDetection, ModelNameReplacement) on every policed API,
 /// buffered and streamed, by every route style: what the client gets and what the backend gets.
 /// </summary>
-public class RequestPolicyMatrixTests
+[TestFixture(BackendKind.Raw)]
+[TestFixture(BackendKind.ChatClient)]
+public class RequestPolicyMatrixTests(BackendKind backend)
 {
+    private readonly BackendKind _backend = backend;
+
     /// <summary>A key the default patterns know (<c>sk-</c> and 48 letters or digits).</summary>
     private const string LeakedKey = "sk-" + "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90Uv12Wx34";
 
@@ -44,7 +48,7 @@ public class RequestPolicyMatrixTests
     }
 
     [OneTimeSetUp]
-    public async Task StartAsync() => _app = await CoverageHosts.GetAsync(Chain.RequestSide);
+    public async Task StartAsync() => _app = await CoverageHosts.GetAsync(Chain.RequestSide, _backend);
 
     [SetUp]
     public void ResetBackend()
@@ -68,6 +72,7 @@ public class RequestPolicyMatrixTests
     [TestCaseSource(nameof(KeyedCells))]
     public async Task Post_RightClientKeyEitherHeader_200WithTheAnswerAndTheKeyNotForwarded(ModelApi api, bool stream, RouteStyle route, Credential credential)
     {
+        BackendKinds.AssumeServes(_backend, api);
         var (status, _, body) = await MatrixRequests.SendAsync(_app, MatrixRequests.Target(api, route), MatrixRequests.Body(api, route, stream), credential);
 
         Assert.That(status, Is.EqualTo(200), body);
@@ -108,6 +113,7 @@ public class RequestPolicyMatrixTests
     [TestCaseSource(nameof(Cells))]
     public async Task Post_MappedModel_BackendReceivesTheMappedModel(ModelApi api, bool stream, RouteStyle route)
     {
+        BackendKinds.AssumeServes(_backend, api);
         // The deployment route names the model by its path; the others in the body.
         var (status, _, body) = await MatrixRequests.SendAsync(
             _app, MatrixRequests.Target(api, route, deployment: "fast"), MatrixRequests.Body(api, route, stream, model: "fast"), MatrixRequests.DefaultCredential(route));
@@ -122,6 +128,7 @@ public class RequestPolicyMatrixTests
     [TestCaseSource(nameof(Cells))]
     public async Task Post_UnmappedModel_BackendReceivesItUnchanged(ModelApi api, bool stream, RouteStyle route)
     {
+        BackendKinds.AssumeServes(_backend, api);
         var (status, _, body) = await MatrixRequests.SendAsync(
             _app, MatrixRequests.Target(api, route, deployment: "my-dep"), MatrixRequests.Body(api, route, stream, model: "my-dep"), MatrixRequests.DefaultCredential(route));
 

@@ -104,10 +104,10 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
     }
 
     /// <summary>The backend stream under the policies, when it can be drained for usage.</summary>
-    private static RawSseStreamingIterator? Source(StreamingResponseIterator iterator) => iterator switch
+    private static IUsageDrainSource? Source(StreamingResponseIterator iterator) => iterator switch
     {
         PolicyWrappedIterator wrapped => Source(wrapped._inner),
-        RawSseStreamingIterator raw when raw.UsageDrain > TimeSpan.Zero => raw,
+        IUsageDrainSource source when source.UsageDrain > TimeSpan.Zero => source,
         _ => null,
     };
 
@@ -116,7 +116,7 @@ public sealed class PolicyWrappedIterator : StreamingResponseIterator
     /// never reaches the client). A failure here ends nothing that was not already ended well.
     /// </summary>
     private static async ValueTask<StreamChunk?> DrainForUsageAsync(
-        IAsyncEnumerator<StreamChunk> upstream, RawSseStreamingIterator source, CancellationTokenSource stop, CancellationToken cancellationToken)
+        IAsyncEnumerator<StreamChunk> upstream, IUsageDrainSource source, CancellationTokenSource stop, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(source.UsageDrain, source.TimeProvider);
         using var expire = deadline.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), stop);

@@ -9,7 +9,7 @@ namespace Luthien.Control.Streaming;
 /// split across reads). Each chunk keeps its exact bytes. Ends normally only after the backend's <c>[DONE]</c> (a
 /// Responses stream: its last event); a connection that dies, a silence past the timeout, or an end before that throws.
 /// </summary>
-public sealed class RawSseStreamingIterator : StreamingResponseIterator
+public sealed class RawSseStreamingIterator : StreamingResponseIterator, IUsageDrainSource
 {
     private static readonly byte[] DoneMarker = "[DONE]"u8.ToArray();
     private readonly Stream _body;
@@ -55,6 +55,10 @@ public sealed class RawSseStreamingIterator : StreamingResponseIterator
 
     /// <summary>The clock of this stream's timeouts.</summary>
     internal TimeProvider TimeProvider => _timeProvider;
+
+    TimeSpan IUsageDrainSource.UsageDrain => UsageDrain;
+
+    TimeProvider IUsageDrainSource.TimeProvider => _timeProvider;
 
     /// <inheritdoc />
     public override IAsyncEnumerator<StreamChunk> GetAsyncEnumerator(CancellationToken cancellationToken = default)
