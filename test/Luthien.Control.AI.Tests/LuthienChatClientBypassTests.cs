@@ -124,6 +124,27 @@ public sealed class LuthienChatClientBypassTests
         Assert.That(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>(), Is.Empty);
     }
 
+    [Test]
+    public async Task GetResponse_SecretOnlyInTheRawRepresentationOfAMessage_NeverReachesTheBackend([Values] bool contentLevel)
+    {
+        await using var app = Start(LeakedKeys, null);
+        _backend.Answers(Wire.Completion("Hello."));
+        var message = contentLevel
+            ? new ChatMessage(ChatRole.User, [new TextContent("Hello") { RawRepresentation = OpenAI.Chat.ChatMessageContentPart.CreateTextPart($"my key is {ProjectKey}") }])
+            : new ChatMessage(ChatRole.User, "Hello") { RawRepresentation = new OpenAI.Chat.UserChatMessage($"my key is {ProjectKey}") };
+
+        try
+        {
+            await app.Client.GetResponseAsync([message]);
+        }
+        catch (ControlPolicyException)
+        {
+            // Refusing it is as good as not sending it.
+        }
+
+        Assert.That(_backend.Requests.Select(r => r.ToJsonString()), Has.None.Contains(ProjectKey[..12]));
+    }
+
     private static string Reasoning(ChatResponse response) =>
         string.Concat(response.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>().Select(r => r.Text));
 
