@@ -125,6 +125,34 @@ public sealed class LuthienChatClientBypassTests
     }
 
     [Test]
+    public async Task GetStreamingResponse_CallAfterBlockedText_FunctionNeverRuns([Values] bool realChain)
+    {
+        await using var app = Start(Block, realChain ? null : _inner);
+        if (realChain)
+        {
+            _backend.Streams(
+                """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"The key is sk-ABCDEFGHIJKLMNOPQRSTUVWX"},"finish_reason":null}]}""",
+                """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":null}]}""",
+                """{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}""");
+        }
+        else
+        {
+            _inner.Streams(
+                new ChatResponseUpdate(ChatRole.Assistant, $"The key is {Secret}"),
+                new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" })]) { FinishReason = ChatFinishReason.ToolCalls });
+        }
+
+        _backend.Streams(Wire.Text("Sunny."));
+        _inner.Streams(new ChatResponseUpdate(ChatRole.Assistant, "Sunny."));
+
+        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi", Tools());
+
+        Assert.That(_weatherCalls, Is.Zero);
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
+        Assert.That(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>(), Is.Empty);
+    }
+
+    [Test]
     public async Task GetResponse_SecretOnlyInTheRawRepresentationOfAMessage_NeverReachesTheBackend([Values] bool contentLevel)
     {
         await using var app = Start(LeakedKeys, null);
