@@ -7,7 +7,7 @@ namespace Luthien.Control.AI;
 /// One reader per stream (it joins tool-call fragments, see <see cref="ToolCallJoiner"/>); not thread-safe.
 /// </summary>
 /// <remarks>
-/// Text (and refusal, as text), complete function calls, the finish reason and usage come from the chunk: the JSON is
+/// Text, refusal, reasoning, complete function calls, the finish reason and usage come from the chunk: the JSON is
 /// the truth. With the update the chunk was written from (<c>original</c>), its metadata (ids, model, time, role, author)
 /// is kept and so is every content JSON cannot carry, in its place (see <see cref="ContentMerger"/>). A chunk with no
 /// original (one a policy added) gets the metadata of the last original seen (the chunk's own <c>id</c>, <c>model</c>
@@ -49,11 +49,11 @@ internal sealed class ChatChunkReader
         update.FinishReason = FinishReasons.FromWire(chunk.FinishReason);
         if (original is null)
         {
-            _merger.Reset(chunk.Text, _completed, usageCarried: true, chunk.Usage, []);
+            _merger.Reset(chunk.Texts, _completed, usageCarried: true, chunk.Usage, []);
         }
         else
         {
-            _merger.Reset(chunk.Text, _completed, usageCarried: true, chunk.Usage, [original.Contents]);
+            _merger.Reset(chunk.Texts, _completed, usageCarried: true, chunk.Usage, [original.Contents]);
             _merger.Map(original.Contents, update.Contents);
         }
 

@@ -12,7 +12,8 @@ namespace Luthien.Control.AI;
 /// <remarks>
 /// <list type="bullet">
 /// <item>The delta has <c>role</c> on the stream's first choice and whenever the role changes; <c>content</c> is the
-/// update's text contents joined; each <see cref="FunctionCallContent"/> (M.E.AI delivers a call whole) is one
+/// update's text contents joined, <c>refusal</c> its refusals (<see cref="ErrorContent"/> with code <c>Refusal</c>, or
+/// the OpenAI client's raw update's refusal), <c>reasoning_content</c> its <see cref="TextReasoningContent"/>s; each <see cref="FunctionCallContent"/> (M.E.AI delivers a call whole) is one
 /// <c>tool_calls</c> entry with id, name and all its arguments.</item>
 /// <item>An update whose only contents are <see cref="UsageContent"/> (and no finish reason) is <c>"choices":[]</c> with
 /// <c>usage</c>, as OpenAI sends it; usage in any other update is written beside its choice.</item>
@@ -112,7 +113,7 @@ internal sealed class ChatChunkWriter : IDisposable
             _role = role;
         }
 
-        WriteText(writer, update.Contents);
+        WriteTexts(writer, update);
         var wroteCalls = false;
         var contents = update.Contents;
         for (var i = 0; i < contents.Count; i++)
@@ -148,13 +149,28 @@ internal sealed class ChatChunkWriter : IDisposable
         writer.WriteEndObject();
     }
 
-    private static void WriteText(Utf8JsonWriter writer, IList<AIContent> contents)
+    private static void WriteTexts(Utf8JsonWriter writer, ChatResponseUpdate update)
     {
-        TextContent? first = null;
+        var contents = update.Contents;
+        WriteJoined(writer, "content"u8, contents, TextKind.Content);
+        if (!WriteJoined(writer, "refusal"u8, contents, TextKind.Refusal)
+            && update.RawRepresentation is OpenAI.Chat.StreamingChatCompletionUpdate { RefusalUpdate: { Length: > 0 } refusal })
+        {
+            // M.E.AI's OpenAI client leaves a streamed refusal in the raw update only: the policies must still read it.
+            writer.WriteString("refusal"u8, refusal);
+        }
+
+        WriteJoined(writer, "reasoning_content"u8, contents, TextKind.Reasoning);
+    }
+
+    /// <summary>Writes the texts of one kind as one string member; false when the update has none.</summary>
+    private static bool WriteJoined(Utf8JsonWriter writer, ReadOnlySpan<byte> name, IList<AIContent> contents, TextKind kind)
+    {
+        string? first = null;
         var several = false;
         for (var i = 0; i < contents.Count; i++)
         {
-            if (contents[i] is TextContent text)
+            if (TextOf(contents[i], kind) is { } text)
             {
                 if (first is null)
                 {
@@ -170,27 +186,36 @@ internal sealed class ChatChunkWriter : IDisposable
 
         if (first is null)
         {
-            return;
+            return false;
         }
 
         if (!several)
         {
-            writer.WriteString("content"u8, first.Text);
-            return;
+            writer.WriteString(name, first);
+            return true;
         }
 
-        // Several text contents are one string; segments keep a surrogate pair split between two contents whole.
-        writer.WritePropertyName("content"u8);
+        // Several contents are one string; segments keep a surrogate pair split between two contents whole.
+        writer.WritePropertyName(name);
         for (var i = 0; i < contents.Count; i++)
         {
-            if (contents[i] is TextContent text)
+            if (TextOf(contents[i], kind) is { } text)
             {
-                writer.WriteStringValueSegment(text.Text, isFinalSegment: false);
+                writer.WriteStringValueSegment(text, isFinalSegment: false);
             }
         }
 
         writer.WriteStringValueSegment(ReadOnlySpan<char>.Empty, isFinalSegment: true);
+        return true;
     }
+
+    private static string? TextOf(AIContent content, TextKind kind) => (kind, content) switch
+    {
+        (TextKind.Content, TextContent text) => text.Text ?? string.Empty,
+        (TextKind.Refusal, ErrorContent error) when WireTexts.IsRefusal(error) => error.Message ?? string.Empty,
+        (TextKind.Reasoning, TextReasoningContent reasoning) => reasoning.Text ?? string.Empty,
+        _ => null,
+    };
 
     private void WriteCall(Utf8JsonWriter writer, FunctionCallContent call)
     {
@@ -240,5 +265,12 @@ internal sealed class ChatChunkWriter : IDisposable
         }
 
         return usage;
+    }
+
+    private enum TextKind
+    {
+        Content,
+        Refusal,
+        Reasoning,
     }
 }

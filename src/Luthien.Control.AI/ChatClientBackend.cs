@@ -95,12 +95,15 @@ internal sealed class ChatClientBackend : IBackendClient
 
     /// <summary>
     /// The messages and options for the next client: the app's own objects wherever the request policies left them as
-    /// they were (so tools, raw representations and content the wire format cannot carry reach it), else read back from
-    /// the payload the policies changed.
+    /// they were (so tools and content the wire format cannot carry reach it), else read back from the payload the
+    /// policies changed. Messages with a raw representation are read back too: a client sends a raw message or part
+    /// (M.E.AI's OpenAI client does) instead of the contents the policies read.
     /// </summary>
     private (IList<ChatMessage> Messages, ChatOptions? Options) WhatToSend(JsonObject payload)
     {
-        var messages = JsonNode.DeepEquals(payload["messages"], _sentMessages) ? _messages : ChatRequestJson.ToMessages(payload);
+        var messages = JsonNode.DeepEquals(payload["messages"], _sentMessages) && !HasRawRepresentation(_messages)
+            ? _messages
+            : ChatRequestJson.ToMessages(payload);
         var model = payload["model"] is JsonValue value && value.TryGetValue(out string? name) ? name : null;
         var options = _options;
         if (model != _sentModel)
@@ -110,6 +113,27 @@ internal sealed class ChatClientBackend : IBackendClient
         }
 
         return (messages, options);
+    }
+
+    private static bool HasRawRepresentation(IList<ChatMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (message.RawRepresentation is not null)
+            {
+                return true;
+            }
+
+            foreach (var content in message.Contents)
+            {
+                if (content.RawRepresentation is not null)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A policy answered in the backend's place with an error (a status other than 2xx): the app gets it as an exception.</summary>

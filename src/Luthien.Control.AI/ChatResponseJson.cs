@@ -9,9 +9,9 @@ namespace Luthien.Control.AI;
 /// Converts a whole (non-streaming) answer between a <see cref="ChatResponse"/> and an OpenAI <c>chat.completion</c>.
 /// </summary>
 /// <remarks>
-/// The completion's one choice is the response's trailing run of model messages: its last messages whose role is not
-/// <c>tool</c> (normally one assistant message). Earlier messages (calls already made and their results, when function
-/// invocation runs inside) are not in the JSON, so policies do not see them; they come back unchanged.
+/// The completion's one choice holds what every message of the response says (normally one assistant message; with
+/// function invocation running inside, also the calls already made), joined: the app gets all of them, so the policies
+/// see all of them. Function results are not model output and are not in the JSON; they come back unchanged.
 /// </remarks>
 internal static class ChatResponseJson
 {
@@ -21,24 +21,41 @@ internal static class ChatResponseJson
     public static JsonObject ToCompletion(ChatResponse response, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(response);
-        string? text = null;
+        StringBuilder? text = null, refusal = null, reasoning = null;
         var calls = new JsonArray();
-        foreach (var message in TrailingRun(response.Messages))
+        foreach (var message in response.Messages)
         {
             foreach (var content in message.Contents)
             {
-                if (content is TextContent textContent)
+                switch (content)
                 {
-                    text = (text ?? string.Empty) + textContent.Text;
-                }
-                else if (content is FunctionCallContent call)
-                {
-                    calls.Add(ChatMessageWriter.Call(call));
+                    case TextContent textContent:
+                        (text ??= new()).Append(textContent.Text);
+                        break;
+                    case TextReasoningContent reasoningContent:
+                        (reasoning ??= new()).Append(reasoningContent.Text);
+                        break;
+                    case ErrorContent error when WireTexts.IsRefusal(error):
+                        (refusal ??= new()).Append(error.Message);
+                        break;
+                    case FunctionCallContent call:
+                        calls.Add(ChatMessageWriter.Call(call));
+                        break;
                 }
             }
         }
 
-        var choiceMessage = new JsonObject { ["role"] = "assistant", ["content"] = text };
+        var choiceMessage = new JsonObject { ["role"] = "assistant", ["content"] = text?.ToString() };
+        if (refusal is not null)
+        {
+            choiceMessage["refusal"] = refusal.ToString();
+        }
+
+        if (reasoning is not null)
+        {
+            choiceMessage["reasoning_content"] = reasoning.ToString();
+        }
+
         if (calls.Count > 0)
         {
             choiceMessage["tool_calls"] = calls;
@@ -69,7 +86,7 @@ internal static class ChatResponseJson
     }
 
     /// <summary>
-    /// The response a <c>chat.completion</c> states. Text, refusal (as text), calls and the finish reason come from the
+    /// The response a <c>chat.completion</c> states. Text, refusal, reasoning, calls and the finish reason come from the
     /// JSON. With <paramref name="original"/>, its ids, model, time and usage are kept, and so is every content the JSON
     /// cannot carry, in its place (see <see cref="ContentMerger"/>); the response and its messages have no raw
     /// representation or additional properties.
@@ -82,7 +99,7 @@ internal static class ChatResponseJson
         ArgumentNullException.ThrowIfNull(completion);
         var choice = FirstChoice(completion);
         var message = choice?["message"] as JsonObject;
-        var text = message is null ? null : Text(message);
+        var texts = message is null ? default : Texts(message);
         var calls = message is null ? [] : Calls(message);
         var finishReason = FinishReasons.FromWire(String(choice?["finish_reason"], "choices[0].finish_reason"));
         var usage = completion["usage"] is JsonObject usageNode ? UsageJson.FromNode(usageNode) : null;
@@ -92,7 +109,7 @@ internal static class ChatResponseJson
         if (original is null)
         {
             var only = new ChatMessage(ChatRole.Assistant, []);
-            merger.Reset(text, calls, usageCarried: false, null, []);
+            merger.Reset(texts, calls, usageCarried: false, null, []);
             merger.AppendRest(only.Contents);
             messages.Add(only);
             return new ChatResponse(messages)
@@ -105,41 +122,32 @@ internal static class ChatResponseJson
             };
         }
 
-        var run = TrailingRun(original.Messages);
-        var firstOfRun = original.Messages.Count - run.Count;
-        merger.Reset(text, calls, usageCarried: false, null, run.Select(m => m.Contents));
-        for (var i = 0; i < original.Messages.Count; i++)
+        merger.Reset(texts, calls, usageCarried: false, null, [.. original.Messages.Select(m => m.Contents)]);
+        foreach (var source in original.Messages)
         {
-            var source = original.Messages[i];
             var copy = new ChatMessage(source.Role, [])
             {
                 AuthorName = source.AuthorName,
                 MessageId = source.MessageId,
                 CreatedAt = source.CreatedAt,
             };
-            if (i >= firstOfRun)
-            {
-                merger.Map(source.Contents, copy.Contents);
-            }
-            else
-            {
-                foreach (var content in source.Contents)
-                {
-                    content.RawRepresentation = null;
-                    content.AdditionalProperties = null;
-                    copy.Contents.Add(content);
-                }
-            }
-
+            merger.Map(source.Contents, copy.Contents);
             messages.Add(copy);
         }
 
-        if (run.Count == 0)
+        // What has no place goes into the last message, unless that is a function result's: then into one of its own.
+        var rest = new List<AIContent>();
+        merger.AppendRest(rest);
+        if (messages.Count == 0 || (rest.Count > 0 && messages[^1].Role == ChatRole.Tool))
         {
             messages.Add(new ChatMessage(ChatRole.Assistant, []));
         }
 
-        merger.AppendRest(messages[^1].Contents);
+        foreach (var content in rest)
+        {
+            messages[^1].Contents.Add(content);
+        }
+
         return new ChatResponse(messages)
         {
             ResponseId = original.ResponseId,
@@ -149,18 +157,6 @@ internal static class ChatResponseJson
             Usage = original.Usage ?? usage,
             FinishReason = finishReason,
         };
-    }
-
-    /// <summary>The last messages whose role is not <c>tool</c>: what the model said last.</summary>
-    private static List<ChatMessage> TrailingRun(IList<ChatMessage> messages)
-    {
-        var start = messages.Count;
-        while (start > 0 && messages[start - 1].Role != ChatRole.Tool)
-        {
-            start--;
-        }
-
-        return [.. messages.Skip(start)];
     }
 
     private static JsonObject? FirstChoice(JsonObject completion)
@@ -179,7 +175,7 @@ internal static class ChatResponseJson
         return array.OfType<JsonObject>().FirstOrDefault(c => c["index"] is null || (c["index"] is JsonValue v && v.TryGetValue(out int i) && i == 0));
     }
 
-    private static string? Text(JsonObject message)
+    private static WireTexts Texts(JsonObject message)
     {
         var content = message["content"];
         string? text = content switch
@@ -188,13 +184,10 @@ internal static class ChatResponseJson
             JsonArray parts => string.Concat(parts.OfType<JsonObject>().Select(p => String(p["text"] ?? p["refusal"], "choices[0].message.content[].text"))),
             _ => String(content, "choices[0].message.content"),
         };
-        if (String(message["refusal"], "choices[0].message.refusal") is { Length: > 0 } refusal)
-        {
-            // M.E.AI has no refusal content: the app reads the refusal as the answer's text.
-            text = text is null ? refusal : new StringBuilder(text).Append(refusal).ToString();
-        }
-
-        return text;
+        return new WireTexts(
+            text,
+            String(message["refusal"], "choices[0].message.refusal") is { Length: > 0 } refusal ? refusal : null,
+            String(message["reasoning_content"], "choices[0].message.reasoning_content"));
     }
 
     private static List<WireCall> Calls(JsonObject message)

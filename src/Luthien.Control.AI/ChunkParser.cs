@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 
@@ -7,7 +6,7 @@ namespace Luthien.Control.AI;
 /// <summary>
 /// Reads what <see cref="ChatChunkReader"/> needs from a <c>chat.completion.chunk</c> with a <see cref="Utf8JsonReader"/>
 /// (no JSON nodes): <c>id</c>, <c>created</c>, <c>model</c>, <c>usage</c>, and choice 0's <c>role</c>, <c>content</c>,
-/// <c>refusal</c>, <c>tool_calls</c> and <c>finish_reason</c>. Unknown members are skipped. Reused per stream: the values
+/// <c>refusal</c>, <c>reasoning_content</c>, <c>tool_calls</c> and <c>finish_reason</c>. Unknown members are skipped. Reused per stream: the values
 /// are those of the last chunk parsed.
 /// </summary>
 internal sealed class ChunkParser
@@ -22,8 +21,8 @@ internal sealed class ChunkParser
 
     public string? Role { get; private set; }
 
-    /// <summary>Choice 0's text: <c>content</c>, then <c>refusal</c> (M.E.AI has no refusal content).</summary>
-    public string? Text { get; private set; }
+    /// <summary>Choice 0's texts: <c>content</c>, <c>refusal</c> and <c>reasoning_content</c>.</summary>
+    public WireTexts Texts { get; private set; }
 
     public string? FinishReason { get; private set; }
 
@@ -35,7 +34,8 @@ internal sealed class ChunkParser
     /// <exception cref="InvalidOperationException">Not JSON, or not of a chunk's shape.</exception>
     public ChunkParser Parse(ReadOnlySpan<byte> json)
     {
-        Id = Model = Role = Text = FinishReason = null;
+        Id = Model = Role = FinishReason = null;
+        Texts = default;
         Created = null;
         Usage = null;
         _fragments.Clear();
@@ -102,7 +102,8 @@ internal sealed class ChunkParser
         {
             var index = 0;
             var fragmentsBefore = _fragments.Count;
-            string? role = null, text = null, finishReason = null;
+            string? role = null, finishReason = null;
+            WireTexts texts = default;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("index"u8))
@@ -112,7 +113,7 @@ internal sealed class ChunkParser
                 }
                 else if (reader.ValueTextEquals("delta"u8))
                 {
-                    ReadDelta(ref reader, out role, out text);
+                    ReadDelta(ref reader, out role, out texts);
                 }
                 else if (reader.ValueTextEquals("finish_reason"u8))
                 {
@@ -127,7 +128,7 @@ internal sealed class ChunkParser
 
             if (index == 0)
             {
-                (Role, Text, FinishReason) = (role, text, finishReason);
+                (Role, Texts, FinishReason) = (role, texts, finishReason);
             }
             else
             {
@@ -137,9 +138,10 @@ internal sealed class ChunkParser
         }
     }
 
-    private void ReadDelta(ref Utf8JsonReader reader, out string? role, out string? text)
+    private void ReadDelta(ref Utf8JsonReader reader, out string? role, out WireTexts texts)
     {
-        role = text = null;
+        role = null;
+        texts = default;
         reader.Read();
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -147,7 +149,7 @@ internal sealed class ChunkParser
         }
 
         Expect(reader.TokenType == JsonTokenType.StartObject, "'delta' as an object");
-        string? refusal = null;
+        string? text = null, refusal = null, reasoning = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("role"u8))
@@ -162,6 +164,10 @@ internal sealed class ChunkParser
             {
                 refusal = ReadString(ref reader, "delta.refusal");
             }
+            else if (reader.ValueTextEquals("reasoning_content"u8))
+            {
+                reasoning = ReadString(ref reader, "delta.reasoning_content");
+            }
             else if (reader.ValueTextEquals("tool_calls"u8))
             {
                 ReadToolCalls(ref reader);
@@ -173,10 +179,7 @@ internal sealed class ChunkParser
             }
         }
 
-        if (!string.IsNullOrEmpty(refusal))
-        {
-            text = text is null ? refusal : new StringBuilder(text).Append(refusal).ToString();
-        }
+        texts = new WireTexts(text, refusal, reasoning);
     }
 
     private void ReadToolCalls(ref Utf8JsonReader reader)

@@ -3,14 +3,15 @@ using Microsoft.Extensions.AI;
 namespace Luthien.Control.AI;
 
 /// <summary>
-/// Rebuilds contents after policies ran: the text, calls (and, for a stream, usage) come from the JSON, which is the
-/// truth; every other content comes from the original, in its place.
+/// Rebuilds contents after policies ran: the texts (answer, refusal, reasoning), the calls (and, for a stream, usage)
+/// come from the JSON, which is the truth; every other content comes from the original, in its place.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>Text: when the JSON's text is the originals' text joined, each original text content is rebuilt with its own
-/// text (the split is kept); otherwise the whole text takes the place of the first original text content, and the
-/// other text contents go. Text with no place is added at the end.</item>
+/// <item>Each kind of text (<see cref="TextContent"/>, a refusal <see cref="ErrorContent"/>, <see cref="TextReasoningContent"/>)
+/// on its own: the originals whose text begins or ends the JSON's text are rebuilt with their own (so an unchanged text
+/// keeps its split, and a change in one message leaves the others as they were); the text between them takes the place
+/// of the first other original of its kind, and the remaining others go. Text with no place is added at the end.</item>
 /// <item>A call is matched to the original by its id: unchanged (same name, same arguments JSON) it keeps the original
 /// arguments' objects; changed it is rebuilt from the JSON; not in the JSON (a policy removed or still holds it) it goes.
 /// Calls with no original are added at the end, in the JSON's order.</item>
@@ -25,22 +26,23 @@ internal sealed class ContentMerger
 {
     private readonly List<WireCall> _calls = [];
     private readonly List<bool> _placed = [];
-    private string _text = string.Empty;
-    private bool _keepSplit;
-    private bool _textPlaced;
+    private readonly TextChannel _text = new(static c => c is TextContent, static (_, t) => new TextContent(t));
+    private readonly TextChannel _refusal = new(WireTexts.IsRefusal, static (_, t) => WireTexts.NewRefusal(t));
+
+    private readonly TextChannel _reasoning = new(static c => c is TextReasoningContent, static (original, t) => Reasoning(original as TextReasoningContent, t));
+
     private bool _usageCarried;
     private UsageDetails? _usage;
     private bool _usagePlaced;
 
     /// <summary>Starts a merge.</summary>
-    /// <param name="text">The JSON's text (null when none).</param>
+    /// <param name="texts">The JSON's texts.</param>
     /// <param name="calls">The JSON's complete calls, in order.</param>
     /// <param name="usageCarried">Whether usage contents are the JSON's to state (a stream's usage chunk).</param>
     /// <param name="usage">The JSON's usage, when carried.</param>
     /// <param name="originals">Every original content list the merge will see, for the text-split check.</param>
-    public void Reset(string? text, IEnumerable<WireCall> calls, bool usageCarried, UsageDetails? usage, IEnumerable<IList<AIContent>> originals)
+    public void Reset(WireTexts texts, IEnumerable<WireCall> calls, bool usageCarried, UsageDetails? usage, IReadOnlyCollection<IList<AIContent>> originals)
     {
-        _text = text ?? string.Empty;
         _calls.Clear();
         _calls.AddRange(calls);
         _placed.Clear();
@@ -48,8 +50,9 @@ internal sealed class ContentMerger
         _usageCarried = usageCarried;
         _usage = usage;
         _usagePlaced = false;
-        _textPlaced = false;
-        _keepSplit = IsSameText(originals, _text);
+        _text.Reset(texts.Content, originals);
+        _refusal.Reset(texts.Refusal, originals);
+        _reasoning.Reset(texts.Reasoning, originals);
     }
 
     /// <summary>Maps one original content list into <paramref name="target"/>.</summary>
@@ -57,20 +60,13 @@ internal sealed class ContentMerger
     {
         foreach (var content in original)
         {
+            if (_text.TryMap(content, target) || _refusal.TryMap(content, target) || _reasoning.TryMap(content, target))
+            {
+                continue;
+            }
+
             switch (content)
             {
-                case TextContent text:
-                    if (_keepSplit)
-                    {
-                        target.Add(new TextContent(text.Text));
-                    }
-                    else if (!_textPlaced && _text.Length > 0)
-                    {
-                        target.Add(new TextContent(_text));
-                        _textPlaced = true;
-                    }
-
-                    break;
                 case FunctionCallContent call:
                     var index = FindCall(call.CallId);
                     if (index >= 0)
@@ -97,15 +93,12 @@ internal sealed class ContentMerger
         }
     }
 
-    /// <summary>Adds what had no place among the originals: text, then calls, then usage.</summary>
+    /// <summary>Adds what had no place among the originals: reasoning, text, refusal, then calls, then usage.</summary>
     public void AppendRest(IList<AIContent> target)
     {
-        if (!_keepSplit && !_textPlaced && _text.Length > 0)
-        {
-            target.Add(new TextContent(_text));
-            _textPlaced = true;
-        }
-
+        _reasoning.AppendRest(target);
+        _text.AppendRest(target);
+        _refusal.AppendRest(target);
         for (var i = 0; i < _calls.Count; i++)
         {
             if (!_placed[i])
@@ -138,6 +131,10 @@ internal sealed class ContentMerger
         return -1;
     }
 
+    /// <summary>Protected data is the provider's encrypted copy of the reasoning: kept only with the reasoning's own, unchanged text.</summary>
+    private static TextReasoningContent Reasoning(TextReasoningContent? original, string text) =>
+        new(text) { ProtectedData = original is not null && original.Text == text ? original.ProtectedData : null };
+
     private static bool IsSame(FunctionCallContent original, WireCall call) =>
         original.Name == call.Name && FunctionArguments.ToJson(original) == call.Arguments;
 
@@ -150,25 +147,105 @@ internal sealed class ContentMerger
         RawRepresentation = call.Arguments is null ? call.RawRepresentation as string : null,
     };
 
-    private static bool IsSameText(IEnumerable<IList<AIContent>> originals, string text)
+    /// <summary>
+    /// One kind of text: which contents hold it, how a content of it is made, and where the JSON's text goes. The
+    /// originals that begin and end the JSON's text keep their own; what lies between (what a policy changed) takes the
+    /// place of the first original not kept, and the others go.
+    /// </summary>
+    private sealed class TextChannel(Func<AIContent, bool> holds, Func<AIContent?, string, AIContent> create)
     {
-        var position = 0;
-        foreach (var list in originals)
-        {
-            foreach (var content in list)
-            {
-                if (content is TextContent { Text: { } part })
-                {
-                    if (part.Length > text.Length - position || !text.AsSpan(position, part.Length).SequenceEqual(part))
-                    {
-                        return false;
-                    }
+        private readonly List<string> _parts = [];
+        private string _middle = string.Empty;
+        private int _kept;
+        private int _keptAtEnd;
+        private int _seen;
+        private bool _middlePlaced;
 
-                    position += part.Length;
+        public void Reset(string? text, IReadOnlyCollection<IList<AIContent>> originals)
+        {
+            var whole = text ?? string.Empty;
+            _parts.Clear();
+            foreach (var list in originals)
+            {
+                foreach (var content in list)
+                {
+                    if (holds(content))
+                    {
+                        _parts.Add(TextOf(content));
+                    }
                 }
+            }
+
+            var start = 0;
+            _kept = 0;
+            while (_kept < _parts.Count && whole.AsSpan(start).StartsWith(_parts[_kept], StringComparison.Ordinal))
+            {
+                start += _parts[_kept].Length;
+                _kept++;
+            }
+
+            var end = whole.Length;
+            _keptAtEnd = 0;
+            while (_kept + _keptAtEnd < _parts.Count)
+            {
+                var part = _parts[^(_keptAtEnd + 1)];
+                if (end - part.Length < start || !whole.AsSpan(0, end).EndsWith(part, StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                end -= part.Length;
+                _keptAtEnd++;
+            }
+
+            _middle = whole[start..end];
+            _seen = 0;
+            _middlePlaced = _middle.Length == 0;
+        }
+
+        public bool TryMap(AIContent content, IList<AIContent> target)
+        {
+            if (!holds(content))
+            {
+                return false;
+            }
+
+            var index = _seen++;
+            if (index < _kept || index >= _parts.Count - _keptAtEnd)
+            {
+                if (!_middlePlaced && index >= _parts.Count - _keptAtEnd)
+                {
+                    // Every original before the change was kept: the changed text goes before the first kept at the end.
+                    target.Add(create(null, _middle));
+                    _middlePlaced = true;
+                }
+
+                target.Add(create(content, TextOf(content)));
+            }
+            else if (!_middlePlaced)
+            {
+                target.Add(create(content, _middle));
+                _middlePlaced = true;
+            }
+
+            return true;
+        }
+
+        public void AppendRest(IList<AIContent> target)
+        {
+            if (!_middlePlaced)
+            {
+                target.Add(create(null, _middle));
+                _middlePlaced = true;
             }
         }
 
-        return position == text.Length;
+        private static string TextOf(AIContent content) => content switch
+        {
+            TextContent text => text.Text ?? string.Empty,
+            TextReasoningContent reasoning => reasoning.Text ?? string.Empty,
+            ErrorContent error => error.Message ?? string.Empty,
+            _ => string.Empty,
+        };
     }
 }

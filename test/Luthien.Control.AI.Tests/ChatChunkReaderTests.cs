@@ -92,16 +92,16 @@ public class ChatChunkReaderTests
     [Test]
     public void ToUpdate_ContentsJsonCannotCarry_KeptInPlaceWithoutRaw()
     {
-        var reasoning = new TextReasoningContent("think") { RawRepresentation = "raw secret", AdditionalProperties = new() { ["k"] = "v" } };
-        var original = Update(reasoning, new TextContent("hi") { RawRepresentation = "raw secret" });
+        var data = new DataContent(new byte[] { 1 }, "image/png") { RawRepresentation = "raw secret", AdditionalProperties = new() { ["k"] = "v" } };
+        var original = Update(data, new TextContent("hi") { RawRepresentation = "raw secret" });
         original.RawRepresentation = "raw secret";
 
         var update = RoundTrip(original).Single();
 
         Assert.Multiple(() =>
         {
-            Assert.That(update.Contents[0], Is.SameAs(reasoning));
-            Assert.That((reasoning.RawRepresentation, reasoning.AdditionalProperties), Is.EqualTo(((object?)null, (AdditionalPropertiesDictionary?)null)));
+            Assert.That(update.Contents[0], Is.SameAs(data));
+            Assert.That((data.RawRepresentation, data.AdditionalProperties), Is.EqualTo(((object?)null, (AdditionalPropertiesDictionary?)null)));
             Assert.That(update.Contents[1].RawRepresentation, Is.Null);
             Assert.That(update.RawRepresentation, Is.Null);
             Assert.That(update.AdditionalProperties, Is.Null);
@@ -239,11 +239,23 @@ public class ChatChunkReaderTests
     }
 
     [Test]
-    public void ToUpdate_Refusal_ReadAsText()
+    public void ToUpdate_Refusal_ReadAsRefusalErrorContent()
     {
         var update = new ChatChunkReader().ToUpdate(Bytes("""{"choices":[{"index":0,"delta":{"refusal":"I can't"}}]}"""), null);
 
-        Assert.That(update.Text, Is.EqualTo("I can't"));
+        var refusal = (ErrorContent)update.Contents.Single();
+        Assert.That((refusal.Message, refusal.ErrorCode), Is.EqualTo(("I can't", "Refusal")));
+    }
+
+    [Test]
+    public void ToUpdate_ReasoningChanged_ReasoningContentInPlaceWithoutProtectedData()
+    {
+        var original = new ChatResponseUpdate(ChatRole.Assistant, [new TextReasoningContent("sk-secret") { ProtectedData = "enc" }, new TextContent("hi")]);
+
+        var update = new ChatChunkReader().ToUpdate(Bytes("""{"choices":[{"index":0,"delta":{"content":"hi","reasoning_content":"[REDACTED]"}}]}"""), original);
+
+        var reasoning = (TextReasoningContent)update.Contents[0];
+        Assert.That((reasoning.Text, reasoning.ProtectedData, update.Text), Is.EqualTo(("[REDACTED]", (string?)null, "hi")));
     }
 
     [Test]

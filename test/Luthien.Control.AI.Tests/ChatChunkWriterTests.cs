@@ -141,12 +141,12 @@ public class ChatChunkWriterTests
     }
 
     [Test]
-    public void Write_ReasoningOnly_NotWritten()
+    public void Write_ReasoningAndRefusal_WrittenForThePolicies()
     {
         using var writer = new ChatChunkWriter();
 
-        var json = JsonNode.Parse(writer.Write(Update(new TextReasoningContent("think"))))!;
+        var json = JsonNode.Parse(writer.Write(Update(new TextReasoningContent("think"), new ErrorContent("no") { ErrorCode = "Refusal" }, new ErrorContent("other"))))!;
 
-        Assert.That(json["choices"]![0]!["delta"]!.Text(), Is.EqualTo("""{"role":"assistant"}"""));
+        Assert.That(json["choices"]![0]!["delta"]!.Text(), Is.EqualTo("""{"role":"assistant","refusal":"no","reasoning_content":"think"}"""));
     }
 }

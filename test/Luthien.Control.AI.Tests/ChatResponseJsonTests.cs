@@ -87,7 +87,7 @@ public class ChatResponseJsonTests
     }
 
     [Test]
-    public void ToCompletion_ToolTurnsBefore_OnlyTheLastAnswer()
+    public void ToCompletion_ToolTurnsBefore_EveryModelMessageJoinedWithoutResults()
     {
         var response = new ChatResponse([
             new ChatMessage(ChatRole.Assistant, [new TextContent("let me look"), new FunctionCallContent("c1", "f")]),
@@ -97,7 +97,7 @@ public class ChatResponseJsonTests
 
         var message = ChatResponseJson.ToCompletion(response)["choices"]![0]!["message"]!;
 
-        Assert.That(message.Text(), Is.EqualTo("""{"role":"assistant","content":"done"}"""));
+        Assert.That(message.Text(), Is.EqualTo("""{"role":"assistant","content":"let me lookdone","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}"""));
     }
 
     [Test]
@@ -120,7 +120,7 @@ public class ChatResponseJsonTests
             {
                 nameof(TextReasoningContent), nameof(TextContent), nameof(DataContent), nameof(TextContent), nameof(FunctionCallContent), nameof(UsageContent),
             }));
-            Assert.That(contents[0], Is.SameAs(reasoning));
+            Assert.That(((TextReasoningContent)contents[0]).Text, Is.EqualTo(reasoning.Text));
             Assert.That(contents[2], Is.SameAs(data));
             Assert.That(contents[5], Is.SameAs(usageContent));
             Assert.That(response.Text, Is.EqualTo("a \"q\"\nb \U0001F600"));
@@ -132,7 +132,7 @@ public class ChatResponseJsonTests
     }
 
     [Test]
-    public void ToResponse_TextChanged_WholeTextInFirstTextPlace()
+    public void ToResponse_TextChanged_ChangedTextInItsPlaceOthersKept()
     {
         var original = Response(new TextContent("my key sk-1"), new TextReasoningContent("r"), new TextContent(" end"));
         var completion = ChatResponseJson.ToCompletion(original);
@@ -140,7 +140,22 @@ public class ChatResponseJsonTests
 
         var contents = ChatResponseJson.ToResponse(completion, original).Messages.Single().Contents;
 
-        Assert.That(contents.Select(c => c is TextContent t ? t.Text : c.GetType().Name), Is.EqualTo(new[] { "my key [REDACTED] end", nameof(TextReasoningContent) }));
+        Assert.That(contents.Select(c => c is TextContent t ? t.Text : c.GetType().Name), Is.EqualTo(new[] { "my key [REDACTED]", nameof(TextReasoningContent), " end" }));
+    }
+
+    [Test]
+    public void ToResponse_TextChangedAcrossMessages_OneAnswerAfterTheResults()
+    {
+        var original = new ChatResponse([
+            new ChatMessage(ChatRole.Assistant, [new FunctionCallContent("c1", "f")]),
+            new ChatMessage(ChatRole.Tool, [new FunctionResultContent("c1", "r")]),
+        ]);
+        var completion = ChatResponseJson.ToCompletion(original);
+        completion["choices"]![0]!["message"]!["content"] = "added";
+
+        var response = ChatResponseJson.ToResponse(completion, original);
+
+        Assert.That(response.Messages.Select(m => (m.Role, m.Text)), Is.EqualTo(new[] { (ChatRole.Assistant, string.Empty), (ChatRole.Tool, string.Empty), (ChatRole.Assistant, "added") }));
     }
 
     [Test]

@@ -4,11 +4,14 @@ namespace Luthien.Control.AI.Tests;
 
 public class ContentMergerTests
 {
-    private static List<AIContent> Merge(IList<AIContent> original, string? text, params WireCall[] calls)
+    private static List<AIContent> Merge(IList<AIContent> original, string? text, params WireCall[] calls) =>
+        Merge(original, new WireTexts(text), calls);
+
+    private static List<AIContent> Merge(IList<AIContent> original, WireTexts texts, params WireCall[] calls)
     {
         var merger = new ContentMerger();
         var target = new List<AIContent>();
-        merger.Reset(text, calls, usageCarried: false, null, [original]);
+        merger.Reset(texts, calls, usageCarried: false, null, [original]);
         merger.Map(original, target);
         merger.AppendRest(target);
         return target;
@@ -31,9 +34,40 @@ public class ContentMergerTests
     [Test]
     public void AppendRest_TextWithoutPlace_AddedAtTheEnd()
     {
-        var merged = Merge([new TextReasoningContent("r")], "added");
+        var merged = Merge([new TextReasoningContent("r")], new WireTexts("added", Reasoning: "r"));
 
         Assert.That(merged.Select(c => c.GetType()), Is.EqualTo(new[] { typeof(TextReasoningContent), typeof(TextContent) }));
+    }
+
+    [Test]
+    public void Map_ChangeInTheFirstOfSeveralTexts_OthersKeepTheirOwn()
+    {
+        var merged = Merge([new TextContent("key sk-1."), new TextContent(" more"), new TextContent(" end")], "key [R]. more end");
+
+        Assert.That(merged.Cast<TextContent>().Select(t => t.Text), Is.EqualTo(new[] { "key [R].", " more", " end" }));
+    }
+
+    [Test]
+    public void Map_TextAddedBetweenKeptTexts_AddedInItsPlace()
+    {
+        var merged = Merge([new TextContent("a"), new UsageContent(new()), new TextContent("c")], "abc");
+
+        Assert.That(merged.OfType<TextContent>().Select(t => t.Text), Is.EqualTo(new[] { "a", "b", "c" }));
+    }
+
+    [Test]
+    public void Map_ReasoningRemoved_Gone()
+    {
+        Assert.That(Merge([new TextReasoningContent("sk-1"), new TextContent("hi")], new WireTexts("hi")).Select(c => c.GetType()), Is.EqualTo(new[] { typeof(TextContent) }));
+    }
+
+    [Test]
+    public void Map_RefusalChanged_RefusalInPlace()
+    {
+        var merged = Merge([new ErrorContent("no sk-1") { ErrorCode = "Refusal" }], new WireTexts(null, "no [R]"));
+
+        var refusal = (ErrorContent)merged.Single();
+        Assert.That((refusal.Message, refusal.ErrorCode), Is.EqualTo(("no [R]", "Refusal")));
     }
 
     [Test]

@@ -176,6 +176,8 @@ public sealed partial class ResponseContentPolicy : StreamingControlPolicy, ISec
                 // let out before the end.
                 if (FlushSlot(chunk, item.Slot, state))
                 {
+                    // The match is in text held from before this chunk: the chunk's calls came after it, and go with it.
+                    RemoveCalls(output, item.Slot, state);
                     Block(chunk, item.Slot, PositionOf(output, item), state);
                 }
             }
@@ -362,6 +364,17 @@ public sealed partial class ResponseContentPolicy : StreamingControlPolicy, ISec
         }
 
         return blocked;
+    }
+
+    private static void RemoveCalls(IReadOnlyList<OutputEvent> output, int slot, StreamState state)
+    {
+        foreach (var item in output)
+        {
+            if (item.Slot == slot && item.Kind is (OutputKind.ToolCall or OutputKind.ToolArguments) && !state.Added.Contains(item))
+            {
+                item.Remove();
+            }
+        }
     }
 
     /// <summary>The policy's name in policy files and audit decisions.</summary>

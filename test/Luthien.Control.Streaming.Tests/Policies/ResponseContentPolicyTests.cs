@@ -167,6 +167,18 @@ public class ResponseContentPolicyTests
     }
 
     [Test]
+    public async Task ProcessChunk_BlockDecidedAtTheEndOfAChunkWithACall_CallNotShown()
+    {
+        var policy = new ResponseContentPolicy(["SECRET-[0-9]{6,}"], ContentAction.Block);
+        const string call = """{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"run","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}""";
+
+        var (chunks, _) = await StreamAsync(policy, Chunks.Role(), Chunks.Content("the SECRET-123456"), call);
+
+        Assert.That(chunks.Select(c => Encoding.UTF8.GetString(c.Data.Span)), Has.None.Contains("call_1").And.None.Contains("SECRET"));
+        Assert.That(Chunks.FinishReasons(chunks), Is.EqualTo(new[] { "content_filter" }));
+    }
+
+    [Test]
     public async Task ProcessChunk_TwoChoices_FilteredSeparately()
     {
         var policy = new ResponseContentPolicy(["SECRET-[0-9]{6}"], ContentAction.Block);
