@@ -37,6 +37,9 @@ internal sealed class ChatClientBackend : IBackendClient
         _sentModel = options?.ModelId;
     }
 
+    /// <summary>The next client's streamed answer as the policies read it, once sent.</summary>
+    public ChatClientStreamingIterator? Streamed { get; private set; }
+
     /// <summary>The transaction the policies see: a chat completion, its payload in the wire format.</summary>
     /// <param name="cancellationToken">The app's token.</param>
     public Transaction CreateTransaction(CancellationToken cancellationToken) =>
@@ -48,7 +51,8 @@ internal sealed class ChatClientBackend : IBackendClient
         var (messages, options) = WhatToSend(transaction.Request.Payload ?? _payload);
         if (_stream)
         {
-            transaction.Response.SetStream(200, new ChatClientStreamingIterator(_inner, messages, options));
+            Streamed = new ChatClientStreamingIterator(_inner, messages, options);
+            transaction.Response.SetStream(200, Streamed);
             return;
         }
 

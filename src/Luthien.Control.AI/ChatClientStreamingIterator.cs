@@ -20,6 +20,7 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     private readonly IList<ChatMessage> _messages;
     private readonly ChatOptions? _options;
     private readonly BackendStreamRules? _rules;
+    private readonly Dictionary<StreamChunk, ChatResponseUpdate> _origins = new(ReferenceEqualityComparer.Instance);
     private int _enumerated;
 
     /// <summary>Creates the iterator; nothing is asked of <paramref name="inner"/> before the first chunk is.</summary>
@@ -100,42 +101,66 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     }
 
     /// <summary>
-    /// In-process: each update one chunk keeping the update, in a pooled buffer. An update that brings the finish reason
-    /// waits for the next: when more follow (OpenAI's client reports the finish reason, then the tool calls it gathered),
-    /// its chunk goes without the finish reason and a chunk of the finish reason alone comes at the end, so that the
-    /// policies see the answer end after its last delta, as on the wire.
+    /// The update a chunk was made from, in-process, taken out (a chunk is turned back into an update once); null for a
+    /// chunk a policy made, or one already taken.
+    /// </summary>
+    /// <param name="chunk">A chunk that left the policies.</param>
+    public ChatResponseUpdate? TakeOrigin(StreamChunk chunk) => _origins.Remove(chunk, out var origin) ? origin : null;
+
+    /// <summary>
+    /// In-process: each update one chunk, in a pooled buffer, remembered with the update it stands for. An update that
+    /// brings the finish reason waits for the next: when more follow (OpenAI's client reports the finish reason, then the
+    /// tool calls it gathered), its chunk goes without the finish reason and a chunk of the finish reason alone comes at
+    /// the end, so that the policies see the answer end after its last delta, as on the wire.
     /// </summary>
     private async IAsyncEnumerator<StreamChunk> ReadInProcessAsync(CancellationToken cancellationToken)
     {
         using var writer = new ChatChunkWriter();
         ChatResponseUpdate? finishing = null;
         ChatFinishReason? finish = null;
-        await foreach (var update in ReadUpdatesAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
+            await foreach (var update in ReadUpdatesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (finishing is not null)
+                {
+                    yield return Chunk(writer, WithoutFinish(finishing), finishing);
+                    finishing = null;
+                }
+
+                if (update.FinishReason is { } reason)
+                {
+                    finish = reason;
+                    finishing = update;
+                    continue;
+                }
+
+                yield return Chunk(writer, update, update);
+            }
+
             if (finishing is not null)
             {
-                yield return StreamChunk.CopyToPooled(writer.WriteToScratch(WithoutFinish(finishing)), finishing);
-                finishing = null;
+                yield return Chunk(writer, finishing, finishing);
             }
-
-            if (update.FinishReason is { } reason)
+            else if (finish is not null)
             {
-                finish = reason;
-                finishing = update;
-                continue;
+                yield return StreamChunk.CopyToPooled(writer.WriteToScratch(new ChatResponseUpdate { FinishReason = finish }));
             }
-
-            yield return StreamChunk.CopyToPooled(writer.WriteToScratch(update), update);
         }
-
-        if (finishing is not null)
+        finally
         {
-            yield return StreamChunk.CopyToPooled(writer.WriteToScratch(finishing), finishing);
+            // Chunks a policy dropped were never taken back.
+            _origins.Clear();
         }
-        else if (finish is not null)
-        {
-            yield return StreamChunk.CopyToPooled(writer.WriteToScratch(new ChatResponseUpdate { FinishReason = finish }));
-        }
+    }
+
+    /// <summary>The chunk of <paramref name="written"/>, standing for <paramref name="origin"/>.</summary>
+    private StreamChunk Chunk(ChatChunkWriter writer, ChatResponseUpdate written, ChatResponseUpdate origin)
+    {
+        var contents = written.Contents;
+        var chunk = StreamChunk.CopyInProcess(writer.WriteToScratch(written), contents is [TextContent { Text: { } text }] ? text : null);
+        _origins[chunk] = origin;
+        return chunk;
     }
 
     /// <summary>A shallow copy of <paramref name="update"/> without its finish reason, for writing only.</summary>

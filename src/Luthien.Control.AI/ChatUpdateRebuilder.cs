@@ -7,7 +7,7 @@ namespace Luthien.Control.AI;
 /// changed its chunk (without what no policy read: <see cref="Unread"/>), else an update read from the chunk's JSON (with the metadata and the content the wire format
 /// cannot carry taken from the update it was made from). A chunk the policies emptied gives nothing.
 /// </summary>
-internal sealed class ChatUpdateRebuilder
+internal sealed class ChatUpdateRebuilder(ChatClientStreamingIterator source)
 {
     private readonly ChatChunkReader _reader = new();
 
@@ -15,7 +15,7 @@ internal sealed class ChatUpdateRebuilder
     /// <param name="chunk">A chunk that left the policies.</param>
     public ChatResponseUpdate? Next(StreamChunk chunk)
     {
-        var origin = chunk.Origin as ChatResponseUpdate;
+        var origin = source.TakeOrigin(chunk);
         if (origin is not null && !chunk.WasChanged)
         {
             return Unread.Clear(origin);

@@ -93,7 +93,7 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 // client's updates go to the app as they are, with nothing written as JSON or read back.
                 updates = stream is ChatClientStreamingIterator direct && !record.KeepsStream
                     ? direct.UpdatesAsync(cancellationToken).GetAsyncEnumerator(cancellationToken)
-                    : PolicedAsync(stream, record.BeginStream(), cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    : PolicedAsync(stream, new ChatUpdateRebuilder(call.Streamed!), record.BeginStream(), cancellationToken).GetAsyncEnumerator(cancellationToken);
             }
             catch (Exception ex)
             {
@@ -139,9 +139,8 @@ public sealed class LuthienChatClient : DelegatingChatClient
 
     /// <summary>The updates the app gets from the chunks that leave the policies (each chunk's bytes kept in the log's transcript).</summary>
     private static async IAsyncEnumerable<ChatResponseUpdate> PolicedAsync(
-        StreamingResponseIterator stream, StreamTranscript? transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
+        StreamingResponseIterator stream, ChatUpdateRebuilder rebuilder, StreamTranscript? transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var rebuilder = new ChatUpdateRebuilder();
         await foreach (var chunk in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             ChatResponseUpdate? update;

@@ -42,21 +42,16 @@ public sealed class StreamChunk
     /// <param name="eventType">The event's <c>event:</c> field, if any.</param>
     public static StreamChunk FromUtf8(ReadOnlyMemory<byte> data, string? eventType = null) => new(data, null, eventType, false);
 
-    /// <summary>Creates a chunk from the bytes an in-process update was written as, keeping the update.</summary>
-    /// <param name="data">The chunk's JSON.</param>
-    /// <param name="origin">The update it stands for.</param>
-    internal static StreamChunk FromOrigin(ReadOnlyMemory<byte> data, object origin) => new(data, null, null, false) { Origin = origin };
-
     /// <summary>
     /// Creates a chunk from a copy of the bytes an in-process update was written as, held in a pooled buffer (returned by
-    /// <see cref="Release"/>), keeping the update.
+    /// <see cref="Release"/>).
     /// </summary>
     /// <param name="data">The chunk's JSON; copied.</param>
-    /// <param name="origin">The update it stands for.</param>
-    internal static StreamChunk CopyToPooled(ReadOnlySpan<byte> data, object origin)
+    /// <param name="knownText">The text its one choice delta carries, as the string it was written from, if any.</param>
+    internal static StreamChunk CopyInProcess(ReadOnlySpan<byte> data, string? knownText)
     {
         var chunk = CopyToPooled(data);
-        chunk.Origin = origin;
+        chunk.KnownText = knownText;
         return chunk;
     }
 
@@ -138,10 +133,11 @@ public sealed class StreamChunk
     }
 
     /// <summary>
-    /// What the chunk was made from in-process (a Microsoft.Extensions.AI update), handed back as it is when no policy
-    /// changed the chunk; <see langword="null"/> for a chunk read from HTTP or made by a policy.
+    /// The text of the chunk's one choice delta as the string it was written from, for a chunk the library wrote from an
+    /// in-process update (<see langword="null"/> otherwise): a decoder that finds exactly these characters in the bytes
+    /// takes this string instead of a copy of it.
     /// </summary>
-    internal object? Origin { get; private set; }
+    internal string? KnownText { get; private set; }
 
     /// <summary>
     /// Whether a policy changed the chunk, ever: its JSON, its output events, or its bytes (unlike

@@ -207,3 +207,37 @@ public class ChoiceScannerTests
         return bytes;
     }
 }
+
+/// <summary>A string token read with the text it is known to carry: the same string when it holds exactly that, else a copy of what it holds.</summary>
+public class ChoiceScannerKnownTextTests
+{
+    [TestCase("hello there", "\"hello there\"")]
+    [TestCase("héllo 🌍 there", "\"héllo 🌍 there\"")]
+    [TestCase("", "\"\"")]
+    public void TryReadString_TokenHoldsExactlyTheKnownText_GivesThatString(string known, string token)
+    {
+        var ok = ChoiceScanner.TryReadString(System.Text.Encoding.UTF8.GetBytes(token), out var value, known);
+
+        Assert.That(ok, Is.True);
+        Assert.That(value, Is.SameAs(known));
+    }
+
+    [TestCase("hello there", "\"hello  there\"", "hello  there")]
+    [TestCase("a\"b", "\"a\\\"b\"", "a\"b")]
+    [TestCase("line\nbreak", "\"line\\nbreak\"", "line\nbreak")]
+    [TestCase("hello", "\"hello!\"", "hello!")]
+    public void TryReadString_TokenHoldsOtherOrEscapedText_GivesWhatTheTokenHolds(string known, string token, string expected)
+    {
+        var ok = ChoiceScanner.TryReadString(System.Text.Encoding.UTF8.GetBytes(token), out var value, known);
+
+        Assert.That(ok, Is.True);
+        Assert.That(value, Is.EqualTo(expected));
+        Assert.That(value, Is.Not.SameAs(known));
+    }
+
+    [Test]
+    public void TryReadString_KnownTextButTokenNotAString_False()
+    {
+        Assert.That(ChoiceScanner.TryReadString("\"abc"u8, out _, "abc"), Is.False);
+    }
+}

@@ -38,7 +38,7 @@ public class StreamChunkTests
     [Test]
     public void WasChanged_ChangeWrittenIntoData_StaysTrue()
     {
-        var chunk = StreamChunk.FromOrigin(Encoding.UTF8.GetBytes("""{"a":1}"""), new object());
+        var chunk = StreamChunk.CopyInProcess(Encoding.UTF8.GetBytes("""{"a":1}"""), null);
         chunk.Json!["a"] = 2;
         chunk.MarkModified();
 
@@ -51,7 +51,7 @@ public class StreamChunkTests
     [Test]
     public void WasChanged_OnlyRead_IsFalse()
     {
-        var chunk = StreamChunk.FromOrigin(Encoding.UTF8.GetBytes("""{"a":1}"""), new object());
+        var chunk = StreamChunk.CopyInProcess(Encoding.UTF8.GetBytes("""{"a":1}"""), null);
 
         _ = chunk.Json!["a"];
         _ = chunk.Data;

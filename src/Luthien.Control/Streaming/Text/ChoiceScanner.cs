@@ -21,10 +21,11 @@ internal static class ChoiceScanner
     /// <param name="choices">Receives the choices.</param>
     /// <param name="shapes">What the stream's chunks repeat (see <see cref="ChunkShapeCache"/>), or <see langword="null"/>.</param>
     /// <param name="hasChoices">Whether the chunk has a <c>choices</c> array.</param>
-    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkShapeCache? shapes, out bool hasChoices)
+    /// <param name="knownText">The text the chunk is known to carry (<see cref="StreamChunk.KnownText"/>), taken instead of a copy when the bytes hold exactly it.</param>
+    public static bool TryScan(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, ChunkShapeCache? shapes, out bool hasChoices, string? knownText = null)
     {
         choices.Clear();
-        if (shapes is not null && shapes.TryReadContentShape(json, choices))
+        if (shapes is not null && shapes.TryReadContentShape(json, choices, knownText))
         {
             hasChoices = true;
             return true;
@@ -97,9 +98,18 @@ internal static class ChoiceScanner
         }
     }
 
-    /// <summary>Reads one JSON string token (quotes included), validating it; false if it is not one.</summary>
-    internal static bool TryReadString(ReadOnlySpan<byte> token, out string? value)
+    /// <summary>
+    /// Reads one JSON string token (quotes included), validating it; false if it is not one. A token that holds exactly
+    /// <paramref name="knownText"/>, unescaped, gives that string rather than a copy.
+    /// </summary>
+    internal static bool TryReadString(ReadOnlySpan<byte> token, out string? value, string? knownText = null)
     {
+        if (knownText is not null && IsExactly(token, knownText))
+        {
+            value = knownText;
+            return true;
+        }
+
         value = null;
         try
         {
@@ -381,6 +391,28 @@ internal static class ChoiceScanner
         }
 
         return i;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="token"/> is a string token with no escape whose characters are <paramref name="text"/>'s
+    /// UTF-8 bytes, byte for byte (a text with a surrogate half or one too long to compare on the stack is never).
+    /// </summary>
+    private static bool IsExactly(ReadOnlySpan<byte> token, string text)
+    {
+        if (token.Length < 2 || token[0] != (byte)'"' || token[^1] != (byte)'"' || text.Length > 256)
+        {
+            return false;
+        }
+
+        var inner = token[1..^1];
+        if (inner.IndexOfAny((byte)'\\', (byte)'"') >= 0)
+        {
+            return false;
+        }
+
+        Span<byte> utf8 = stackalloc byte[256 * 3];
+        return System.Text.Unicode.Utf8.FromUtf16(text, utf8, out _, out var written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done &&
+            inner.SequenceEqual(utf8[..written]);
     }
 
     private static readonly System.Buffers.SearchValues<byte> Structural = System.Buffers.SearchValues.Create("\"{}[]"u8);

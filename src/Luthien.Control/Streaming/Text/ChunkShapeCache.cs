@@ -40,9 +40,9 @@ internal sealed class ChunkShapeCache
     /// Reads a chunk that has the remembered text-chunk shape: the same bytes before and after its content string, a
     /// valid string in between. Adds its one choice; false (nothing added) if the chunk has another shape.
     /// </summary>
-    public bool TryReadContentShape(ReadOnlySpan<byte> json, List<ChoiceDelta> choices)
+    public bool TryReadContentShape(ReadOnlySpan<byte> json, List<ChoiceDelta> choices, string? knownText = null)
     {
-        if (!_text.TryMatch(json, out var start, out var end) || !ChoiceScanner.TryReadString(json[start..end], out var content))
+        if (!_text.TryMatch(json, out var start, out var end) || !ChoiceScanner.TryReadString(json[start..end], out var content, knownText))
         {
             return false;
         }

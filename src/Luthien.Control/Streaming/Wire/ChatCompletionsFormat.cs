@@ -30,7 +30,7 @@ internal sealed partial class ChatCompletionsFormat : ChoicesFormat
     public override OutputList Decode(StreamChunk chunk)
     {
         var events = new OutputList();
-        if (IsStream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices) && TextOnly(_scratch))
+        if (IsStream && !chunk.IsModified && ChoiceScanner.TryScan(chunk.Data.Span, _scratch, _shapes, out var hasChoices, chunk.KnownText) && TextOnly(_scratch))
         {
             // The common chunk: text and finish reasons only, read without building a tree.
             if (hasChoices)
