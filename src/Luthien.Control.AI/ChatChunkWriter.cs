@@ -35,6 +35,8 @@ internal sealed class ChatChunkWriter : IDisposable
     private long _created;
     private string? _model;
     private ChatRole? _role;
+    private byte[]? _head;
+    private string? _headModel;
 
     /// <summary>Creates a writer for one stream.</summary>
     /// <param name="timeProvider">For <c>created</c> when the first update has no <see cref="ChatResponseUpdate.CreatedAt"/>; the system clock when <see langword="null"/>.</param>
@@ -56,29 +58,53 @@ internal sealed class ChatChunkWriter : IDisposable
 
         _model ??= update.ModelId;
 
+        // What every chunk of the stream repeats, written once: {"id":…,"object":…,"created":…,"model":…,"choices":[
+        if (_head is null || !ReferenceEquals(_headModel, _model))
+        {
+            _head = Head();
+            _headModel = _model;
+        }
+
+        output.Write(_head);
         var writer = _writer ??= new Utf8JsonWriter(output, WireJson.WriterOptions);
-        writer.Reset(output);
-        writer.WriteStartObject();
-        writer.WriteString("id"u8, _id);
-        writer.WriteString("object"u8, "chat.completion.chunk"u8);
-        writer.WriteNumber("created"u8, _created);
-        writer.WriteString("model"u8, _model ?? string.Empty);
-        writer.WriteStartArray("choices"u8);
         var usage = Usage(update.Contents, out var onlyUsage);
         if (!onlyUsage || update.FinishReason is not null)
         {
+            writer.Reset(output);
             WriteChoice(writer, update);
+            writer.Flush();
         }
 
-        writer.WriteEndArray();
-        if (usage is not null)
+        if (usage is null)
         {
-            writer.WritePropertyName("usage"u8);
-            UsageJson.Write(writer, usage);
+            output.Write("]}"u8);
+            return;
         }
 
-        writer.WriteEndObject();
+        output.Write("],\"usage\":"u8);
+        writer.Reset(output);
+        UsageJson.Write(writer, usage);
         writer.Flush();
+        output.Write("}"u8);
+    }
+
+    private byte[] Head()
+    {
+        var head = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(head, WireJson.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id"u8, _id);
+            writer.WriteString("object"u8, "chat.completion.chunk"u8);
+            writer.WriteNumber("created"u8, _created);
+            writer.WriteString("model"u8, _model ?? string.Empty);
+            writer.WriteStartArray("choices"u8);
+
+            // Flushed with the object and the array still open: the chunks close them.
+            writer.Flush();
+        }
+
+        return head.WrittenSpan.ToArray();
     }
 
     /// <summary>The chunk for <paramref name="update"/>, as UTF-8 JSON.</summary>

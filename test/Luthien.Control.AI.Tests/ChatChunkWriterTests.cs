@@ -53,6 +53,20 @@ public class ChatChunkWriterTests
     }
 
     [Test]
+    public void Write_ModelOnlyFromTheSecondUpdate_LaterChunksNameIt()
+    {
+        using var writer = new ChatChunkWriter();
+        var first = JsonNode.Parse(writer.Write(new ChatResponseUpdate(ChatRole.Assistant, "a") { ResponseId = "r" }))!;
+
+        var second = JsonNode.Parse(writer.Write(new ChatResponseUpdate(ChatRole.Assistant, "b") { ResponseId = "r", ModelId = "m" }))!;
+
+        Assert.That(first["model"]!.GetValue<string>(), Is.Empty);
+        Assert.That(second["model"]!.GetValue<string>(), Is.EqualTo("m"));
+        Assert.That(second["id"]!.GetValue<string>(), Is.EqualTo("r"));
+        Assert.That(second["choices"]![0]!["delta"]!["content"]!.GetValue<string>(), Is.EqualTo("b"));
+    }
+
+    [Test]
     public void Write_SeveralTextContents_OneContentString()
     {
         using var writer = new ChatChunkWriter();
