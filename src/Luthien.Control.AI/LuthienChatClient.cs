@@ -137,10 +137,17 @@ public sealed class LuthienChatClient : DelegatingChatClient
         }
     }
 
-    /// <summary>The updates the app gets from the chunks that leave the policies (each chunk's bytes kept in the log's transcript).</summary>
+    /// <summary>
+    /// The updates the app gets from the chunks that leave the policies (each chunk's bytes kept in the log's
+    /// transcript). Updates with function calls come last: a policy may end the answer after a call went by (text held
+    /// before it became a match), and an answer that ends in <c>content_filter</c> runs no function — its calls never
+    /// reach the function-invoking client, which runs calls only once the stream has ended anyway.
+    /// </summary>
     private static async IAsyncEnumerable<ChatResponseUpdate> PolicedAsync(
         StreamingResponseIterator stream, ChatUpdateRebuilder rebuilder, StreamTranscript? transcript, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        List<ChatResponseUpdate>? calls = null;
+        var filtered = false;
         await foreach (var chunk in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             ChatResponseUpdate? update;
@@ -157,15 +164,72 @@ public sealed class LuthienChatClient : DelegatingChatClient
                 chunk.Release();
             }
 
-            if (update is not null)
+            if (update is null)
             {
-                yield return update;
+                continue;
             }
+
+            filtered |= update.FinishReason == ChatFinishReason.ContentFilter;
+            if (HasCall(update))
+            {
+                (calls ??= []).Add(update);
+                continue;
+            }
+
+            yield return update;
         }
 
         if (rebuilder.Complete() is { } last)
         {
-            yield return last;
+            if (HasCall(last))
+            {
+                (calls ??= []).Add(last);
+            }
+            else
+            {
+                yield return last;
+            }
+        }
+
+        foreach (var update in calls ?? [])
+        {
+            if (filtered)
+            {
+                // The answer ended in content_filter: its calls, and the tool_calls end they announced, are gone.
+                RemoveCalls(update);
+                update.FinishReason = update.FinishReason is null ? null : ChatFinishReason.ContentFilter;
+                if (update.Contents.Count == 0 && update.FinishReason is null)
+                {
+                    continue;
+                }
+            }
+
+            yield return update;
+        }
+    }
+
+    private static bool HasCall(ChatResponseUpdate update)
+    {
+        foreach (var content in update.Contents)
+        {
+            if (content is FunctionCallContent)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void RemoveCalls(ChatResponseUpdate update)
+    {
+        var contents = update.Contents;
+        for (var i = contents.Count - 1; i >= 0; i--)
+        {
+            if (contents[i] is FunctionCallContent)
+            {
+                contents.RemoveAt(i);
+            }
         }
     }
 

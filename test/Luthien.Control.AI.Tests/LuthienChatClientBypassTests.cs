@@ -67,6 +67,47 @@ public sealed class LuthienChatClientBypassTests
     }
 
     [Test]
+    public async Task GetStreamingResponse_CallWhileTextHeldThenBlocked_FunctionNeverRuns([Values] bool callCarriesFinish)
+    {
+        // The call goes by while the text before it could still become a match; the block is decided after it.
+        await using var app = Start(Block, _inner);
+        _inner.Streams(
+            new ChatResponseUpdate(ChatRole.Assistant, "The key is sk-ABCD"),
+            new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" })])
+            {
+                FinishReason = callCarriesFinish ? ChatFinishReason.ToolCalls : null,
+            },
+            new ChatResponseUpdate(ChatRole.Assistant, "EFGHIJKLMNOPQRSTUVWX.") { FinishReason = callCarriesFinish ? null : ChatFinishReason.ToolCalls });
+        var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { Interlocked.Increment(ref _weatherCalls); return "sunny"; }, "get_weather")] };
+
+        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi", options);
+
+        Assert.That(_weatherCalls, Is.Zero);
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
+        Assert.That(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>(), Is.Empty);
+        AssertNowhere("sk-", response, updates);
+    }
+
+    [Test]
+    public async Task GetResponse_BufferedAnswerBlockedWithACall_FunctionNeverRuns()
+    {
+        await using var app = Start(Block, _inner);
+        _inner.Answers(new ChatResponse(new ChatMessage(ChatRole.Assistant,
+        [
+            new TextContent($"The key is {Secret}."),
+            new FunctionCallContent("call_1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" }),
+        ])) { FinishReason = ChatFinishReason.ToolCalls });
+        var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { Interlocked.Increment(ref _weatherCalls); return "sunny"; }, "get_weather")] };
+
+        var (response, _) = await AskAsync(app.Client, streaming: false, "Hi", options);
+
+        Assert.That(_weatherCalls, Is.Zero);
+        Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
+        Assert.That(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>(), Is.Empty);
+        Assert.That(response.Text, Does.Not.Contain("sk-"));
+    }
+
+    [Test]
     public async Task GetResponse_SecretInRefusal_AppSeesReplacementAsRefusal([Values] bool streaming)
     {
         await using var app = Start(Redact, null);
