@@ -57,6 +57,7 @@ internal sealed partial class ChatClientBackendClient(
         try
         {
             answer = await inner.GetResponseAsync(messages, chatOptions, timer.Token).ConfigureAwait(false);
+            ThrowIfCutShort(timer);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -96,6 +97,20 @@ internal sealed partial class ChatClientBackendClient(
         return timedOut ? BackendException.Timeout(started ? "the next chunk" : "a response")
             : started ? BackendException.BrokeOff(exception)
             : BackendException.Unavailable(exception);
+    }
+
+    /// <summary>
+    /// A chat client may end its call normally when its token fires, with what it had so far: that is no answer. The
+    /// client's cancellation passes on as one; the deadline is a timeout, as if the chat client had thrown it.
+    /// </summary>
+    /// <param name="timer">The clock the call ran under.</param>
+    internal static void ThrowIfCutShort(BackendTimer timer)
+    {
+        if (timer.Token.IsCancellationRequested)
+        {
+            timer.ClientToken.ThrowIfCancellationRequested();
+            throw new TimeoutException("The chat client ended its call when the deadline passed.");
+        }
     }
 
     private static string Refusal(RequestKind kind) => kind switch

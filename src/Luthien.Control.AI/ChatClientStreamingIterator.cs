@@ -196,7 +196,9 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
                 try
                 {
                     updates ??= _inner.GetStreamingResponseAsync(_messages, _options, timer.Token).GetAsyncEnumerator(timer.Token);
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    var more = await updates.MoveNextAsync().ConfigureAwait(false);
+                    ChatClientBackendClient.ThrowIfCutShort(timer);
+                    if (!more)
                     {
                         break;
                     }

@@ -173,6 +173,32 @@ public class ChatClientBackendClientTests
     }
 
     [Test]
+    public async Task SendAsync_BufferedChatClientAnswersWhenTimedOut_504NotTheAnswer()
+    {
+        _inner.Hang = true;
+        _inner.EndQuietlyWhenCancelled = true;
+
+        var sending = _backend.SendAsync(Chat(ChatBody), CancellationToken.None).AsTask();
+
+        await AssertTimesOutAfterAsync(sending, TimeSpan.FromSeconds(60), "a response");
+    }
+
+    [Test]
+    public async Task SendAsync_BufferedChatClientAnswersWhenClientGoneAway_CancellationPassesOn()
+    {
+        _inner.Hang = true;
+        _inner.EndQuietlyWhenCancelled = true;
+        using var client = new CancellationTokenSource();
+        var transaction = Chat(ChatBody, cancellationToken: client.Token);
+
+        var sending = _backend.SendAsync(transaction, client.Token).AsTask();
+        await _inner.Started.Task;
+        await client.CancelAsync();
+
+        Assert.That(async () => await sending, Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
     public async Task SendAsync_BufferedClientGoesAway_ChatClientCancelledAndCancellationPassesOn()
     {
         _inner.Hang = true;
@@ -326,6 +352,40 @@ public class ChatClientBackendClientTests
     }
 
     [Test]
+    public async Task Stream_ChatClientEndsQuietlyWhenIdleTimedOut_504NotAnEndedStream()
+    {
+        _inner.Updates = [Text("first")];
+        _inner.HangAfterUpdates = true;
+        _inner.EndQuietlyWhenCancelled = true;
+        var transaction = Chat(StreamBody);
+        await _backend.SendAsync(transaction, CancellationToken.None);
+
+        await using var chunks = transaction.Response.Stream!.GetAsyncEnumerator();
+        Assert.That(await chunks.MoveNextAsync(), Is.True);
+        var next = chunks.MoveNextAsync().AsTask();
+
+        await AssertTimesOutAfterAsync(next, TimeSpan.FromSeconds(30), "the next chunk");
+    }
+
+    [Test]
+    public async Task Stream_ChatClientEndsQuietlyWhenClientGoneAway_CancellationPassesOn()
+    {
+        _inner.Updates = [Text("first")];
+        _inner.HangAfterUpdates = true;
+        _inner.EndQuietlyWhenCancelled = true;
+        using var client = new CancellationTokenSource();
+        var transaction = Chat(StreamBody, cancellationToken: client.Token);
+        await _backend.SendAsync(transaction, client.Token);
+
+        await using var chunks = transaction.Response.Stream!.GetAsyncEnumerator(client.Token);
+        Assert.That(await chunks.MoveNextAsync(), Is.True);
+        var next = chunks.MoveNextAsync().AsTask();
+        await client.CancelAsync();
+
+        Assert.That(async () => await next, Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
     public async Task Stream_ClientGoesAway_ChatClientCancelledAndCancellationPassesOn()
     {
         _inner.Updates = [Text("first")];
@@ -367,6 +427,9 @@ public class ChatClientBackendClientTests
         /// <summary>Never answers (until cancelled).</summary>
         public bool Hang { get; set; }
 
+        /// <summary>A cancelled hang ends the call normally (the answer so far) instead of throwing.</summary>
+        public bool EndQuietlyWhenCancelled { get; set; }
+
         /// <summary>Never ends the stream after <see cref="Updates"/> (until cancelled).</summary>
         public bool HangAfterUpdates { get; set; }
 
@@ -405,7 +468,7 @@ public class ChatClientBackendClientTests
 
             if (HangAfterUpdates)
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await HangAsync(cancellationToken);
             }
         }
 
@@ -428,7 +491,19 @@ public class ChatClientBackendClientTests
 
             if (Hang)
             {
+                await HangAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>Waits until cancelled; then, if told to, ends as if nothing happened, as some chat clients do.</summary>
+        private async Task HangAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException) when (EndQuietlyWhenCancelled)
+            {
             }
         }
     }

@@ -239,6 +239,10 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     {
         _draining = true;
         _queue.Writer.TryComplete();
+
+        // Counts as started: a record arriving after this (refused by the closed queue) must not start a loop over a
+        // store that is being disposed.
+        Interlocked.Exchange(ref _started, 1);
         if (_loop is not { } loop)
         {
             return;

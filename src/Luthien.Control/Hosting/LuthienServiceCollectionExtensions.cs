@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 // In DI's own namespace, as Microsoft.Extensions.AI's AddChatClient is: the call needs no using of its own.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -43,6 +44,10 @@ public static class LuthienServiceCollectionExtensions
                 configuration.GetSection(SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
             }
         });
+
+        // What OptionsBuilder.Bind registers for a configuration given up front: without it a reloaded appsettings.json
+        // never reaches IOptionsMonitor, which the endpoints read per request.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LuthienOptions>, RegisteredConfigurationChangeTokenSource>());
         return builder;
     }
 
@@ -152,6 +157,35 @@ public static class LuthienServiceCollectionExtensions
         services.AddHostedService<LuthienStartupValidator>();
 
         return new LuthienControlBuilder(services);
+    }
+
+    /// <summary>The change token of the registered configuration's <c>Luthien</c> section (none without a configuration).</summary>
+    private sealed class RegisteredConfigurationChangeTokenSource(IServiceProvider services) : IOptionsChangeTokenSource<LuthienOptions>
+    {
+        public string? Name => Microsoft.Extensions.Options.Options.DefaultName;
+
+        public IChangeToken GetChangeToken() =>
+            services.GetService<IConfiguration>()?.GetSection(SectionName).GetReloadToken() ?? NeverChanges.Instance;
+
+        private sealed class NeverChanges : IChangeToken
+        {
+            public static readonly NeverChanges Instance = new();
+
+            public bool HasChanged => false;
+
+            public bool ActiveChangeCallbacks => false;
+
+            public IDisposable RegisterChangeCallback(Action<object?> callback, object? state) => EmptyDisposable.Instance;
+        }
+
+        private sealed class EmptyDisposable : IDisposable
+        {
+            public static readonly EmptyDisposable Instance = new();
+
+            public void Dispose()
+            {
+            }
+        }
     }
 
     private sealed class LuthienOptionsValidator(IEnumerable<ControlStoreRegistration> stores, ILoggerFactory? loggerFactory = null) : IValidateOptions<LuthienOptions>

@@ -224,6 +224,32 @@ public sealed class TransactionLogWriterTests
         await writer.DrainAsync(CancellationToken.None);
     }
 
+    [Test]
+    public async Task EnqueueAsync_NoHostFirstRecord_WrittenByDispose()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var rows = Captured(store);
+        var writer = Writer(store);
+
+        await writer.EnqueueAsync(Record("a"));
+        await writer.DisposeAsync();
+
+        Assert.That(rows.Count(r => r.TransactionId == "a"), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task EnqueueAsync_AfterDisposeNeverStarted_StartsNoLoop()
+    {
+        var store = Substitute.For<ITransactionLogStore>();
+        var writer = Writer(store);
+        await writer.DisposeAsync();
+
+        await writer.EnqueueAsync(Record("late"));
+        await Task.Delay(100);
+
+        await store.DidNotReceive().InitializeAsync(Arg.Any<CancellationToken>());
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 200 && !condition(); i++)

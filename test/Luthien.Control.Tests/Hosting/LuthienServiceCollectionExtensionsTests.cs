@@ -43,6 +43,23 @@ public sealed class LuthienServiceCollectionExtensionsTests
     }
 
     [Test]
+    public void AddLuthienControl_NoArgumentsConfigurationReloaded_MonitorSeesNewValue()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:Limits:MaxRequestBodyBytes"] = "4096" }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLuthienControl();
+        using var provider = services.BuildServiceProvider();
+        var monitor = provider.GetRequiredService<IOptionsMonitor<LuthienOptions>>();
+        Assert.That(monitor.CurrentValue.Limits.MaxRequestBodyBytes, Is.EqualTo(4096));
+
+        configuration["Luthien:Limits:MaxRequestBodyBytes"] = "2048";
+        configuration.Reload();
+
+        Assert.That(monitor.CurrentValue.Limits.MaxRequestBodyBytes, Is.EqualTo(2048));
+    }
+
+    [Test]
     public void AddLuthienControl_NoArgumentsNoConfiguration_KeepsDefaults()
     {
         var services = new ServiceCollection();
