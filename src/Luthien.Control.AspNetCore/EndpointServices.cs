@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Luthien.Control.AspNetCore;
 
@@ -84,6 +86,12 @@ internal sealed class EndpointServices : IServiceProvider, IServiceProviderIsSer
     {
         var environment = application.GetService<IHostEnvironment>();
         var discriminator = environment?.ContentRootPath ?? AppContext.BaseDirectory;
+        LogOwnProtection(application.GetService<ILoggerFactory>()?.CreateLogger("Luthien.Control.AspNetCore.Admin") ?? NullLogger.Instance, null);
         return DataProtectionProvider.Create("Luthien.Control:" + discriminator);
     }
+
+    private static readonly Action<ILogger, Exception?> LogOwnProtection = LoggerMessage.Define(
+        LogLevel.Information,
+        new EventId(1, "AdminDefaultKeyRing"),
+        "Admin area: the host set up no Data Protection, so session cookies are protected with ASP.NET Core's default key ring for this content root (kept in the user's profile; in memory only where there is none, and then sessions end with the process). Call builder.Services.AddDataProtection() to choose where the keys live; instances behind one address must share them.");
 }

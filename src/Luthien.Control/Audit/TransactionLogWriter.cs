@@ -37,7 +37,8 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
     private long _queuedBytes;
     private TaskCompletionSource _roomFreed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastFullWarning;
-    private Task? _loop;
+    // Set by a host's start or the first record, read by a drain on another thread.
+    private volatile Task? _loop;
     private int _inFlight;
     private volatile bool _draining;
 
