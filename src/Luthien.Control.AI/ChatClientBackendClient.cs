@@ -56,7 +56,7 @@ internal sealed partial class ChatClientBackendClient(
         ChatResponse answer;
         try
         {
-            answer = await inner.GetResponseAsync(messages, chatOptions, timer.Token).ConfigureAwait(false);
+            answer = await WithinAsync(inner.GetResponseAsync(messages, chatOptions, timer.Token), timer).ConfigureAwait(false);
             ThrowIfCutShort(timer);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -97,6 +97,31 @@ internal sealed partial class ChatClientBackendClient(
         return timedOut ? BackendException.Timeout(started ? "the next chunk" : "a response")
             : started ? BackendException.BrokeOff(exception)
             : BackendException.Unavailable(exception);
+    }
+
+    /// <summary>
+    /// Waits for a chat client's call no longer than its token allows. A chat client that ignores its token is left
+    /// behind — its call ends, or not, on its own, and what it throws then is observed — rather than holding the request
+    /// past its deadline or after its client went away. A call already done costs nothing more.
+    /// </summary>
+    /// <param name="call">The chat client's call.</param>
+    /// <param name="timer">The clock the call runs under.</param>
+    internal static async ValueTask<T> WithinAsync<T>(Task<T> call, BackendTimer timer)
+    {
+        if (call.IsCompleted)
+        {
+            return await call.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await call.WaitAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!call.IsCompleted)
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
+        }
     }
 
     /// <summary>

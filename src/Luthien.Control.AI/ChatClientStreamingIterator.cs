@@ -182,8 +182,9 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
         // The raw backend's one clock: the client's cancellation forwarded, and the deadline running only while the
         // chat client is awaited, never while a slow client is written to.
         var timer = new BackendTimer(rules.TimeProvider, cancellationToken);
-        await using var _ = timer.ConfigureAwait(false);
+        await using var timerScope = timer.ConfigureAwait(false);
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        Task<bool>? pending = null;
         UsageDetails? usage = null;
         ChatFinishReason? finish = null;
         var first = true;
@@ -196,7 +197,19 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
                 try
                 {
                     updates ??= _inner.GetStreamingResponseAsync(_messages, _options, timer.Token).GetAsyncEnumerator(timer.Token);
-                    var more = await updates.MoveNextAsync().ConfigureAwait(false);
+                    var moving = updates.MoveNextAsync();
+                    bool more;
+                    if (moving.IsCompleted)
+                    {
+                        more = await moving.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        pending = moving.AsTask();
+                        more = await ChatClientBackendClient.WithinAsync(pending, timer).ConfigureAwait(false);
+                        pending = null;
+                    }
+
                     ChatClientBackendClient.ThrowIfCutShort(timer);
                     if (!more)
                     {
@@ -233,7 +246,17 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
         {
             if (updates is not null)
             {
-                await updates.DisposeAsync().ConfigureAwait(false);
+                if (pending is { IsCompleted: false })
+                {
+                    // Left behind by a chat client that ignores its token: an iterator cannot be disposed while it moves,
+                    // so it is disposed once (if ever) that move ends.
+                    var abandoned = updates;
+                    _ = pending.ContinueWith(_ => abandoned.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                }
+                else
+                {
+                    await updates.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
     }

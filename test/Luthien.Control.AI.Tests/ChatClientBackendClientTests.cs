@@ -368,6 +368,38 @@ public class ChatClientBackendClientTests
     }
 
     [Test]
+    public async Task SendAsync_BufferedChatClientIgnoresItsToken_504AtTheDeadline()
+    {
+        _inner.Hang = true;
+        _inner.IgnoreToken = true;
+
+        var sending = _backend.SendAsync(Chat(ChatBody), CancellationToken.None).AsTask();
+
+        await AssertTimesOutAfterAsync(sending, TimeSpan.FromSeconds(60), "a response");
+        _inner.Release.TrySetResult();
+    }
+
+    [Test]
+    public async Task Stream_ChatClientIgnoresItsTokenWhenClientGoesAway_ReadEndsAtOnce()
+    {
+        _inner.Updates = [Text("first")];
+        _inner.HangAfterUpdates = true;
+        _inner.IgnoreToken = true;
+        using var client = new CancellationTokenSource();
+        var transaction = Chat(StreamBody, cancellationToken: client.Token);
+        await _backend.SendAsync(transaction, client.Token);
+        var chunks = transaction.Response.Stream!.GetAsyncEnumerator(client.Token);
+        Assert.That(await chunks.MoveNextAsync(), Is.True);
+        var next = chunks.MoveNextAsync().AsTask();
+
+        await client.CancelAsync();
+
+        Assert.That(async () => await next.WaitAsync(TimeSpan.FromSeconds(5)), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await chunks.DisposeAsync(), Throws.Nothing, "the abandoned call is disposed once it ends, not now");
+        _inner.Release.TrySetResult();
+    }
+
+    [Test]
     public async Task Stream_ChatClientEndsQuietlyWhenClientGoneAway_CancellationPassesOn()
     {
         _inner.Updates = [Text("first")];
@@ -432,6 +464,12 @@ public class ChatClientBackendClientTests
 
         /// <summary>Never ends the stream after <see cref="Updates"/> (until cancelled).</summary>
         public bool HangAfterUpdates { get; set; }
+
+        /// <summary>A hang that ignores its token: it ends only when the test releases it.</summary>
+        public bool IgnoreToken { get; set; }
+
+        /// <summary>Ends a hang that ignores its token.</summary>
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -498,6 +536,12 @@ public class ChatClientBackendClientTests
         /// <summary>Waits until cancelled; then, if told to, ends as if nothing happened, as some chat clients do.</summary>
         private async Task HangAsync(CancellationToken cancellationToken)
         {
+            if (IgnoreToken)
+            {
+                await Release.Task;
+                return;
+            }
+
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
