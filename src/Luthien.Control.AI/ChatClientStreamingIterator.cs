@@ -164,7 +164,10 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     }
 
     /// <summary>A shallow copy of <paramref name="update"/> without its finish reason, for writing only.</summary>
-    private static ChatResponseUpdate WithoutFinish(ChatResponseUpdate update) => new(update.Role, update.Contents)
+    private static ChatResponseUpdate WithoutFinish(ChatResponseUpdate update) => WithContents(update, update.Contents);
+
+    /// <summary>A copy of <paramref name="update"/>'s metadata with these contents and no finish reason.</summary>
+    private static ChatResponseUpdate WithContents(ChatResponseUpdate update, IList<AIContent> contents) => new(update.Role, contents)
     {
         ResponseId = update.ResponseId,
         MessageId = update.MessageId,
@@ -309,15 +312,7 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
             return null;
         }
 
-        return new ChatResponseUpdate(update.Role, [.. contents.Where(c => c is not UsageContent)])
-        {
-            ResponseId = update.ResponseId,
-            MessageId = update.MessageId,
-            ConversationId = update.ConversationId,
-            CreatedAt = update.CreatedAt,
-            ModelId = update.ModelId,
-            AuthorName = update.AuthorName,
-        };
+        return WithContents(update, [.. contents.Where(c => c is not UsageContent)]);
     }
 }
 

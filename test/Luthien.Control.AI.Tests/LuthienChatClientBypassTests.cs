@@ -59,11 +59,11 @@ public sealed class LuthienChatClientBypassTests
             _inner.Answers(new ChatResponse(new ChatMessage(ChatRole.Assistant, [new TextReasoningContent($"the key is {Secret}, fine"), new TextContent("Hello.")])));
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "Hi");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "Hi");
 
         Assert.That(Reasoning(response), Is.EqualTo("the key is [REDACTED], fine"));
         Assert.That(response.Text, Is.EqualTo("Hello."));
-        AssertNowhere(Secret[..12], response, updates);
+        InProcessChain.AssertNowhere(Secret[..12], response, updates);
     }
 
     [Test]
@@ -80,12 +80,12 @@ public sealed class LuthienChatClientBypassTests
             new ChatResponseUpdate(ChatRole.Assistant, "EFGHIJKLMNOPQRSTUVWX.") { FinishReason = callCarriesFinish ? null : ChatFinishReason.ToolCalls });
         var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { Interlocked.Increment(ref _weatherCalls); return "sunny"; }, "get_weather")] };
 
-        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi", options);
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming: true, "Hi", options);
 
         Assert.That(_weatherCalls, Is.Zero);
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
         Assert.That(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>(), Is.Empty);
-        AssertNowhere("sk-", response, updates);
+        InProcessChain.AssertNowhere("sk-", response, updates);
     }
 
     [Test]
@@ -99,7 +99,7 @@ public sealed class LuthienChatClientBypassTests
         ])) { FinishReason = ChatFinishReason.ToolCalls });
         var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { Interlocked.Increment(ref _weatherCalls); return "sunny"; }, "get_weather")] };
 
-        var (response, _) = await AskAsync(app.Client, streaming: false, "Hi", options);
+        var (response, _) = await InProcessChain.AskAsync(app.Client, streaming: false, "Hi", options);
 
         Assert.That(_weatherCalls, Is.Zero);
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
@@ -123,11 +123,11 @@ public sealed class LuthienChatClientBypassTests
             _backend.Answers("""{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"No: sk-ABCDEFGHIJKLMNOPQRSTUVWX."},"finish_reason":"stop"}]}""");
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "Hi");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "Hi");
 
         var refusal = response.Messages.SelectMany(m => m.Contents).OfType<ErrorContent>().Single();
         Assert.That((refusal.Message, refusal.ErrorCode), Is.EqualTo(("No: [REDACTED].", "Refusal")));
-        AssertNowhere(Secret[..12], response, updates);
+        InProcessChain.AssertNowhere(Secret[..12], response, updates);
     }
 
     [Test]
@@ -141,10 +141,10 @@ public sealed class LuthienChatClientBypassTests
             new ChatMessage(ChatRole.Assistant, "All done."),
         ]));
 
-        var (response, updates) = await AskAsync(app.Client, streaming: false, "Hi");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming: false, "Hi");
 
         Assert.That(response.Messages.Select(m => m.Text), Is.EqualTo(new[] { "The key is [REDACTED].", string.Empty, "All done." }));
-        AssertNowhere(Secret[..12], response, updates);
+        InProcessChain.AssertNowhere(Secret[..12], response, updates);
     }
 
     [Test]
@@ -158,7 +158,7 @@ public sealed class LuthienChatClientBypassTests
         ]));
         _inner.Answers(new ChatResponse(new ChatMessage(ChatRole.Assistant, "All done.")));
 
-        var (response, _) = await AskAsync(app.Client, streaming: false, "Clean up.", Tools());
+        var (response, _) = await InProcessChain.AskAsync(app.Client, streaming: false, "Clean up.", Tools());
 
         Assert.That(_deleteCalls, Is.Zero);
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
@@ -186,7 +186,7 @@ public sealed class LuthienChatClientBypassTests
         _backend.Streams(Wire.Text("Sunny."));
         _inner.Streams(new ChatResponseUpdate(ChatRole.Assistant, "Sunny."));
 
-        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi", Tools());
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming: true, "Hi", Tools());
 
         Assert.That(_weatherCalls, Is.Zero);
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
@@ -226,75 +226,5 @@ public sealed class LuthienChatClientBypassTests
         ],
     };
 
-    private TestApp Start(string policy, IChatClient? inner)
-    {
-        var path = Path.Combine(_folder, "policies.json");
-        File.WriteAllText(path, $$"""{ "type": "SerialPolicy", "config": { "policies": [ {{policy}}, { "type": "SendBackendRequest", "config": {} } ] } }""");
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddLuthienControl(o => o.PolicyFile = path);
-        services.AddChatClient(_ => inner ?? _backend.CreateClient())
-            .UseFunctionInvocation()
-            .UseLuthienControl();
-        var provider = services.BuildServiceProvider();
-        return new TestApp(provider, provider.GetRequiredService<IChatClient>());
-    }
-
-    private static async Task<(ChatResponse Response, List<ChatResponseUpdate> Updates)> AskAsync(IChatClient client, bool streaming, string prompt, ChatOptions? options = null)
-    {
-        List<ChatMessage> messages = [new(ChatRole.User, prompt)];
-        if (!streaming)
-        {
-            return (await client.GetResponseAsync(messages, options), []);
-        }
-
-        var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in client.GetStreamingResponseAsync(messages, options))
-        {
-            updates.Add(update);
-        }
-
-        return (updates.ToChatResponse(), updates);
-    }
-
-    /// <summary>Not in any content, raw representation or additional properties the app can reach.</summary>
-    private static void AssertNowhere(string text, ChatResponse response, List<ChatResponseUpdate> updates)
-    {
-        foreach (var update in updates)
-        {
-            Assert.That(Everything(update.RawRepresentation, update.AdditionalProperties, update.Contents), Does.Not.Contain(text));
-        }
-
-        foreach (var message in response.Messages)
-        {
-            Assert.That(Everything(message.RawRepresentation, message.AdditionalProperties, message.Contents), Does.Not.Contain(text));
-        }
-
-        Assert.That(Everything(response.RawRepresentation, response.AdditionalProperties, []), Does.Not.Contain(text));
-    }
-
-    private static string Everything(object? raw, AdditionalPropertiesDictionary? properties, IList<AIContent> contents) =>
-        string.Join("\n", contents.Select(c => c switch
-        {
-            TextContent t => t.Text,
-            TextReasoningContent r => r.Text,
-            ErrorContent e => e.Message,
-            FunctionCallContent f => f.Name + Serialize(f.Arguments),
-            _ => string.Empty,
-        } + Serialize(c.RawRepresentation) + Serialize(c.AdditionalProperties)).Append(Serialize(raw)).Append(Serialize(properties)));
-
-    private static string Serialize(object? value) => value switch
-    {
-        null => string.Empty,
-        string text => text,
-        System.ClientModel.Primitives.IPersistableModel<object> model => System.ClientModel.Primitives.ModelReaderWriter.Write(model).ToString(),
-        _ => JsonSerializer.Serialize(value, AIJsonUtilities.DefaultOptions),
-    };
-
-    private sealed class TestApp(ServiceProvider provider, IChatClient client) : IAsyncDisposable
-    {
-        public IChatClient Client { get; } = client;
-
-        public ValueTask DisposeAsync() => provider.DisposeAsync();
-    }
+    private TestApp Start(string policy, IChatClient? inner) => InProcessChain.Start(_folder, policy, inner ?? _backend.CreateClient());
 }

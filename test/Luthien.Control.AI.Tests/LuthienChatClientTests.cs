@@ -48,11 +48,11 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.Completion($"The key is {Secret} and that is all."));
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "What is the key?");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "What is the key?");
 
         Assert.That(response.Text, Is.EqualTo("The key is [REDACTED] and that is all."));
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.Stop));
-        AssertNowhere(Secret[..12], response, updates);
+        InProcessChain.AssertNowhere(Secret[..12], response, updates);
     }
 
     [Test]
@@ -68,11 +68,11 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.Completion($"Sure. The key is {Secret} and more."));
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "What is the key?");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "What is the key?");
 
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
         Assert.That(response.Text, Does.StartWith("Sure."));
-        AssertNowhere("sk-", response, updates);
+        InProcessChain.AssertNowhere("sk-", response, updates);
     }
 
     [Test]
@@ -88,7 +88,7 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.CallCompletion("delete_files", """{"path":"/"}"""));
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "Clean up.", Tools());
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "Clean up.", Tools());
 
         Assert.That(_deleteCalls, Is.Zero);
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.ContentFilter));
@@ -112,7 +112,7 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.Completion("It is sunny in Paris."));
         }
 
-        var (response, _) = await AskAsync(app.Client, streaming, "Weather in Paris?", Tools());
+        var (response, _) = await InProcessChain.AskAsync(app.Client, streaming, "Weather in Paris?", Tools());
 
         Assert.That(_weatherCalls, Is.EqualTo(1));
         Assert.That(response.Text, Does.EndWith("It is sunny in Paris."));
@@ -130,11 +130,11 @@ public sealed class LuthienChatClientTests
         string? asked = null;
         var options = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => { asked = city; return "sunny"; }, "get_weather")] };
 
-        var (response, updates) = await AskAsync(app.Client, streaming: true, "Weather?", options);
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming: true, "Weather?", options);
 
         Assert.That(asked, Is.EqualTo("[REDACTED]"));
         Assert.That(response.Text, Does.EndWith("Done."));
-        AssertNowhere(Secret[..12], response, updates);
+        InProcessChain.AssertNowhere(Secret[..12], response, updates);
     }
 
     [Test]
@@ -144,7 +144,7 @@ public sealed class LuthienChatClientTests
 
         const string projectKey = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123";
 
-        var failure = Assert.ThrowsAsync<ControlPolicyException>(() => AskAsync(app.Client, streaming, $"my key is {projectKey}"));
+        var failure = Assert.ThrowsAsync<ControlPolicyException>(() => InProcessChain.AskAsync(app.Client, streaming, $"my key is {projectKey}"));
 
         Assert.That(failure!.Code, Is.EqualTo("content_policy_violation"));
         Assert.That(failure.StatusCode, Is.EqualTo(403));
@@ -165,7 +165,7 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.Completion("Hello."));
         }
 
-        await AskAsync(app.Client, streaming, "Hi", new ChatOptions { ModelId = "fast" });
+        await InProcessChain.AskAsync(app.Client, streaming, "Hi", new ChatOptions { ModelId = "fast" });
 
         Assert.That(_backend.Requests.Single()["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o-mini"));
     }
@@ -184,7 +184,7 @@ public sealed class LuthienChatClientTests
             _backend.Answers(Wire.Completion("Nothing secret here."));
         }
 
-        var (response, updates) = await AskAsync(app.Client, streaming, "Hi");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming, "Hi");
 
         Assert.That(response.Text, Is.EqualTo("Nothing secret here."));
         Assert.That(response.ResponseId, Is.EqualTo("chatcmpl-test"));
@@ -199,7 +199,7 @@ public sealed class LuthienChatClientTests
         await using var app = Start(policy: null);
         _backend.Streams(Wire.Text("Hello", " there."));
 
-        var (response, updates) = await AskAsync(app.Client, streaming: true, "Hi");
+        var (response, updates) = await InProcessChain.AskAsync(app.Client, streaming: true, "Hi");
 
         Assert.That(response.Text, Is.EqualTo("Hello there."));
         Assert.That(response.FinishReason, Is.EqualTo(ChatFinishReason.Stop));
@@ -212,7 +212,7 @@ public sealed class LuthienChatClientTests
         await using var app = Start(policed ? Redact : null);
         _backend.StreamsThenBreaks(Wire.Text("Hello")[..2]);
 
-        var failure = Assert.CatchAsync(() => AskAsync(app.Client, streaming: true, "Hi"));
+        var failure = Assert.CatchAsync(() => InProcessChain.AskAsync(app.Client, streaming: true, "Hi"));
 
         Assert.That(failure, Is.Not.InstanceOf<ControlException>());
         Assert.That(failure, Is.Not.InstanceOf<InnerClientException>());
@@ -248,72 +248,5 @@ public sealed class LuthienChatClientTests
         ],
     };
 
-    private TestApp Start(string? policy)
-    {
-        var path = Path.Combine(_folder, "policies.json");
-        var first = policy is null ? string.Empty : policy + ", ";
-        File.WriteAllText(path, $$"""{ "type": "SerialPolicy", "config": { "policies": [ {{first}}{ "type": "SendBackendRequest", "config": {} } ] } }""");
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddLuthienControl(o => o.PolicyFile = path);
-        services.AddChatClient(_ => _backend.CreateClient())
-            .UseFunctionInvocation()
-            .UseLuthienControl();
-        var provider = services.BuildServiceProvider();
-        return new TestApp(provider, provider.GetRequiredService<IChatClient>());
-    }
-
-    private static async Task<(ChatResponse Response, List<ChatResponseUpdate> Updates)> AskAsync(IChatClient client, bool streaming, string prompt, ChatOptions? options = null)
-    {
-        List<ChatMessage> messages = [new(ChatRole.User, prompt)];
-        if (!streaming)
-        {
-            return (await client.GetResponseAsync(messages, options), []);
-        }
-
-        var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in client.GetStreamingResponseAsync(messages, options))
-        {
-            updates.Add(update);
-        }
-
-        return (updates.ToChatResponse(), updates);
-    }
-
-    /// <summary>Not in the text, nor in anything else the app can reach: raw representations, additional properties, function arguments.</summary>
-    private static void AssertNowhere(string text, ChatResponse response, List<ChatResponseUpdate> updates)
-    {
-        Assert.That(response.Text, Does.Not.Contain(text));
-        foreach (var update in updates)
-        {
-            Assert.That(update.Text, Does.Not.Contain(text));
-            Assert.That(Serialize(update.AdditionalProperties), Does.Not.Contain(text));
-            if (update.RawRepresentation is { } raw)
-            {
-                Assert.That(System.ClientModel.Primitives.ModelReaderWriter.Write(raw).ToString(), Does.Not.Contain(text));
-            }
-        }
-
-        foreach (var message in response.Messages)
-        {
-            Assert.That(Serialize(message.AdditionalProperties), Does.Not.Contain(text));
-            Assert.That(message.RawRepresentation is null || !Serialize(message.RawRepresentation).Contains(text, StringComparison.Ordinal), Is.True);
-        }
-
-        Assert.That(response.RawRepresentation is null || !Serialize(response.RawRepresentation).Contains(text, StringComparison.Ordinal), Is.True);
-    }
-
-    private static string Serialize(object? value) => value switch
-    {
-        null => string.Empty,
-        System.ClientModel.Primitives.IPersistableModel<object> model => System.ClientModel.Primitives.ModelReaderWriter.Write(model).ToString(),
-        _ => JsonSerializer.Serialize(value, AIJsonUtilities.DefaultOptions),
-    };
-
-    private sealed class TestApp(ServiceProvider provider, IChatClient client) : IAsyncDisposable
-    {
-        public IChatClient Client { get; } = client;
-
-        public ValueTask DisposeAsync() => provider.DisposeAsync();
-    }
+    private TestApp Start(string? policy) => InProcessChain.Start(_folder, policy, _backend.CreateClient());
 }
