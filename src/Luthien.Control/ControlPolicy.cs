@@ -8,8 +8,8 @@ namespace Luthien.Control;
 /// </summary>
 /// <remarks>
 /// One instance serves every request at once: keep per-request state in locals or in <see cref="Transaction.Data"/>,
-/// never in fields. To act on what the model says, streamed or not, derive from <c>StreamingControlPolicy</c>
-/// (package Luthien.Control.Streaming) instead.
+/// never in fields. To act on what the model says, streamed or not, derive from
+/// <see cref="Streaming.StreamingControlPolicy"/> instead.
 /// </remarks>
 /// <example>
 /// <code>
