@@ -96,6 +96,10 @@ public static class LuthienServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LuthienOptions>, LuthienOptionsValidator>());
 
+        // Read per request: a bad change to the configuration keeps the options in force (and says why) rather than
+        // making every request fail until it is fixed.
+        services.TryAddSingleton<IOptionsMonitor<LuthienOptions>, LastGoodOptionsMonitor>();
+
         // A host registers these already (TryAdd inside): an app that builds its services by hand gets them too.
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);

@@ -59,6 +59,41 @@ public sealed class LuthienServiceCollectionExtensionsTests
         Assert.That(monitor.CurrentValue.Limits.MaxRequestBodyBytes, Is.EqualTo(2048));
     }
 
+    [TestCase(true, "Luthien:Limits:MaxRequestBodyByts", "1")]
+    [TestCase(true, "Luthien:Limits:MaxRequestBodyBytes", "-5")]
+    [TestCase(false, "Luthien:Limits:MaxRequestBodyByts", "1")]
+    [TestCase(false, "Luthien:Limits:MaxRequestBodyBytes", "-5")]
+    public void AddLuthienControl_BadChangeReloaded_KeepsTheOptionsInForceUntilFixed(bool parameterless, string key, string value)
+    {
+        var settings = new SettableConfiguration(new() { ["Luthien:Limits:MaxRequestBodyBytes"] = "4096" });
+        var configuration = new ConfigurationBuilder().Add(settings).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        _ = parameterless ? services.AddLuthienControl() : services.AddLuthienControl(configuration.GetSection("Luthien"));
+        using var provider = services.BuildServiceProvider();
+        var monitor = provider.GetRequiredService<IOptionsMonitor<LuthienOptions>>();
+        Assert.That(monitor.CurrentValue.Limits.MaxRequestBodyBytes, Is.EqualTo(4096));
+
+        settings.Replace(new() { ["Luthien:Limits:MaxRequestBodyBytes"] = "4096", [key] = value });
+        var afterBadChange = monitor.CurrentValue.Limits.MaxRequestBodyBytes;
+        settings.Replace(new() { ["Luthien:Limits:MaxRequestBodyBytes"] = "2048" });
+
+        Assert.That(afterBadChange, Is.EqualTo(4096));
+        Assert.That(monitor.CurrentValue.Limits.MaxRequestBodyBytes, Is.EqualTo(2048));
+    }
+
+    [Test]
+    public void AddLuthienControl_BadAtFirstRead_Throws()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:Limits:MaxRequestBodyBytes"] = "-5" }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLuthienControl();
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(() => provider.GetRequiredService<IOptionsMonitor<LuthienOptions>>().CurrentValue, Throws.InstanceOf<OptionsValidationException>());
+    }
+
     [Test]
     public void AddLuthienControl_NoArgumentsNoConfiguration_KeepsDefaults()
     {
@@ -126,5 +161,19 @@ public sealed class LuthienServiceCollectionExtensionsTests
         services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         register(services);
         return services.BuildServiceProvider();
+    }
+
+    /// <summary>A configuration whose whole content a test replaces, as an edited appsettings.json is reloaded.</summary>
+    private sealed class SettableConfiguration(Dictionary<string, string?> initial) : ConfigurationProvider, IConfigurationSource
+    {
+        public override void Load() => Data = new Dictionary<string, string?>(initial, StringComparer.OrdinalIgnoreCase);
+
+        public void Replace(Dictionary<string, string?> settings)
+        {
+            Data = new Dictionary<string, string?>(settings, StringComparer.OrdinalIgnoreCase);
+            OnReload();
+        }
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
     }
 }
