@@ -71,6 +71,21 @@ public sealed class LuthienChatClientTelemetryTests
     }
 
     [Test]
+    public async Task GetResponse_NoModelId_DurationNamesTheOperationNotThePath()
+    {
+        using var backend = new ScriptedOpenAi();
+        backend.Answers(Wire.Completion("Hello."));
+        await using var provider = Build(backend, """{ "type": "NoopPolicy", "config": {} }""");
+        var before = _measurements.Count;
+
+        await provider.GetRequiredService<IChatClient>().GetResponseAsync("Hi");
+
+        var duration = _measurements.Skip(before).Single(m => m.Instrument == "gen_ai.server.request.duration" && m.Tags["gen_ai.request.model"] is null);
+        Assert.That(duration.Tags["gen_ai.operation.name"], Is.EqualTo("chat"));
+        Assert.That(duration.Tags, Does.Not.ContainKey("error.type"));
+    }
+
+    [Test]
     public async Task GetResponse_Refused_SpanAndDurationCarryTheErrorType()
     {
         using var backend = new ScriptedOpenAi();

@@ -153,6 +153,18 @@ public sealed class LuthienChatClientTests
     }
 
     [Test]
+    public async Task GetResponse_ClientApiKeyAuthInProcess_RefusedSayingWhyAndWhatToDo()
+    {
+        await using var app = Start("""{ "type": "ClientApiKeyAuth", "config": { "keys": ["client-key-1"] } }""");
+
+        var failure = Assert.ThrowsAsync<ControlPolicyException>(() => InProcessChain.AskAsync(app.Client, streaming: false, "Hi"));
+
+        Assert.That(failure!.Code, Is.EqualTo("invalid_api_key"));
+        Assert.That(failure.Message, Does.Contain("in-process").And.Contain("Leave ClientApiKeyAuth out"));
+        Assert.That(_backend.Requests, Is.Empty);
+    }
+
+    [Test]
     public async Task GetResponse_ModelMapping_BackendGetsTheMappedModel([Values] bool streaming)
     {
         await using var app = Start(MapModel);

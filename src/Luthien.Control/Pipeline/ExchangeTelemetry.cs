@@ -65,12 +65,20 @@ internal sealed class ExchangeTelemetry : IDisposable
 
         if (_metrics.Duration.Enabled)
         {
-            _metrics.Duration.Record(
-                Elapsed.TotalSeconds,
-                new("gen_ai.operation.name", _model is null ? _path : _operation ?? _path),
-                new("gen_ai.request.model", _model),
-                new("http.response.status_code", status),
-                new("error.type", errorType));
+            // The operation whenever the request was read (a request without a model is still a chat); the path label
+            // only for one refused before. error.type only on failure, as the semantic conventions have it.
+            var tags = new TagList
+            {
+                { "gen_ai.operation.name", _operation ?? _path },
+                { "gen_ai.request.model", _model },
+                { "http.response.status_code", status },
+            };
+            if (errorType is not null)
+            {
+                tags.Add("error.type", errorType);
+            }
+
+            _metrics.Duration.Record(Elapsed.TotalSeconds, tags);
         }
     }
 

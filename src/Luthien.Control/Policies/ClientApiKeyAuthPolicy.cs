@@ -77,7 +77,9 @@ public sealed partial class ClientApiKeyAuthPolicy : ControlPolicy, ISecretPatte
         if (presented is null)
         {
             Refuse(transaction, "missing");
-            throw ControlPolicyException.InvalidApiKey("Missing API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
+            throw ControlPolicyException.InvalidApiKey(transaction.HostBackend is null
+                ? "Missing API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'."
+                : "ClientApiKeyAuth has no client key to check in-process (UseLuthienControl): a chat client call carries none. Leave ClientApiKeyAuth out of the policy file used in-process.");
         }
 
         var name = _database is null ? MatchConfigured(presented) : (await _database.FindAsync(presented, cancellationToken).ConfigureAwait(false))?.Name;
