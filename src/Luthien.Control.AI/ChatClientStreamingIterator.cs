@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Luthien.Control.Streaming;
 using Microsoft.Extensions.AI;
@@ -180,7 +179,6 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     private async IAsyncEnumerator<StreamChunk> ReadAsBackendAsync(BackendStreamRules rules, CancellationToken cancellationToken)
     {
         using var writer = new ChatChunkWriter(rules.TimeProvider);
-        var output = new ArrayBufferWriter<byte>(512);
 
         // The raw backend's one clock: the client's cancellation forwarded, and the deadline running only while the
         // chat client is awaited, never while a slow client is written to.
@@ -230,19 +228,19 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
                 first = false;
                 if (ToWrite(update, rules.IncludeUsage, ref usage, ref finish) is { } rest)
                 {
-                    yield return Pooled(writer, rest, output);
+                    yield return StreamChunk.CopyToPooled(writer.WriteToScratch(rest));
                 }
             }
 
             if (finish is not null)
             {
-                yield return Pooled(writer, new ChatResponseUpdate { FinishReason = finish }, output);
+                yield return StreamChunk.CopyToPooled(writer.WriteToScratch(new ChatResponseUpdate { FinishReason = finish }));
             }
 
             if (usage is not null)
             {
                 // OpenAI's place for it: a chunk of its own, "choices":[], last before [DONE].
-                yield return Pooled(writer, new ChatResponseUpdate { Contents = [new UsageContent(usage)] }, output);
+                yield return StreamChunk.CopyToPooled(writer.WriteToScratch(new ChatResponseUpdate { Contents = [new UsageContent(usage)] }));
             }
         }
         finally
@@ -262,13 +260,6 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
                 }
             }
         }
-    }
-
-    private static StreamChunk Pooled(ChatChunkWriter writer, ChatResponseUpdate update, ArrayBufferWriter<byte> output)
-    {
-        output.ResetWrittenCount();
-        writer.Write(update, output);
-        return StreamChunk.CopyToPooled(output.WrittenSpan);
     }
 
     /// <summary>
