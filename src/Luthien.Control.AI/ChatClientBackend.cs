@@ -145,7 +145,7 @@ internal sealed class ChatClientBackend : IBackendClient
     {
         if (!response.HasValue)
         {
-            throw ControlFailureException.Internal("The policy chain produced no response (is SendBackendRequest missing?).");
+            throw ControlFailureException.NoResponse();
         }
 
         if (response.StatusCode is { } status and (< 200 or > 299))

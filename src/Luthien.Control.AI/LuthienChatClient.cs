@@ -250,7 +250,7 @@ public sealed class LuthienChatClient : DelegatingChatClient
 
         if (midStream && exception is not (ControlException or OperationCanceledException))
         {
-            throw ControlFailureException.PolicyFailure("A policy failed while the response was streamed.", exception);
+            throw ControlFailureException.PolicyFailedMidStream(exception);
         }
     }
 }

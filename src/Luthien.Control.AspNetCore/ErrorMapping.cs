@@ -16,9 +16,6 @@ internal static class ErrorMapping
     /// <summary>The message for an exception nobody expected: its detail goes to the log, never to the client.</summary>
     internal const string UnexpectedMessage = "The request could not be processed.";
 
-    /// <summary>The message for a policy that threw something other than one of ours while a stream was written.</summary>
-    internal const string PolicyFailedMessage = "A policy failed while the response was streamed.";
-
     /// <summary>Classifies a failure before the response has started: it becomes a JSON error with its own status.</summary>
     /// <param name="exception">What was thrown.</param>
     /// <param name="clientGone">Whether the client has gone away (its request was aborted).</param>
@@ -58,7 +55,7 @@ internal static class ErrorMapping
         {
             BackendException backend => new(backend, backend),
             ControlException control => new(ControlErrorKind.PolicyFailure, StatusCodes.Status500InternalServerError, ErrorCodes.PolicyError, control.Message, null, exception),
-            _ => new(ControlErrorKind.PolicyFailure, StatusCodes.Status500InternalServerError, ErrorCodes.PolicyError, PolicyFailedMessage, null, exception),
+            _ => new(ControlErrorKind.PolicyFailure, StatusCodes.Status500InternalServerError, ErrorCodes.PolicyError, ControlFailureException.PolicyFailedMessage, null, exception),
         };
     }
 }

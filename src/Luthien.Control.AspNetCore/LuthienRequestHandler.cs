@@ -83,7 +83,7 @@ internal sealed partial class LuthienRequestHandler(
             await pipeline.RunAsync(transaction, transaction.CancellationToken).ConfigureAwait(false);
             if (!response.HasValue)
             {
-                throw ControlFailureException.Internal("The policy chain produced no response (is SendBackendRequest missing?).");
+                throw ControlFailureException.NoResponse();
             }
 
             if (response.Stream is { } stream)

@@ -140,7 +140,7 @@ public class ErrorMappingTests
         Assert.That(error.Kind, Is.EqualTo(ControlErrorKind.PolicyFailure));
         Assert.That(error.Type, Is.EqualTo("server_error"));
         Assert.That(error.Code, Is.EqualTo("policy_error"));
-        Assert.That(error.Message, Is.EqualTo(ErrorMapping.PolicyFailedMessage));
+        Assert.That(error.Message, Is.EqualTo(ControlFailureException.PolicyFailedMessage));
     }
 
     [Test]

@@ -7,6 +7,9 @@ namespace Luthien.Control;
 /// </summary>
 internal sealed class ControlFailureException : ControlException
 {
+    /// <summary>What a client is told of a policy that threw something not ours while the answer streamed (its detail goes to the log).</summary>
+    internal const string PolicyFailedMessage = "A policy failed while the response was streamed.";
+
     private ControlFailureException(ControlErrorKind kind, string code, string message, Exception? innerException = null)
         : base(kind, 500, code, message, null, innerException)
     {
@@ -22,4 +25,13 @@ internal sealed class ControlFailureException : ControlException
     /// <param name="message">What is wrong; shown to the client, so it names a setting, never its value.</param>
     public static ControlFailureException Internal(string message) =>
         new(ControlErrorKind.Internal, ErrorCodes.ServerError, message);
+
+    /// <summary>The 500 <c>policy_error</c> of a policy that threw something not ours while the answer streamed.</summary>
+    /// <param name="innerException">What the policy threw, for the logs; never shown.</param>
+    public static ControlFailureException PolicyFailedMidStream(Exception innerException) =>
+        PolicyFailure(PolicyFailedMessage, innerException);
+
+    /// <summary>The 500 <c>server_error</c> of a policy chain that ran to its end and set no response.</summary>
+    public static ControlFailureException NoResponse() =>
+        Internal("The policy chain produced no response (is SendBackendRequest missing?).");
 }
