@@ -85,8 +85,7 @@ internal sealed class ContentMerger
 
                     break;
                 default:
-                    content.RawRepresentation = null;
-                    content.AdditionalProperties = null;
+                    Unread.Clear(content);
                     target.Add(content);
                     break;
             }

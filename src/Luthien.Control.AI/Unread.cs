@@ -34,12 +34,18 @@ internal static class Unread
         return response;
     }
 
+    /// <summary>Clears a content's raw object and extra properties.</summary>
+    public static void Clear(AIContent content)
+    {
+        content.RawRepresentation = null;
+        content.AdditionalProperties = null;
+    }
+
     private static void Clear(IList<AIContent> contents)
     {
         for (var i = 0; i < contents.Count; i++)
         {
-            contents[i].RawRepresentation = null;
-            contents[i].AdditionalProperties = null;
+            Clear(contents[i]);
         }
     }
 }
