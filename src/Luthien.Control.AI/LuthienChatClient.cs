@@ -25,7 +25,7 @@ namespace Luthien.Control.AI;
 /// the next client's own exceptions pass through as they are.
 /// </para>
 /// </remarks>
-public sealed class LuthienChatClient : DelegatingChatClient
+internal sealed class LuthienChatClient : DelegatingChatClient
 {
     private readonly HostPipeline _pipeline;
     private readonly TelemetryStep _telemetry;
