@@ -1,11 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Luthien.Control.Streaming;
 
 namespace Luthien.Control;
 
 /// <summary>
-/// Source-generated metadata for the built-in policies' options, read from policy files with the same rules as
-/// <see cref="LuthienJson.ConfigOptions"/>. Host policies' options fall back to reflection.
+/// Source-generated metadata for the built-in policies' options (request and response policies alike), read from
+/// policy files with the same rules as <see cref="LuthienJson.ConfigOptions"/>. Host policies' options fall back to
+/// reflection.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -19,4 +21,7 @@ namespace Luthien.Control;
 [JsonSerializable(typeof(LeakedApiKeyDetectionOptions))]
 [JsonSerializable(typeof(ModelNameReplacementOptions))]
 [JsonSerializable(typeof(AddApiKeyHeaderFromEnvOptions))]
+[JsonSerializable(typeof(TransactionContextLoggingOptions))]
+[JsonSerializable(typeof(ResponseContentOptions))]
+[JsonSerializable(typeof(ToolCallOptions))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;

@@ -15,20 +15,20 @@ internal static class StreamingPolicies
     public static PolicyRegistry AddStreamingPolicies(this PolicyRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        registry.Register("TransactionContextLoggingPolicy", StreamingConfigJsonContext.Default.TransactionContextLoggingOptions, static (o, s) =>
+        registry.Register("TransactionContextLoggingPolicy", ConfigJsonContext.Default.TransactionContextLoggingOptions, static (o, s) =>
             new TransactionContextLoggingPolicy(
                 TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>(), s.GetService<TimeProvider>())
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
-        registry.Register("ResponseContentPolicy", StreamingConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
+        registry.Register("ResponseContentPolicy", ConfigJsonContext.Default.ResponseContentOptions, static (o, s) =>
             new ResponseContentPolicy([.. o.Patterns], ResponseContentPolicy.ParseAction(o.Action), o.Replacement, Limits(s).MaxHoldbackChars, ResponseContentPolicy.ParseScope(o.Scope))
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
             });
-        registry.Register("ToolCallPolicy", StreamingConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
+        registry.Register("ToolCallPolicy", ConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
             new ToolCallPolicy(o.AllowedTools, o.BlockedTools, ArgumentRules(o.ArgumentRules)) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
         return registry;
     }
