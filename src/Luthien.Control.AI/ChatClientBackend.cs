@@ -48,7 +48,7 @@ internal sealed class ChatClientBackend : IBackendClient
     /// <inheritdoc />
     public async ValueTask SendAsync(Transaction transaction, CancellationToken cancellationToken)
     {
-        var (messages, options) = WhatToSend(transaction.Request.Payload ?? _payload);
+        var (messages, options) = WhatToSend(transaction.Request);
         if (_stream)
         {
             Streamed = new ChatClientStreamingIterator(_inner, messages, options);
@@ -103,12 +103,13 @@ internal sealed class ChatClientBackend : IBackendClient
     /// policies changed. Messages with a raw representation are read back too: a client sends a raw message or part
     /// (M.E.AI's OpenAI client does) instead of the contents the policies read.
     /// </summary>
-    private (IList<ChatMessage> Messages, ChatOptions? Options) WhatToSend(JsonObject payload)
+    private (IList<ChatMessage> Messages, ChatOptions? Options) WhatToSend(TransactionRequest request)
     {
+        var payload = request.Payload ?? _payload;
         var messages = JsonNode.DeepEquals(payload["messages"], _sentMessages) && !HasRawRepresentation(_messages)
             ? _messages
             : ChatRequestJson.ToMessages(payload);
-        var model = payload["model"] is JsonValue value && value.TryGetValue(out string? name) ? name : null;
+        var model = request.Model;
         var options = _options;
         if (model != _sentModel)
         {
