@@ -17,6 +17,9 @@ namespace Luthien.Control;
 internal sealed partial class LastGoodOptionsMonitor : IOptionsMonitor<LuthienOptions>, IDisposable
 {
     private readonly IOptionsFactory<LuthienOptions> _factory;
+
+    // Read on every request: one delegate made here, not one per read (a method group is a new delegate each time).
+    private readonly Func<string, LuthienOptions> _create;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, LuthienOptions> _values = new(StringComparer.Ordinal);
     private readonly List<IDisposable> _registrations = [];
@@ -29,6 +32,7 @@ internal sealed partial class LastGoodOptionsMonitor : IOptionsMonitor<LuthienOp
     public LastGoodOptionsMonitor(IOptionsFactory<LuthienOptions> factory, IEnumerable<IOptionsChangeTokenSource<LuthienOptions>> sources, ILogger<LastGoodOptionsMonitor> logger)
     {
         _factory = factory;
+        _create = factory.Create;
         _logger = logger;
         foreach (var source in sources)
         {
@@ -41,7 +45,7 @@ internal sealed partial class LastGoodOptionsMonitor : IOptionsMonitor<LuthienOp
     public LuthienOptions CurrentValue => Get(Options.DefaultName);
 
     /// <inheritdoc />
-    public LuthienOptions Get(string? name) => _values.GetOrAdd(name ?? Options.DefaultName, _factory.Create);
+    public LuthienOptions Get(string? name) => _values.GetOrAdd(name ?? Options.DefaultName, _create);
 
     /// <inheritdoc />
     public IDisposable OnChange(Action<LuthienOptions, string?> listener)
