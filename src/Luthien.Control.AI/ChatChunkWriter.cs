@@ -26,6 +26,7 @@ namespace Luthien.Control.AI;
 internal sealed class ChatChunkWriter : IDisposable
 {
     private readonly TimeProvider _timeProvider;
+    private readonly string? _requestedModel;
     private readonly Dictionary<string, int> _callIndexes = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
     private readonly ArrayBufferWriter<byte> _own = new(512);
@@ -40,7 +41,12 @@ internal sealed class ChatChunkWriter : IDisposable
 
     /// <summary>Creates a writer for one stream.</summary>
     /// <param name="timeProvider">For <c>created</c> when the first update has no <see cref="ChatResponseUpdate.CreatedAt"/>; the system clock when <see langword="null"/>.</param>
-    public ChatChunkWriter(TimeProvider? timeProvider = null) => _timeProvider = timeProvider ?? TimeProvider.System;
+    /// <param name="requestedModel">The model the call asked for: <c>model</c> until an update names the one that answered (many chat clients never do).</param>
+    public ChatChunkWriter(TimeProvider? timeProvider = null, string? requestedModel = null)
+    {
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _requestedModel = requestedModel;
+    }
 
     /// <summary>The stream's <c>id</c>, once the first chunk is written.</summary>
     public string? Id => _id;
@@ -97,7 +103,7 @@ internal sealed class ChatChunkWriter : IDisposable
             writer.WriteString("id"u8, _id);
             writer.WriteString("object"u8, "chat.completion.chunk"u8);
             writer.WriteNumber("created"u8, _created);
-            writer.WriteString("model"u8, _model ?? string.Empty);
+            writer.WriteString("model"u8, _model ?? _requestedModel ?? string.Empty);
             writer.WriteStartArray("choices"u8);
 
             // Flushed with the object and the array still open: the chunks close them.

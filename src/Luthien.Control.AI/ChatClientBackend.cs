@@ -66,7 +66,7 @@ internal sealed class ChatClientBackend : IBackendClient
             throw new InnerClientException(ex);
         }
 
-        var completion = ChatResponseJson.ToCompletion(answer);
+        var completion = ChatResponseJson.ToCompletion(answer, requestedModel: options?.ModelId);
         _answer = answer;
         _answerJson = completion.ToJsonString();
         transaction.Response.SetJson(200, completion);

@@ -64,7 +64,7 @@ internal sealed partial class ChatClientBackendClient(
             throw Failure(ex, timer, (e, timedOut) => LogFailure(transactionId, e, timedOut), started: false);
         }
 
-        transaction.Response.SetJson(200, ChatResponseJson.ToCompletion(answer, timeProvider));
+        transaction.Response.SetJson(200, ChatResponseJson.ToCompletion(answer, timeProvider, chatOptions?.ModelId));
     }
 
     /// <inheritdoc />

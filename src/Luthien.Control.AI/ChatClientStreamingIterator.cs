@@ -114,7 +114,7 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
     /// </summary>
     private async IAsyncEnumerator<StreamChunk> ReadInProcessAsync(CancellationToken cancellationToken)
     {
-        using var writer = new ChatChunkWriter();
+        using var writer = new ChatChunkWriter(requestedModel: _options?.ModelId);
         ChatResponseUpdate? finishing = null;
         ChatFinishReason? finish = null;
         try
@@ -178,7 +178,7 @@ internal sealed class ChatClientStreamingIterator : StreamingResponseIterator, I
 
     private async IAsyncEnumerator<StreamChunk> ReadAsBackendAsync(BackendStreamRules rules, CancellationToken cancellationToken)
     {
-        using var writer = new ChatChunkWriter(rules.TimeProvider);
+        using var writer = new ChatChunkWriter(rules.TimeProvider, _options?.ModelId);
 
         // The raw backend's one clock: the client's cancellation forwarded, and the deadline running only while the
         // chat client is awaited, never while a slow client is written to.

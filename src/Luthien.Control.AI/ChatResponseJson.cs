@@ -18,7 +18,8 @@ internal static class ChatResponseJson
     /// <summary>The <c>chat.completion</c> for a response.</summary>
     /// <param name="response">The response.</param>
     /// <param name="timeProvider">For <c>created</c> when the response has no <see cref="ChatResponse.CreatedAt"/>; the system clock when <see langword="null"/>.</param>
-    public static JsonObject ToCompletion(ChatResponse response, TimeProvider? timeProvider = null)
+    /// <param name="requestedModel">The model the call asked for: <c>model</c> when the response names none (many chat clients never do).</param>
+    public static JsonObject ToCompletion(ChatResponse response, TimeProvider? timeProvider = null, string? requestedModel = null)
     {
         ArgumentNullException.ThrowIfNull(response);
         StringBuilder? text = null, refusal = null, reasoning = null;
@@ -66,7 +67,7 @@ internal static class ChatResponseJson
             ["id"] = response.ResponseId ?? WireJson.NewCompletionId(),
             ["object"] = "chat.completion",
             ["created"] = WireJson.UnixSeconds(response.CreatedAt, timeProvider ?? TimeProvider.System),
-            ["model"] = response.ModelId ?? string.Empty,
+            ["model"] = response.ModelId ?? requestedModel ?? string.Empty,
             ["choices"] = new JsonArray(new JsonObject
             {
                 ["index"] = 0,

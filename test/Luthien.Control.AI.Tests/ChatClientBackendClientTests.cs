@@ -228,6 +228,41 @@ public class ChatClientBackendClientTests
     }
 
     [Test]
+    public async Task SendAsync_BufferedAnswerNamesNoModel_RequestedModel()
+    {
+        _inner.Answer = new ChatResponse(new ChatMessage(ChatRole.Assistant, "Hello"));
+        var transaction = Chat(ChatBody);
+
+        await _backend.SendAsync(transaction, CancellationToken.None);
+
+        Assert.That(transaction.Response.Payload!["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o"));
+    }
+
+    [Test]
+    public async Task Stream_UpdatesNameNoModel_ChunksNameTheRequestedModel()
+    {
+        _inner.Updates = [new ChatResponseUpdate(ChatRole.Assistant, "Hi"), new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop }];
+        var transaction = Chat(StreamBody);
+
+        await _backend.SendAsync(transaction, CancellationToken.None);
+        var chunks = await ReadAllAsync(transaction);
+
+        Assert.That(chunks.Select(c => c["model"]!.GetValue<string>()), Is.EqualTo(new[] { "gpt-4o", "gpt-4o" }));
+    }
+
+    [Test]
+    public async Task Stream_UpdatesNameTheAnsweringModel_ThatModelNotTheRequested()
+    {
+        _inner.Updates = [new ChatResponseUpdate(ChatRole.Assistant, "Hi") { ModelId = "gpt-4o-2024-08-06" }, new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop }];
+        var transaction = Chat(StreamBody);
+
+        await _backend.SendAsync(transaction, CancellationToken.None);
+        var chunks = await ReadAllAsync(transaction);
+
+        Assert.That(chunks.Select(c => c["model"]!.GetValue<string>()), Is.EqualTo(new[] { "gpt-4o-2024-08-06", "gpt-4o-2024-08-06" }));
+    }
+
+    [Test]
     public async Task Stream_FinishReasonBeforeToolCalls_FinishReasonComesAfterTheCalls()
     {
         // OpenAI's IChatClient: the finish reason (with usage) first, then the calls it gathered from the deltas.
