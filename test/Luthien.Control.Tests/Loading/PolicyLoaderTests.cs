@@ -300,4 +300,15 @@ public class PolicyLoaderTests
 
         Assert.That(policy.Name, Is.EqualTo("E2E_IncrementIntegers"));
     }
+
+    [Test]
+    public void LoadJson_LuthienControlPolicyNotImplemented_SaysSoAndWhy()
+    {
+        var ex = Assert.Throws<PolicyLoadException>(() => CreateLoader().LoadJson("""
+            {"type": "SerialPolicy", "config": {"policies": [{"type": "TxLoggingPolicy", "config": {"spec": {}}}]}}
+            """));
+
+        Assert.That(ex!.Message, Does.Contain("TxLoggingPolicy").And.Contain("$.config.policies[0]")
+            .And.Contain("luthien_control policy").And.Contain("Luthien:TransactionLog:Provider"));
+    }
 }
