@@ -132,6 +132,17 @@ public sealed class BackendCallPolicyTests
         Assert.That(((ISecretPatterns)policy).SecretPatterns, Is.EqualTo(new[] { "sk-env-secret-value" }));
     }
 
+    [Test]
+    public void AuditMask_ChainWithThePolicyInABranch_KeyMasked()
+    {
+        var policy = new BackendCallPolicy(Substitute.For<IBackendClient>(), apiKeyEnvVar: _variable);
+        var branch = new BranchingPolicy([], policy);
+
+        var mask = AuditMask.For(new SerialPolicy([branch]));
+
+        Assert.That(mask.Apply("echoed sk-env-secret-value back"), Does.Not.Contain("sk-env-secret-value"));
+    }
+
     [TestCase("stream")]
     [TestCase("stream_options")]
     public void Constructor_ArgsSetStreaming_Throws(string name)
