@@ -24,4 +24,6 @@ namespace Luthien.Control;
 [JsonSerializable(typeof(TransactionContextLoggingOptions))]
 [JsonSerializable(typeof(ResponseContentOptions))]
 [JsonSerializable(typeof(ToolCallOptions))]
+[JsonSerializable(typeof(BackendCallOptions))]
+[JsonSerializable(typeof(IncrementIntegersOptions))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;

@@ -8,6 +8,18 @@ namespace Luthien.Control;
 /// </summary>
 internal sealed class PolicyLoader
 {
+    /// <summary>
+    /// luthien_control policy types a file of theirs may name that this library does not implement, with why. Its dev
+    /// branch's types are all implemented; these come from older branches.
+    /// </summary>
+    private static readonly Dictionary<string, string> NotImplementedLuthienPolicies = new(StringComparer.Ordinal)
+    {
+        ["TxLoggingPolicy"] =
+            "It is a luthien_control policy (older branches) this library does not implement: it wrote chosen parts of each " +
+            "transaction to the luthien_log table, which here the audit log does for every transaction when " +
+            "Luthien:TransactionLog:Provider is set. Remove it from the file.",
+    };
+
     private readonly PolicyRegistry _registry;
     private readonly IServiceProvider _services;
 
@@ -90,7 +102,8 @@ internal sealed class PolicyLoader
         if (!_registry.TryGetFactory(typeName, out var factory))
         {
             var known = string.Join(", ", _registry.TypeNames.Order(StringComparer.Ordinal));
-            throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}. Registered types: {known}.");
+            var why = NotImplementedLuthienPolicies.TryGetValue(typeName, out var reason) ? $" {reason}" : "";
+            throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}.{why} Registered types: {known}.");
         }
 
         var config = ReadConfig(definition, typeName, path);

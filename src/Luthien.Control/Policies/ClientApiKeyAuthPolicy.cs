@@ -9,12 +9,17 @@ namespace Luthien.Control;
 /// <summary>Options of <see cref="ClientApiKeyAuthPolicy"/> (<c>ClientApiKeyAuth</c> in policy files).</summary>
 internal sealed class ClientApiKeyAuthOptions : PolicyOptions
 {
-    /// <summary>The keys clients may present (named <c>keys[0]</c>, <c>keys[1]</c>, … in the audit log). With none, every request is refused.</summary>
-    public IList<string> Keys { get; set; } = [];
+    /// <summary>
+    /// The keys clients may present (named <c>keys[0]</c>, <c>keys[1]</c>, … in the audit log). Absent (and no
+    /// <see cref="Source"/>): the database's keys, as luthien_control reads them, and an error at start when no database is
+    /// configured. An explicit empty list refuses every request (a warning is logged at start).
+    /// </summary>
+    public IList<string>? Keys { get; set; }
 
     /// <summary>
-    /// Where keys come from: <c>config</c> (the default: <see cref="Keys"/>) or <c>database</c> (the store's client
-    /// keys, created and revoked in the admin area; needs <c>Luthien:TransactionLog:Provider</c>).
+    /// Where keys come from: <c>config</c> (<see cref="Keys"/>) or <c>database</c> (the store's client keys, created and
+    /// revoked in the admin area; needs <c>Luthien:TransactionLog:Provider</c>). Unset: <c>config</c> when
+    /// <see cref="Keys"/> is given, else <c>database</c>.
     /// </summary>
     public string? Source { get; set; }
 }

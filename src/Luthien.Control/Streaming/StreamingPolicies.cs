@@ -8,7 +8,8 @@ namespace Luthien.Control.Streaming;
 internal static class StreamingPolicies
 {
     /// <summary>
-    /// Registers <c>TransactionContextLoggingPolicy</c>, <c>ResponseContentPolicy</c> and <c>ToolCallPolicy</c>, with
+    /// Registers <c>TransactionContextLoggingPolicy</c>, <c>ResponseContentPolicy</c>, <c>ToolCallPolicy</c> and
+    /// luthien_control's demonstration policy <c>IncrementIntegers</c>, with
     /// their limits from <see cref="LuthienOptions.Limits"/>.
     /// </summary>
     /// <param name="registry">The registry to add them to.</param>
@@ -30,6 +31,8 @@ internal static class StreamingPolicies
             });
         registry.Register("ToolCallPolicy", ConfigJsonContext.Default.ToolCallOptions, static (o, s) =>
             new ToolCallPolicy(o.AllowedTools, o.BlockedTools, ArgumentRules(o.ArgumentRules)) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
+        registry.Register("IncrementIntegers", ConfigJsonContext.Default.IncrementIntegersOptions, static (_, s) =>
+            new IncrementIntegersPolicy { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
         return registry;
     }
 
