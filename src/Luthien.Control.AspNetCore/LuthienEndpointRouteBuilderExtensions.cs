@@ -62,6 +62,9 @@ public static class LuthienEndpointRouteBuilderExtensions
             throw new InvalidOperationException("MapLuthienControl needs the services AddLuthienControl registers: call builder.Services.AddLuthienControl(…) first.");
         }
 
+        // The endpoints send requests to the backend: from now on the start checks want it to have an address.
+        endpoints.ServiceProvider.GetService<RootPolicyProvider>()?.EndpointsMapped();
+
         var services = EndpointServices.For(endpoints.ServiceProvider);
         LuthienRequestHandler? handler = null;
         LuthienRequestHandler Handler() => handler ??= services.GetRequiredService<LuthienRequestHandler>();
