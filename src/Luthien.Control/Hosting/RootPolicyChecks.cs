@@ -93,7 +93,15 @@ internal static class RootPolicyChecks
         return problems;
     }
 
-    private static string When(Route route) => route.Choices.Count == 0 ? string.Empty : " for which " + string.Join(", and ", route.Choices);
+    /// <summary>The branch choices that lead to the problem; a long run of them is cut, the first ones say where to look.</summary>
+    private static string When(Route route) => route.Choices.Count switch
+    {
+        0 => string.Empty,
+        <= MaxChoicesShown => " for which " + string.Join(", and ", route.Choices),
+        _ => " for which " + string.Join(", and ", route.Choices.Take(MaxChoicesShown)) + $", and {route.Choices.Count - MaxChoicesShown} more branch choices",
+    };
+
+    private const int MaxChoicesShown = 3;
 
     private static string Describe(ControlPolicy policy, string structuralPath) => $"{policy.DefinitionPath ?? structuralPath} ({policy.Name})";
 

@@ -10,7 +10,9 @@ public sealed class PolicyConfig
     internal PolicyConfig(string typeName, JsonElement config, string path, IServiceProvider services, PolicyLoader loader)
     {
         TypeName = typeName;
-        Config = config;
+
+        // The loader's document is disposed once the file is loaded: a policy that keeps its config must still read it.
+        Config = config.Clone();
         Path = path;
         Services = services;
         _loader = loader;
