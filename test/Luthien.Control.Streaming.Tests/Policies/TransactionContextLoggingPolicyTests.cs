@@ -5,6 +5,13 @@ namespace Luthien.Control.Streaming.Tests.Policies;
 public class TransactionContextLoggingPolicyTests
 {
     [Test]
+    public void Constructor_NoLogger_Throws()
+    {
+        // A logging policy that cannot log would pass every test and log nothing: it must be given a logger.
+        Assert.That(() => new TransactionContextLoggingPolicy(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("logger"));
+    }
+
+    [Test]
     public async Task ApplyAsync_RequestWithCredentials_LogsWithoutThem()
     {
         var logger = new ListLogger<TransactionContextLoggingPolicy>();
