@@ -84,6 +84,14 @@ public sealed class LuthienControlBuilderTests
     }
 
     [Test]
+    public void AddPolicy_ConstructorRejectsItsOptions_FailsNamingEntryWithTheConstructorsMessage()
+    {
+        using var provider = Build(b => b.AddPolicy<CapPolicy>("Cap"), """{ "type": "Cap", "config": { "max_tokens": -1 } }""");
+
+        Assert.That(() => Root(provider), Throws.TypeOf<PolicyLoadException>().With.Message.Contains("Policy 'Cap' at $: max_tokens must be positive"));
+    }
+
+    [Test]
     public void AddPolicyWithOptions_ConstructorTakesOtherOptions_FailsNamingTheOverloadToUse()
     {
         using var provider = Build(b => b.AddPolicy<CapPolicy, PolicyOptions>("Cap"), """{ "type": "Cap", "config": {} }""");
@@ -270,9 +278,19 @@ public sealed class LuthienControlBuilderTests
 
     public interface IClock;
 
-    private sealed class CapPolicy(CapOptions options) : ControlPolicy
+    private sealed class CapPolicy : ControlPolicy
     {
-        public CapOptions Options { get; } = options;
+        public CapPolicy(CapOptions options)
+        {
+            if (options.MaxTokens < 0)
+            {
+                throw new ArgumentException("max_tokens must be positive.", nameof(options));
+            }
+
+            Options = options;
+        }
+
+        public CapOptions Options { get; }
 
         public override ValueTask ApplyAsync(Transaction transaction, PolicyDelegate next, CancellationToken cancellationToken) => next(transaction, cancellationToken);
     }
