@@ -1,5 +1,6 @@
 using Luthien.Control.Streaming;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Luthien.Control;
@@ -15,7 +16,8 @@ namespace Luthien.Control;
 /// never answer on their own (authentication, key headers, model names, leaked keys, logging, response and tool-call
 /// filters, no-op) are passed over; <see cref="SetBackendPolicy"/> with a URL gives the path its backend. A policy of
 /// any other class (the host's own, or a built-in added later) may answer on its own or set the backend URL
-/// (<see cref="TransactionRequest.BackendUrl"/> is public), so a path through it is taken as able to answer.
+/// (<see cref="TransactionRequest.BackendUrl"/> is public), so a path through it is taken as able to answer; a
+/// <c>SendBackendRequest</c> after it with no URL is only warned about (most such policies call <c>next</c> and set no URL).
 /// </remarks>
 internal static class RootPolicyChecks
 {
@@ -36,19 +38,29 @@ internal static class RootPolicyChecks
 
     /// <summary>
     /// Checks a root policy for this application: the chain, and the backend URL when the HTTP endpoints are mapped
-    /// (in-process, <c>SendBackendRequest</c> calls the inner chat client and needs none).
+    /// (in-process, <c>SendBackendRequest</c> calls the inner chat client and needs none). What only a policy of the
+    /// host's own could save is logged as a warning instead.
     /// </summary>
     /// <param name="root">The root policy.</param>
     /// <param name="source">What made it, as messages start: <c>Policy file '…'</c>, <c>The policy built in code</c>…</param>
-    /// <param name="services">The application's services (options, backend client, whether endpoints are mapped).</param>
+    /// <param name="services">The application's services (options, backend client, whether endpoints are mapped, logging).</param>
     /// <exception cref="PolicyLoadException">A check fails; the message names the source, the entry and what to do.</exception>
     public static void Check(ControlPolicy root, string source, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var problems = Find(root, source, BackendNeedsUrl(services));
+        var (problems, warnings) = Inspect(root, source, BackendNeedsUrl(services));
         if (problems.Count > 0)
         {
             throw new PolicyLoadException(string.Join(Environment.NewLine, problems));
+        }
+
+        if (warnings.Count > 0 && services.GetService<ILoggerFactory>() is { } loggers)
+        {
+            var logger = loggers.CreateLogger("Luthien.Control.RootPolicyChecks");
+            foreach (var warning in warnings)
+            {
+                LogWarning(logger, warning, null);
+            }
         }
     }
 
@@ -58,30 +70,32 @@ internal static class RootPolicyChecks
         services.GetService<IOptions<LuthienOptions>>()?.Value.Backend.BaseUrl is null &&
         services.GetService<IBackendClient>() is HttpBackendClient or SdkBackendClient;
 
-    /// <summary>The problems of a root policy, one message each (at most one of each kind).</summary>
+    /// <summary>
+    /// The problems of a root policy (at most one of each kind), and the warnings: the same mistakes where a policy of
+    /// the host's own stands on the path and might set the URL or answer.
+    /// </summary>
     /// <param name="root">The root policy.</param>
     /// <param name="source">What made it, as messages start.</param>
     /// <param name="backendNeedsUrl">Whether a path reaching <c>SendBackendRequest</c> must have had a URL set.</param>
-    internal static List<string> Find(ControlPolicy root, string source, bool backendNeedsUrl)
+    internal static (List<string> Problems, List<string> Warnings) Inspect(ControlPolicy root, string source, bool backendNeedsUrl)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(source);
         var walk = new Walk(backendNeedsUrl);
-        var ends = walk.Flow(root, "$", [new Route(HasUrl: false, [])]);
+        var ends = walk.Flow(root, "$", [new Route(HasUrl: false, AssumedBy: null, [])]);
         var problems = new List<string>();
+        var warnings = new List<string>();
         if (walk.UrlMissing is { } sending)
         {
-            problems.Add(
-                $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(sending.Route)} " +
-                $"to the backend with SendBackendRequest at {sending.Where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
-                "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
-                "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
-                "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.");
+            problems.Add(UrlMessage(source, sending.Where, sending.Route));
+        }
+        else if (walk.UrlMaybeMissing is { } maybe)
+        {
+            warnings.Add($"{UrlMessage(source, maybe.Where, maybe.Route)} (Unless {maybe.Route.AssumedBy}, a policy of your own, sets Transaction.Request.BackendUrl or answers itself.)");
         }
 
-        if (ends.Count > 0)
+        if (ends.FirstOrDefault(r => r.AssumedBy is null) is { } end)
         {
-            var end = ends[0];
             problems.Add(end.Choices.Count == 0
                 ? $"{source}: the policy chain {Describe(root, "$")} never produces a response: no SendBackendRequest and no policy that answers on its own stands in it, " +
                     "so every request would fail with 500 server_error. Put SendBackendRequest at its end."
@@ -90,8 +104,18 @@ internal static class RootPolicyChecks
                     "Put SendBackendRequest on that path (at the end of the chain, or in the branch; a BranchingPolicy without default_policy goes straight on when no condition holds).");
         }
 
-        return problems;
+        return (problems, warnings);
     }
+
+    /// <summary>The problems alone (what <see cref="Check"/> throws for).</summary>
+    internal static List<string> Find(ControlPolicy root, string source, bool backendNeedsUrl) => Inspect(root, source, backendNeedsUrl).Problems;
+
+    private static string UrlMessage(string source, string where, Route route) =>
+        $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
+        $"to the backend with SendBackendRequest at {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
+        "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
+        "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
+        "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.";
 
     /// <summary>The branch choices that lead to the problem; a long run of them is cut, the first ones say where to look.</summary>
     private static string When(Route route) => route.Choices.Count switch
@@ -105,8 +129,14 @@ internal static class RootPolicyChecks
 
     private static string Describe(ControlPolicy policy, string structuralPath) => $"{policy.DefinitionPath ?? structuralPath} ({policy.Name})";
 
-    /// <summary>A way through the chain so far: whether it has a backend URL, and the branch choices that led here.</summary>
-    private sealed record Route(bool HasUrl, IReadOnlyList<string> Choices)
+    private static readonly Action<ILogger, string, Exception?> LogWarning = LoggerMessage.Define<string>(
+        LogLevel.Warning, new EventId(1, "RootPolicyMayNotAnswer"), "{Message}");
+
+    /// <summary>
+    /// A way through the chain so far: whether it has a backend URL, the first policy of the host's own on it (which may
+    /// answer or set the URL, so what follows is only a warning), and the branch choices that led here.
+    /// </summary>
+    private sealed record Route(bool HasUrl, string? AssumedBy, IReadOnlyList<string> Choices)
     {
         public Route Taking(string choice) => this with { Choices = [.. Choices, choice] };
     }
@@ -116,6 +146,9 @@ internal static class RootPolicyChecks
     {
         /// <summary>The first <c>SendBackendRequest</c> reached without a URL, and how.</summary>
         public (string Where, Route Route)? UrlMissing { get; private set; }
+
+        /// <summary>The same, where only a host's policy before it could have set the URL.</summary>
+        public (string Where, Route Route)? UrlMaybeMissing { get; private set; }
 
         /// <summary>The routes that come out of <paramref name="policy"/> still without a response (into its <c>next</c>).</summary>
         public List<Route> Flow(ControlPolicy policy, string path, List<Route> routes)
@@ -160,9 +193,13 @@ internal static class RootPolicyChecks
                     return Distinct(after);
 
                 case SendBackendRequestPolicy:
-                    if (backendNeedsUrl && UrlMissing is null && routes.FirstOrDefault(r => !r.HasUrl) is { } withoutUrl)
+                    if (backendNeedsUrl && UrlMissing is null && routes.FirstOrDefault(r => r is { HasUrl: false, AssumedBy: null }) is { } withoutUrl)
                     {
                         UrlMissing = (Describe(policy, path), withoutUrl);
+                    }
+                    else if (backendNeedsUrl && UrlMaybeMissing is null && routes.FirstOrDefault(r => !r.HasUrl) is { } maybeWithoutUrl)
+                    {
+                        UrlMaybeMissing = (Describe(policy, path), maybeWithoutUrl);
                     }
 
                     return [];
@@ -174,12 +211,17 @@ internal static class RootPolicyChecks
                     return routes;
 
                 default:
-                    return [];
+                    // The host's own (or a built-in this check does not know): it may answer, set the URL, or go on.
+                    var assumed = Describe(policy, path);
+                    return Distinct([.. routes.Select(r => r.AssumedBy is null ? r with { AssumedBy = assumed } : r)]);
             }
         }
 
-        /// <summary>One route per state (with or without a URL), the first found kept as the example: the count stays bounded however many branches follow each other.</summary>
-        private static List<Route> Distinct(List<Route> routes) => [.. routes.DistinctBy(r => r.HasUrl)];
+        /// <summary>
+        /// One route per state (URL or not, a host's policy passed or not), the first found kept as the example: the
+        /// count stays bounded however many branches follow each other.
+        /// </summary>
+        private static List<Route> Distinct(List<Route> routes) => [.. routes.DistinctBy(r => (r.HasUrl, r.AssumedBy is null))];
     }
 }
 

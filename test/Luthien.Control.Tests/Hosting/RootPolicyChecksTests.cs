@@ -97,6 +97,25 @@ public sealed class RootPolicyChecksTests
     }
 
     [Test]
+    public void Inspect_HostPolicyBeforeSendWithoutUrl_WarnsNamingBaseUrlAndThePolicy()
+    {
+        var root = new SerialPolicy([new AnsweringPolicy { Name = "mine" }, new SendBackendRequestPolicy(Substitute.For<IBackendClient>())]);
+
+        var (problems, warnings) = RootPolicyChecks.Inspect(root, "The policy built in code", backendNeedsUrl: true);
+
+        Assert.That(problems, Is.Empty);
+        Assert.That(warnings.Single(), Does.Contain("Luthien:Backend:BaseUrl is not set").And.Contain("Unless $.policies[0] (mine), a policy of your own"));
+    }
+
+    [Test]
+    public void Inspect_HostPolicyWithBaseUrlSet_NoWarning()
+    {
+        var root = new SerialPolicy([new AnsweringPolicy(), new SendBackendRequestPolicy(Substitute.For<IBackendClient>())]);
+
+        Assert.That(RootPolicyChecks.Inspect(root, "The policy built in code", backendNeedsUrl: false).Warnings, Is.Empty);
+    }
+
+    [Test]
     public void Find_OnlyBuiltInsThatNeverAnswer_Refused()
     {
         var root = Load("""
