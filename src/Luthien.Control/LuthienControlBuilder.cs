@@ -84,7 +84,11 @@ public sealed class LuthienControlBuilder
         return ConfigureRegistry(registry => registry.Register(typeName, factory).RegisterType(typeof(TPolicy), typeName));
     }
 
-    /// <summary>Registers a policy type with a factory of your own.</summary>
+    /// <summary>
+    /// Registers a policy type with a factory of your own. The factory reads the <c>config</c> as it likes; call
+    /// <see cref="PolicyConfig.Bind{TOptions}()"/> in it to have unknown keys refused at start as the built-ins do, and
+    /// throw <see cref="PolicyConfig.Error"/> for what it finds wrong, so the message names the policy entry.
+    /// </summary>
     /// <param name="typeName">The <c>type</c> used in policy files.</param>
     /// <param name="factory">Builds the policy from its config.</param>
     public LuthienControlBuilder AddPolicy(string typeName, Func<PolicyConfig, ControlPolicy> factory)
