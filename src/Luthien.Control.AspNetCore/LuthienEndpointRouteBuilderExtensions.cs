@@ -38,6 +38,10 @@ public static class LuthienEndpointRouteBuilderExtensions
     /// <param name="prefix">The route prefix clients use as their base URL's path, e.g. <c>/v1</c>; not <c>/openai</c>, which Azure's routes take.</param>
     /// <returns>The route group of every route mapped here, to add metadata such as authorization or rate limiting.</returns>
     /// <exception cref="ArgumentException"><paramref name="prefix"/> is <c>/openai</c> or below it.</exception>
+    /// <exception cref="PolicyLoadException">
+    /// The root policy was built already and a request could reach <c>SendBackendRequest</c> with no backend URL
+    /// (<c>Luthien:Backend:BaseUrl</c> not set). Otherwise the same check runs when the app starts.
+    /// </exception>
     /// <example>
     /// <code>
     /// var app = builder.Build();
@@ -61,6 +65,9 @@ public static class LuthienEndpointRouteBuilderExtensions
         {
             throw new InvalidOperationException("MapLuthienControl needs the services AddLuthienControl registers: call builder.Services.AddLuthienControl(…) first.");
         }
+
+        // The endpoints send requests to the backend: from now on the start checks want it to have an address.
+        endpoints.ServiceProvider.GetService<RootPolicyProvider>()?.EndpointsMapped();
 
         var services = EndpointServices.For(endpoints.ServiceProvider);
         LuthienRequestHandler? handler = null;

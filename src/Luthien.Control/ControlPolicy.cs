@@ -32,6 +32,12 @@ public abstract class ControlPolicy
     /// <summary>The policy's name in logs; defaults to its type name.</summary>
     public string Name { get; set; }
 
+    /// <summary>
+    /// Where the policy stands in the definition it was loaded from (e.g. <c>$.config.policies[2]</c>), so that a check
+    /// of the whole chain names the entry as the loader would; <see langword="null"/> for a policy built in code.
+    /// </summary>
+    internal string? DefinitionPath { get; set; }
+
     /// <summary>Initializes the policy with its type name as <see cref="Name"/>.</summary>
     protected ControlPolicy() => Name = GetType().Name;
 

@@ -34,36 +34,43 @@ public sealed class LuthienControlBuilder
     }
 
     /// <summary>
-    /// Registers a policy type so policy files can name it. It is created with the application's services; a
-    /// constructor parameter of type <see cref="PolicyConfig"/> receives its raw <c>config</c>.
+    /// Registers a policy type so policy files (and <see cref="UsePolicies"/>) can name it. It is created with the
+    /// application's services, and its constructor says what its <c>config</c> is: a parameter deriving from
+    /// <see cref="PolicyOptions"/> gets the config bound to that type (snake_case keys, unknown keys refused at start);
+    /// a <see cref="PolicyConfig"/> parameter gets the raw config, to read as it likes; with neither, the config may
+    /// hold only <c>name</c>, and any other key stops the app at start naming it.
     /// </summary>
+    /// <remarks>
+    /// A constructor parameter nobody registered as a service stops the app at start with a message naming the policy
+    /// entry and the missing type. A policy that reads a raw <see cref="PolicyConfig"/> is handed whatever keys the
+    /// file has: call <see cref="PolicyConfig.Bind{TOptions}()"/> in it to have unknown keys refused as well.
+    /// </remarks>
     /// <typeparam name="TPolicy">The policy type.</typeparam>
     /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <exception cref="ArgumentException">
+    /// <typeparamref name="TPolicy"/> has no public constructor, or its constructors take more than one options type
+    /// (then say which with <see cref="AddPolicy{TPolicy, TOptions}(string)"/>).
+    /// </exception>
     /// <example>
     /// <code>
     /// builder.Services.AddLuthienControl(builder.Configuration.GetSection("Luthien"))
-    ///     .AddPolicy&lt;MyAuditPolicy&gt;("MyAuditPolicy");
+    ///     .AddPolicy&lt;MyAuditPolicy&gt;("MyAuditPolicy")
+    ///     .AddPolicy&lt;MaxTokensCapPolicy&gt;("MaxTokensCap");   // its constructor takes MaxTokensCapOptions
     /// </code>
     /// </example>
     public LuthienControlBuilder AddPolicy<TPolicy>(string typeName)
         where TPolicy : ControlPolicy
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
-        var takesConfig = typeof(TPolicy).GetConstructors()
-            .Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(PolicyConfig)));
-        return ConfigureRegistry(registry => registry.Register(typeName, config =>
-        {
-            var policy = takesConfig
-                ? ActivatorUtilities.CreateInstance<TPolicy>(config.Services, config)
-                : ActivatorUtilities.CreateInstance<TPolicy>(config.Services);
-            policy.Name = config.Name;
-            return policy;
-        }));
+        var factory = PolicyActivation.Factory(typeof(TPolicy), typeName);
+        return ConfigureRegistry(registry => registry.Register(typeName, factory).RegisterType(typeof(TPolicy), typeName));
     }
 
     /// <summary>
     /// Registers a policy type whose <c>config</c> binds to <typeparamref name="TOptions"/> (snake_case keys, unknown
     /// keys rejected at start). The options are passed to its constructor with the application's services.
+    /// <see cref="AddPolicy{TPolicy}(string)"/> finds the options type from the constructor by itself; this overload
+    /// says it where the constructors take more than one.
     /// </summary>
     /// <typeparam name="TPolicy">The policy type.</typeparam>
     /// <typeparam name="TOptions">Its options type.</typeparam>
@@ -73,11 +80,15 @@ public sealed class LuthienControlBuilder
         where TOptions : PolicyOptions, new()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
-        return ConfigureRegistry(registry => registry.Register<TOptions>(typeName, (options, services) =>
-            ActivatorUtilities.CreateInstance<TPolicy>(services, options)));
+        var factory = PolicyActivation.Factory(typeof(TPolicy), typeName, typeof(TOptions));
+        return ConfigureRegistry(registry => registry.Register(typeName, factory).RegisterType(typeof(TPolicy), typeName));
     }
 
-    /// <summary>Registers a policy type with a factory of your own.</summary>
+    /// <summary>
+    /// Registers a policy type with a factory of your own. The factory reads the <c>config</c> as it likes; call
+    /// <see cref="PolicyConfig.Bind{TOptions}()"/> in it to have unknown keys refused at start as the built-ins do, and
+    /// throw <see cref="PolicyConfig.Error"/> for what it finds wrong, so the message names the policy entry.
+    /// </summary>
     /// <param name="typeName">The <c>type</c> used in policy files.</param>
     /// <param name="factory">Builds the policy from its config.</param>
     public LuthienControlBuilder AddPolicy(string typeName, Func<PolicyConfig, ControlPolicy> factory)
@@ -96,12 +107,46 @@ public sealed class LuthienControlBuilder
         return this;
     }
 
-    /// <summary>Uses a policy built in code as the root policy, instead of a policy file or the default chain.</summary>
+    /// <summary>
+    /// Uses a policy built in code as the root policy, instead of a policy file or the default chain. It is checked at
+    /// start as a policy file is (a request must be able to get a response on every path through it).
+    /// <see cref="UsePolicies"/> builds the usual chain without knowing any policy's constructor.
+    /// </summary>
     /// <param name="factory">Builds the root policy; called once, at start.</param>
     public LuthienControlBuilder UsePolicy(Func<IServiceProvider, ControlPolicy> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         Services.AddSingleton(new RootPolicyFactory(factory));
+        return this;
+    }
+
+    /// <summary>
+    /// Uses a chain built in code as the root policy, instead of a policy file or the default chain: the policies run
+    /// in the order they are added, as a policy file's <c>SerialPolicy</c> list does. Policies are added by their
+    /// policy-file name or by their class (built-ins and those registered with <c>AddPolicy</c>), with the config a
+    /// policy file would give them, and are built at start through the same registry, so every mistake a policy file
+    /// would be refused for (an unknown type or key, a missing service, a chain that cannot answer) stops the app with
+    /// a message naming the entry as <c>$.policies[i]</c>, <c>i</c> counting the <c>Add</c> calls from 0.
+    /// </summary>
+    /// <param name="configure">Adds the policies.</param>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddLuthienControl()
+    ///     .AddPolicy&lt;MaxTokensCapPolicy&gt;("MaxTokensCap")
+    ///     .UsePolicies(chain =&gt; chain
+    ///         .Add&lt;ClientApiKeyAuthPolicy&gt;(new { keys = new[] { "client-key-1" } })
+    ///         .Add("ModelNameReplacement", new { model_mapping = new Dictionary&lt;string, string&gt; { ["fast"] = "gpt-4o-mini" } })
+    ///         .Add&lt;MaxTokensCapPolicy&gt;(new MaxTokensCapOptions { MaxTokens = 512 })
+    ///         .Add&lt;TransactionContextLoggingPolicy&gt;()
+    ///         .Add&lt;SendBackendRequestPolicy&gt;());
+    /// </code>
+    /// </example>
+    public LuthienControlBuilder UsePolicies(Action<PolicyChainBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var chain = new PolicyChainBuilder();
+        configure(chain);
+        Services.AddSingleton(new RootPolicyFactory(chain.Build));
         return this;
     }
 

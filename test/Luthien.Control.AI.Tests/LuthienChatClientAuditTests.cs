@@ -94,7 +94,7 @@ public sealed class LuthienChatClientAuditTests
         {
             o.TransactionLog.Provider = TransactionLogProvider.Sqlite;
             o.TransactionLog.ConnectionString = $"Data Source={database}";
-        }).AddSqliteStore().UsePolicy(_ => new LeakedApiKeyDetectionPolicy(null));
+        }).AddSqliteStore().UsePolicies(chain => chain.Add<LeakedApiKeyDetectionPolicy>().Add<SendBackendRequestPolicy>());
         services.AddChatClient(_ => backend.CreateClient()).UseLuthienControl();
         await using (var provider = services.BuildServiceProvider())
         {

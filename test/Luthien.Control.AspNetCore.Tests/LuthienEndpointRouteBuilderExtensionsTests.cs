@@ -99,7 +99,11 @@ public class LuthienEndpointRouteBuilderExtensionsTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:Limits:MaxRequestBodyBytes"] = "64" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:9/v1",
+            ["Luthien:Limits:MaxRequestBodyBytes"] = "64",
+        });
         builder.Services.AddLuthienControl();
         await using var app = builder.Build();
         app.MapLuthienControl("/v1");

@@ -27,6 +27,7 @@ public class PassthroughAllowStartupTests
     {
         await using var host = await LuthienTestHost.StartAsync(new()
         {
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:9/v1",
             ["Luthien:Passthrough:Allow:0"] = "GET models/*",
             ["Luthien:Passthrough:Allow:1"] = "post /files",
         });

@@ -137,4 +137,87 @@ public class StartupTests
         Assert.That(logs.Messages, Has.Exactly(1).Contain("Luthien:Backend:Client is Sdk"));
         Assert.That(logs.Messages, Has.Exactly(1).Contain("Warning").And.Contain("has no key").And.Contain("Luthien:Backend:ApiKey"));
     }
+
+    [Test]
+    public void Start_EndpointsWithoutBaseUrl_FailsNamingTheSettingAndTheAlternatives()
+    {
+        var ex = Assert.ThrowsAsync<PolicyLoadException>(() => StartAppAsync([]));
+
+        Assert.That(ex!.Message, Does.StartWith("The default chain (no Luthien:PolicyFile): Luthien:Backend:BaseUrl is not set")
+            .And.Contain("MapLuthienControl").And.Contain("UseChatClientBackend").And.Contain("SetBackendPolicy"));
+    }
+
+    [Test]
+    public void Start_PolicyFileWithoutBaseUrl_FailsNamingTheFileAndTheEntry()
+    {
+        var file = PolicyFiles.Write("""
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "ClientApiKeyAuth", "config": { "keys": ["client-key-1"] } },
+              { "type": "SendBackendRequest", "config": {} } ] } }
+            """);
+
+        var ex = Assert.ThrowsAsync<PolicyLoadException>(() => StartAppAsync(new() { ["Luthien:PolicyFile"] = file }));
+
+        Assert.That(ex!.Message, Does.StartWith($"Policy file '{file}': Luthien:Backend:BaseUrl is not set").And.Contain("SendBackendRequest at $.config.policies[1]"));
+    }
+
+    [Test]
+    public async Task Start_NoBaseUrlSetBackendPolicyBeforeSending_Starts()
+    {
+        var file = PolicyFiles.Write("""
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "SetBackendPolicy", "config": { "backend_url": "http://127.0.0.1:9/v1" } },
+              { "type": "SendBackendRequest", "config": {} } ] } }
+            """);
+
+        await using var host = await LuthienTestHost.StartAsync(new() { ["Luthien:PolicyFile"] = file });
+
+        Assert.That(host.Services.GetRequiredService<RootPolicyProvider>().Root, Is.TypeOf<SerialPolicy>());
+    }
+
+    [Test]
+    public async Task Start_NoBaseUrlChatClientBackend_Starts()
+    {
+        await using var host = await LuthienTestHost.StartAsync([], luthien => luthien.UseChatClientBackend(NSubstitute.Substitute.For<Microsoft.Extensions.AI.IChatClient>()));
+
+        Assert.That(host.Services.GetRequiredService<RootPolicyProvider>().Root, Is.TypeOf<SerialPolicy>());
+    }
+
+    [Test]
+    public void Start_PolicyFileThatNeverAnswers_FailsNamingTheFileAndThePath()
+    {
+        var file = PolicyFiles.Write("""
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "ClientApiKeyAuth", "config": { "keys": ["client-key-1"] } },
+              { "type": "BranchingPolicy", "config": { "name": "by-model", "cond_to_policy_map": {
+                "{\"type\":\"equals\",\"left\":{\"type\":\"transaction_path\",\"path\":\"request.payload.model\"},\"right\":{\"type\":\"static\",\"value\":\"m\"}}":
+                  { "type": "SendBackendRequest", "config": {} } } } } ] } }
+            """);
+
+        var ex = Assert.ThrowsAsync<PolicyLoadException>(() => StartAppAsync(new() { ["Luthien:PolicyFile"] = file, ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:9/v1" }));
+
+        Assert.That(ex!.Message, Does.StartWith($"Policy file '{file}': a request for which no condition of $.config.policies[1] (by-model) holds (it has no default_policy) reaches the end of the policy chain without a response"));
+    }
+
+    [Test]
+    public async Task Start_ChainBuiltInCode_ServesThroughTheBackend()
+    {
+        await using var backend = await FakeBackend.StartAsync();
+        backend.Handler = c => FakeBackend.Json(c, 200, """{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}""");
+        await using var host = await LuthienTestHost.StartAsync(new() { ["Luthien:Backend:BaseUrl"] = backend.BaseUrl.ToString() }, luthien => luthien.UsePolicies(chain => chain
+            .Add<ClientApiKeyAuthPolicy>(new { keys = new[] { "client-key-1" } })
+            .Add("ModelNameReplacement", new { model_mapping = new Dictionary<string, string> { ["fast"] = "gpt-4o-mini" } })
+            .Add<SendBackendRequestPolicy>()));
+        using var http = host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"fast","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Authorization", "Bearer client-key-1");
+
+        using var response = await http.SendAsync(request);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), await response.Content.ReadAsStringAsync());
+        Assert.That(backend.Requests.Single().Body, Does.Contain("\"model\":\"gpt-4o-mini\""));
+    }
 }

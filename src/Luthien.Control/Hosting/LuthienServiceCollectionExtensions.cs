@@ -133,6 +133,7 @@ public static class LuthienServiceCollectionExtensions
             return registry;
         });
         services.TryAddSingleton<RootPolicyProvider>();
+        services.TryAddSingleton<LuthienEndpointsMarker>();
 
         // The audit log and the database's client keys: inert (no queue, no store) while the provider is None.
         services.TryAddSingleton<ControlStores>();

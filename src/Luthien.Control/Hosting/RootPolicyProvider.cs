@@ -7,18 +7,56 @@ using Microsoft.Extensions.Options;
 namespace Luthien.Control;
 
 /// <summary>Builds the root policy once: a policy built in code, the policy file, or the default chain.</summary>
-internal sealed partial class RootPolicyProvider(IServiceProvider services, IOptions<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger)
+internal sealed partial class RootPolicyProvider
 {
-    private readonly Lazy<ControlPolicy> _root = new(() => Build(services, options.Value, registry, logger));
+    private readonly IServiceProvider _services;
+    private readonly Lazy<ControlPolicy> _root;
+
+    public RootPolicyProvider(IServiceProvider services, IOptions<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger)
+    {
+        _services = services;
+        _root = new(() =>
+        {
+            var (root, source) = Build(services, options.Value, registry, logger);
+            Source = source;
+            RootPolicyChecks.Check(root, source, services);
+            return root;
+        });
+    }
 
     public ControlPolicy Root => _root.Value;
 
-    private static ControlPolicy Build(IServiceProvider services, LuthienOptions options, PolicyRegistry registry, ILogger logger)
+    /// <summary>What made the root, as check messages start (<c>Policy file '…'</c>, …); set once it is built.</summary>
+    public string? Source { get; private set; }
+
+    /// <summary>
+    /// The endpoints are mapped: the root's paths to <c>SendBackendRequest</c> now need a backend URL. Checked again here
+    /// when the root was built before (a host that maps its endpoints while starting).
+    /// </summary>
+    /// <exception cref="PolicyLoadException">The backend has no URL on some path.</exception>
+    public void EndpointsMapped()
+    {
+        _services.GetRequiredService<LuthienEndpointsMarker>().Mapped = true;
+        if (_root.IsValueCreated)
+        {
+            RootPolicyChecks.Check(_root.Value, Source!, _services);
+        }
+    }
+
+    private static (ControlPolicy Root, string Source) Build(IServiceProvider services, LuthienOptions options, PolicyRegistry registry, ILogger logger)
     {
         if (services.GetService<RootPolicyFactory>() is { } factory)
         {
             LogSource(logger, "code");
-            return factory.Create(services);
+            const string InCode = "The policy built in code";
+            try
+            {
+                return (factory.Create(services) ?? throw new PolicyLoadException("The root policy factory (UsePolicy) returned no policy."), InCode);
+            }
+            catch (PolicyLoadException ex)
+            {
+                throw new PolicyLoadException($"{InCode}: {ex.Message}", ex);
+            }
         }
 
         if (!string.IsNullOrWhiteSpace(options.PolicyFile))
@@ -26,19 +64,19 @@ internal sealed partial class RootPolicyProvider(IServiceProvider services, IOpt
             var path = ResolvePath(options.PolicyFile, services.GetService<IHostEnvironment>()?.ContentRootPath);
             var policy = new PolicyLoader(registry, services).LoadFile(path);
             LogPolicyFile(logger, path);
-            return policy;
+            return (policy, $"Policy file '{path}'");
         }
 
         LogSource(logger, "default chain (TransactionContextLoggingPolicy, SendBackendRequest)");
-        return new SerialPolicy(
+        return (new SerialPolicy(
         [
-            new TransactionContextLoggingPolicy(LogLevel.Information, services.GetService<ILogger<TransactionContextLoggingPolicy>>(), services.GetService<TimeProvider>())
+            new TransactionContextLoggingPolicy(services.GetRequiredService<ILogger<TransactionContextLoggingPolicy>>(), LogLevel.Information, services.GetService<TimeProvider>())
             {
                 MaxHeldChunks = options.Limits.MaxHeldChunks,
                 MaxHeldBytes = options.Limits.MaxPendingBytes,
             },
             new SendBackendRequestPolicy(services.GetRequiredService<IBackendClient>()),
-        ]) { Name = "default" };
+        ]) { Name = "default" }, "The default chain (no Luthien:PolicyFile)");
     }
 
     /// <summary>A relative path is tried against the working directory first, then the content root.</summary>

@@ -10,7 +10,9 @@ public sealed class PolicyConfig
     internal PolicyConfig(string typeName, JsonElement config, string path, IServiceProvider services, PolicyLoader loader)
     {
         TypeName = typeName;
-        Config = config;
+
+        // The loader's document is disposed once the file is loaded: a policy that keeps its config must still read it.
+        Config = config.Clone();
         Path = path;
         Services = services;
         _loader = loader;
@@ -51,16 +53,48 @@ public sealed class PolicyConfig
         where TOptions : PolicyOptions, new()
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
+        return (TOptions?)Bind((System.Text.Json.Serialization.Metadata.JsonTypeInfo)typeInfo) ?? new TOptions();
+    }
+
+    /// <summary>Binds the config to an options type known only at run time (a policy's constructor names it).</summary>
+    /// <param name="optionsType">A <see cref="PolicyOptions"/> type with a parameterless constructor.</param>
+    internal PolicyOptions Bind(Type optionsType) =>
+        (PolicyOptions?)Bind(LuthienJson.ConfigOptions.GetTypeInfo(optionsType)) ?? (PolicyOptions)Activator.CreateInstance(optionsType)!;
+
+    private object? Bind(System.Text.Json.Serialization.Metadata.JsonTypeInfo typeInfo)
+    {
         try
         {
-            return Config.Deserialize(typeInfo) ?? new TOptions();
+            return Config.Deserialize(typeInfo);
         }
         catch (JsonException ex)
         {
+            if (UnknownField(typeInfo) is { } unknown)
+            {
+                var known = string.Join(", ", typeInfo.Properties.Select(p => $"'{p.Name}'").Order(StringComparer.Ordinal));
+                throw Error($"field '{unknown}' is not one of its fields ({known}).", ex);
+            }
+
             var field = ex.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : null;
             var detail = ex.Message.Split(" Path:", 2)[0];
             throw Error(field is null ? detail : $"field '{field}': {detail}", ex);
         }
+    }
+
+    /// <summary>
+    /// The first top-level key the options do not have: the serializer's own message for it names the .NET type, not
+    /// the policy, and does not say which keys would do.
+    /// </summary>
+    private string? UnknownField(System.Text.Json.Serialization.Metadata.JsonTypeInfo typeInfo)
+    {
+        if (Config.ValueKind != JsonValueKind.Object || typeInfo.Kind != System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object ||
+            typeInfo.Properties.Any(p => p.IsExtensionData))
+        {
+            return null;
+        }
+
+        var comparison = typeInfo.Options.PropertyNameCaseInsensitive ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        return Config.EnumerateObject().Select(p => p.Name).FirstOrDefault(name => !typeInfo.Properties.Any(p => comparison.Equals(p.Name, name)));
     }
 
     /// <summary>Loads a nested policy definition (<c>{"type","config"}</c>).</summary>

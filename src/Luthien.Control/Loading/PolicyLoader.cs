@@ -106,8 +106,26 @@ internal sealed class PolicyLoader
             throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}.{why} Registered types: {known}.");
         }
 
-        var config = ReadConfig(definition, typeName, path);
-        return factory(new PolicyConfig(typeName, config, path, _services, this));
+        return LoadWith(factory, typeName, ReadConfig(definition, typeName, path), path);
+    }
+
+    /// <summary>Builds one policy with a given factory, as <see cref="Load"/> does with a registered one.</summary>
+    /// <param name="factory">Builds the policy from its config.</param>
+    /// <param name="typeName">The type name messages use.</param>
+    /// <param name="config">The <c>config</c> object.</param>
+    /// <param name="path">Where it stands, as a JSON path, for error messages.</param>
+    /// <exception cref="PolicyLoadException">The config is invalid.</exception>
+    public ControlPolicy LoadWith(Func<PolicyConfig, ControlPolicy> factory, string typeName, JsonElement config, string path)
+    {
+        if (config.ValueKind != JsonValueKind.Object)
+        {
+            throw new PolicyLoadException($"Policy '{typeName}' at {path}: 'config' must be an object.");
+        }
+
+        var policy = factory(new PolicyConfig(typeName, config, path, _services, this)) ??
+            throw new PolicyLoadException($"Policy '{typeName}' at {path}: its factory returned no policy.");
+        policy.DefinitionPath = path;
+        return policy;
     }
 
     private static JsonElement ReadConfig(JsonElement definition, string typeName, string path)

@@ -8,6 +8,9 @@ internal sealed class PolicyRegistry
 {
     private readonly Dictionary<string, Func<PolicyConfig, ControlPolicy>> _factories = new(StringComparer.Ordinal);
 
+    /// <summary>The type name each policy class was first registered under, so a chain built in code can add it by type.</summary>
+    private readonly Dictionary<Type, string> _typeNames = [];
+
     /// <summary>The registered type names.</summary>
     public IReadOnlyCollection<string> TypeNames => _factories.Keys;
 
@@ -58,6 +61,23 @@ internal sealed class PolicyRegistry
             return policy;
         });
     }
+
+    /// <summary>Says which policy class a type name builds, so that code can add it by its class.</summary>
+    /// <param name="policyType">The policy class.</param>
+    /// <param name="typeName">The <c>type</c> used in policy files; the first one registered for a class is kept.</param>
+    public PolicyRegistry RegisterType(Type policyType, string typeName)
+    {
+        ArgumentNullException.ThrowIfNull(policyType);
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        _typeNames.TryAdd(policyType, typeName);
+        return this;
+    }
+
+    /// <summary>Finds the type name a policy class is registered under.</summary>
+    /// <param name="policyType">The policy class.</param>
+    /// <param name="typeName">The <c>type</c> used in policy files, if registered.</param>
+    public bool TryGetTypeName(Type policyType, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? typeName) =>
+        _typeNames.TryGetValue(policyType, out typeName);
 
     /// <summary>Finds the factory for a type name.</summary>
     /// <param name="typeName">The <c>type</c> used in policy files.</param>

@@ -33,6 +33,17 @@ internal static class BuiltInPolicies
         registry.Register<SetBackendOptions>("SetBackendPolicy", static (o, _) => new SetBackendPolicy(o.BackendUrl));
         registry.Register<PolicyOptions>("SendBackendRequest", static (_, s) => new SendBackendRequestPolicy(s.GetRequiredService<IBackendClient>()));
         registry.Register<BackendCallOptions>(BackendCallPolicy.TypeName, CreateBackendCall);
+        registry.RegisterType(typeof(SerialPolicy), "SerialPolicy")
+            .RegisterType(typeof(BranchingPolicy), "BranchingPolicy")
+            .RegisterType(typeof(ClientApiKeyAuthPolicy), ClientApiKeyAuthPolicy.TypeName)
+            .RegisterType(typeof(AddApiKeyHeaderPolicy), "AddApiKeyHeader")
+            .RegisterType(typeof(AddApiKeyHeaderFromEnvPolicy), "AddApiKeyHeaderFromEnv")
+            .RegisterType(typeof(ModelNameReplacementPolicy), "ModelNameReplacement")
+            .RegisterType(typeof(LeakedApiKeyDetectionPolicy), "LeakedApiKeyDetection")
+            .RegisterType(typeof(NoopPolicy), "NoopPolicy")
+            .RegisterType(typeof(SetBackendPolicy), "SetBackendPolicy")
+            .RegisterType(typeof(SendBackendRequestPolicy), "SendBackendRequest")
+            .RegisterType(typeof(BackendCallPolicy), BackendCallPolicy.TypeName);
         return registry;
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Luthien.Control.Streaming;
 
@@ -24,14 +23,18 @@ public sealed partial class TransactionContextLoggingPolicy : StreamingControlPo
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Creates the policy.</summary>
+    /// <summary>
+    /// Creates the policy. The logger is required: a logging policy without one would log nothing, silently. In a chain
+    /// built with <c>UsePolicies</c>, <c>Add&lt;TransactionContextLoggingPolicy&gt;()</c> gives it the application's.
+    /// </summary>
+    /// <param name="logger">The logger, e.g. from the application's services.</param>
     /// <param name="level">The level to log at.</param>
-    /// <param name="logger">The logger.</param>
     /// <param name="timeProvider">The clock for the time to first chunk.</param>
-    public TransactionContextLoggingPolicy(LogLevel level = LogLevel.Information, ILogger<TransactionContextLoggingPolicy>? logger = null, TimeProvider? timeProvider = null)
+    public TransactionContextLoggingPolicy(ILogger<TransactionContextLoggingPolicy> logger, LogLevel level = LogLevel.Information, TimeProvider? timeProvider = null)
     {
+        ArgumentNullException.ThrowIfNull(logger);
         Level = level;
-        _logger = logger ?? NullLogger<TransactionContextLoggingPolicy>.Instance;
+        _logger = logger;
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 

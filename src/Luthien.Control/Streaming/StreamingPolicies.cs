@@ -18,7 +18,7 @@ internal static class StreamingPolicies
         ArgumentNullException.ThrowIfNull(registry);
         registry.Register("TransactionContextLoggingPolicy", ConfigJsonContext.Default.TransactionContextLoggingOptions, static (o, s) =>
             new TransactionContextLoggingPolicy(
-                TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<ILogger<TransactionContextLoggingPolicy>>(), s.GetService<TimeProvider>())
+                s.GetRequiredService<ILogger<TransactionContextLoggingPolicy>>(), TransactionContextLoggingPolicy.ParseLevel(o.LogLevel), s.GetService<TimeProvider>())
             {
                 MaxHeldChunks = Limits(s).MaxHeldChunks,
                 MaxHeldBytes = Limits(s).MaxPendingBytes,
@@ -33,7 +33,9 @@ internal static class StreamingPolicies
             new ToolCallPolicy(o.AllowedTools, o.BlockedTools, ArgumentRules(o.ArgumentRules)) { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
         registry.Register("IncrementIntegers", ConfigJsonContext.Default.IncrementIntegersOptions, static (_, s) =>
             new IncrementIntegersPolicy { MaxHeldChunks = Limits(s).MaxHeldChunks, MaxHeldBytes = Limits(s).MaxPendingBytes });
-        return registry;
+        return registry.RegisterType(typeof(TransactionContextLoggingPolicy), "TransactionContextLoggingPolicy")
+            .RegisterType(typeof(ResponseContentPolicy), "ResponseContentPolicy")
+            .RegisterType(typeof(ToolCallPolicy), "ToolCallPolicy");
     }
 
     /// <summary>Reads <c>argument_rules</c>; an entry without patterns is an error naming its tool.</summary>

@@ -5,10 +5,17 @@ namespace Luthien.Control.Streaming.Tests.Policies;
 public class TransactionContextLoggingPolicyTests
 {
     [Test]
+    public void Constructor_NoLogger_Throws()
+    {
+        // A logging policy that cannot log would pass every test and log nothing: it must be given a logger.
+        Assert.That(() => new TransactionContextLoggingPolicy(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("logger"));
+    }
+
+    [Test]
     public async Task ApplyAsync_RequestWithCredentials_LogsWithoutThem()
     {
         var logger = new ListLogger<TransactionContextLoggingPolicy>();
-        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var policy = new TransactionContextLoggingPolicy(logger, LogLevel.Information);
         var transaction = TestTransactions.ChatWithText("hello", ("Authorization", "Bearer client-secret-123"), ("api-key", "another-secret"));
 
         await policy.RunAsync(transaction);
@@ -23,7 +30,7 @@ public class TransactionContextLoggingPolicyTests
     public async Task ApplyAsync_Stream_LogsSummaryWithoutChangingChunks()
     {
         var logger = new ListLogger<TransactionContextLoggingPolicy>();
-        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var policy = new TransactionContextLoggingPolicy(logger, LogLevel.Information);
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         string[] upstream = [Chunks.Role(), Chunks.Content("Hello"), Chunks.Content(" you"), Chunks.Finish(), Chunks.Usage()];
 
@@ -44,7 +51,7 @@ public class TransactionContextLoggingPolicyTests
     public async Task ApplyAsync_NonStreamingResponse_LogsSummary()
     {
         var logger = new ListLogger<TransactionContextLoggingPolicy>();
-        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var policy = new TransactionContextLoggingPolicy(logger, LogLevel.Information);
         var transaction = TestTransactions.ChatWithText("hi");
         transaction.Response.SetBody(200, """{"choices":[{"message":{"content":"abc"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"""u8.ToArray(), "application/json");
 
@@ -74,7 +81,7 @@ public class TransactionContextLoggingPolicyTests
     public async Task ProcessChunk_ChunkNotJson_CountedAndPassedOnAsItIs()
     {
         var logger = new ListLogger<TransactionContextLoggingPolicy>();
-        var policy = new TransactionContextLoggingPolicy(LogLevel.Information, logger);
+        var policy = new TransactionContextLoggingPolicy(logger, LogLevel.Information);
         var transaction = TestTransactions.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         transaction.Response.SetStream(200, new ListStreamingIterator(Chunks.Content("a"), "not json", Chunks.Finish()));
 

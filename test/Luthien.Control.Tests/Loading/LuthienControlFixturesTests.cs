@@ -146,16 +146,27 @@ public sealed class LuthienControlFixturesTests
     }
 
     [Test]
-    public async Task ModelNameReplacementExample_FlatForm_MapsTheModel()
+    public async Task ModelNameReplacementExample_FlatFormAsAPartOfAChain_MapsTheModel()
     {
         var backend = new FakeBackend();
         using var provider = Build("docs/examples/model_name_replacement_policy.md.1.json", backend, store: false);
+        var policy = new PolicyLoader(provider.GetRequiredService<PolicyRegistry>(), provider).LoadFile(Fixture("docs/examples/model_name_replacement_policy.md.1.json"));
         var transaction = TestTransactions.Chat("""{"model":"gemini-2.5-pro-preview-05-06","messages":[{"role":"user","content":"hi"}]}""");
 
-        await Root(provider).RunAsync(transaction);
+        await policy.RunAsync(transaction);
 
         Assert.That(transaction.Request.Model, Is.EqualTo("gpt-4o"));
-        Assert.That(backend.Sent, Is.Empty, "the example is a single policy: nothing sends");
+    }
+
+    [Test]
+    public void ModelNameReplacementExample_FlatFormAsTheRootPolicy_RefusedAtStartAsAChainThatNeverAnswers()
+    {
+        // The documentation's example is one policy to put in a chain: alone as the root nothing would ever answer.
+        using var provider = Build("docs/examples/model_name_replacement_policy.md.1.json", new FakeBackend(), store: false);
+
+        var ex = Assert.Throws<PolicyLoadException>(() => _ = Root(provider));
+
+        Assert.That(ex!.Message, Does.Contain("never produces a response").And.Contain("SendBackendRequest"));
     }
 
     [Test]
@@ -168,6 +179,8 @@ public sealed class LuthienControlFixturesTests
         Assert.That(ex!.Message, Does.Contain("SerialPolicy").And.Contain("'components'").And.Contain("policies"));
     }
 
+    private static string Fixture(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "luthien_control", name);
+
     private static ControlPolicy Root(ServiceProvider provider) => provider.GetRequiredService<RootPolicyProvider>().Root;
 
     private static ServiceProvider Build(string fixture, FakeBackend backend, bool store, string? backendKey = null)
@@ -175,7 +188,7 @@ public sealed class LuthienControlFixturesTests
         var services = new ServiceCollection();
         services.AddLuthienControl(o =>
         {
-            o.PolicyFile = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "luthien_control", fixture);
+            o.PolicyFile = Fixture(fixture);
             o.Backend.ApiKey = backendKey;
             if (store)
             {
