@@ -27,7 +27,7 @@ internal sealed partial class PolicyFileWatcher : IDisposable
     private readonly TimeSpan _debounce;
     private readonly ITimer _settle;
     private readonly ITimer? _poll;
-    private readonly FileSystemWatcher? _watcher;
+    private readonly IDisposable? _watcher;
     private int _disposed;
     private int _requests;
 
@@ -104,41 +104,16 @@ internal sealed partial class PolicyFileWatcher : IDisposable
         _settle.Dispose();
     }
 
-    private FileSystemWatcher? TryWatch(string path, out string? problem)
+    private IDisposable? TryWatch(string path, out string? problem)
     {
-        FileSystemWatcher? watcher = null;
-        try
+        var folder = System.IO.Path.GetDirectoryName(path);
+        if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
         {
-            var folder = System.IO.Path.GetDirectoryName(path);
-            if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
-            {
-                problem = "its folder does not exist";
-                return null;
-            }
-
-            watcher = new FileSystemWatcher(folder)
-            {
-                IncludeSubdirectories = false,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
-            watcher.Changed += (_, _) => Touched();
-            watcher.Created += (_, _) => Touched();
-            watcher.Deleted += (_, _) => Touched();
-            watcher.Renamed += (_, _) => Touched();
-
-            // Events were lost (the system's buffer overflowed): the file may have changed among them.
-            watcher.Error += (_, _) => Touched();
-            watcher.EnableRaisingEvents = true;
-            problem = null;
-            return watcher;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
-        {
-            // On Linux the per-user limit of inotify instances ends here, as an IOException saying so.
-            watcher?.Dispose();
-            problem = ex.Message;
+            problem = "its folder does not exist";
             return null;
         }
+
+        return SharedFolderWatch.Subscribe(folder, Touched, out problem);
     }
 
     private void Settled()
@@ -173,4 +148,105 @@ internal sealed partial class PolicyFileWatcher : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Policy file {Path}: its folder cannot be watched for changes ({Problem}); it is polled instead.")]
     private static partial void LogPolling(ILogger logger, string path, string problem);
+
+    /// <summary>
+    /// One <see cref="FileSystemWatcher"/> per folder for the whole process, however many hosts watch a file in it: each
+    /// costs the system an inotify instance on Linux, a resource shared by every process of the user (128 by default).
+    /// </summary>
+    private sealed class SharedFolderWatch
+    {
+        private static readonly Dictionary<string, SharedFolderWatch> Folders = new(StringComparer.Ordinal);
+        private static readonly Lock Gate = new();
+
+        private readonly string _folder;
+        private readonly FileSystemWatcher _watcher;
+        private Action[] _listeners = [];
+
+        private SharedFolderWatch(string folder, FileSystemWatcher watcher)
+        {
+            _folder = folder;
+            _watcher = watcher;
+        }
+
+        public static IDisposable? Subscribe(string folder, Action touched, out string? problem)
+        {
+            lock (Gate)
+            {
+                if (!Folders.TryGetValue(folder, out var shared))
+                {
+                    FileSystemWatcher? watcher = null;
+                    try
+                    {
+                        watcher = new FileSystemWatcher(folder)
+                        {
+                            IncludeSubdirectories = false,
+                            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+                        };
+                        shared = new SharedFolderWatch(folder, watcher);
+                        watcher.Changed += (_, _) => shared.Raise();
+                        watcher.Created += (_, _) => shared.Raise();
+                        watcher.Deleted += (_, _) => shared.Raise();
+                        watcher.Renamed += (_, _) => shared.Raise();
+
+                        // Events were lost (the system's buffer overflowed): the file may have changed among them.
+                        watcher.Error += (_, _) => shared.Raise();
+                        watcher.EnableRaisingEvents = true;
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
+                    {
+                        // On Linux the per-user limit of inotify instances ends here, as an IOException saying so.
+                        watcher?.Dispose();
+                        problem = ex.Message;
+                        return null;
+                    }
+
+                    Folders.Add(folder, shared);
+                }
+
+                shared._listeners = [.. shared._listeners, touched];
+                problem = null;
+                return new Subscription(shared, touched);
+            }
+        }
+
+        private void Raise()
+        {
+            foreach (var listener in Volatile.Read(ref _listeners))
+            {
+                listener();
+            }
+        }
+
+        private void Unsubscribe(Action touched)
+        {
+            lock (Gate)
+            {
+                var index = Array.IndexOf(_listeners, touched);
+                if (index < 0)
+                {
+                    return;
+                }
+
+                _listeners = [.. _listeners[..index], .. _listeners[(index + 1)..]];
+                if (_listeners.Length == 0)
+                {
+                    Folders.Remove(_folder);
+                    _watcher.Dispose();
+                }
+            }
+        }
+
+        private sealed class Subscription(SharedFolderWatch shared, Action touched) : IDisposable
+        {
+            private int _disposed;
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    shared.Unsubscribe(touched);
+                }
+            }
+        }
+    }
 }

@@ -61,4 +61,20 @@ public sealed class PolicyFileWatcherTests
 
         Assert.That(calls, Is.Zero);
     }
+
+    [Test]
+    public async Task FileWritten_TwoWatchersOfOneFolderOneDisposed_OtherStillCalled()
+    {
+        var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var disposedCalls = 0;
+        var first = new PolicyFileWatcher(Path.Combine(_folder, "a.json"), () => Interlocked.Increment(ref disposedCalls), TimeProvider.System, new ListLogger<PolicyFileWatcherTests>(), polling: false, TimeSpan.FromMilliseconds(50));
+        using var second = new PolicyFileWatcher(Path.Combine(_folder, "b.json"), () => called.TrySetResult(), TimeProvider.System, new ListLogger<PolicyFileWatcherTests>(), polling: false, TimeSpan.FromMilliseconds(50));
+        first.Dispose();
+
+        await File.WriteAllTextAsync(Path.Combine(_folder, "b.json"), "{}");
+        await called.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(second.IsPolling, Is.False);
+        Assert.That(disposedCalls, Is.Zero);
+    }
 }

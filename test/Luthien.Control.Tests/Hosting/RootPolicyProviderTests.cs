@@ -269,6 +269,28 @@ public sealed class RootPolicyProviderTests
     }
 
     [Test]
+    public void OptionsReload_PolicyFileSetWhereDefaultChainRan_FileLoaded()
+    {
+        var path = Write(Chain("from-file"));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(_log));
+        services.AddLuthienControl(configuration.GetSection("Luthien"));
+        using var built = services.BuildServiceProvider();
+        var provider = built.GetRequiredService<RootPolicyProvider>();
+        Assert.That(provider.Root.Name, Is.EqualTo("default"));
+
+        configuration["Luthien:PolicyFile"] = path;
+        configuration.Reload();
+
+        Assert.That(provider.Root.Name, Is.EqualTo("from-file"));
+        Assert.That(provider.IsWatching, Is.True);
+    }
+
+    [Test]
     public void OptionsReload_PolicyFileRemoved_ChainInForceStaysAndWarns()
     {
         var first = Write(Chain("first"), "first.json");
