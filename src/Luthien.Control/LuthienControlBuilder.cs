@@ -98,7 +98,10 @@ public sealed class LuthienControlBuilder
         return ConfigureRegistry(registry => registry.Register(typeName, factory));
     }
 
-    /// <summary>Uses the policy in this file as the root policy (overrides <c>Luthien:PolicyFile</c>).</summary>
+    /// <summary>
+    /// Uses the policy in this file as the root policy (overrides <c>Luthien:PolicyFile</c>). The file is watched and
+    /// loaded again when it changes, unless <see cref="LuthienOptions.ReloadPolicyFile"/> is off.
+    /// </summary>
     /// <param name="path">The policy file's path.</param>
     public LuthienControlBuilder UsePolicyFile(string path)
     {
@@ -112,7 +115,7 @@ public sealed class LuthienControlBuilder
     /// start as a policy file is (a request must be able to get a response on every path through it).
     /// <see cref="UsePolicies"/> builds the usual chain without knowing any policy's constructor.
     /// </summary>
-    /// <param name="factory">Builds the root policy; called once, at start.</param>
+    /// <param name="factory">Builds the root policy; called once, at start (a root built in code is never reloaded).</param>
     public LuthienControlBuilder UsePolicy(Func<IServiceProvider, ControlPolicy> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);

@@ -14,6 +14,14 @@ public sealed class LuthienOptions
     /// <summary>Path of a JSON policy file; <see langword="null"/> uses the built-in default chain (logging, then sending).</summary>
     public string? PolicyFile { get; set; }
 
+    /// <summary>
+    /// Whether the policy file is watched and loaded again when it changes (and a new <see cref="PolicyFile"/> from a
+    /// configuration reload is loaded). A changed file is checked as at start and replaces the chain in force only if it
+    /// passes; otherwise the chain in force stays and a warning says why. Transactions under way finish on the chain they
+    /// started with. Read at start; a root policy built in code never reloads. Default on.
+    /// </summary>
+    public bool ReloadPolicyFile { get; set; } = true;
+
     /// <summary>Size limits.</summary>
     public LimitOptions Limits { get; set; } = new();
 

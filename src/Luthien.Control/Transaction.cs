@@ -77,6 +77,12 @@ public sealed class Transaction
     /// </summary>
     internal IBackendClient? HostBackend { get; set; }
 
+    /// <summary>
+    /// The root policy this transaction runs on, set by the host pipeline when it starts: the audit log masks its record
+    /// with that chain's secrets, whatever chain a reload has put in force by the time it is written.
+    /// </summary>
+    internal ControlPolicy? Root { get; set; }
+
     internal const int MaxDecisions = 256;
 
     private readonly List<PolicyDecision> _decisions = [];

@@ -99,6 +99,7 @@ internal sealed class AuditCapture(DateTime startedAt, int maxBodyBytes)
             ResponseBody = responseBody,
             ResponseTruncated = _responseTruncated,
             Transcript = _transcript,
+            Root = transaction?.Root,
         };
     }
 

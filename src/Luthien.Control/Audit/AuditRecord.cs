@@ -106,6 +106,12 @@ internal sealed class AuditRecord : IDisposable
         }
     }
 
+    /// <summary>
+    /// The root policy the transaction ran on (none when it was refused before any policy ran): its secrets are masked
+    /// in the rows, even when a reload has put another chain in force by the time they are written.
+    /// </summary>
+    public ControlPolicy? Root { get; init; }
+
     /// <summary>Gives the transcript's buffer back.</summary>
     public void Dispose() => Transcript?.Dispose();
 }

@@ -7,9 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace Luthien.Control;
 
-/// <summary>How the writer gets the mask for the policy chain (built once, when the first record is written).</summary>
-/// <param name="Create">Builds the mask.</param>
-internal sealed record AuditMaskSource(Func<AuditMask> Create);
 
 /// <summary>
 /// Writes the audit log off the request path. A finished transaction's record goes into a bounded queue (a request
@@ -24,7 +21,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
 
     private readonly ITransactionLogStore? _store;
     private readonly Channel<AuditRecord> _queue;
-    private readonly Lazy<AuditMask> _mask;
+    private readonly AuditMaskSource _masks;
     private readonly int _batchSize;
     private readonly TimeSpan _batchDelay;
     private readonly ILogger _logger;
@@ -58,7 +55,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
         _batchSize = log.BatchSize;
         _batchDelay = TimeSpan.FromMilliseconds(log.BatchDelayMilliseconds);
         _maxQueuedBytes = log.MaxQueuedBytes;
-        _mask = new(mask.Create);
+        _masks = mask;
         _time = time;
         _logger = logger;
         _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(log.MaxQueued)
@@ -314,7 +311,7 @@ internal sealed partial class TransactionLogWriter : IHostedLifecycleService, IA
                     bytes += record.Size;
                     try
                     {
-                        batch.AddRange(AuditRows.Build(record, _mask.Value));
+                        batch.AddRange(AuditRows.Build(record, _masks.For(record.Root)));
                     }
                     catch (Exception ex)
                     {

@@ -144,7 +144,10 @@ public static class LuthienServiceCollectionExtensions
             // app without a host, whose dispose writes the queue).
             var root = sp.GetRequiredService<RootPolicyProvider>();
             var backendKey = sp.GetRequiredService<IOptions<LuthienOptions>>().Value.Backend.ApiKey;
-            return new AuditMaskSource(() => AuditMask.For(root.Root, backendKey is { Length: > 0 } ? [System.Text.RegularExpressions.Regex.Escape(backendKey)] : []));
+            string[] hostSecrets = backendKey is { Length: > 0 } ? [System.Text.RegularExpressions.Regex.Escape(backendKey)] : [];
+
+            // A mask per root: a reloaded policy file's new keys and patterns are masked from its first transaction on.
+            return new AuditMaskSource(r => AuditMask.For(r, hostSecrets), () => root.Root);
         });
         services.TryAddSingleton(sp => new TransactionLogWriter(
             sp.GetRequiredService<ControlStores>().Store,

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Luthien.Control.Streaming;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -6,27 +9,62 @@ using Microsoft.Extensions.Options;
 
 namespace Luthien.Control;
 
-/// <summary>Builds the root policy once: a policy built in code, the policy file, or the default chain.</summary>
-internal sealed partial class RootPolicyProvider
+/// <summary>
+/// The root policy: a policy built in code, the policy file, or the default chain, built on first use (at start, by
+/// <see cref="LuthienStartupValidator"/>). A policy file is watched and loaded again when it changes
+/// (<see cref="LuthienOptions.ReloadPolicyFile"/>), and so is a new <c>Luthien:PolicyFile</c> that a configuration
+/// reload brings.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A changed file goes through <see cref="LoadAndCheck"/>, as at start; only a file that passes replaces the chain in
+/// force, and a file that does not leaves it and is said in the log (a warning naming the policy, its place and the
+/// field). Each transaction reads <see cref="Root"/> once, when it starts, and runs on that chain to its end: a stream
+/// never changes chains midway.
+/// </para>
+/// <para>
+/// A replaced chain is not disposed: a transaction that started on it may still be streaming, and none of the built-in
+/// policies holds anything to release (what they share — the backend clients, the database's key cache — are the
+/// container's singletons, used by the new chain too). It goes when the last transaction using it lets go of it. A
+/// policy of your own that owns a resource should take it from the container, which disposes it at shutdown.
+/// </para>
+/// </remarks>
+internal sealed partial class RootPolicyProvider : IDisposable
 {
     private readonly IServiceProvider _services;
-    private readonly Lazy<ControlPolicy> _root;
+    private readonly IOptionsMonitor<LuthienOptions> _options;
+    private readonly PolicyRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
-    public RootPolicyProvider(IServiceProvider services, IOptions<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger)
+    // Taken while building or reloading; Root's readers never take it once a root exists.
+    private readonly Lock _gate = new();
+    private volatile ControlPolicy? _root;
+
+    // The file in force (or, after a new Luthien:PolicyFile that did not load, the one that will be tried next) and
+    // what was read of it: a look that reads the same bytes again changes nothing and says nothing.
+    private string? _path;
+    private byte[]? _loadedHash;
+    private byte[]? _rejectedHash;
+    private bool _missingSaid;
+    private PolicyFileWatcher? _watcher;
+    private IDisposable? _optionsSubscription;
+    private bool _disposed;
+
+    /// <summary>Creates the provider; nothing is built or watched until the root is first asked for.</summary>
+    public RootPolicyProvider(IServiceProvider services, IOptionsMonitor<LuthienOptions> options, PolicyRegistry registry, ILogger<RootPolicyProvider> logger, TimeProvider? time = null)
     {
         _services = services;
-        _root = new(() =>
-        {
-            var (root, source) = Build(services, options.Value, registry, logger);
-            Source = source;
-            RootPolicyChecks.Check(root, source, services);
-            return root;
-        });
+        _options = options;
+        _registry = registry;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
 
-    public ControlPolicy Root => _root.Value;
+    /// <summary>The root policy in force; a transaction reads it once, when it starts.</summary>
+    public ControlPolicy Root => _root ?? Build();
 
-    /// <summary>What made the root, as check messages start (<c>Policy file '…'</c>, …); set once it is built.</summary>
+    /// <summary>What made the root in force, as check messages start (<c>Policy file '…'</c>, …); set once it is built.</summary>
     public string? Source { get; private set; }
 
     /// <summary>
@@ -37,51 +75,290 @@ internal sealed partial class RootPolicyProvider
     public void EndpointsMapped()
     {
         _services.GetRequiredService<LuthienEndpointsMarker>().Mapped = true;
-        if (_root.IsValueCreated)
+        if (_root is { } root)
         {
-            RootPolicyChecks.Check(_root.Value, Source!, _services);
+            RootPolicyChecks.Check(root, Source!, _services);
         }
     }
 
-    private static (ControlPolicy Root, string Source) Build(IServiceProvider services, LuthienOptions options, PolicyRegistry registry, ILogger logger)
+    /// <summary>Raised after a reload has put a new root in force (for tests; called on the reload's thread).</summary>
+    internal event Action<ControlPolicy>? Reloaded;
+
+    /// <summary>Whether policy-file reload is on and in place (a file was loaded and is watched).</summary>
+    internal bool IsWatching => _watcher is not null;
+
+    /// <summary>How long the file's folder must be quiet before a changed file is read (tests make it shorter).</summary>
+    internal TimeSpan Debounce { get; set; } = PolicyFileWatcher.DefaultDebounce;
+
+    /// <summary>Poll the file instead of waiting for file events (default: <c>DOTNET_USE_POLLING_FILE_WATCHER</c>).</summary>
+    internal bool Polling { get; set; } = PolicyFileWatcher.PollingRequested();
+
+    /// <summary>
+    /// The one place a policy file's text becomes a root policy, at start and at every reload: it is loaded (every policy
+    /// built and its config checked) and the chain is checked as a whole. A root that comes back is ready to serve.
+    /// </summary>
+    /// <param name="path">The file's full path, for messages.</param>
+    /// <param name="json">The file's text.</param>
+    /// <returns>The root policy.</returns>
+    /// <exception cref="PolicyLoadException">
+    /// The file does not load or does not pass; the message names the file, the policy, its place and the field, and
+    /// never a value of the file that may be a secret (a client key, say): those are masked, and no inner exception is
+    /// kept, whose message might repeat them.
+    /// </exception>
+    internal ControlPolicy LoadAndCheck(string path, string json)
     {
-        if (services.GetService<RootPolicyFactory>() is { } factory)
+        ControlPolicy root;
+        try
         {
-            LogSource(logger, "code");
-            const string InCode = "The policy built in code";
-            try
-            {
-                return (factory.Create(services) ?? throw new PolicyLoadException("The root policy factory (UsePolicy) returned no policy."), InCode);
-            }
-            catch (PolicyLoadException ex)
-            {
-                throw new PolicyLoadException($"{InCode}: {ex.Message}", ex);
-            }
+            root = new PolicyLoader(_registry, _services).LoadJson(json);
+        }
+        catch (PolicyLoadException ex)
+        {
+            throw new PolicyLoadException(PolicyFileSecrets.Mask($"{FileSource(path)}: {ex.Message}", json));
         }
 
-        if (!string.IsNullOrWhiteSpace(options.PolicyFile))
+        try
         {
-            var path = ResolvePath(options.PolicyFile, services.GetService<IHostEnvironment>()?.ContentRootPath);
-            var policy = new PolicyLoader(registry, services).LoadFile(path);
-            LogPolicyFile(logger, path);
-            return (policy, $"Policy file '{path}'");
+            // The chain as a whole, after the load: start and reload hold a file to the same rules.
+            RootPolicyChecks.Check(root, FileSource(path), _services);
+        }
+        catch (PolicyLoadException ex)
+        {
+            // The message starts with the source already; branch places can quote a condition's JSON, so it is masked too.
+            throw new PolicyLoadException(PolicyFileSecrets.Mask(ex.Message, json));
         }
 
-        LogSource(logger, "default chain (TransactionContextLoggingPolicy, SendBackendRequest)");
-        return (new SerialPolicy(
-        [
-            new TransactionContextLoggingPolicy(services.GetRequiredService<ILogger<TransactionContextLoggingPolicy>>(), LogLevel.Information, services.GetService<TimeProvider>())
+        return root;
+    }
+
+    /// <summary>Stops watching; the root in force stays.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _watcher?.Dispose();
+            _watcher = null;
+            _optionsSubscription?.Dispose();
+            _optionsSubscription = null;
+        }
+    }
+
+    private ControlPolicy Build()
+    {
+        lock (_gate)
+        {
+            if (_root is { } built)
             {
-                MaxHeldChunks = options.Limits.MaxHeldChunks,
-                MaxHeldBytes = options.Limits.MaxPendingBytes,
-            },
-            new SendBackendRequestPolicy(services.GetRequiredService<IBackendClient>()),
-        ]) { Name = "default" }, "The default chain (no Luthien:PolicyFile)");
+                return built;
+            }
+
+            var options = _options.CurrentValue;
+            if (_services.GetService<RootPolicyFactory>() is { } factory)
+            {
+                // Built in code: there is no file to follow.
+                const string InCode = "The policy built in code";
+                LogSource(_logger, "code");
+                ControlPolicy inCode;
+                try
+                {
+                    inCode = factory.Create(_services) ?? throw new PolicyLoadException("The root policy factory (UsePolicy) returned no policy.");
+                }
+                catch (PolicyLoadException ex)
+                {
+                    throw new PolicyLoadException($"{InCode}: {ex.Message}", ex);
+                }
+
+                RootPolicyChecks.Check(inCode, InCode, _services);
+                Source = InCode;
+                return _root = inCode;
+            }
+
+            ControlPolicy root;
+            if (!string.IsNullOrWhiteSpace(options.PolicyFile))
+            {
+                var path = ResolvePath(options.PolicyFile);
+                var bytes = ReadAtStart(path);
+                root = LoadAndCheck(path, Decode(bytes));
+                Source = FileSource(path);
+                _path = path;
+                _loadedHash = SHA256.HashData(bytes);
+                LogPolicyFile(_logger, path);
+            }
+            else
+            {
+                const string Default = "The default chain (no Luthien:PolicyFile)";
+                LogSource(_logger, "default chain (TransactionContextLoggingPolicy, SendBackendRequest)");
+                root = DefaultChain(options);
+                RootPolicyChecks.Check(root, Default, _services);
+                Source = Default;
+            }
+
+            _root = root;
+            if (options.ReloadPolicyFile && !_disposed)
+            {
+                if (_path is not null)
+                {
+                    Watch(_path);
+                }
+
+                _optionsSubscription = _options.OnChange((changed, name) =>
+                {
+                    if (name is null || name == Microsoft.Extensions.Options.Options.DefaultName)
+                    {
+                        OptionsChanged(changed);
+                    }
+                });
+            }
+
+            return root;
+        }
+    }
+
+    private SerialPolicy DefaultChain(LuthienOptions options) => new(
+    [
+        new TransactionContextLoggingPolicy(_services.GetRequiredService<ILogger<TransactionContextLoggingPolicy>>(), LogLevel.Information, _services.GetService<TimeProvider>())
+        {
+            MaxHeldChunks = options.Limits.MaxHeldChunks,
+            MaxHeldBytes = options.Limits.MaxPendingBytes,
+        },
+        new SendBackendRequestPolicy(_services.GetRequiredService<IBackendClient>()),
+    ]) { Name = "default" };
+
+    /// <summary>A configuration reload: a new <c>Luthien:PolicyFile</c> is loaded as a changed file is.</summary>
+    private void OptionsChanged(LuthienOptions options)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var path = string.IsNullOrWhiteSpace(options.PolicyFile) ? null : ResolvePath(options.PolicyFile);
+            if (string.Equals(path, _path, StringComparison.Ordinal))
+            {
+                // The same file (or still none): the watcher follows its content.
+                return;
+            }
+
+            if (path is null)
+            {
+                // Fail closed: a setting gone (by mistake as easily as on purpose) must not quietly drop every control
+                // of the file for the default chain.
+                LogPolicyFileUnset(_logger, _path!);
+                return;
+            }
+
+            _path = path;
+            _loadedHash = null;
+            _rejectedHash = null;
+            _missingSaid = false;
+            Watch(path);
+            ReloadLocked();
+        }
+    }
+
+    /// <summary>The watcher says the file may have changed.</summary>
+    private void FileTouched()
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                ReloadLocked();
+            }
+        }
+    }
+
+    private void Watch(string path)
+    {
+        _watcher?.Dispose();
+        _watcher = new PolicyFileWatcher(path, FileTouched, _time, _logger, Polling, Debounce);
+    }
+
+    /// <summary>Reads the file in <see cref="_path"/> and puts it in force if it changed and passes; else says why not.</summary>
+    private void ReloadLocked()
+    {
+        var path = _path!;
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Missing for a moment during a save is the usual case, and the watcher calls again when it is back: said once.
+            if (!_missingSaid)
+            {
+                _missingSaid = true;
+                LogReloadUnreadable(_logger, path, ex.Message);
+            }
+
+            return;
+        }
+
+        _missingSaid = false;
+        var hash = SHA256.HashData(bytes);
+        if ((_loadedHash is not null && hash.AsSpan().SequenceEqual(_loadedHash)) ||
+            (_rejectedHash is not null && hash.AsSpan().SequenceEqual(_rejectedHash)))
+        {
+            return;
+        }
+
+        ControlPolicy root;
+        try
+        {
+            root = LoadAndCheck(path, Decode(bytes));
+        }
+        catch (PolicyLoadException ex)
+        {
+            _rejectedHash = hash;
+            LogReloadRejected(_logger, ex.Message);
+            return;
+        }
+        catch (Exception ex)
+        {
+            // A policy factory of the app's own may throw anything; the chain in force stays all the same. Its
+            // message is the app's, masked as a loader's is; the exception itself is not logged (it may carry the file).
+            _rejectedHash = hash;
+            LogReloadRejected(_logger, PolicyFileSecrets.Mask($"Policy file '{path}': {ex.GetType().Name}: {ex.Message}", Decode(bytes)));
+            return;
+        }
+
+        _root = root;
+        Source = FileSource(path);
+        _loadedHash = hash;
+        _rejectedHash = null;
+        LogReloaded(_logger, path);
+        Reloaded?.Invoke(root);
+    }
+
+    private static string FileSource(string path) => $"Policy file '{path}'";
+
+    private static byte[] ReadAtStart(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PolicyLoadException($"Policy file '{path}' could not be read: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The file's text, its encoding told by its byte-order mark (UTF-8 without one), as <see cref="File.ReadAllText(string)"/> does.</summary>
+    private static string Decode(byte[] bytes)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
     }
 
     /// <summary>A relative path is tried against the working directory first, then the content root.</summary>
-    private static string ResolvePath(string path, string? contentRoot)
+    private string ResolvePath(string path)
     {
+        var contentRoot = _services.GetService<IHostEnvironment>()?.ContentRootPath;
         if (Path.IsPathRooted(path) || File.Exists(path) || contentRoot is null)
         {
             return Path.GetFullPath(path);
@@ -96,6 +373,18 @@ internal sealed partial class RootPolicyProvider
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: {Source}.")]
     private static partial void LogSource(ILogger logger, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: policy file {Path} reloaded; new transactions use it (those under way finish on the chain they started with).")]
+    private static partial void LogReloaded(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien.Control root policy: the changed policy file was not loaded, and the chain in force stays until the file is fixed. {Reason}")]
+    private static partial void LogReloadRejected(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien.Control root policy: policy file {Path} cannot be read ({Problem}); the chain in force stays, and the file is loaded when it can be read again.")]
+    private static partial void LogReloadUnreadable(ILogger logger, string path, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien.Control root policy: Luthien:PolicyFile was removed from the configuration; the chain of {Path} stays in force (going back to the default chain takes a restart).")]
+    private static partial void LogPolicyFileUnset(ILogger logger, string path);
 }
 
 /// <summary>
