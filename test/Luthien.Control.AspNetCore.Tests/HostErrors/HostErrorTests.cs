@@ -229,6 +229,28 @@ public class HostErrorTests
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
     }
 
+    [TestCase("https://allowed.example", true)]
+    [TestCase("https://other.example", false)]
+    public async Task RequireCors_Preflight_204WithAllowOriginOnlyForTheAllowedOrigin(string origin, bool allowed)
+    {
+        var builder = CreateBuilder();
+        AddLuthien(builder);
+        builder.Services.AddCors(o => o.AddPolicy("web", p => p.WithOrigins("https://allowed.example").AllowAnyHeader().AllowAnyMethod()));
+        await using var app = builder.Build();
+        app.UseCors();
+        app.MapLuthienControl("/v1").RequireCors("web");
+        await app.StartAsync();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/chat/completions");
+        preflight.Headers.Add("Origin", origin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+
+        using var response = await app.GetTestClient().SendAsync(preflight);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(response.Headers.Contains("Access-Control-Allow-Origin"), Is.EqualTo(allowed));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.Empty);
+    }
+
     [Test]
     public void AddLuthienControl_CalledTwice_DecoratesTheHandlerOnce()
     {
