@@ -45,7 +45,7 @@ else
     app.Logger.LogInformation("Using the backend at {BaseUrl}.", app.Configuration["Luthien:Backend:BaseUrl"]);
 }
 
-app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+app.MapGet("/health", () => Results.Json(new { status = "ok" }, contentType: "application/json"));
 app.MapLuthienControl("/v1");
 app.MapLuthienAdmin("/admin");
 

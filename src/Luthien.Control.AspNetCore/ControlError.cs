@@ -81,28 +81,54 @@ internal sealed class ControlError
                 WriteParam(writer);
             }
 
-            writer.WriteStartObject("error");
-            writer.WriteString("message", Message);
-            writer.WriteString("type", Type);
-            WriteParam(writer);
-
-            writer.WriteString("code", Code);
-            writer.WriteEndObject();
+            WriteError(writer, Message, Type, Param, Code);
             writer.WriteEndObject();
         }
 
         return buffer.ToArray();
     }
 
-    private void WriteParam(Utf8JsonWriter writer)
+    /// <summary>
+    /// The envelope for an error nobody classified as a transaction's: what the host's own middleware (authorization,
+    /// rate limiting, problem details) answered on a Luthien endpoint.
+    /// </summary>
+    /// <param name="statusCode">The status, which gives <c>error.type</c>.</param>
+    /// <param name="code"><c>error.code</c>.</param>
+    /// <param name="message"><c>error.message</c>.</param>
+    internal static byte[] ToJsonUtf8(int statusCode, string code, string message)
     {
-        if (Param is null)
+        using var buffer = new MemoryStream(128 + message.Length);
+        using (var writer = new Utf8JsonWriter(buffer, LuthienJson.WriterOptions))
+        {
+            writer.WriteStartObject();
+            WriteError(writer, message, ControlException.TypeForStatus(statusCode), null, code);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteError(Utf8JsonWriter writer, string message, string type, string? param, string code)
+    {
+        writer.WriteStartObject("error");
+        writer.WriteString("message", message);
+        writer.WriteString("type", type);
+        WriteParam(writer, param);
+        writer.WriteString("code", code);
+        writer.WriteEndObject();
+    }
+
+    private void WriteParam(Utf8JsonWriter writer) => WriteParam(writer, Param);
+
+    private static void WriteParam(Utf8JsonWriter writer, string? param)
+    {
+        if (param is null)
         {
             writer.WriteNull("param");
         }
         else
         {
-            writer.WriteString("param", Param);
+            writer.WriteString("param", param);
         }
     }
 

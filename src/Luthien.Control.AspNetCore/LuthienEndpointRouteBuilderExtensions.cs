@@ -23,6 +23,16 @@ public static class LuthienEndpointRouteBuilderExtensions
     /// </summary>
     /// <remarks>
     /// <para>
+    /// What the host adds to the returned group answers OpenAI clients in their error shape too: a 401 or 403 from
+    /// <c>RequireAuthorization()</c> gets the body <c>{"error":{…,"code":"invalid_api_key"}}</c> (403:
+    /// <c>permission_denied</c>) after the scheme's own headers (<c>WWW-Authenticate</c>); a rejection by
+    /// <c>RequireRateLimiting(…)</c> gets <c>rate_limit_exceeded</c> (429) or <c>service_unavailable</c> (503, rate
+    /// limiting's default status); anything the host's problem details service would write (status code pages, the
+    /// exception handler) is written as that envelope with <c>content-type: application/json</c>. A redirect (a cookie
+    /// scheme's login page) or a body the host's own handler wrote stays as it is; the host's other endpoints are never
+    /// changed.
+    /// </para>
+    /// <para>
     /// Paths are taken literally: a path with an empty, <c>.</c> or <c>..</c> segment, a backslash, an encoded
     /// <c>/</c>, <c>\</c>, <c>.</c>, <c>?</c>, <c>#</c> or <c>%</c>, or whitespace or control characters gets 400
     /// <c>invalid_request</c> on every route mapped here, and nothing is forwarded. Matching ignores case and one
@@ -75,6 +85,10 @@ public static class LuthienEndpointRouteBuilderExtensions
 
         // One group around both sets of routes, so that what the host adds to it reaches every route mapped here.
         var all = endpoints.MapGroup(string.Empty);
+
+        // What the host's own middleware answers on these endpoints (authorization, rate limiting, problem details) is
+        // written as an OpenAI error; its other endpoints are left alone.
+        all.WithMetadata(LuthienEndpointMetadata.Instance);
         var group = all.MapGroup(prefix);
         group.MapPost("/chat/completions", context => Handler().HandlePolicedAsync(context, RequestKind.ChatCompletion));
         group.MapPost("/responses", context => Handler().HandlePolicedAsync(context, RequestKind.Responses));

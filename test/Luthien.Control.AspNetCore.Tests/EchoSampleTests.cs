@@ -29,6 +29,16 @@ public class EchoSampleTests
     }
 
     [Test]
+    public async Task Health_ContentType_IsApplicationJsonAsEveryJsonAnswer()
+    {
+        using var http = _app.CreateClient();
+
+        using var response = await http.GetAsync("/health");
+
+        Assert.That(response.Content.Headers.ContentType?.ToString(), Is.EqualTo("application/json"));
+    }
+
+    [Test]
     public async Task ChatCompletion_EchoBackend_RepeatsLastUserMessageWithUsage()
     {
         var result = await _app.CreateChatClient(model: "any-model").CompleteChatAsync(

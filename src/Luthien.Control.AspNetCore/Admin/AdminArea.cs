@@ -361,7 +361,7 @@ internal sealed partial class AdminArea
             write(writer);
         }
 
-        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentType = ContentTypes.Json;
         await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).ConfigureAwait(false);
     }
 

@@ -43,7 +43,7 @@ internal sealed partial class ErrorResponseWriter(ILogger<ErrorResponseWriter> l
 
         context.Response.Clear();
         context.Response.StatusCode = error.StatusCode;
-        context.Response.ContentType = "application/json";
+        context.Response.ContentType = ContentTypes.Json;
         context.Response.Headers[ResponseHead.TransactionIdHeader] = transactionId;
         try
         {

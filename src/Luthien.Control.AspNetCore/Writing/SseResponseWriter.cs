@@ -29,7 +29,7 @@ internal sealed partial class SseResponseWriter(IOptionsMonitor<LuthienOptions> 
         await using (enumerator.ConfigureAwait(false))
         {
             var hasChunk = await enumerator.MoveNextAsync().ConfigureAwait(false);
-            ResponseHead.Write(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, "text/event-stream");
+            ResponseHead.Write(context, transaction, transaction.Response.StatusCode ?? StatusCodes.Status200OK, ContentTypes.EventStream);
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();

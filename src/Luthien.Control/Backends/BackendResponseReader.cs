@@ -46,13 +46,21 @@ internal static class BackendResponseReader
             return;
         }
 
-        var isEventStream = IsEventStream(contentType);
+        var parsedType = ParseContentType(contentType);
+        var isEventStream = IsMediaType(parsedType, "text/event-stream");
         var policed = status is >= 200 and < 300;
         if (policed && transaction.Request.IsStreaming != isEventStream)
         {
             throw BackendException.InvalidResponse(isEventStream
                 ? "a request without \"stream\": true was answered with an event stream."
                 : "a \"stream\": true request was answered with something other than text/event-stream.");
+        }
+
+        // The library reads answers as UTF-8 (what JSON and event streams are): one that says it is in another charset
+        // would be read as other text than the backend meant, so the policies would judge text nobody sent.
+        if (policed && !IsUtf8(parsedType))
+        {
+            throw BackendException.InvalidResponse("its content-type names a charset other than UTF-8.");
         }
 
         if (policed && isEventStream)
@@ -89,9 +97,9 @@ internal static class BackendResponseReader
             throw BackendException.InvalidResponse(reason);
         }
 
-        // A policed answer was read as JSON, so it goes out as JSON: a backend cannot make the library serve its bytes
-        // as, say, text/html on the host's origin.
-        if (policed && !IsJson(contentType))
+        // A policed answer was read as JSON, so it goes out as JSON, in the one spelling the library writes: a backend
+        // cannot make the library serve its bytes as, say, text/html on the host's origin.
+        if (policed)
         {
             contentType = "application/json";
         }
@@ -100,13 +108,32 @@ internal static class BackendResponseReader
         owner.Dispose();
     }
 
-    private static bool IsJson(string? contentType) =>
-        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
-        string.Equals(parsed.MediaType, "application/json", StringComparison.OrdinalIgnoreCase);
+    private static MediaTypeHeaderValue? ParseContentType(string? contentType) =>
+        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) ? parsed : null;
 
-    private static bool IsEventStream(string? contentType) =>
-        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
-        string.Equals(parsed.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+    private static bool IsMediaType(MediaTypeHeaderValue? parsed, string mediaType) =>
+        string.Equals(parsed?.MediaType, mediaType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether the content type names no charset, or UTF-8 (quoted or not, in any case; <c>utf8</c> as some servers spell it).</summary>
+    private static bool IsUtf8(MediaTypeHeaderValue? parsed)
+    {
+        // Every charset parameter counts: a "utf-8" beside another must not hide the other.
+        foreach (var parameter in parsed?.Parameters ?? [])
+        {
+            if (!parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var value = parameter.Value?.Trim('"');
+            if (!string.Equals(value, "utf-8", StringComparison.OrdinalIgnoreCase) && !string.Equals(value, "utf8", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// A stream that decodes the body per its <c>Content-Encoding</c>, or <see langword="null"/> when it is not encoded.

@@ -163,6 +163,7 @@ public static class LuthienServiceCollectionExtensions
         services.TryAddSingleton<UsageStep>();
         services.TryAddSingleton<HostPipeline>();
         services.AddHostedService<LuthienStartupValidator>();
+        HostIntegrations.Register(services);
 
         return new LuthienControlBuilder(services);
     }

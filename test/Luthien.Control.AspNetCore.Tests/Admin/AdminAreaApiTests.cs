@@ -7,6 +7,18 @@ namespace Luthien.Control.AspNetCore.Tests.Admin;
 public sealed class AdminAreaApiTests
 {
     [Test]
+    public async Task ListTransactions_ContentType_IsApplicationJsonAsEveryJsonAnswer()
+    {
+        await using var app = await AdminApp.StartAsync();
+        using var admin = await app.CreateClient().LoggedInAsync();
+
+        using var response = await admin.GetAsync("/admin/api/transactions");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.ToString(), Is.EqualTo("application/json"));
+    }
+
+    [Test]
     public async Task ListTransactions_Rows_OutcomeFieldsWithIdsNewestFirst()
     {
         await using var app = await AdminApp.StartAsync();

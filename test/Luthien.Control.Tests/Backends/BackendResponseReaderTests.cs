@@ -47,6 +47,83 @@ public class BackendResponseReaderTests
         Assert.That(ex.Code, Is.EqualTo("backend_invalid_response"));
     }
 
+    [TestCase("application/json; charset=utf-16")]
+    [TestCase("application/json; charset=iso-8859-1")]
+    [TestCase("application/json; charset=\"UTF-32\"")]
+    [TestCase("application/json; charset=utf-8; charset=utf-16")]
+    [TestCase("text/plain; charset=windows-1252")]
+    public void ApplyAsync_BufferedAnswerInAnotherCharset_Throws502InvalidResponse(string contentType)
+    {
+        // The bytes would parse as UTF-8 JSON: the declared charset alone says they mean other text.
+        var ex = Assert.ThrowsAsync<BackendException>(async () =>
+            await ApplyAsync(TestTransactions.ChatWithText("hi"), 200, contentType, Encoding.UTF8.GetBytes(Answer)));
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+        Assert.That(ex.Message, Does.Contain("charset other than UTF-8"));
+    }
+
+    [TestCase("application/json")]
+    [TestCase("application/json; charset=utf-8")]
+    [TestCase("application/json; charset=\"UTF-8\"")]
+    [TestCase("application/json;charset=utf8")]
+    [TestCase("text/plain")]
+    public async Task ApplyAsync_BufferedAnswerUtf8OrNoCharset_ServedAsApplicationJson(string contentType)
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+
+        await ApplyAsync(transaction, 200, contentType, Encoding.UTF8.GetBytes(Answer));
+
+        Assert.That(transaction.Response.ContentType, Is.EqualTo("application/json"));
+        Assert.That(Encoding.UTF8.GetString(transaction.Response.Body.Span), Is.EqualTo(Answer));
+    }
+
+    [TestCase("text/event-stream; charset=utf-16")]
+    [TestCase("text/event-stream; charset=us-ascii")]
+    public void ApplyAsync_StreamInAnotherCharset_Throws502InvalidResponse(string contentType)
+    {
+        var ex = Assert.ThrowsAsync<BackendException>(async () =>
+            await ApplyAsync(TestTransactions.Completion(stream: true), 200, contentType, "data: {}\n\n"u8.ToArray()));
+
+        Assert.That(ex!.Code, Is.EqualTo("backend_invalid_response"));
+    }
+
+    [TestCase("text/event-stream")]
+    [TestCase("text/event-stream; charset=utf-8")]
+    [TestCase("Text/Event-Stream; Charset=UTF-8")]
+    public async Task ApplyAsync_StreamUtf8OrNoCharset_IsRead(string contentType)
+    {
+        var transaction = TestTransactions.Completion(stream: true);
+
+        await ApplyAsync(transaction, 200, contentType, "data: {}\n\n"u8.ToArray());
+
+        Assert.That(transaction.Response.StatusCode, Is.EqualTo(200));
+        Assert.That(transaction.Response.ContentType, Is.EqualTo("text/event-stream"));
+    }
+
+    [Test]
+    public async Task ApplyAsync_BackendErrorInAnotherCharset_PassedAsItCame()
+    {
+        var transaction = TestTransactions.ChatWithText("hi");
+        var body = Encoding.Unicode.GetBytes("""{"error":{"message":"busy"}}""");
+
+        await ApplyAsync(transaction, 503, "application/json; charset=utf-16", body);
+
+        Assert.That(transaction.Response.StatusCode, Is.EqualTo(503));
+        Assert.That(transaction.Response.ContentType, Is.EqualTo("application/json; charset=utf-16"));
+        Assert.That(transaction.Response.Body.ToArray(), Is.EqualTo(body));
+    }
+
+    [Test]
+    public async Task ApplyAsync_PassthroughInAnotherCharset_PassedAsItCame()
+    {
+        var transaction = TestTransactions.Passthrough();
+
+        await ApplyAsync(transaction, 200, "application/json; charset=utf-16", Encoding.Unicode.GetBytes("{}"));
+
+        Assert.That(transaction.Response.ContentType, Is.EqualTo("application/json; charset=utf-16"));
+        Assert.That(transaction.Response.BodyStream, Is.Not.Null);
+    }
+
     [Test]
     public void ApplyAsync_AnswerDeeperThanLibraryReads_Throws502InvalidResponse()
     {
