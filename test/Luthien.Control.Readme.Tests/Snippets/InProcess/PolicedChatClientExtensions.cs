@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 public static class PolicedChatClientExtensions
 {
-    /// <summary>Registers the app's <see cref="IChatClient"/>: <paramref name="innerChatClient"/> behind the policies of policies.json.</summary>
+    // The app's IChatClient: innerChatClient behind the policies of policies.json.
     public static IServiceCollection AddPolicedChatClient(this IServiceCollection services, IChatClient innerChatClient)
     {
         services.AddLuthienControl(o => o.PolicyFile = Path.Combine(AppContext.BaseDirectory, "policies.json"));   // the core package: no ASP.NET Core needed
