@@ -55,7 +55,7 @@ internal static partial class ReadmeBlocks
     }
 
     /// <summary>
-    /// The snippets under <paramref name="snippetsDirectory"/>: every *.cs and *.json file outside bin/ and obj/, whole, or,
+    /// The snippets under <paramref name="snippetsDirectory"/>: every *.cs and *.json file outside bin/, obj/ and Properties/ (what IDEs write), whole, or,
     /// in a .cs file with <c>// &lt;snippet:name&gt;</c> … <c>// &lt;/snippet:name&gt;</c> markers, each marked region
     /// (its common indentation removed).
     /// </summary>
@@ -64,7 +64,7 @@ internal static partial class ReadmeBlocks
         var snippets = new List<CodeText>();
         var files = Directory.EnumerateFiles(snippetsDirectory, "*", SearchOption.AllDirectories)
             .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))
-            .Where(f => !Path.GetRelativePath(snippetsDirectory, f).Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj"))
+            .Where(f => !Path.GetRelativePath(snippetsDirectory, f).Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj" or "Properties"))
             .Order(StringComparer.Ordinal);
         foreach (var file in files)
         {
