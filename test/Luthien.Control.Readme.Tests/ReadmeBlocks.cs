@@ -55,9 +55,9 @@ internal static partial class ReadmeBlocks
     }
 
     /// <summary>
-    /// The snippets under <paramref name="snippetsDirectory"/>: every *.cs and *.json file outside bin/, obj/ and Properties/ (what IDEs write), whole, or,
-    /// in a .cs file with <c>// &lt;snippet:name&gt;</c> … <c>// &lt;/snippet:name&gt;</c> markers, each marked region
-    /// (its common indentation removed).
+    /// The snippets under <paramref name="snippetsDirectory"/>: every *.cs and *.json file outside bin/, obj/ and
+    /// Properties/ (what IDEs write), whole, or, in a .cs file with <c>// &lt;snippet:name&gt;</c> …
+    /// <c>// &lt;/snippet:name&gt;</c> markers, each marked region (its common indentation removed).
     /// </summary>
     public static IReadOnlyList<CodeText> ReadSnippets(string snippetsDirectory)
     {
