@@ -11,7 +11,9 @@ internal static class RepositoryFiles
 
     public static string SnippetsDirectory => Path.Combine(ProjectDirectory, "Snippets");
 
-    public static string Readme => Path.GetFullPath(Path.Combine(ProjectDirectory, "..", "..", "README.md"));
+    public static string Root => Path.GetFullPath(Path.Combine(ProjectDirectory, "..", ".."));
+
+    public static string Readme => Path.Combine(Root, "README.md");
 
     public static string Snippet(string relativePath) => Path.Combine(SnippetsDirectory, relativePath);
 }
