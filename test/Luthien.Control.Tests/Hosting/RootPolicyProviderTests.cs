@@ -36,6 +36,20 @@ public sealed class RootPolicyProviderTests
         ] } }
         """;
 
+    /// <summary>A container whose options come from configuration a test can change and reload.</summary>
+    private (IConfigurationRoot Configuration, ServiceProvider Services) FromConfiguration(string? policyFile)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
+            ["Luthien:PolicyFile"] = policyFile,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(_log));
+        services.AddLuthienControl(configuration.GetSection("Luthien"));
+        return (configuration, services.BuildServiceProvider());
+    }
+
     private string Write(string json, string name = "policy.json")
     {
         var path = Path.Combine(_folder, name);
@@ -270,15 +284,8 @@ public sealed class RootPolicyProviderTests
     {
         var first = Write(Chain("first"), "first.json");
         var second = Write(Chain("second"), "second.json");
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
-            ["Luthien:PolicyFile"] = first,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(_log));
-        services.AddLuthienControl(configuration.GetSection("Luthien"));
-        using var built = services.BuildServiceProvider();
+        var (configuration, built) = FromConfiguration(first);
+        using var _ = built;
         var provider = built.GetRequiredService<RootPolicyProvider>();
         Assert.That(provider.Root.Name, Is.EqualTo("first"));
 
@@ -292,14 +299,8 @@ public sealed class RootPolicyProviderTests
     public void OptionsReload_PolicyFileSetWhereDefaultChainRan_FileLoaded()
     {
         var path = Write(Chain("from-file"));
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(_log));
-        services.AddLuthienControl(configuration.GetSection("Luthien"));
-        using var built = services.BuildServiceProvider();
+        var (configuration, built) = FromConfiguration(null);
+        using var _ = built;
         var provider = built.GetRequiredService<RootPolicyProvider>();
         Assert.That(provider.Root.Name, Is.EqualTo("default"));
 
@@ -314,15 +315,8 @@ public sealed class RootPolicyProviderTests
     public void OptionsReload_PolicyFileRemoved_ChainInForceStaysAndWarns()
     {
         var first = Write(Chain("first"), "first.json");
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
-            ["Luthien:PolicyFile"] = first,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(_log));
-        services.AddLuthienControl(configuration.GetSection("Luthien"));
-        using var built = services.BuildServiceProvider();
+        var (configuration, built) = FromConfiguration(first);
+        using var _ = built;
         var provider = built.GetRequiredService<RootPolicyProvider>();
         var before = provider.Root;
 
@@ -338,15 +332,8 @@ public sealed class RootPolicyProviderTests
     {
         var first = Write(Chain("first"), "first.json");
         var bad = Write("""{ "type": "NoSuchPolicy" }""", "bad.json");
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6301/v1",
-            ["Luthien:PolicyFile"] = first,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.AddProvider(_log));
-        services.AddLuthienControl(configuration.GetSection("Luthien"));
-        using var built = services.BuildServiceProvider();
+        var (configuration, built) = FromConfiguration(first);
+        using var _ = built;
         var provider = built.GetRequiredService<RootPolicyProvider>();
         var before = provider.Root;
 
