@@ -111,12 +111,16 @@ internal static class RootPolicyChecks
     /// <summary>The problems alone (what <see cref="Check"/> throws for).</summary>
     internal static List<string> Find(ControlPolicy root, string source, bool backendNeedsUrl) => Inspect(root, source, backendNeedsUrl).Problems;
 
-    private static string UrlMessage(string source, string where, Route route) =>
-        $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
-        $"to the backend with SendBackendRequest at {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
-        "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
-        "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
-        "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.";
+    private static string UrlMessage(string source, string where, Route route) => where.StartsWith(BackendCallPolicy.TypeName + " ", StringComparison.Ordinal)
+        ? $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
+            $"to the backend with {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
+            "Give its backend_call_spec an api_endpoint (the backend's base URL with its version segment, e.g. https://api.openai.com/v1), " +
+            "set Luthien:Backend:BaseUrl, or put a SetBackendPolicy with a backend_url ahead of it."
+        : $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
+            $"to the backend with SendBackendRequest at {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
+            "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
+            "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
+            "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.";
 
     /// <summary>The branch choices that lead to the problem; a long run of them is cut, the first ones say where to look.</summary>
     private static string When(Route route) => route.Choices.Count switch
@@ -204,6 +208,19 @@ internal static class RootPolicyChecks
                     }
 
                     return [];
+
+                case BackendCallPolicy call:
+                    // It sends every policed request itself, to its api_endpoint or the URL the path has by then; a
+                    // pass-through request goes on to the rest of the chain, which may answer it or not, as a policy of
+                    // the host's own may.
+                    if (call.ApiEndpoint is null && backendNeedsUrl && UrlMissing is null &&
+                        routes.FirstOrDefault(r => r is { HasUrl: false, AssumedBy: null }) is { } callWithoutUrl)
+                    {
+                        UrlMissing = ($"{BackendCallPolicy.TypeName} at {Describe(policy, path)}", callWithoutUrl);
+                    }
+
+                    var calling = Describe(policy, path);
+                    return Distinct([.. routes.Select(r => r.AssumedBy is null ? r with { AssumedBy = calling } : r)]);
 
                 case SetBackendPolicy { BackendUrl: not null }:
                     return Distinct([.. routes.Select(r => r with { HasUrl = true })]);
