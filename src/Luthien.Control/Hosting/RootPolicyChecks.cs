@@ -14,7 +14,9 @@ namespace Luthien.Control;
 /// Paths are followed through <see cref="SerialPolicy"/> lists and every branch of a <see cref="BranchingPolicy"/>
 /// (its default, or none taken when it has none). On a path, <c>SendBackendRequest</c> answers; the built-ins that
 /// never answer on their own (authentication, key headers, model names, leaked keys, logging, response and tool-call
-/// filters, no-op) are passed over; <see cref="SetBackendPolicy"/> with a URL gives the path its backend. A policy of
+/// filters, no-op) are passed over; <see cref="SetBackendPolicy"/> with a URL gives the path its backend;
+/// <see cref="BackendCallPolicy"/> sends as <c>SendBackendRequest</c> does (to its <c>api_endpoint</c> when it has one)
+/// and is then taken as able to answer, since it leaves pass-through requests to what follows. A policy of
 /// any other class (the host's own, or a built-in added later) may answer on its own or set the backend URL
 /// (<see cref="TransactionRequest.BackendUrl"/> is public), so a path through it is taken as able to answer; a
 /// <c>SendBackendRequest</c> after it with no URL is only warned about (most such policies call <c>next</c> and set no URL).
