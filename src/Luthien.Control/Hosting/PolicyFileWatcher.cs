@@ -10,7 +10,7 @@ namespace Luthien.Control;
 /// </summary>
 /// <remarks>
 /// Events are debounced: an editor writes in several steps, and the file is read once they have stopped for
-/// <see cref="DefaultDebounce"/>. Where file events do not arrive (some container volumes, network shares), polling
+/// <see cref="DefaultDebounce"/> — or, in a folder whose other files never stop changing, after ten times that. Where file events do not arrive (some container volumes, network shares), polling
 /// (<c>DOTNET_USE_POLLING_FILE_WATCHER=true</c>, as for ASP.NET Core's own configuration files) looks every
 /// <see cref="DefaultPollInterval"/> instead; a folder that cannot be watched (missing, or the system's limit of
 /// watchers reached) is polled too, and that is logged.
@@ -25,11 +25,16 @@ internal sealed partial class PolicyFileWatcher : IDisposable
 
     private readonly Action _changed;
     private readonly TimeSpan _debounce;
+    private readonly TimeSpan _maxDelay;
+    private readonly TimeProvider _time;
     private readonly ITimer _settle;
     private readonly ITimer? _poll;
     private readonly IDisposable? _watcher;
     private int _disposed;
     private int _requests;
+
+    // When the first event not yet followed by a look came (a timestamp), or 0.
+    private long _burstStart;
 
     /// <summary>Starts watching.</summary>
     /// <param name="path">The policy file's full path.</param>
@@ -47,6 +52,11 @@ internal sealed partial class PolicyFileWatcher : IDisposable
         Path = path;
         _changed = changed;
         _debounce = debounce ?? DefaultDebounce;
+
+        // The folder is watched whole, and other files in it may be written all the time (an audit database, a log):
+        // the debounce alone would then never end, and a changed policy file would never be read.
+        _maxDelay = _debounce * 10;
+        _time = time;
         _settle = time.CreateTimer(_ => Settled(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (!polling)
         {
@@ -80,6 +90,14 @@ internal sealed partial class PolicyFileWatcher : IDisposable
     {
         if (Volatile.Read(ref _disposed) == 0)
         {
+            var now = Math.Max(_time.GetTimestamp(), 1);
+            var start = Interlocked.CompareExchange(ref _burstStart, now, 0);
+            if (start != 0 && _time.GetElapsedTime(start, now) >= _maxDelay)
+            {
+                // Busy for too long: the look already set is let come, within one debounce time.
+                return;
+            }
+
             try
             {
                 _settle.Change(_debounce, Timeout.InfiniteTimeSpan);
@@ -129,6 +147,9 @@ internal sealed partial class PolicyFileWatcher : IDisposable
         {
             return;
         }
+
+        // Events from here on are after this look began: they start a new wait.
+        Volatile.Write(ref _burstStart, 0);
 
         try
         {

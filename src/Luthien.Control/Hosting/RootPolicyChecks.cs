@@ -14,7 +14,9 @@ namespace Luthien.Control;
 /// Paths are followed through <see cref="SerialPolicy"/> lists and every branch of a <see cref="BranchingPolicy"/>
 /// (its default, or none taken when it has none). On a path, <c>SendBackendRequest</c> answers; the built-ins that
 /// never answer on their own (authentication, key headers, model names, leaked keys, logging, response and tool-call
-/// filters, no-op) are passed over; <see cref="SetBackendPolicy"/> with a URL gives the path its backend. A policy of
+/// filters, no-op) are passed over; <see cref="SetBackendPolicy"/> with a URL gives the path its backend;
+/// <see cref="BackendCallPolicy"/> sends as <c>SendBackendRequest</c> does (to its <c>api_endpoint</c> when it has one)
+/// and is then taken as able to answer, since it leaves pass-through requests to what follows. A policy of
 /// any other class (the host's own, or a built-in added later) may answer on its own or set the backend URL
 /// (<see cref="TransactionRequest.BackendUrl"/> is public), so a path through it is taken as able to answer; a
 /// <c>SendBackendRequest</c> after it with no URL is only warned about (most such policies call <c>next</c> and set no URL).
@@ -111,12 +113,16 @@ internal static class RootPolicyChecks
     /// <summary>The problems alone (what <see cref="Check"/> throws for).</summary>
     internal static List<string> Find(ControlPolicy root, string source, bool backendNeedsUrl) => Inspect(root, source, backendNeedsUrl).Problems;
 
-    private static string UrlMessage(string source, string where, Route route) =>
-        $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
-        $"to the backend with SendBackendRequest at {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
-        "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
-        "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
-        "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.";
+    private static string UrlMessage(string source, string where, Route route) => where.StartsWith(BackendCallPolicy.TypeName + " ", StringComparison.Ordinal)
+        ? $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
+            $"to the backend with {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
+            "Give its backend_call_spec an api_endpoint (the backend's base URL with its version segment, e.g. https://api.openai.com/v1), " +
+            "set Luthien:Backend:BaseUrl, or put a SetBackendPolicy with a backend_url ahead of it."
+        : $"{source}: Luthien:Backend:BaseUrl is not set, and the HTTP endpoints (MapLuthienControl) send requests{When(route)} " +
+            $"to the backend with SendBackendRequest at {where} with no URL to send them to, so each would fail with 502 backend_unavailable. " +
+            "Set Luthien:Backend:BaseUrl to the backend's OpenAI-compatible base URL with its version segment (e.g. https://api.openai.com/v1), " +
+            "serve the endpoints from an IChatClient with UseChatClientBackend(…) (package Luthien.Control.AI), " +
+            "or put a SetBackendPolicy with a backend_url ahead of that SendBackendRequest.";
 
     /// <summary>The branch choices that lead to the problem; a long run of them is cut, the first ones say where to look.</summary>
     private static string When(Route route) => route.Choices.Count switch
@@ -204,6 +210,19 @@ internal static class RootPolicyChecks
                     }
 
                     return [];
+
+                case BackendCallPolicy call:
+                    // It sends every policed request itself, to its api_endpoint or the URL the path has by then; a
+                    // pass-through request goes on to the rest of the chain, which may answer it or not, as a policy of
+                    // the host's own may.
+                    if (call.ApiEndpoint is null && backendNeedsUrl && UrlMissing is null &&
+                        routes.FirstOrDefault(r => r is { HasUrl: false, AssumedBy: null }) is { } callWithoutUrl)
+                    {
+                        UrlMissing = ($"{BackendCallPolicy.TypeName} at {Describe(policy, path)}", callWithoutUrl);
+                    }
+
+                    var calling = Describe(policy, path);
+                    return Distinct([.. routes.Select(r => r.AssumedBy is null ? r with { AssumedBy = calling } : r)]);
 
                 case SetBackendPolicy { BackendUrl: not null }:
                     return Distinct([.. routes.Select(r => r with { HasUrl = true })]);

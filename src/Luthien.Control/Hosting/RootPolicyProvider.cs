@@ -200,6 +200,13 @@ internal sealed partial class RootPolicyProvider : IDisposable
                 if (_path is not null)
                 {
                     Watch(_path);
+
+                    // The file was read before it was watched: a write in between (a deploy while the app starts) sends
+                    // no event, so it is looked at once more; the same bytes change nothing. A polled file is looked at anyway.
+                    if (!_watcher!.IsPolling)
+                    {
+                        _watcher.Touched();
+                    }
                 }
 
                 _optionsSubscription = _options.OnChange((changed, name) =>

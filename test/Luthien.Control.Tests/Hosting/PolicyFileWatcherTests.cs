@@ -34,6 +34,24 @@ public sealed class PolicyFileWatcherTests
     }
 
     [Test]
+    public void Touched_FolderNeverQuiet_LooksAtTheFileAnyway()
+    {
+        // The folder is shared with files written all the time (the audit log's SQLite file and its -wal beside the
+        // policy file, as in the README's app; a log file): a changed policy file must still be read.
+        var time = new FakeTimeProvider();
+        var calls = 0;
+        using var watcher = new PolicyFileWatcher(Path.Combine(_folder, "policy.json"), () => calls++, time, new ListLogger<PolicyFileWatcherTests>(), polling: false, TimeSpan.FromMilliseconds(500));
+
+        for (var i = 0; i < 50; i++)
+        {
+            watcher.Touched();
+            time.Advance(TimeSpan.FromMilliseconds(400));
+        }
+
+        Assert.That(calls, Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
     public void Constructor_FolderMissing_PollsAndWarns()
     {
         var time = new FakeTimeProvider();

@@ -177,6 +177,46 @@ public sealed class RootPolicyChecksTests
     }
 
     [Test]
+    public void Find_BackendCallPolicyWithoutEndpointOrBaseUrl_NamesBaseUrlAndApiEndpoint()
+    {
+        // It sends every policed request itself: with no URL anywhere each one would be a 502.
+        var root = Load("""
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "ClientApiKeyAuth", "config": { "keys": ["k"] } },
+              { "type": "BackendCallPolicy", "config": { "backend_call_spec": {} } } ] } }
+            """);
+
+        var problems = RootPolicyChecks.Find(root, Source, backendNeedsUrl: true);
+
+        Assert.That(problems, Has.Count.EqualTo(1));
+        Assert.That(problems[0], Does.StartWith("Policy file 'p.json': Luthien:Backend:BaseUrl is not set")
+            .And.Contain("BackendCallPolicy at $.config.policies[1]")
+            .And.Contain("api_endpoint"));
+    }
+
+    [Test]
+    public void Find_BackendCallPolicyWithApiEndpoint_NoBaseUrlNeeded()
+    {
+        var root = Load("""
+            { "type": "BackendCallPolicy", "config": { "backend_call_spec": { "api_endpoint": "http://127.0.0.1:9/v1" } } }
+            """);
+
+        Assert.That(RootPolicyChecks.Find(root, Source, backendNeedsUrl: true), Is.Empty);
+    }
+
+    [Test]
+    public void Find_BackendCallPolicyAfterSetBackendPolicy_NoBaseUrlNeeded()
+    {
+        var root = Load("""
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "SetBackendPolicy", "config": { "backend_url": "http://127.0.0.1:9/v1" } },
+              { "type": "BackendCallPolicy", "config": { "backend_call_spec": {} } } ] } }
+            """);
+
+        Assert.That(RootPolicyChecks.Find(root, Source, backendNeedsUrl: true), Is.Empty);
+    }
+
+    [Test]
     public void Find_ManyBranchesInARow_StaysBounded()
     {
         var branch = new BranchingPolicy([new(Condition.Parse(IsMini.Replace("\\\"", "\"", StringComparison.Ordinal)), new NoopPolicy())], new NoopPolicy());

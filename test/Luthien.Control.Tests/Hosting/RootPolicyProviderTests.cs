@@ -153,6 +153,38 @@ public sealed class RootPolicyProviderTests
     }
 
     [Test]
+    public async Task Root_FileChangedWhileLoadingAtStart_ChangeLoaded()
+    {
+        // A deploy that writes the file while the app starts: the write lands after the file was read and before it is
+        // watched, and must not leave the old chain in force until some later change.
+        var path = Write($$"""
+            { "type": "SerialPolicy", "config": { "name": "first", "policies": [
+              { "type": "Rewrite", "config": {} },
+              { "type": "SendBackendRequest", "config": {} }
+            ] } }
+            """);
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(_log));
+        services.AddLuthienControl(o =>
+        {
+            o.Backend.BaseUrl = new Uri("http://127.0.0.1:6301/v1");
+            o.PolicyFile = path;
+        }).AddPolicy("Rewrite", _ =>
+        {
+            File.WriteAllText(path, Chain("second"));
+            return new NoopPolicy();
+        });
+        await using var provider = services.BuildServiceProvider();
+        var roots = provider.GetRequiredService<RootPolicyProvider>();
+        var reload = NextReload(roots);
+
+        var first = roots.Root;
+
+        Assert.That(first.Name, Is.EqualTo("first"));
+        Assert.That((await reload).Name, Is.EqualTo("second"));
+    }
+
+    [Test]
     public async Task Root_BadThenGoodChange_GoodOneLoaded()
     {
         var path = Write(Chain("first"));
