@@ -30,7 +30,9 @@ internal sealed class BackendCallSpecOptions
 /// luthien_control's <c>BackendCallPolicy</c>: sends the request to a backend of its own, with a model, a key read from an
 /// environment variable and extra request members — <c>SetBackendPolicy</c>, <c>AddApiKeyHeaderFromEnv</c>, a model and
 /// <c>SendBackendRequest</c> in one step. Then the rest of the pipeline runs with the answer, as after
-/// <c>SendBackendRequest</c>. A pass-through request is left to the rest of the pipeline, as luthien_control does.
+/// <c>SendBackendRequest</c>. A pass-through request (models, embeddings, … as <c>Luthien:Passthrough:Allow</c> lets
+/// through; luthien_control has none) goes to the same backend with the same key, its body unchanged: a chain ending in
+/// this policy answers it, as one ending in <c>SendBackendRequest</c> does.
 /// </summary>
 /// <remarks>
 /// The key is read on every request, so a rotated key is picked up; when the variable is unset or empty the key already
@@ -110,18 +112,18 @@ public sealed class BackendCallPolicy : ControlPolicy, ISecretPatterns
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(next);
         var request = transaction.Request;
+        if (ApiKeyEnvVar is not null && Environment.GetEnvironmentVariable(ApiKeyEnvVar) is { Length: > 0 } key)
+        {
+            request.BackendApiKey = key;
+        }
+
+        if (ApiEndpoint is not null)
+        {
+            request.BackendUrl = ApiEndpoint;
+        }
+
         if (request.Payload is { } payload)
         {
-            if (ApiKeyEnvVar is not null && Environment.GetEnvironmentVariable(ApiKeyEnvVar) is { Length: > 0 } key)
-            {
-                request.BackendApiKey = key;
-            }
-
-            if (ApiEndpoint is not null)
-            {
-                request.BackendUrl = ApiEndpoint;
-            }
-
             foreach (var (name, value) in _requestArgs)
             {
                 payload[name] = value?.DeepClone();
@@ -131,11 +133,10 @@ public sealed class BackendCallPolicy : ControlPolicy, ISecretPatterns
             {
                 request.Model = Model;
             }
-
-            transaction.RecordDecision(new PolicyDecision(TypeName, "send", Model));
-            await (transaction.HostBackend ?? _backend).SendAsync(transaction, cancellationToken).ConfigureAwait(false);
         }
 
+        transaction.RecordDecision(new PolicyDecision(TypeName, "send", request.Payload is null ? null : Model));
+        await (transaction.HostBackend ?? _backend).SendAsync(transaction, cancellationToken).ConfigureAwait(false);
         await next(transaction, cancellationToken).ConfigureAwait(false);
     }
 }

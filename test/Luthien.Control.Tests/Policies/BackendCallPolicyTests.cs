@@ -93,18 +93,15 @@ public sealed class BackendCallPolicyTests
     }
 
     [Test]
-    public async Task ApplyAsync_Passthrough_LeftToTheRestOfThePipeline()
+    public async Task ApplyAsync_Passthrough_SentWithTheKeyAndBodyUnchanged()
     {
-        // luthien_control's BackendCallPolicy does nothing to a raw (pass-through) request.
-        var backend = Substitute.For<IBackendClient>();
+        // luthien_control has no pass-through; here a chain ending in this policy must answer GET /v1/models too.
+        var (backend, seen) = RecordingBackend();
         var transaction = TestTransactions.Passthrough();
-        var nextRan = false;
 
-        await new BackendCallPolicy(backend, apiKeyEnvVar: _variable).ApplyAsync(transaction, (_, _) => { nextRan = true; return ValueTask.CompletedTask; }, CancellationToken.None);
+        await new BackendCallPolicy(backend, "gpt-4o", new Uri("http://127.0.0.1:6401/v1"), _variable, [new("temperature", 0.2)]).RunAsync(transaction);
 
-        Assert.That(nextRan, Is.True);
-        Assert.That(transaction.Request.BackendApiKey, Is.Null);
-        await backend.DidNotReceiveWithAnyArgs().SendAsync(default!, default);
+        Assert.That(seen, Is.EqualTo(new[] { "http://127.0.0.1:6401/v1 sk-env-secret-value " }));
     }
 
     [Test]
