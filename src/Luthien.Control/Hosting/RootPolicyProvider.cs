@@ -159,6 +159,12 @@ internal sealed partial class RootPolicyProvider : IDisposable
                 // Built in code: there is no file to follow.
                 const string InCode = "The policy built in code";
                 LogSource(_logger, "code");
+                if (!string.IsNullOrWhiteSpace(options.PolicyFile))
+                {
+                    // Both are set: the file would look in force to whoever edits it, and it is not.
+                    LogPolicyFileNotUsed(_logger, options.PolicyFile);
+                }
+
                 ControlPolicy inCode;
                 try
                 {
@@ -373,6 +379,9 @@ internal sealed partial class RootPolicyProvider : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: {Source}.")]
     private static partial void LogSource(ILogger logger, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien.Control root policy: the chain is built in code (UsePolicies or UsePolicy), so the policy file '{PolicyFile}' (Luthien:PolicyFile or UsePolicyFile) is not used, nor watched. Remove one of the two.")]
+    private static partial void LogPolicyFileNotUsed(ILogger logger, string policyFile);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: policy file {Path} reloaded; new transactions use it (those under way finish on the chain they started with).")]
     private static partial void LogReloaded(ILogger logger, string path);

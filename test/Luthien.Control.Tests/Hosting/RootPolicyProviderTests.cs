@@ -243,6 +243,28 @@ public sealed class RootPolicyProviderTests
     }
 
     [Test]
+    public void Root_BuiltInCodeWithPolicyFileSet_WarnsThatTheFileIsNotUsed()
+    {
+        var path = Write(Chain("file"));
+        using var services = Build(o => o.PolicyFile = path, s => s.AddSingleton(new RootPolicyFactory(_ => new SendBackendRequestPolicy(Substitute.For<IBackendClient>()) { Name = "code" })));
+
+        _ = services.GetRequiredService<RootPolicyProvider>().Root;
+
+        Assert.That(_log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message), Has.One.Contains($"built in code (UsePolicies or UsePolicy), so the policy file '{path}'")
+            .And.One.Contains("is not used"));
+    }
+
+    [Test]
+    public void Root_BuiltInCodeWithoutPolicyFile_NoWarning()
+    {
+        using var services = Build(_ => { }, s => s.AddSingleton(new RootPolicyFactory(_ => new SendBackendRequestPolicy(Substitute.For<IBackendClient>()) { Name = "code" })));
+
+        _ = services.GetRequiredService<RootPolicyProvider>().Root;
+
+        Assert.That(_log.Entries.Where(e => e.Level >= LogLevel.Warning), Is.Empty);
+    }
+
+    [Test]
     public void Root_DebouncedPolling_OneLoadAfterTheChangeSettles()
     {
         var path = Write(Chain("first"));
