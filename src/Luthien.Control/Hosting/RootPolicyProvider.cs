@@ -184,7 +184,7 @@ internal sealed partial class RootPolicyProvider : IDisposable
             if (!string.IsNullOrWhiteSpace(options.PolicyFile))
             {
                 var path = ResolvePath(options.PolicyFile);
-                var bytes = ReadAtStart(path);
+                var bytes = ReadAtStart(path, options.PolicyFile);
                 root = LoadAndCheck(path, Decode(bytes));
                 Source = FileSource(path);
                 _path = path;
@@ -342,16 +342,39 @@ internal sealed partial class RootPolicyProvider : IDisposable
 
     private static string FileSource(string path) => $"Policy file '{path}'";
 
-    private static byte[] ReadAtStart(string path)
+    private byte[] ReadAtStart(string path, string configured)
     {
         try
         {
             return File.ReadAllBytes(path);
         }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new PolicyLoadException($"Policy file '{path}' does not exist: {WhereToPut(path, configured)}", ex);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new PolicyLoadException($"Policy file '{path}' could not be read: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Where the missing file was looked for, so the fix is clear: the two folders of a relative path, or the build's
+    /// output folder (the in-process way, <c>AppContext.BaseDirectory</c>), which only has the file if the build copies it.
+    /// </summary>
+    private string WhereToPut(string path, string configured)
+    {
+        if (!Path.IsPathRooted(configured))
+        {
+            var contentRoot = _services.GetService<IHostEnvironment>()?.ContentRootPath;
+            return $"the relative path '{configured}' is read against the working directory ({Directory.GetCurrentDirectory()})" +
+                (contentRoot is null ? "." : $", else the content root ({contentRoot}).") + " Put the file there, or give an absolute path.";
+        }
+
+        var output = AppContext.BaseDirectory;
+        return path.StartsWith(output, StringComparison.Ordinal)
+            ? $"it is in the app's output folder, where the build copies only what it is told to: add <None Update=\"{Path.GetFileName(path)}\" CopyToOutputDirectory=\"PreserveNewest\" /> to the project file (with the file beside it), or give another path."
+            : "create it, or correct the path.";
     }
 
     /// <summary>The file's text, its encoding told by its byte-order mark (UTF-8 without one), as <see cref="File.ReadAllText(string)"/> does.</summary>

@@ -243,6 +243,26 @@ public sealed class RootPolicyProviderTests
     }
 
     [Test]
+    public void Root_PolicyFileMissingInTheOutputFolder_SaysToHaveTheBuildCopyIt()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "newcomer-missing-policies.json");
+        using var services = Build(o => o.PolicyFile = path);
+
+        Assert.That(() => services.GetRequiredService<RootPolicyProvider>().Root, Throws.TypeOf<PolicyLoadException>().With.Message.EqualTo(
+            $"Policy file '{path}' does not exist: it is in the app's output folder, where the build copies only what it is told to: " +
+            "add <None Update=\"newcomer-missing-policies.json\" CopyToOutputDirectory=\"PreserveNewest\" /> to the project file (with the file beside it), or give another path."));
+    }
+
+    [Test]
+    public void Root_RelativePolicyFileMissing_NamesTheWorkingDirectory()
+    {
+        using var services = Build(o => o.PolicyFile = "newcomer-missing-policies.json");
+
+        Assert.That(() => services.GetRequiredService<RootPolicyProvider>().Root, Throws.TypeOf<PolicyLoadException>().With.Message.Contains(
+            $"does not exist: the relative path 'newcomer-missing-policies.json' is read against the working directory ({Directory.GetCurrentDirectory()})"));
+    }
+
+    [Test]
     public void Root_BuiltInCodeWithPolicyFileSet_WarnsThatTheFileIsNotUsed()
     {
         var path = Write(Chain("file"));
