@@ -124,6 +124,47 @@ public class StartupTests
         }));
     }
 
+    [TestCase("https://api.openai.com/v1", true)]
+    [TestCase("http://127.0.0.1:6590/v1", false)]
+    public async Task Start_RemoteBackendWithoutKey_WarnsNamingWhatToSet(string baseUrl, bool warned)
+    {
+        Assume.That(Environment.GetEnvironmentVariable("OPENAI_API_KEY"), Is.Null.Or.Empty, "the key would default to OPENAI_API_KEY");
+        var logs = new ListLoggerProvider();
+
+        await using var host = await LuthienTestHost.StartAsync(
+            new() { ["Luthien:Backend:BaseUrl"] = baseUrl },
+            services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+        var warnings = logs.Messages.Where(m => m.Contains("Luthien:Backend:ApiKey is not set and OPENAI_API_KEY is empty")).ToList();
+        Assert.That(warnings, Has.Count.EqualTo(warned ? 1 : 0));
+        Assert.That(warnings, Has.All.Contain("Warning").And.All.Contain("requests go to the backend at api.openai.com without a key").And.All.Contain("AddApiKeyHeader"));
+    }
+
+    [Test]
+    public async Task Start_RemoteBackendWithoutKeyButAddApiKeyHeaderFromEnvInTheChain_NoWarning()
+    {
+        Assume.That(Environment.GetEnvironmentVariable("OPENAI_API_KEY"), Is.Null.Or.Empty, "the key would default to OPENAI_API_KEY");
+        var logs = new ListLoggerProvider();
+        var file = Path.Combine(Path.GetTempPath(), $"luthien-keyed-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """
+            { "type": "SerialPolicy", "config": { "policies": [
+              { "type": "AddApiKeyHeaderFromEnv", "config": { "api_key_env_var_name": "MY_BACKEND_KEY" } },
+              { "type": "SendBackendRequest", "config": {} } ] } }
+            """);
+        try
+        {
+            await using var host = await LuthienTestHost.StartAsync(
+                new() { ["Luthien:Backend:BaseUrl"] = "https://api.openai.com/v1", ["Luthien:PolicyFile"] = file },
+                services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+            Assert.That(logs.Messages, Has.None.Contain("Luthien:Backend:ApiKey is not set"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Test]
     public async Task Start_SdkClientAzureBackendWithoutKey_WarnsOnceNamingWhatToSet()
     {

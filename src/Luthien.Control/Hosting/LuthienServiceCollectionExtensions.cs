@@ -41,7 +41,7 @@ public static class LuthienServiceCollectionExtensions
         {
             if (provider.GetService<IConfiguration>() is { } configuration)
             {
-                configuration.GetSection(SectionName).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+                LuthienConfigurationBinder.Bind(configuration.GetSection(SectionName), options);
             }
         });
 
@@ -71,7 +71,10 @@ public static class LuthienServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = services.AddLuthienControl(_ => { });
-        services.AddOptions<LuthienOptions>().Bind(configuration, o => o.ErrorOnUnknownConfiguration = true);
+        services.AddOptions<LuthienOptions>().Configure(options => LuthienConfigurationBinder.Bind(configuration, options));
+
+        // What OptionsBuilder.Bind would register: a reloaded configuration reaches IOptionsMonitor.
+        services.AddSingleton<IOptionsChangeTokenSource<LuthienOptions>>(new ConfigurationChangeTokenSource<LuthienOptions>(configuration));
         return builder;
     }
 

@@ -19,7 +19,8 @@ namespace Luthien.Control;
 /// and is then taken as able to answer, since it leaves pass-through requests to what follows. A policy of
 /// any other class (the host's own, or a built-in added later) may answer on its own or set the backend URL
 /// (<see cref="TransactionRequest.BackendUrl"/> is public), so a path through it is taken as able to answer; a
-/// <c>SendBackendRequest</c> after it with no URL is only warned about (most such policies call <c>next</c> and set no URL).
+/// <c>SendBackendRequest</c> after it with no URL, or no <c>SendBackendRequest</c> after it at all, is only warned about
+/// (most such policies call <c>next</c>, set no URL and answer nothing).
 /// </remarks>
 internal static class RootPolicyChecks
 {
@@ -105,6 +106,13 @@ internal static class RootPolicyChecks
                 : $"{source}: a request{When(end)} reaches the end of the policy chain without a response: no SendBackendRequest and no policy that answers " +
                     "on its own stands on that path, so each such request would fail with 500 server_error. " +
                     "Put SendBackendRequest on that path (at the end of the chain, or in the branch; a BranchingPolicy without default_policy goes straight on when no condition holds).");
+        }
+        else if (ends.FirstOrDefault() is { AssumedBy: { } assumedBy } maybeEnd)
+        {
+            // The usual chain of a newcomer: their own policies, and SendBackendRequest forgotten.
+            warnings.Add($"{source}: a request{When(maybeEnd)} reaches the end of the policy chain with no SendBackendRequest on its way, " +
+                $"so unless {assumedBy}, a policy of your own, answers it (sets Transaction.Response), each such request fails with 500 server_error. " +
+                "Put SendBackendRequest at the end of the chain (or on that path) unless that is what your policy does.");
         }
 
         return (problems, warnings);

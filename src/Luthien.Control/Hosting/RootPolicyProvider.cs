@@ -159,6 +159,12 @@ internal sealed partial class RootPolicyProvider : IDisposable
                 // Built in code: there is no file to follow.
                 const string InCode = "The policy built in code";
                 LogSource(_logger, "code");
+                if (!string.IsNullOrWhiteSpace(options.PolicyFile))
+                {
+                    // Both are set: the file would look in force to whoever edits it, and it is not.
+                    LogPolicyFileNotUsed(_logger, options.PolicyFile);
+                }
+
                 ControlPolicy inCode;
                 try
                 {
@@ -178,7 +184,7 @@ internal sealed partial class RootPolicyProvider : IDisposable
             if (!string.IsNullOrWhiteSpace(options.PolicyFile))
             {
                 var path = ResolvePath(options.PolicyFile);
-                var bytes = ReadAtStart(path);
+                var bytes = ReadAtStart(path, options.PolicyFile);
                 root = LoadAndCheck(path, Decode(bytes));
                 Source = FileSource(path);
                 _path = path;
@@ -343,16 +349,39 @@ internal sealed partial class RootPolicyProvider : IDisposable
 
     private static string FileSource(string path) => $"Policy file '{path}'";
 
-    private static byte[] ReadAtStart(string path)
+    private byte[] ReadAtStart(string path, string configured)
     {
         try
         {
             return File.ReadAllBytes(path);
         }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new PolicyLoadException($"Policy file '{path}' does not exist: {WhereToPut(path, configured)}", ex);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new PolicyLoadException($"Policy file '{path}' could not be read: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Where the missing file was looked for, so the fix is clear: the two folders of a relative path, or the build's
+    /// output folder (the in-process way, <c>AppContext.BaseDirectory</c>), which only has the file if the build copies it.
+    /// </summary>
+    private string WhereToPut(string path, string configured)
+    {
+        if (!Path.IsPathRooted(configured))
+        {
+            var contentRoot = _services.GetService<IHostEnvironment>()?.ContentRootPath;
+            return $"the relative path '{configured}' is read against the working directory ({Directory.GetCurrentDirectory()})" +
+                (contentRoot is null ? "." : $", else the content root ({contentRoot}).") + " Put the file there, or give an absolute path.";
+        }
+
+        var output = AppContext.BaseDirectory;
+        return path.StartsWith(output, StringComparison.Ordinal)
+            ? $"it is in the app's output folder, where the build copies only what it is told to: add <None Update=\"{Path.GetFileName(path)}\" CopyToOutputDirectory=\"PreserveNewest\" /> to the project file (with the file beside it), or give another path."
+            : "create it, or correct the path.";
     }
 
     /// <summary>The file's text, its encoding told by its byte-order mark (UTF-8 without one), as <see cref="File.ReadAllText(string)"/> does.</summary>
@@ -381,6 +410,9 @@ internal sealed partial class RootPolicyProvider : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: {Source}.")]
     private static partial void LogSource(ILogger logger, string source);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien.Control root policy: the chain is built in code (UsePolicies or UsePolicy), so the policy file '{PolicyFile}' (Luthien:PolicyFile or UsePolicyFile) is not used, nor watched. Remove one of the two.")]
+    private static partial void LogPolicyFileNotUsed(ILogger logger, string policyFile);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien.Control root policy: policy file {Path} reloaded; new transactions use it (those under way finish on the chain they started with).")]
     private static partial void LogReloaded(ILogger logger, string path);
 
@@ -406,8 +438,19 @@ internal sealed partial class LuthienStartupValidator(
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = provider.Root;
+        var root = provider.Root;
         var backend = options.Value.Backend;
+        if (backend is { BaseUrl: { IsLoopback: false } remote, ApiKey: null or "" } &&
+            services.GetService<LuthienEndpointsMarker>() is { Mapped: true } &&
+            services.GetService<IBackendClient>() is HttpBackendClient &&
+            services.GetService<BackendHandlerFactory>() is null &&
+            !SetsBackendKeyOrUrl(root))
+        {
+            // Not a start failure (a server on the network may need no key), but clients' own keys are never forwarded,
+            // so a backend that needs one answers every request 401 and the client is told its key is wrong.
+            LogRemoteWithoutKey(logger, remote.Host);
+        }
+
         if (backend.Client == BackendClientKind.Sdk)
         {
             LogSdkReach(logger);
@@ -423,6 +466,19 @@ internal sealed partial class LuthienStartupValidator(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Whether a built-in that gives requests a backend key or another backend stands anywhere in the chain.</summary>
+    private static bool SetsBackendKeyOrUrl(ControlPolicy policy) => policy switch
+    {
+        AddApiKeyHeaderPolicy or AddApiKeyHeaderFromEnvPolicy or BackendCallPolicy or SetBackendPolicy => true,
+        SerialPolicy serial => serial.Policies.Any(SetsBackendKeyOrUrl),
+        BranchingPolicy branching => branching.Branches.Any(b => SetsBackendKeyOrUrl(b.Value)) ||
+            (branching.DefaultPolicy is { } fallback && SetsBackendKeyOrUrl(fallback)),
+        _ => false,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien:Backend:ApiKey is not set and OPENAI_API_KEY is empty: requests go to the backend at {Host} without a key (clients' own keys are never forwarded), so one that needs a key answers each with 401. Set one of the two, or add the key per request with the AddApiKeyHeader or AddApiKeyHeaderFromEnv policy.")]
+    private static partial void LogRemoteWithoutKey(ILogger logger, string host);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien:Backend:Client is Sdk: chat completions go through the OpenAI / Azure.AI.OpenAI client; Responses, legacy completions and pass-through requests go to the same backend as raw HTTP (the SDK has no protocol method for them).")]
     private static partial void LogSdkReach(ILogger logger);

@@ -43,6 +43,43 @@ public sealed class LuthienServiceCollectionExtensionsTests
     }
 
     [Test]
+    public void AddLuthienControl_NoArgumentsUnknownNestedKey_FailsNamingTheSettingAndTheOnesBesideIt()
+    {
+        using var provider = Build(services => services.AddLuthienControl(), new() { ["Luthien:Backend:Url"] = "http://x/v1" });
+
+        Assert.That(() => provider.GetRequiredService<IOptions<LuthienOptions>>().Value, Throws.InvalidOperationException.With.Message.EqualTo(
+            "'Luthien:Backend:Url' is not a Luthien.Control setting. The settings under 'Luthien:Backend' are: ApiKey, ApiVersion, BaseUrl, Client, Style."));
+    }
+
+    [Test]
+    public void AddLuthienControl_SectionUnknownTopLevelKey_FailsNamingTheSetting()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:PolicyFiles"] = "p.json" }).Build();
+        using var provider = Build(services => services.AddLuthienControl(configuration.GetSection("Luthien")), []);
+
+        Assert.That(() => provider.GetRequiredService<IOptions<LuthienOptions>>().Value, Throws.InvalidOperationException.With.Message
+            .StartsWith("'Luthien:PolicyFiles' is not a Luthien.Control setting. The settings under 'Luthien' are: Admin, Backend,")
+            .And.Message.Contains("PolicyFile,"));
+    }
+
+    [Test]
+    public void AddLuthienControl_SectionListAndKnownKeys_Bound()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Luthien:Passthrough:Allow:0"] = "GET models",
+            ["Luthien:Headers:Credentials:0"] = "x-my-key",
+            ["Luthien:Backend:BaseUrl"] = "http://127.0.0.1:6590/v1",
+        }).Build();
+        using var provider = Build(services => services.AddLuthienControl(configuration.GetSection("Luthien")), []);
+
+        var options = provider.GetRequiredService<IOptions<LuthienOptions>>().Value;
+
+        Assert.That(options.Passthrough.Allow, Is.EqualTo(new[] { "GET models" }));
+        Assert.That(options.Headers.Credentials, Does.Contain("x-my-key"));
+    }
+
+    [Test]
     public void AddLuthienControl_NoArgumentsConfigurationReloaded_MonitorSeesNewValue()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Luthien:Limits:MaxRequestBodyBytes"] = "4096" }).Build();

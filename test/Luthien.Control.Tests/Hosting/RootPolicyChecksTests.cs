@@ -108,6 +108,27 @@ public sealed class RootPolicyChecksTests
     }
 
     [Test]
+    public void Inspect_HostPolicyAndNoSendBackendRequest_WarnsNamingThePolicyAndWhatToAdd()
+    {
+        var root = new SerialPolicy([new AnsweringPolicy { Name = "MaxTokensCap" }, new NoopPolicy()]);
+
+        var (problems, warnings) = RootPolicyChecks.Inspect(root, Source, backendNeedsUrl: true);
+
+        Assert.That(problems, Is.Empty);
+        Assert.That(warnings.Single(), Does.StartWith("Policy file 'p.json': a request reaches the end of the policy chain with no SendBackendRequest")
+            .And.Contain("unless $.policies[0] (MaxTokensCap), a policy of your own, answers it").And.Contain("500 server_error")
+            .And.Contain("Put SendBackendRequest at the end of the chain"));
+    }
+
+    [Test]
+    public void Inspect_HostPolicyThenSendBackendRequest_NoChainWarning()
+    {
+        var root = new SerialPolicy([new AnsweringPolicy(), new SendBackendRequestPolicy(Substitute.For<IBackendClient>())]);
+
+        Assert.That(RootPolicyChecks.Inspect(root, Source, backendNeedsUrl: false).Warnings, Is.Empty);
+    }
+
+    [Test]
     public void Inspect_HostPolicyWithBaseUrlSet_NoWarning()
     {
         var root = new SerialPolicy([new AnsweringPolicy(), new SendBackendRequestPolicy(Substitute.For<IBackendClient>())]);

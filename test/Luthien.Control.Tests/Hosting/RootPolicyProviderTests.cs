@@ -289,6 +289,48 @@ public sealed class RootPolicyProviderTests
     }
 
     [Test]
+    public void Root_PolicyFileMissingInTheOutputFolder_SaysToHaveTheBuildCopyIt()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "newcomer-missing-policies.json");
+        using var services = Build(o => o.PolicyFile = path);
+
+        Assert.That(() => services.GetRequiredService<RootPolicyProvider>().Root, Throws.TypeOf<PolicyLoadException>().With.Message.EqualTo(
+            $"Policy file '{path}' does not exist: it is in the app's output folder, where the build copies only what it is told to: " +
+            "add <None Update=\"newcomer-missing-policies.json\" CopyToOutputDirectory=\"PreserveNewest\" /> to the project file (with the file beside it), or give another path."));
+    }
+
+    [Test]
+    public void Root_RelativePolicyFileMissing_NamesTheWorkingDirectory()
+    {
+        using var services = Build(o => o.PolicyFile = "newcomer-missing-policies.json");
+
+        Assert.That(() => services.GetRequiredService<RootPolicyProvider>().Root, Throws.TypeOf<PolicyLoadException>().With.Message.Contains(
+            $"does not exist: the relative path 'newcomer-missing-policies.json' is read against the working directory ({Directory.GetCurrentDirectory()})"));
+    }
+
+    [Test]
+    public void Root_BuiltInCodeWithPolicyFileSet_WarnsThatTheFileIsNotUsed()
+    {
+        var path = Write(Chain("file"));
+        using var services = Build(o => o.PolicyFile = path, s => s.AddSingleton(new RootPolicyFactory(_ => new SendBackendRequestPolicy(Substitute.For<IBackendClient>()) { Name = "code" })));
+
+        _ = services.GetRequiredService<RootPolicyProvider>().Root;
+
+        Assert.That(_log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message), Has.One.Contains($"built in code (UsePolicies or UsePolicy), so the policy file '{path}'")
+            .And.One.Contains("is not used"));
+    }
+
+    [Test]
+    public void Root_BuiltInCodeWithoutPolicyFile_NoWarning()
+    {
+        using var services = Build(_ => { }, s => s.AddSingleton(new RootPolicyFactory(_ => new SendBackendRequestPolicy(Substitute.For<IBackendClient>()) { Name = "code" })));
+
+        _ = services.GetRequiredService<RootPolicyProvider>().Root;
+
+        Assert.That(_log.Entries.Where(e => e.Level >= LogLevel.Warning), Is.Empty);
+    }
+
+    [Test]
     public void Root_DebouncedPolling_OneLoadAfterTheChangeSettles()
     {
         var path = Write(Chain("first"));
