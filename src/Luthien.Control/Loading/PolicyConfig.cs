@@ -76,9 +76,40 @@ public sealed class PolicyConfig
             }
 
             var field = ex.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : null;
-            var detail = ex.Message.Split(" Path:", 2)[0];
+            var detail = Expected(ex.Message) ?? ex.Message.Split(" Path:", 2)[0];
             throw Error(field is null ? detail : $"field '{field}': {detail}", ex);
         }
+    }
+
+    /// <summary>
+    /// What a field of the wrong JSON kind expects, in a policy file's words rather than the serializer's .NET type
+    /// names ("could not be converted to System.Int32"); <see langword="null"/> for any other failure.
+    /// </summary>
+    private static string? Expected(string message)
+    {
+        const string Prefix = "The JSON value could not be converted to ";
+        if (!message.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var type = message.AsSpan(Prefix.Length).ToString().Split(". Path:", 2)[0].Split(' ', 2)[0].TrimEnd('.');
+        var kind = type switch
+        {
+            "System.Int32" or "System.Int64" or "System.Int16" or "System.Byte" or "System.UInt32" or "System.UInt64" => "a whole number",
+            "System.Double" or "System.Single" or "System.Decimal" => "a number",
+            "System.Boolean" => "true or false",
+            "System.String" => "a string",
+            "System.TimeSpan" => "a duration string (\"00:00:30\")",
+            _ when type.EndsWith("[]", StringComparison.Ordinal) || type.StartsWith("System.Collections.Generic.List", StringComparison.Ordinal) ||
+                   type.StartsWith("System.Collections.Generic.IList", StringComparison.Ordinal) ||
+                   type.StartsWith("System.Collections.Generic.IReadOnlyList", StringComparison.Ordinal) => "a list",
+            _ when type.StartsWith("System.Collections.Generic.Dictionary", StringComparison.Ordinal) ||
+                   type.StartsWith("System.Collections.Generic.IDictionary", StringComparison.Ordinal) ||
+                   type.StartsWith("System.Collections.Generic.IReadOnlyDictionary", StringComparison.Ordinal) => "an object",
+            _ => null,
+        };
+        return kind is null ? null : $"expects {kind}.";
     }
 
     /// <summary>

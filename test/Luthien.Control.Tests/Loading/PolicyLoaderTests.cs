@@ -125,6 +125,16 @@ public class PolicyLoaderTests
         Assert.That(ex!.Message, Does.Contain("ModelNameReplacement").And.Contain("model_mapping"));
     }
 
+    [TestCase("""{"type": "ModelNameReplacement", "config": {"model_mapping": ["fast"]}}""", "field 'model_mapping': expects an object.")]
+    [TestCase("""{"type": "ToolCallPolicy", "config": {"allowed_tools": "get_weather"}}""", "field 'allowed_tools': expects a list.")]
+    [TestCase("""{"type": "ResponseContentPolicy", "config": {"patterns": ["x"], "replacement": 5}}""", "field 'replacement': expects a string.")]
+    public void LoadJson_WrongFieldKind_SaysWhatTheFieldExpectsNotADotNetType(string json, string expected)
+    {
+        var ex = Assert.Throws<PolicyLoadException>(() => CreateLoader().LoadJson(json));
+
+        Assert.That(ex!.Message, Does.Contain(expected).And.Not.Contain("System."));
+    }
+
     [Test]
     public void LoadJson_MissingRequiredField_NamesIt()
     {
