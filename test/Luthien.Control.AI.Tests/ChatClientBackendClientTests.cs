@@ -238,28 +238,17 @@ public class ChatClientBackendClientTests
         Assert.That(transaction.Response.Payload!["model"]!.GetValue<string>(), Is.EqualTo("gpt-4o"));
     }
 
-    [Test]
-    public async Task Stream_UpdatesNameNoModel_ChunksNameTheRequestedModel()
+    [TestCase(null, "gpt-4o")]
+    [TestCase("gpt-4o-2024-08-06", "gpt-4o-2024-08-06")]
+    public async Task Stream_UpdatesModel_ChunksNameTheAnsweringModelElseTheRequested(string? answering, string expected)
     {
-        _inner.Updates = [new ChatResponseUpdate(ChatRole.Assistant, "Hi"), new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop }];
+        _inner.Updates = [new ChatResponseUpdate(ChatRole.Assistant, "Hi") { ModelId = answering }, new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop }];
         var transaction = Chat(StreamBody);
 
         await _backend.SendAsync(transaction, CancellationToken.None);
         var chunks = await ReadAllAsync(transaction);
 
-        Assert.That(chunks.Select(c => c["model"]!.GetValue<string>()), Is.EqualTo(new[] { "gpt-4o", "gpt-4o" }));
-    }
-
-    [Test]
-    public async Task Stream_UpdatesNameTheAnsweringModel_ThatModelNotTheRequested()
-    {
-        _inner.Updates = [new ChatResponseUpdate(ChatRole.Assistant, "Hi") { ModelId = "gpt-4o-2024-08-06" }, new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop }];
-        var transaction = Chat(StreamBody);
-
-        await _backend.SendAsync(transaction, CancellationToken.None);
-        var chunks = await ReadAllAsync(transaction);
-
-        Assert.That(chunks.Select(c => c["model"]!.GetValue<string>()), Is.EqualTo(new[] { "gpt-4o-2024-08-06", "gpt-4o-2024-08-06" }));
+        Assert.That(chunks.Select(c => c["model"]!.GetValue<string>()), Is.EqualTo(new[] { expected, expected }));
     }
 
     [Test]
