@@ -140,6 +140,23 @@ public class StartupTests
         Assert.That(warnings, Has.All.Contain("Warning").And.All.Contain("requests go to the backend at api.openai.com without a key").And.All.Contain("AddApiKeyHeader"));
     }
 
+    [TestCase("http://127.0.0.1:6590", true)]
+    [TestCase("http://127.0.0.1:6590/", true)]
+    [TestCase("http://127.0.0.1:6590/v1", false)]
+    [TestCase("https://res.openai.azure.com", false)]
+    public async Task Start_BaseUrlWithoutVersionSegment_WarnsNamingTheSetting(string baseUrl, bool warned)
+    {
+        var logs = new ListLoggerProvider();
+
+        await using var host = await LuthienTestHost.StartAsync(
+            new() { ["Luthien:Backend:BaseUrl"] = baseUrl, ["Luthien:Backend:ApiKey"] = "sk-test" },
+            services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+        var warnings = logs.Messages.Where(m => m.Contains("has no path", StringComparison.Ordinal)).ToList();
+        Assert.That(warnings, Has.Count.EqualTo(warned ? 1 : 0));
+        Assert.That(warnings, Has.All.Contain("Luthien:Backend:BaseUrl").And.All.Contain("/v1").And.All.Not.Contain("sk-test"));
+    }
+
     [Test]
     public async Task Start_RemoteBackendWithoutKeyButAddApiKeyHeaderFromEnvInTheChain_NoWarning()
     {

@@ -30,6 +30,14 @@ internal sealed partial class LuthienStartupValidator(
             LogRemoteWithoutKey(logger, remote.Host);
         }
 
+        if (backend.BaseUrl is { } baseUrl && baseUrl.AbsolutePath.Trim('/').Length == 0 &&
+            BackendStyles.Resolve(baseUrl, backend.Style) == BackendStyle.OpenAI)
+        {
+            // Not a start failure (a server may serve its API at its root), but the usual mistake is a missing /v1, and the
+            // backend's own 404 for it passes to clients as it came, saying nothing of the setting.
+            LogBaseUrlWithoutPath(logger, baseUrl.Host);
+        }
+
         if (backend.Client == BackendClientKind.Sdk)
         {
             LogSdkReach(logger);
@@ -58,6 +66,9 @@ internal sealed partial class LuthienStartupValidator(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien:Backend:ApiKey is not set and OPENAI_API_KEY is empty: requests go to the backend at {Host} without a key (clients' own keys are never forwarded), so one that needs a key answers each with 401. Set one of the two, or add the key per request with the AddApiKeyHeader or AddApiKeyHeaderFromEnv policy.")]
     private static partial void LogRemoteWithoutKey(ILogger logger, string host);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien:Backend:BaseUrl (host {Host}) has no path: an OpenAI-compatible base URL includes its version segment, e.g. https://api.openai.com/v1, and requests go to <BaseUrl>/chat/completions. If the backend answers 404 to everything, add the segment.")]
+    private static partial void LogBaseUrlWithoutPath(ILogger logger, string host);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Luthien:Backend:Client is Sdk: chat completions go through the OpenAI / Azure.AI.OpenAI client; Responses, legacy completions and pass-through requests go to the same backend as raw HTTP (the SDK has no protocol method for them).")]
     private static partial void LogSdkReach(ILogger logger);
