@@ -102,7 +102,11 @@ internal sealed class PolicyLoader
         if (!_registry.TryGetFactory(typeName, out var factory))
         {
             var known = string.Join(", ", _registry.TypeNames.Order(StringComparer.Ordinal));
-            var why = NotImplementedLuthienPolicies.TryGetValue(typeName, out var reason) ? $" {reason}" : "";
+            var why = NotImplementedLuthienPolicies.TryGetValue(typeName, out var reason) ? $" {reason}"
+                // Type names are matched exactly, as luthien_control does: a different casing is the likeliest typo.
+                : _registry.TypeNames.FirstOrDefault(n => string.Equals(n, typeName, StringComparison.OrdinalIgnoreCase)) is { } cased
+                    ? $" Did you mean '{cased}'? Type names are case-sensitive."
+                    : "";
             throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}.{why} Registered types: {known}.");
         }
 

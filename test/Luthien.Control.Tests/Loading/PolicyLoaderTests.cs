@@ -106,6 +106,14 @@ public class PolicyLoaderTests
     }
 
     [Test]
+    public void LoadJson_TypeInAnotherCasing_SuggestsTheRegisteredName()
+    {
+        var ex = Assert.Throws<PolicyLoadException>(() => CreateLoader().LoadJson("""{"type": "sendBackendRequest", "config": {}}"""));
+
+        Assert.That(ex!.Message, Does.Contain("Unknown policy type 'sendBackendRequest' at $.").And.Contain("Did you mean 'SendBackendRequest'?"));
+    }
+
+    [Test]
     public void LoadJson_UnknownField_NamesPolicyAndField()
     {
         var ex = Assert.Throws<PolicyLoadException>(() => CreateLoader().LoadJson("""
