@@ -215,28 +215,6 @@ internal sealed class AuditMask
         return false;
     }
 
-    private static IEnumerable<string> Collect(ControlPolicy policy)
-    {
-        if (policy is ISecretPatterns secrets)
-        {
-            foreach (var pattern in secrets.SecretPatterns)
-            {
-                yield return pattern;
-            }
-        }
-
-        var children = policy switch
-        {
-            SerialPolicy serial => serial.Policies,
-            BranchingPolicy branching => branching.Branches.Select(b => b.Value).Concat(branching.DefaultPolicy is { } d ? [d] : []),
-            _ => [],
-        };
-        foreach (var child in children)
-        {
-            foreach (var pattern in Collect(child))
-            {
-                yield return pattern;
-            }
-        }
-    }
+    private static IEnumerable<string> Collect(ControlPolicy root) =>
+        PolicyTree.SelfAndDescendants(root).OfType<ISecretPatterns>().SelectMany(p => p.SecretPatterns);
 }

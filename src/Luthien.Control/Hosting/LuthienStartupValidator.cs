@@ -55,14 +55,8 @@ internal sealed partial class LuthienStartupValidator(
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Whether a built-in that gives requests a backend key or another backend stands anywhere in the chain.</summary>
-    private static bool SetsBackendKeyOrUrl(ControlPolicy policy) => policy switch
-    {
-        AddApiKeyHeaderPolicy or AddApiKeyHeaderFromEnvPolicy or BackendCallPolicy or SetBackendPolicy => true,
-        SerialPolicy serial => serial.Policies.Any(SetsBackendKeyOrUrl),
-        BranchingPolicy branching => branching.Branches.Any(b => SetsBackendKeyOrUrl(b.Value)) ||
-            (branching.DefaultPolicy is { } fallback && SetsBackendKeyOrUrl(fallback)),
-        _ => false,
-    };
+    private static bool SetsBackendKeyOrUrl(ControlPolicy root) => PolicyTree.SelfAndDescendants(root)
+        .Any(p => p is AddApiKeyHeaderPolicy or AddApiKeyHeaderFromEnvPolicy or BackendCallPolicy or SetBackendPolicy);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Luthien:Backend:ApiKey is not set and OPENAI_API_KEY is empty: requests go to the backend at {Host} without a key (clients' own keys are never forwarded), so one that needs a key answers each with 401. Set one of the two, or add the key per request with the AddApiKeyHeader or AddApiKeyHeaderFromEnv policy.")]
     private static partial void LogRemoteWithoutKey(ILogger logger, string host);
