@@ -46,10 +46,7 @@ public sealed class PolicyChainBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
         var element = ToConfig(config);
-        _entries.Add((_, registry, loader, path) => registry.TryGetFactory(typeName, out var factory)
-            ? loader.LoadWith(factory, typeName, element, path)
-            : throw new PolicyLoadException(
-                $"Unknown policy type '{typeName}' at {path}. Registered types: {string.Join(", ", registry.TypeNames.Order(StringComparer.Ordinal))}."));
+        _entries.Add((_, _, loader, path) => loader.Load(typeName, element, path));
         return this;
     }
 

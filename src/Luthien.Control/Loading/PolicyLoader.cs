@@ -99,21 +99,34 @@ internal sealed class PolicyLoader
             throw new PolicyLoadException($"The policy at {path} has no 'type' string.");
         }
 
-        if (!_registry.TryGetFactory(typeName, out var factory))
-        {
-            var known = string.Join(", ", _registry.TypeNames.Order(StringComparer.Ordinal));
-            var why = NotImplementedLuthienPolicies.TryGetValue(typeName, out var reason) ? $" {reason}"
-                // Type names are matched exactly, as luthien_control does: a different casing is the likeliest typo.
-                : _registry.TypeNames.FirstOrDefault(n => string.Equals(n, typeName, StringComparison.OrdinalIgnoreCase)) is { } cased
-                    ? $" Did you mean '{cased}'? Type names are case-sensitive."
-                    : "";
-            throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}.{why} Registered types: {known}.");
-        }
-
-        return LoadWith(factory, typeName, ReadConfig(definition, typeName, path), path);
+        return LoadWith(FactoryFor(typeName, path), typeName, ReadConfig(definition, typeName, path), path);
     }
 
-    /// <summary>Builds one policy with a given factory, as <see cref="Load"/> does with a registered one.</summary>
+    /// <summary>Builds the policy registered as <paramref name="typeName"/> from its config, as <see cref="Load(JsonElement, string)"/> does.</summary>
+    /// <param name="typeName">The <c>type</c> used in policy files.</param>
+    /// <param name="config">The <c>config</c> object.</param>
+    /// <param name="path">Where it stands, as a JSON path, for error messages.</param>
+    /// <exception cref="PolicyLoadException">The type is not registered, or the config is invalid.</exception>
+    public ControlPolicy Load(string typeName, JsonElement config, string path) =>
+        LoadWith(FactoryFor(typeName, path), typeName, config, path);
+
+    private Func<PolicyConfig, ControlPolicy> FactoryFor(string typeName, string path)
+    {
+        if (_registry.TryGetFactory(typeName, out var factory))
+        {
+            return factory;
+        }
+
+        var known = string.Join(", ", _registry.TypeNames.Order(StringComparer.Ordinal));
+        var why = NotImplementedLuthienPolicies.TryGetValue(typeName, out var reason) ? $" {reason}"
+            // Type names are matched exactly, as luthien_control does: a different casing is the likeliest typo.
+            : _registry.TypeNames.FirstOrDefault(n => string.Equals(n, typeName, StringComparison.OrdinalIgnoreCase)) is { } cased
+                ? $" Did you mean '{cased}'? Type names are case-sensitive."
+                : "";
+        throw new PolicyLoadException($"Unknown policy type '{typeName}' at {path}.{why} Registered types: {known}.");
+    }
+
+    /// <summary>Builds one policy with a given factory, as <see cref="Load(JsonElement, string)"/> does with a registered one.</summary>
     /// <param name="factory">Builds the policy from its config.</param>
     /// <param name="typeName">The type name messages use.</param>
     /// <param name="config">The <c>config</c> object.</param>
