@@ -10,18 +10,9 @@ namespace Luthien.Control;
 /// </summary>
 internal sealed class AuditMaskSource
 {
-    private readonly Func<ControlPolicy, AuditMask>? _forRoot;
-    private readonly Func<ControlPolicy>? _current;
-    private readonly Lazy<AuditMask>? _fixed;
+    private readonly Func<ControlPolicy, AuditMask> _forRoot;
+    private readonly Func<ControlPolicy> _current;
     private readonly ConditionalWeakTable<ControlPolicy, AuditMask> _masks = [];
-
-    /// <summary>One mask for every record, whatever it ran on.</summary>
-    /// <param name="create">Builds the mask (once, on first use).</param>
-    public AuditMaskSource(Func<AuditMask> create)
-    {
-        ArgumentNullException.ThrowIfNull(create);
-        _fixed = new(create);
-    }
 
     /// <summary>A mask per root policy.</summary>
     /// <param name="forRoot">Builds the mask for a root.</param>
@@ -34,18 +25,7 @@ internal sealed class AuditMaskSource
         _current = current;
     }
 
-    /// <summary>The mask for the root in force.</summary>
-    public AuditMask Create() => For(null);
-
     /// <summary>The mask for the records of transactions that ran on <paramref name="root"/> (the root in force when none).</summary>
     /// <param name="root">The root the transaction ran on.</param>
-    public AuditMask For(ControlPolicy? root)
-    {
-        if (_fixed is not null)
-        {
-            return _fixed.Value;
-        }
-
-        return _masks.GetValue(root ?? _current!(), r => _forRoot!(r));
-    }
+    public AuditMask For(ControlPolicy? root) => _masks.GetValue(root ?? _current(), r => _forRoot(r));
 }

@@ -20,7 +20,7 @@ public sealed class AuditMaskSourceTests
         services.AddLuthienControl(configuration.GetSection("Luthien"));
         using var provider = services.BuildServiceProvider();
 
-        var mask = provider.GetRequiredService<AuditMaskSource>().Create();
+        var mask = provider.GetRequiredService<AuditMaskSource>().For(null);
 
         Assert.That(mask.Apply($"the backend said: bad key {backendKey}"), Is.EqualTo("the backend said: bad key [REDACTED]"));
     }

@@ -7,8 +7,10 @@ namespace Luthien.Control.Tests.Audit;
 
 public sealed class TransactionLogWriterTests
 {
+    private static readonly ControlPolicy NoRoot = new NoopPolicy();
+
     private static TransactionLogWriter Writer(ITransactionLogStore? store, int maxQueued = 100, int batchSize = 10, long maxQueuedBytes = 256L * 1024 * 1024, int batchDelayMs = 50) =>
-        new(store, new AuditMaskSource(() => new AuditMask([])),
+        new(store, new AuditMaskSource(_ => new AuditMask([]), () => NoRoot),
             Options.Create(new LuthienOptions
             {
                 TransactionLog = new TransactionLogOptions { MaxQueued = maxQueued, BatchSize = batchSize, MaxQueuedBytes = maxQueuedBytes, BatchDelayMilliseconds = batchDelayMs },
